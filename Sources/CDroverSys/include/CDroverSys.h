@@ -1,0 +1,24 @@
+#ifndef CDROVERSYS_H
+#define CDROVERSYS_H
+
+#include <sys/types.h>
+
+/// Creates a non-blocking, close-on-exec eventfd. Returns the fd or -1 (errno set).
+int drover_eventfd(void);
+/// Adds one to an eventfd's counter. Returns 0 or -1 (errno set).
+int drover_eventfd_signal(int fd);
+/// Resets an eventfd's counter to zero.
+void drover_eventfd_drain(int fd);
+
+/// Starts `argv` (argv[0] is the executable path) in a new process group led by a small guardian process.
+///
+/// The guardian is the group leader and the direct child of the caller. It runs the program as its own child, waits
+/// for it, and exits with the program's status (128 + signal number when the program was killed by a signal). When
+/// the caller dies, even by SIGKILL, the kernel tells the guardian (PR_SET_PDEATHSIG), and the guardian kills the whole
+/// group, so no command outlives the worker that started it.
+///
+/// stdin is /dev/null; stdout and stderr go to the given fds. Every other fd is closed in the program.
+/// Returns the guardian's pid (which is also the process group id), or -errno.
+pid_t drover_spawn_guarded(char *const argv[], char *const envp[], const char *cwd, int stdout_fd, int stderr_fd);
+
+#endif

@@ -1,0 +1,109 @@
+#define _GNU_SOURCE
+#include "CDroverSys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int drover_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int drover_eventfd_signal(int fd) {
+    uint64_t one = 1;
+    return write(fd, &one, sizeof one) == sizeof one ? 0 : -1;
+}
+
+void drover_eventfd_drain(int fd) {
+    uint64_t value;
+    while (read(fd, &value, sizeof value) == sizeof value) {
+    }
+}
+
+// Everything below runs between fork and exec in a copy of a multi-threaded process: async-signal-safe calls only.
+
+static void run_program(char *const argv[], char *const envp[], const char *cwd, int stdout_fd, int stderr_fd) {
+    sigset_t none;
+    sigemptyset(&none);
+    for (int sig = 1; sig < NSIG; sig++) {
+        signal(sig, SIG_DFL);
+    }
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) {
+        _exit(126);
+    }
+    close_range(3, ~0U, 0);
+    if (cwd != NULL && chdir(cwd) != 0) {
+        _exit(126);
+    }
+    execve(argv[0], argv, envp);
+    _exit(127);
+}
+
+static void guard(pid_t caller, char *const argv[], char *const envp[], const char *cwd, int stdout_fd, int stderr_fd) {
+    setpgid(0, 0);
+    sigset_t waited;
+    sigemptyset(&waited);
+    sigaddset(&waited, SIGCHLD);
+    sigaddset(&waited, SIGUSR2);
+    sigaddset(&waited, SIGTERM);
+    sigaddset(&waited, SIGINT);
+    sigaddset(&waited, SIGHUP);
+    sigprocmask(SIG_BLOCK, &waited, NULL);
+    // SIGUSR2 means "the worker died"; checked once more after arming, in case it died before.
+    prctl(PR_SET_PDEATHSIG, SIGUSR2);
+    if (getppid() != caller) {
+        kill(0, SIGKILL);
+    }
+    pid_t program = fork();
+    if (program < 0) {
+        _exit(126);
+    }
+    if (program == 0) {
+        run_program(argv, envp, cwd, stdout_fd, stderr_fd);
+    }
+    // The guardian keeps no copy of the output pipes, so readers see EOF when the program's side closes.
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+    }
+    close_range(3, ~0U, 0);
+    for (;;) {
+        siginfo_t info;
+        int sig = sigwaitinfo(&waited, &info);
+        if (sig == SIGUSR2) {
+            kill(0, SIGKILL);  // the whole group, the guardian included
+        }
+        if (sig == SIGCHLD) {
+            int status = 0;
+            pid_t done = waitpid(program, &status, WNOHANG);
+            if (done == program) {
+                if (WIFEXITED(status)) {
+                    _exit(WEXITSTATUS(status));
+                }
+                _exit(128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0));
+            }
+        }
+        // SIGTERM, SIGINT, SIGHUP were sent to the whole group: the program got them too; wait for it to end.
+    }
+}
+
+pid_t drover_spawn_guarded(char *const argv[], char *const envp[], const char *cwd, int stdout_fd, int stderr_fd) {
+    pid_t caller = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        return -errno;
+    }
+    if (pid == 0) {
+        guard(caller, argv, envp, cwd, stdout_fd, stderr_fd);
+        _exit(126);
+    }
+    // Also set the group from the parent side, so a signal sent to -pid right after we return cannot miss.
+    setpgid(pid, pid);
+    return pid;
+}

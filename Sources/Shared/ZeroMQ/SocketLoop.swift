@@ -1,0 +1,224 @@
+import CDroverSys
+import CZeroMQ
+import Foundation
+import Synchronization
+
+/// A message received on one of a ``SocketLoop``'s sockets.
+public struct InboundMessage: Sendable {
+    /// The index of the socket in the loop's spec list.
+    public var socket: Int
+    /// All frames, envelope included.
+    public var frames: [Data]
+
+    public init(socket: Int, frames: [Data]) {
+        self.socket = socket
+        self.frames = frames
+    }
+}
+
+/// A message to send on one of a ``SocketLoop``'s sockets.
+public struct OutboundMessage: Sendable {
+    public var socket: Int
+    public var frames: [Data]
+
+    public init(socket: Int, frames: [Data]) {
+        self.socket = socket
+        self.frames = frames
+    }
+}
+
+/// What runs on a ``SocketLoop``'s thread: it is handed every received batch and a tick, and sends through the
+/// ``SocketLoop/Sender`` it is given. It is made on that thread and never leaves it, so it needs no locks.
+public protocol SocketLoopHandler: AnyObject {
+    /// Everything received since the last call, in arrival order per socket.
+    func received(_ batch: [InboundMessage], sender: SocketLoop.Sender)
+    /// Called about every tick interval, and once right after start.
+    func tick(sender: SocketLoop.Sender)
+    /// A message queued from another thread through ``SocketLoop/send(_:)`` could not be sent.
+    func sendFailed(_ message: OutboundMessage, error: ZMQError, sender: SocketLoop.Sender)
+    /// Called on the loop's thread before its sockets close.
+    func stopping(sender: SocketLoop.Sender)
+}
+
+extension SocketLoopHandler {
+    public func sendFailed(_ message: OutboundMessage, error: ZMQError, sender: SocketLoop.Sender) {}
+    public func stopping(sender: SocketLoop.Sender) {}
+}
+
+/// One thread that owns a process's sockets, polls them together with an eventfd, and runs a handler.
+///
+/// This is the threading model of `shared/reference/swift-zeromq.md` (option C): sockets are created inside the
+/// thread and never leave it; other threads hand messages over through a mutex-guarded outbox and wake the thread by
+/// writing the eventfd only on the empty → non-empty transition. Received messages are delivered in batches.
+public final class SocketLoop: Sendable {
+    /// Sends from the loop's own thread, straight to the socket.
+    public struct Sender {
+        let sockets: [ZMQSocket]
+
+        /// Sends now. Throws ``ZMQError`` (`isHostUnreachable` for a ROUTER peer that is gone).
+        public func send(socket: Int, _ frames: [Data]) throws {
+            try sockets[socket].send(frames)
+        }
+    }
+
+    /// What the loop bound, with wildcard ports resolved, per socket index.
+    public let boundEndpoints: [[String]]
+
+    private let state: Mutex<State>
+    private let wakeFD: Int32
+    private let finished: Mutex<[CheckedContinuation<Void, Never>]>
+    private let isFinished = Atomic<Bool>(false)
+
+    private struct State {
+        var outbox: [OutboundMessage] = []
+        var stopRequested = false
+    }
+
+    private init(boundEndpoints: [[String]], wakeFD: Int32) {
+        self.boundEndpoints = boundEndpoints
+        self.wakeFD = wakeFD
+        self.state = Mutex(State())
+        self.finished = Mutex([])
+    }
+
+    /// Starts the thread, makes the sockets and the handler on it, and returns once every socket is bound.
+    ///
+    /// - Parameters:
+    ///   - name: the thread's name, for debuggers and `top -H`.
+    ///   - sockets: the sockets, addressed by their index from then on.
+    ///   - tick: how often ``SocketLoopHandler/tick(sender:)`` runs.
+    ///   - makeHandler: runs on the loop's thread; a throw fails the start.
+    public static func start(
+        name: String,
+        context: ZMQContext,
+        sockets: [SocketSpec],
+        tick: Duration,
+        makeHandler: @escaping @Sendable (_ bound: [[String]]) throws -> any SocketLoopHandler
+    ) async throws -> SocketLoop {
+        let wakeFD = drover_eventfd()
+        guard wakeFD >= 0 else { throw ZMQError("eventfd", code: errno) }
+        let tickMilliseconds = max(1, Int(tick.components.seconds * 1000 + tick.components.attoseconds / 1_000_000_000_000_000))
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SocketLoop, any Error>) in
+            let thread = Thread {
+                let made: [ZMQSocket]
+                let loop: SocketLoop
+                let handler: any SocketLoopHandler
+                do {
+                    var socketsMade: [ZMQSocket] = []
+                    var bound: [[String]] = []
+                    for spec in sockets {
+                        let (socket, endpoints) = try spec.make(in: context)
+                        socketsMade.append(socket)
+                        bound.append(endpoints)
+                    }
+                    made = socketsMade
+                    handler = try makeHandler(bound)
+                    loop = SocketLoop(boundEndpoints: bound, wakeFD: wakeFD)
+                } catch {
+                    close(wakeFD)
+                    continuation.resume(throwing: error)
+                    return
+                }
+                continuation.resume(returning: loop)
+                loop.run(sockets: made, handler: handler, tickMilliseconds: tickMilliseconds)
+                loop.removeIPCFiles()
+            }
+            thread.name = name
+            thread.start()
+        }
+    }
+
+    /// Queues a message for the loop's thread to send. Safe from any thread; never blocks on the network.
+    public func send(_ message: OutboundMessage) {
+        let wasEmpty = state.withLock { state in
+            let wasEmpty = state.outbox.isEmpty
+            state.outbox.append(message)
+            return wasEmpty
+        }
+        if wasEmpty { _ = drover_eventfd_signal(wakeFD) }
+    }
+
+    /// Asks the thread to stop: the handler's ``SocketLoopHandler/stopping(sender:)`` runs, the sockets close.
+    public func stop() {
+        state.withLock { $0.stopRequested = true }
+        _ = drover_eventfd_signal(wakeFD)
+    }
+
+    /// Waits until the thread has closed its sockets and removed its ipc files.
+    public func waitUntilFinished() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = finished.withLock { waiters -> Bool in
+                if isFinished.load(ordering: .acquiring) { return true }
+                waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    // MARK: - The thread
+
+    private func run(sockets: [ZMQSocket], handler: any SocketLoopHandler, tickMilliseconds: Int) {
+        let sender = Sender(sockets: sockets)
+        var items = sockets.map { zmq_pollitem_t(socket: $0.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
+        items.append(zmq_pollitem_t(socket: nil, fd: wakeFD, events: Int16(ZMQ_POLLIN), revents: 0))
+        let clock = ContinuousClock()
+        var nextTick = clock.now
+        var batch: [InboundMessage] = []
+        batch.reserveCapacity(1024)
+
+        while true {
+            let untilTick = clock.now.duration(to: nextTick)
+            let timeout = max(0, Int(untilTick.components.seconds * 1000 + untilTick.components.attoseconds / 1_000_000_000_000_000))
+            let ready = items.withUnsafeMutableBufferPointer { zmq_poll($0.baseAddress, Int32($0.count), timeout) }
+            if ready < 0 && zmq_errno() != EINTR { break }
+
+            // Drain every socket fully: zmq_poll is level-triggered, so nothing left behind is lost, but a full drain
+            // makes the batch as large as possible.
+            for (index, socket) in sockets.enumerated() where items[index].revents & Int16(ZMQ_POLLIN) != 0 {
+                while let frames = try? socket.receive() {
+                    batch.append(InboundMessage(socket: index, frames: frames))
+                    if batch.count >= 4096 { break }
+                }
+            }
+            if !batch.isEmpty {
+                handler.received(batch, sender: sender)
+                batch.removeAll(keepingCapacity: true)
+            }
+
+            drover_eventfd_drain(wakeFD)
+            let (queued, stop) = state.withLock { state in
+                let queued = state.outbox
+                state.outbox.removeAll()
+                return (queued, state.stopRequested)
+            }
+            for message in queued {
+                do { try sender.send(socket: message.socket, message.frames) } catch let error as ZMQError {
+                    handler.sendFailed(message, error: error, sender: sender)
+                } catch {}
+            }
+            if stop { break }
+
+            if clock.now >= nextTick {
+                handler.tick(sender: sender)
+                nextTick = clock.now.advanced(by: .milliseconds(tickMilliseconds))
+            }
+        }
+        handler.stopping(sender: sender)
+        for socket in sockets { socket.close() }
+        close(wakeFD)
+    }
+
+    private func removeIPCFiles() {
+        for endpoint in boundEndpoints.joined() where endpoint.hasPrefix("ipc://") {
+            unlink(String(endpoint.dropFirst("ipc://".count)))
+        }
+        let waiters = finished.withLock { waiters in
+            isFinished.store(true, ordering: .releasing)
+            let all = waiters
+            waiters.removeAll()
+            return all
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}

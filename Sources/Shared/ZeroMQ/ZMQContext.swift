@@ -1,0 +1,25 @@
+import CZeroMQ
+
+/// A libzmq context: the I/O threads every socket of a process shares.
+///
+/// One per process. libzmq documents contexts as thread-safe, which is the invariant behind `@unchecked Sendable`;
+/// this is the only unchecked type of the ZeroMQ layer. The context is terminated when the last reference goes, and
+/// every ``ZMQSocket`` keeps one, so termination can never wait on an open socket.
+public final class ZMQContext: @unchecked Sendable {
+    let handle: UnsafeMutableRawPointer
+
+    /// Creates a context.
+    /// - Parameter ioThreads: libzmq I/O threads; one is right for all but the busiest processes.
+    public init(ioThreads: Int32 = 1) throws {
+        guard let handle = zmq_ctx_new() else { throw ZMQError("zmq_ctx_new") }
+        zmq_ctx_set(handle, ZMQ_IO_THREADS, ioThreads)
+        self.handle = handle
+    }
+
+    deinit {
+        zmq_ctx_term(handle)
+    }
+
+    /// Whether libzmq was built with a capability, such as `"curve"` or `"ipc"`.
+    public static func has(_ capability: String) -> Bool { zmq_has(capability) == 1 }
+}
