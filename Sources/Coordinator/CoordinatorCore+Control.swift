@@ -1,0 +1,62 @@
+import Foundation
+import Shared
+
+/// The control socket: operators asking for status and submitting plans.
+extension CoordinatorCore {
+    func receiveControl(_ frames: [Data], now: Int64) {
+        let routingID = frames[0]
+        guard frames.count == 3 else {
+            refuse(Socket.control, routingID, ProtocolError(.badFrames, "expected [header][body] after the routing id, got \(frames.count - 1) frames"))
+            return
+        }
+        do throws(ProtocolError) {
+            let header = try codec.header(from: frames[1])
+            switch header.type {
+            case .status:
+                _ = try codec.body(EmptyBody.self, from: frames[2], ref: header.id)
+                reply(Socket.control, to: routingID, .status, status(now: now))
+            case .submit:
+                let body = try codec.body(SubmitBody.self, from: frames[2], ref: header.id)
+                do throws(ProtocolError) {
+                    reply(Socket.control, to: routingID, .submit, try submit(body.plan, now: now))
+                } catch {
+                    var error = error
+                    error.ref = header.id
+                    throw error
+                }
+            default:
+                throw ProtocolError(.unknownType, "'\(header.type.rawValue)' is not a control request (status, submit)", ref: header.id)
+            }
+        } catch {
+            refuse(Socket.control, routingID, error)
+        }
+    }
+
+    func status(now: Int64) -> StatusBody {
+        let planStatuses = plans.values.sorted { $0.order < $1.order }.map { record in
+            StatusBody.PlanStatus(
+                id: record.plan.id, title: record.plan.title, state: record.state.rawValue, counts: counts(of: record.plan),
+                submittedAt: record.submittedAt, finishedAt: record.finishedAt
+            )
+        }
+        var todoStatuses: [StatusBody.TodoStatus] = []
+        for record in plans.values.sorted(by: { $0.order < $1.order }) {
+            for spec in record.plan.todos {
+                guard let todo = todos[TodoKey(plan: record.plan.id, todo: spec.id)] else { continue }
+                todoStatuses.append(
+                    StatusBody.TodoStatus(
+                        plan: record.plan.id, id: spec.id, title: spec.title, state: todo.state.rawValue, epoch: todo.epoch,
+                        worker: todo.worker, attempts: todo.attempts, detail: todo.detail
+                    )
+                )
+            }
+        }
+        let workerStatuses = workers.values.sorted { $0.id < $1.id }.map { worker in
+            StatusBody.WorkerStatus(
+                id: worker.id, host: worker.host, slots: worker.slots, labels: worker.labels.sorted(),
+                running: worker.leases.sorted(), draining: worker.draining, lastSeenMsAgo: now - worker.lastSeen
+            )
+        }
+        return StatusBody(instance: instance, seq: lastSeq, plans: planStatuses, todos: todoStatuses, workers: workerStatuses, counters: counters)
+    }
+}

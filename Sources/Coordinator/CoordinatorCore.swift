@@ -1,0 +1,195 @@
+import Foundation
+import Logging
+import Shared
+
+/// The coordinator's logic: scheduling, leases, reports, plans and the event log.
+///
+/// It runs on the socket loop's thread (``CoordinatorHandler``) and is driven by two calls: ``receive(_:now:)`` for
+/// each inbound message and ``tick(now:)`` on a timer. Both only change memory and queue replies; ``commit()`` then
+/// writes every change of the batch to SQLite in one transaction and hands back what to send, so nothing is said to
+/// a worker before it is durable. Time is passed in as monotonic milliseconds, which keeps the logic testable.
+final class CoordinatorCore {
+    /// Socket indexes, in the order ``CoordinatorService`` makes them.
+    enum Socket {
+        static let work = 0
+        static let events = 1
+        static let control = 2
+    }
+
+    let configuration: CoordinatorConfiguration
+    let instance: String
+    let logger: Logger
+    let store: Store
+    let codec = WireCodec()
+
+    var plans: [String: PlanRecord] = [:]
+    var todos: [TodoKey: TodoRecord] = [:]
+    /// For each TODO, the TODOs that depend on it.
+    var dependents: [TodoKey: [TodoKey]] = [:]
+    /// TODOs waiting for a worker, in the order they should go out.
+    var ready: [TodoKey] = []
+    /// Live leases by id.
+    var leases: [String: TodoKey] = [:]
+    /// Leases recovered after a restart whose worker has not registered again yet, with their deadline.
+    var orphanLeases: [String: Int64] = [:]
+    var workers: [String: WorkerRecord] = [:]
+    var processedReports: Set<String> = []
+    var counters: [String: Int64] = [:]
+    var lastSeq: Int64 = 0
+
+    var changes = Store.Changes()
+    private var outgoing: [OutboundMessage] = []
+    private var messageCounter: UInt64 = 0
+    private var lastHeartbeat: Int64 = .min
+
+    var heartbeatMs: Int64 { configuration.heartbeatInterval.milliseconds }
+    var ttlMs: Int64 { configuration.leaseTTL.milliseconds }
+
+    init(configuration: CoordinatorConfiguration, store: Store, logger: Logger, now: Int64) throws {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        self.instance = String(UUID().uuidString.prefix(8)).lowercased()
+        try recover(from: store.load(), now: now)
+    }
+
+    // MARK: - Batches
+
+    /// Writes every change since the last commit in one transaction, then hands back the replies and events to send.
+    func commit() throws -> [OutboundMessage] {
+        try store.write(changes)
+        for (event, json) in changes.events {
+            outgoing.append(OutboundMessage(socket: Socket.events, frames: [Data(event.topic.utf8), json]))
+        }
+        changes = Store.Changes()
+        defer { outgoing.removeAll(keepingCapacity: true) }
+        return outgoing
+    }
+
+    /// Handles one inbound message.
+    func receive(_ message: InboundMessage, now: Int64) {
+        switch message.socket {
+        case Socket.work: receiveWork(message.frames, now: now)
+        case Socket.control: receiveControl(message.frames, now: now)
+        default: break
+        }
+    }
+
+    /// Expires leases, sends heartbeats and schedules. Call on a timer and after every batch.
+    func tick(now: Int64) {
+        expireLeases(now: now)
+        if now - lastHeartbeat >= heartbeatMs {
+            lastHeartbeat = now
+            for id in workers.keys {
+                send(Socket.work, to: id, .heartbeat, HeartbeatBody(instance: instance))
+            }
+        }
+        schedule(now: now)
+    }
+
+    /// A message could not be delivered; for the work socket this means the worker is gone.
+    func sendFailed(_ message: OutboundMessage, error: ZMQError, now: Int64) {
+        guard message.socket == Socket.work, error.isHostUnreachable, let first = message.frames.first else { return }
+        let worker = String(decoding: first, as: UTF8.self)
+        if workers[worker] != nil {
+            dropWorker(worker, type: "worker.lost", reason: "worker \(worker) is no longer connected", now: now)
+        }
+    }
+
+    // MARK: - Work socket
+
+    private func receiveWork(_ frames: [Data], now: Int64) {
+        let routingID = frames[0]
+        guard frames.count == 3 else {
+            refuse(Socket.work, routingID, ProtocolError(.badFrames, "expected [header][body] after the routing id, got \(frames.count - 1) frames"))
+            return
+        }
+        let header: Header
+        do {
+            header = try codec.header(from: frames[1])
+        } catch {
+            refuse(Socket.work, routingID, error)
+            return
+        }
+        let peer = String(decoding: routingID, as: UTF8.self)
+        do throws(ProtocolError) {
+            if header.type == .register {
+                let body = try codec.body(RegisterBody.self, from: frames[2], ref: header.id)
+                guard body.worker == peer else {
+                    throw ProtocolError(.badField, "field 'worker' (\(body.worker)) must equal the socket's routing id (\(peer))", ref: header.id)
+                }
+                register(body, ref: header.id, now: now)
+                return
+            }
+            guard workers[peer] != nil else {
+                throw ProtocolError(.unknownWorker, "worker \(peer.prefix(64)) is not registered here: send 'register' first", ref: header.id)
+            }
+            workers[peer]!.lastSeen = now
+            switch header.type {
+            case .heartbeat:
+                let body = try codec.body(HeartbeatBody.self, from: frames[2], ref: header.id)
+                heartbeat(body, from: peer, now: now)
+            case .accept:
+                let body = try codec.body(LeaseAnswerBody.self, from: frames[2], ref: header.id)
+                try accept(body, from: peer, ref: header.id)
+            case .reject:
+                let body = try codec.body(LeaseAnswerBody.self, from: frames[2], ref: header.id)
+                try reject(body, from: peer, ref: header.id, now: now)
+            case .progress:
+                let body = try codec.body(ProgressBody.self, from: frames[2], ref: header.id)
+                try progress(body, from: peer, ref: header.id)
+            case .report:
+                let body = try codec.body(ReportBody.self, from: frames[2], ref: header.id)
+                try report(body, seq: header.seq, from: peer, ref: header.id)
+            case .bye:
+                let body = try codec.body(ByeBody.self, from: frames[2], ref: header.id)
+                dropWorker(peer, type: "worker.left", reason: "worker \(peer) left: \(body.reason)", now: now)
+            default:
+                throw ProtocolError(.unknownType, "'\(header.type.rawValue)' is not accepted from a worker on the work socket", ref: header.id)
+            }
+        } catch {
+            refuse(Socket.work, routingID, error)
+        }
+    }
+
+    /// Counts, logs and answers a refused message. Never throws: a bad message harms nobody else.
+    func refuse(_ socket: Int, _ routingID: Data, _ error: ProtocolError) {
+        counters["rejected.\(error.code.rawValue)", default: 0] += 1
+        logger.notice(
+            "refused a message",
+            metadata: ["drover.peer": "\(String(decoding: routingID.prefix(64), as: UTF8.self))", "drover.error": "\(error)"]
+        )
+        outgoing.append(OutboundMessage(socket: socket, frames: [routingID] + codec.frames(header(.error), error.body)))
+    }
+
+    // MARK: - Sending and recording
+
+    func header(_ type: MessageType) -> Header {
+        messageCounter += 1
+        return Header(type: type, id: "\(instance)-\(messageCounter)", seq: messageCounter)
+    }
+
+    func send<Body: Encodable>(_ socket: Int, to peer: String, _ type: MessageType, _ body: Body) {
+        outgoing.append(OutboundMessage(socket: socket, frames: [Data(peer.utf8)] + codec.frames(header(type), body)))
+    }
+
+    func reply<Body: Encodable>(_ socket: Int, to routingID: Data, _ type: MessageType, _ body: Body) {
+        outgoing.append(OutboundMessage(socket: socket, frames: [routingID] + codec.frames(header(type), body)))
+    }
+
+    /// Appends an event to the log; it is stored with the batch and published after the commit.
+    func record(_ type: String, plan: String? = nil, todo: String? = nil, worker: String? = nil, _ data: [String: JSONValue] = [:]) {
+        lastSeq += 1
+        let event = Event(seq: lastSeq, ts: wallClockMilliseconds(), type: type, plan: plan, todo: todo, worker: worker, data: data)
+        changes.events.append((event, codec.json(event)))
+    }
+
+    /// Marks a TODO changed, so the commit stores it.
+    func touch(_ key: TodoKey) {
+        changes.todos[key] = todos[key]
+    }
+
+    func count(_ counter: String, by amount: Int64 = 1) {
+        counters[counter, default: 0] += amount
+    }
+}

@@ -1,0 +1,75 @@
+import Shared
+
+/// Where a TODO is in its life (design §5, the subset the cluster core drives).
+enum TodoState: String, Codable, Sendable {
+    /// Waiting for dependencies.
+    case pending
+    /// Dependencies done; waiting for a worker.
+    case ready
+    /// Sent to a worker under a lease; not yet accepted.
+    case assigned
+    /// Accepted by the worker and being worked on.
+    case running
+    case done
+    /// Failed more often than its attempts allow.
+    case failed
+    /// Will not run because something it depends on failed or was cancelled.
+    case skipped
+    case cancelled
+
+    var isTerminal: Bool { self == .done || self == .failed || self == .skipped || self == .cancelled }
+    var holdsLease: Bool { self == .assigned || self == .running }
+}
+
+/// A TODO's key: ids are unique within their plan.
+struct TodoKey: Hashable, Sendable, CustomStringConvertible {
+    var plan: String
+    var todo: String
+    var description: String { "\(plan)/\(todo)" }
+}
+
+/// The coordinator's view of one TODO. Persisted row by row in `todos`.
+struct TodoRecord: Sendable {
+    var key: TodoKey
+    var spec: Todo
+    var state: TodoState
+    /// Grows by one on every assignment; stored before the assign is sent.
+    var epoch: Int64
+    var leaseID: String?
+    var worker: String?
+    /// Runs that ended failed or timed out.
+    var attempts: Int
+    /// Why it is in its state, for people: the last outcome or the reason it was requeued.
+    var detail: String?
+    /// Monotonic milliseconds of the assignment, for the accept timeout; not persisted.
+    var assignedAt: Int64 = 0
+    /// Dependencies not yet done; derived, not persisted.
+    var waitingOn: Int = 0
+}
+
+/// A plan and its progress. Persisted in `plans`.
+struct PlanRecord: Sendable {
+    enum State: String, Codable, Sendable { case running, done, failed }
+    var plan: Plan
+    var state: State
+    var order: Int
+    var submittedAt: Int64
+    var finishedAt: Int64?
+}
+
+/// A connected worker. Kept in memory only: a restarted coordinator learns its workers again from `register`.
+struct WorkerRecord: Sendable {
+    var id: String
+    var host: String
+    var slots: Int
+    var labels: Set<String>
+    var draining: Bool
+    /// Monotonic milliseconds of the last message from it.
+    var lastSeen: Int64
+    /// Leases it holds.
+    var leases: Set<String> = []
+    /// After a rejection, not offered work again before this (monotonic ms).
+    var restUntil: Int64 = 0
+
+    var freeSlots: Int { draining ? 0 : max(0, slots - leases.count) }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import GRDB
+import Shared
+
+/// The coordinator's durable state in SQLite (WAL): plans, TODO states and leases, processed reports, the event log.
+///
+/// The coordinator keeps its working state in memory and hands the store everything that changed while handling one
+/// batch of messages; ``write(_:)`` commits it in one transaction before any reply is sent. So what a worker is told
+/// (an assign with a new epoch, an ack) is always already on disk, and a coordinator killed at any point restarts
+/// from a state that its workers' messages are consistent with.
+final class Store {
+    /// Everything that changed in one batch.
+    struct Changes {
+        var plans: [String: PlanRecord] = [:]
+        var todos: [TodoKey: TodoRecord] = [:]
+        var reports: [(leaseID: String, seq: UInt64)] = []
+        var events: [(event: Event, json: Data)] = []
+
+        var isEmpty: Bool { plans.isEmpty && todos.isEmpty && reports.isEmpty && events.isEmpty }
+    }
+
+    /// What a restarted coordinator begins from.
+    struct Snapshot {
+        var plans: [PlanRecord]
+        var todos: [TodoKey: (state: TodoState, epoch: Int64, leaseID: String?, worker: String?, attempts: Int, detail: String?)]
+        var processedReports: Set<String>
+        var lastSeq: Int64
+    }
+
+    private let database: DatabaseQueue
+    private let codec = WireCodec()
+
+    init(path: String) throws {
+        if path == ":memory:" {
+            database = try DatabaseQueue()
+        } else {
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true
+            )
+            var configuration = Configuration()
+            configuration.prepareDatabase { db in
+                // NORMAL is durable across process crashes in WAL mode; only a power cut can lose the last commits.
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            _ = try database.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+        }
+        try Self.migrator.migrate(database)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE plans (
+                        id TEXT PRIMARY KEY, ord INTEGER NOT NULL, spec TEXT NOT NULL, state TEXT NOT NULL,
+                        submitted_at INTEGER NOT NULL, finished_at INTEGER);
+                    CREATE TABLE todos (
+                        plan TEXT NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL, epoch INTEGER NOT NULL,
+                        lease_id TEXT, worker TEXT, attempts INTEGER NOT NULL, detail TEXT,
+                        PRIMARY KEY (plan, id)) WITHOUT ROWID;
+                    CREATE TABLE reports (lease_id TEXT NOT NULL, seq INTEGER NOT NULL,
+                        PRIMARY KEY (lease_id, seq)) WITHOUT ROWID;
+                    CREATE TABLE events (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, type TEXT NOT NULL,
+                        topic TEXT NOT NULL, body TEXT NOT NULL);
+                    """
+            )
+        }
+        return migrator
+    }
+
+    /// The key of a processed report in ``Snapshot/processedReports``.
+    static func reportKey(_ leaseID: String, _ seq: UInt64) -> String { "\(leaseID)#\(seq)" }
+
+    func load() throws -> Snapshot {
+        try database.read { db in
+            var plans: [PlanRecord] = []
+            for row in try Row.fetchAll(db, sql: "SELECT id, ord, spec, state, submitted_at, finished_at FROM plans ORDER BY ord") {
+                let spec: String = row["spec"]
+                let plan = try codec.decode(Plan.self, from: Data(spec.utf8))
+                plans.append(
+                    PlanRecord(
+                        plan: plan, state: PlanRecord.State(rawValue: row["state"]) ?? .running, order: row["ord"],
+                        submittedAt: row["submitted_at"], finishedAt: row["finished_at"]
+                    )
+                )
+            }
+            var todos: Snapshot.TodosByKey = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT plan, id, state, epoch, lease_id, worker, attempts, detail FROM todos") {
+                todos[TodoKey(plan: row["plan"], todo: row["id"])] = (
+                    TodoState(rawValue: row["state"]) ?? .ready, row["epoch"], row["lease_id"], row["worker"],
+                    row["attempts"], row["detail"]
+                )
+            }
+            var reports = Set<String>()
+            for row in try Row.fetchAll(db, sql: "SELECT lease_id, seq FROM reports") {
+                reports.insert(Self.reportKey(row["lease_id"], UInt64(row["seq"] as Int64)))
+            }
+            let lastSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0
+            return Snapshot(plans: plans, todos: todos, processedReports: reports, lastSeq: lastSeq)
+        }
+    }
+
+    /// Commits one batch of changes in a single transaction.
+    func write(_ changes: Changes) throws {
+        guard !changes.isEmpty else { return }
+        try database.inTransaction { db in
+            if !changes.plans.isEmpty {
+                let statement = try db.cachedStatement(
+                    sql: "INSERT OR REPLACE INTO plans (id, ord, spec, state, submitted_at, finished_at) VALUES (?, ?, ?, ?, ?, ?)"
+                )
+                for record in changes.plans.values {
+                    let spec = String(decoding: codec.json(record.plan), as: UTF8.self)
+                    try statement.execute(arguments: [
+                        record.plan.id, record.order, spec, record.state.rawValue, record.submittedAt, record.finishedAt,
+                    ])
+                }
+            }
+            if !changes.todos.isEmpty {
+                let statement = try db.cachedStatement(
+                    sql: """
+                        INSERT OR REPLACE INTO todos (plan, id, state, epoch, lease_id, worker, attempts, detail)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """
+                )
+                for todo in changes.todos.values {
+                    try statement.execute(arguments: [
+                        todo.key.plan, todo.key.todo, todo.state.rawValue, todo.epoch, todo.leaseID, todo.worker,
+                        todo.attempts, todo.detail,
+                    ])
+                }
+            }
+            if !changes.reports.isEmpty {
+                let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO reports (lease_id, seq) VALUES (?, ?)")
+                for report in changes.reports {
+                    try statement.execute(arguments: [report.leaseID, Int64(report.seq)])
+                }
+            }
+            if !changes.events.isEmpty {
+                let statement = try db.cachedStatement(
+                    sql: "INSERT INTO events (seq, ts, type, topic, body) VALUES (?, ?, ?, ?, ?)"
+                )
+                for (event, json) in changes.events {
+                    try statement.execute(arguments: [
+                        event.seq, event.ts, event.type, event.topic, String(decoding: json, as: UTF8.self),
+                    ])
+                }
+            }
+            return .commit
+        }
+    }
+
+    /// Events after `seq`, oldest first, at most `limit`.
+    func events(after seq: Int64, limit: Int) throws -> [Event] {
+        try database.read { db in
+            try String.fetchAll(db, sql: "SELECT body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, limit])
+                .map { try codec.decode(Event.self, from: Data($0.utf8)) }
+        }
+    }
+}
+
+extension Store.Snapshot {
+    typealias TodosByKey = [TodoKey: (state: TodoState, epoch: Int64, leaseID: String?, worker: String?, attempts: Int, detail: String?)]
+}

@@ -1,0 +1,47 @@
+/// One entry of the event stream (design §8): a state change, or agent activity, with its global sequence number.
+///
+/// Published on the PUB socket as `[topic][event JSON]`. Sequence numbers start at 1 and grow by one with every event
+/// the coordinator records, so an observer that sees a jump knows it missed something.
+public struct Event: Codable, Sendable, Equatable {
+    public var seq: Int64
+    /// Milliseconds since the Unix epoch.
+    public var ts: Int64
+    /// What happened: `todo.assigned`, `worker.lost`… The prefix before the first dot is the subject.
+    public var type: String
+    public var plan: String?
+    public var todo: String?
+    public var worker: String?
+    /// Details particular to the type; the reason and evidence for decisions.
+    public var data: [String: JSONValue]
+
+    public init(
+        seq: Int64, ts: Int64, type: String, plan: String? = nil, todo: String? = nil, worker: String? = nil,
+        data: [String: JSONValue] = [:]
+    ) {
+        self.seq = seq
+        self.ts = ts
+        self.type = type
+        self.plan = plan
+        self.todo = todo
+        self.worker = worker
+        self.data = data
+    }
+
+    /// The topic the event is published under; subscribers filter by its prefix.
+    ///
+    /// `todo.<plan>.<todo>` for TODO changes, `agent.<plan>.<todo>` for agent activity, `worker.<id>`,
+    /// `plan.<id>`, and `coordinator` for the rest.
+    public var topic: String {
+        let subject = type.split(separator: ".", maxSplits: 1).first.map(String.init) ?? type
+        switch subject {
+        case "todo", "agent":
+            return "\(subject).\(plan ?? "-").\(todo ?? "-")"
+        case "worker":
+            return "worker.\(worker ?? "-")"
+        case "plan":
+            return "plan.\(plan ?? "-")"
+        default:
+            return subject
+        }
+    }
+}

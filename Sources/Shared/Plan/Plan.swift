@@ -1,0 +1,95 @@
+/// A plan: TODOs with dependencies, run by the coordinator until every TODO is done (design §7).
+///
+/// Plans are written as YAML or JSON (see ``PlanLoader``); on the wire they travel as JSON with snake_case keys.
+public struct Plan: Codable, Sendable, Equatable {
+    public var id: String
+    public var title: String
+    public var todos: [Todo]
+
+    public init(id: String, title: String, todos: [Todo]) {
+        self.id = id
+        self.title = title
+        self.todos = todos
+    }
+}
+
+/// One unit of work in a plan.
+public struct Todo: Codable, Sendable, Equatable {
+    public var id: String
+    public var title: String
+    /// What an agent is asked to do (Codex sessions).
+    public var prompt: String?
+    /// A shell command, for the command agent. A TODO has a prompt, a command, or both.
+    public var command: String?
+    /// TODOs that must be done before this one starts.
+    public var dependsOn: [String]
+    /// Capabilities a worker must offer to take this TODO.
+    public var labels: [String]
+    /// What must hold for the TODO to count as done.
+    public var checks: [Check]
+    public var risk: Risk
+    public var budget: Budget?
+    /// Time limit of one run, in seconds.
+    public var timeoutSeconds: Double?
+    /// How many times a failed run is tried before the TODO is marked failed.
+    public var maxAttempts: Int
+
+    public init(
+        id: String, title: String? = nil, prompt: String? = nil, command: String? = nil, dependsOn: [String] = [],
+        labels: [String] = [], checks: [Check] = [], risk: Risk = .low, budget: Budget? = nil,
+        timeoutSeconds: Double? = nil, maxAttempts: Int = 1
+    ) {
+        self.id = id
+        self.title = title ?? id
+        self.prompt = prompt
+        self.command = command
+        self.dependsOn = dependsOn
+        self.labels = labels
+        self.checks = checks
+        self.risk = risk
+        self.budget = budget
+        self.timeoutSeconds = timeoutSeconds
+        self.maxAttempts = maxAttempts
+    }
+}
+
+/// How much damage a TODO could do; it decides how much a human is asked.
+public enum Risk: String, Codable, Sendable, CaseIterable {
+    case low, medium, high, critical
+}
+
+/// Limits on what a TODO may spend.
+public struct Budget: Codable, Sendable, Equatable {
+    public var wallSeconds: Double?
+    public var turns: Int?
+    public var tokens: Int?
+
+    public init(wallSeconds: Double? = nil, turns: Int? = nil, tokens: Int? = nil) {
+        self.wallSeconds = wallSeconds
+        self.turns = turns
+        self.tokens = tokens
+    }
+}
+
+/// An acceptance check, run in the TODO's working directory after its work:
+/// a `command` that must exit 0, a `file` that must exist, or a `file` whose text must match `pattern`.
+public struct Check: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var command: String?
+    public var file: String?
+    /// A regular expression the file's text must match.
+    public var pattern: String?
+    public var timeoutSeconds: Double?
+
+    public init(command: String? = nil, file: String? = nil, pattern: String? = nil, timeoutSeconds: Double? = nil) {
+        self.command = command
+        self.file = file
+        self.pattern = pattern
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    public var description: String {
+        if let command { return "command `\(command)`" }
+        if let file, let pattern { return "file \(file) matches /\(pattern)/" }
+        return "file \(file ?? "?") exists"
+    }
+}

@@ -1,0 +1,103 @@
+/// Checks the meaning of a plan: unique ids, known dependencies, no cycles, sane limits.
+public enum PlanValidator {
+    /// Every problem found; empty when the plan is valid.
+    public static func problems(in plan: Plan) -> [PlanProblem] {
+        var problems: [PlanProblem] = []
+        if let problem = Identifier.problem(with: plan.id) { problems.append(.init(path: "id", message: "plan id \(problem)")) }
+        if plan.todos.isEmpty { problems.append(.init(path: "todos", message: "a plan needs at least one TODO")) }
+
+        var firstIndex: [String: Int] = [:]
+        for (index, todo) in plan.todos.enumerated() {
+            let path = "todos[\(index)]"
+            if let problem = Identifier.problem(with: todo.id) {
+                problems.append(.init(path: "\(path).id", message: "TODO id \(problem)"))
+            }
+            if let first = firstIndex[todo.id] {
+                problems.append(
+                    .init(path: "\(path).id", message: "duplicate id \"\(todo.id)\" (first used by todos[\(first)])")
+                )
+            } else {
+                firstIndex[todo.id] = index
+            }
+            if todo.command == nil && todo.prompt == nil {
+                problems.append(.init(path: path, message: "TODO \"\(todo.id)\" needs a 'command' or a 'prompt'"))
+            }
+            if let timeout = todo.timeoutSeconds, !(timeout > 0) {
+                problems.append(.init(path: "\(path).timeout", message: "must be a positive number of seconds"))
+            }
+            if !(1...100).contains(todo.maxAttempts) {
+                problems.append(.init(path: "\(path).max_attempts", message: "must be between 1 and 100"))
+            }
+            for (labelIndex, label) in todo.labels.enumerated() {
+                if let problem = Identifier.problem(with: label) {
+                    problems.append(.init(path: "\(path).labels[\(labelIndex)]", message: "label \(problem)"))
+                }
+            }
+            for (checkIndex, check) in todo.checks.enumerated() {
+                let checkPath = "\(path).checks[\(checkIndex)]"
+                if (check.command == nil) == (check.file == nil) {
+                    problems.append(.init(path: checkPath, message: "a check has either a 'command' or a 'file'"))
+                }
+                if check.pattern != nil && check.file == nil {
+                    problems.append(.init(path: "\(checkPath).pattern", message: "a 'pattern' needs a 'file' to look in"))
+                }
+                if let pattern = check.pattern, (try? Regex(pattern)) == nil {
+                    problems.append(.init(path: "\(checkPath).pattern", message: "is not a valid regular expression"))
+                }
+            }
+        }
+
+        for (index, todo) in plan.todos.enumerated() {
+            for (depIndex, dependency) in todo.dependsOn.enumerated() {
+                let path = "todos[\(index)].depends_on[\(depIndex)]"
+                if dependency == todo.id {
+                    problems.append(.init(path: path, message: "TODO \"\(todo.id)\" depends on itself"))
+                } else if firstIndex[dependency] == nil {
+                    problems.append(
+                        .init(path: path, message: "unknown dependency \"\(dependency)\" (no TODO has that id)")
+                    )
+                }
+            }
+        }
+        problems += cycles(in: plan, index: firstIndex)
+        return problems
+    }
+
+    /// Each dependency cycle once, named by its members in order: `a -> b -> c -> a`.
+    private static func cycles(in plan: Plan, index: [String: Int]) -> [PlanProblem] {
+        enum Mark { case visiting, done }
+        var marks: [String: Mark] = [:]
+        var stack: [String] = []
+        var found: [PlanProblem] = []
+
+        func visit(_ id: String) {
+            marks[id] = .visiting
+            stack.append(id)
+            guard let todoIndex = index[id] else { return }
+            for dependency in plan.todos[todoIndex].dependsOn where dependency != id && index[dependency] != nil {
+                switch marks[dependency] {
+                case nil:
+                    visit(dependency)
+                case .visiting:
+                    let start = stack.lastIndex(of: dependency)!
+                    let cycle = Array(stack[start...]) + [dependency]
+                    found.append(
+                        .init(
+                            path: "todos[\(index[cycle[0]]!)].depends_on",
+                            message: "dependency cycle: " + cycle.joined(separator: " -> ") + " (each depends on the next)"
+                        )
+                    )
+                case .done:
+                    break
+                }
+            }
+            stack.removeLast()
+            marks[id] = .done
+        }
+
+        for todo in plan.todos where marks[todo.id] == nil && index[todo.id] != nil {
+            visit(todo.id)
+        }
+        return found
+    }
+}

@@ -1,0 +1,250 @@
+/// Bodies of the v1 messages: the second JSON frame. Keys are snake_case on the wire.
+
+/// A lease a worker holds: enough to fence it (design §4).
+public struct LeaseRef: Codable, Sendable, Hashable {
+    public var leaseId: String
+    public var plan: String
+    public var todo: String
+    public var epoch: Int64
+
+    public init(leaseId: String, plan: String, todo: String, epoch: Int64) {
+        self.leaseId = leaseId
+        self.plan = plan
+        self.todo = todo
+        self.epoch = epoch
+    }
+}
+
+/// `register`, worker → coordinator: who the worker is, and the leases it still holds (after a reconnect).
+public struct RegisterBody: Codable, Sendable, Equatable {
+    public var worker: String
+    public var host: String
+    public var slots: Int
+    public var labels: [String]
+    public var holding: [LeaseRef]
+    public var draining: Bool
+
+    public init(worker: String, host: String, slots: Int, labels: [String], holding: [LeaseRef], draining: Bool = false) {
+        self.worker = worker
+        self.host = host
+        self.slots = slots
+        self.labels = labels
+        self.holding = holding
+        self.draining = draining
+    }
+}
+
+/// `welcome`, coordinator → worker, the answer to `register`.
+public struct WelcomeBody: Codable, Sendable, Equatable {
+    /// Changes every time a coordinator process starts; a worker that sees a new one registers again.
+    public var instance: String
+    public var heartbeatMs: Int64
+    public var leaseTtlMs: Int64
+    /// Leases the worker declared that are no longer its own: it must stop their work and drop their reports.
+    public var abort: [String]
+
+    public init(instance: String, heartbeatMs: Int64, leaseTtlMs: Int64, abort: [String]) {
+        self.instance = instance
+        self.heartbeatMs = heartbeatMs
+        self.leaseTtlMs = leaseTtlMs
+        self.abort = abort
+    }
+}
+
+/// `heartbeat`, both directions. From a worker it lists the leases it holds; from the coordinator it carries the
+/// coordinator's instance.
+public struct HeartbeatBody: Codable, Sendable, Equatable {
+    public var leases: [String]?
+    public var draining: Bool?
+    public var instance: String?
+
+    public init(leases: [String]? = nil, draining: Bool? = nil, instance: String? = nil) {
+        self.leases = leases
+        self.draining = draining
+        self.instance = instance
+    }
+}
+
+/// What a worker is asked to do for one TODO.
+public struct TaskSpec: Codable, Sendable, Equatable {
+    public var title: String
+    /// A shell command (`/bin/sh -c`), run by the command agent.
+    public var command: String?
+    /// A prompt, for agents that take one.
+    public var prompt: String?
+    /// Time limit in seconds; the agent is stopped past it.
+    public var timeoutSeconds: Double?
+    public var checks: [Check]
+
+    public init(title: String, command: String?, prompt: String?, timeoutSeconds: Double?, checks: [Check]) {
+        self.title = title
+        self.command = command
+        self.prompt = prompt
+        self.timeoutSeconds = timeoutSeconds
+        self.checks = checks
+    }
+}
+
+/// `assign`, coordinator → worker: a lease and the work under it.
+public struct AssignBody: Codable, Sendable, Equatable {
+    public var lease: LeaseRef
+    public var ttlMs: Int64
+    public var task: TaskSpec
+
+    public init(lease: LeaseRef, ttlMs: Int64, task: TaskSpec) {
+        self.lease = lease
+        self.ttlMs = ttlMs
+        self.task = task
+    }
+}
+
+/// `accept` (reason nil) or `reject`, worker → coordinator, the answer to `assign`.
+public struct LeaseAnswerBody: Codable, Sendable, Equatable {
+    public var leaseId: String
+    public var epoch: Int64
+    public var reason: String?
+
+    public init(leaseId: String, epoch: Int64, reason: String? = nil) {
+        self.leaseId = leaseId
+        self.epoch = epoch
+        self.reason = reason
+    }
+}
+
+/// One normalized agent event: what an agent did, as the coordinator and observers see it.
+public struct AgentEvent: Codable, Sendable, Equatable {
+    /// `started`, `output`, `check`: a small open set; readers ignore kinds they do not know.
+    public var kind: String
+    /// For output: `stdout` or `stderr`.
+    public var stream: String?
+    public var text: String?
+
+    public init(kind: String, stream: String? = nil, text: String? = nil) {
+        self.kind = kind
+        self.stream = stream
+        self.text = text
+    }
+}
+
+/// `progress`, worker → coordinator: agent events under a lease. Best effort: not acked, not retried.
+public struct ProgressBody: Codable, Sendable, Equatable {
+    public var leaseId: String
+    public var epoch: Int64
+    public var events: [AgentEvent]
+
+    public init(leaseId: String, epoch: Int64, events: [AgentEvent]) {
+        self.leaseId = leaseId
+        self.epoch = epoch
+        self.events = events
+    }
+}
+
+/// How a turn (for the command agent: the command) ended.
+public enum Outcome: String, Codable, Sendable, CaseIterable {
+    /// The work ran and its checks passed.
+    case succeeded
+    /// The work ran and failed (non-zero exit, or a check failed).
+    case failed
+    /// The work hit its time limit.
+    case timedOut = "timed_out"
+    /// The worker gave the TODO back unfinished (it is shutting down); it goes back to the queue.
+    case handedBack = "handed_back"
+    /// The work was stopped on the coordinator's order.
+    case cancelled
+}
+
+/// The result of one acceptance check.
+public struct CheckResult: Codable, Sendable, Equatable {
+    public var check: String
+    public var passed: Bool
+    public var detail: String
+
+    public init(check: String, passed: Bool, detail: String) {
+        self.check = check
+        self.passed = passed
+        self.detail = detail
+    }
+}
+
+/// `report`, worker → coordinator: the outcome of the work under a lease. Kept in the worker's outbox until acked.
+public struct ReportBody: Codable, Sendable, Equatable {
+    public var leaseId: String
+    public var epoch: Int64
+    public var outcome: Outcome
+    public var exitCode: Int32?
+    public var summary: String
+    /// The last lines of output, bounded.
+    public var outputTail: String
+    public var durationMs: Int64
+    public var checks: [CheckResult]
+
+    public init(
+        leaseId: String, epoch: Int64, outcome: Outcome, exitCode: Int32?, summary: String, outputTail: String,
+        durationMs: Int64, checks: [CheckResult]
+    ) {
+        self.leaseId = leaseId
+        self.epoch = epoch
+        self.outcome = outcome
+        self.exitCode = exitCode
+        self.summary = summary
+        self.outputTail = outputTail
+        self.durationMs = durationMs
+        self.checks = checks
+    }
+}
+
+/// `ack`: the message `ref` was received and processed (or was a duplicate of one that was).
+public struct AckBody: Codable, Sendable, Equatable {
+    public var ref: String
+    public var leaseId: String?
+
+    public init(ref: String, leaseId: String? = nil) {
+        self.ref = ref
+        self.leaseId = leaseId
+    }
+}
+
+/// `control`, coordinator → worker: an order about one lease.
+public struct ControlBody: Codable, Sendable, Equatable {
+    /// `cancel` (stop, report `cancelled`) or `abort` (stop, report nothing: the lease is no longer yours).
+    public var action: String
+    public var leaseId: String
+    public var reason: String
+
+    public init(action: String, leaseId: String, reason: String) {
+        self.action = action
+        self.leaseId = leaseId
+        self.reason = reason
+    }
+}
+
+/// `bye`, worker → coordinator: the worker is leaving; whatever it still held goes back to the queue.
+public struct ByeBody: Codable, Sendable, Equatable {
+    public var reason: String
+
+    public init(reason: String) { self.reason = reason }
+}
+
+/// `error`: a message was refused. `code` is stable and machine-readable; `message` says what to do.
+public struct ErrorBody: Codable, Sendable, Equatable {
+    public var code: String
+    public var message: String
+    /// The id of the refused message, when its header could be read.
+    public var ref: String?
+    /// For `stale_lease`: the lease the sender must abort.
+    public var leaseId: String?
+
+    public init(code: String, message: String, ref: String? = nil, leaseId: String? = nil) {
+        self.code = code
+        self.message = message
+        self.ref = ref
+        self.leaseId = leaseId
+    }
+}
+
+/// `submit`, operator → coordinator: a plan to run (already validated by the CLI; validated again on arrival).
+public struct SubmitBody: Codable, Sendable, Equatable {
+    public var plan: Plan
+
+    public init(plan: Plan) { self.plan = plan }
+}

@@ -1,0 +1,109 @@
+/// The reply to a `status` request on the control socket: plans, TODOs, workers and counters.
+public struct StatusBody: Codable, Sendable, Equatable {
+    public struct PlanStatus: Codable, Sendable, Equatable {
+        public var id: String
+        public var title: String
+        public var state: String
+        /// TODO count by state.
+        public var counts: [String: Int]
+        public var submittedAt: Int64
+        public var finishedAt: Int64?
+
+        public init(id: String, title: String, state: String, counts: [String: Int], submittedAt: Int64, finishedAt: Int64?) {
+            self.id = id
+            self.title = title
+            self.state = state
+            self.counts = counts
+            self.submittedAt = submittedAt
+            self.finishedAt = finishedAt
+        }
+    }
+
+    public struct TodoStatus: Codable, Sendable, Equatable {
+        public var plan: String
+        public var id: String
+        public var title: String
+        public var state: String
+        public var epoch: Int64
+        public var worker: String?
+        public var attempts: Int
+        public var detail: String?
+
+        public init(
+            plan: String, id: String, title: String, state: String, epoch: Int64, worker: String?, attempts: Int,
+            detail: String?
+        ) {
+            self.plan = plan
+            self.id = id
+            self.title = title
+            self.state = state
+            self.epoch = epoch
+            self.worker = worker
+            self.attempts = attempts
+            self.detail = detail
+        }
+    }
+
+    public struct WorkerStatus: Codable, Sendable, Equatable {
+        public var id: String
+        public var host: String
+        public var slots: Int
+        public var labels: [String]
+        public var running: [String]
+        public var draining: Bool
+        public var lastSeenMsAgo: Int64
+
+        public init(
+            id: String, host: String, slots: Int, labels: [String], running: [String], draining: Bool,
+            lastSeenMsAgo: Int64
+        ) {
+            self.id = id
+            self.host = host
+            self.slots = slots
+            self.labels = labels
+            self.running = running
+            self.draining = draining
+            self.lastSeenMsAgo = lastSeenMsAgo
+        }
+    }
+
+    /// The coordinator process's instance id.
+    public var instance: String
+    /// The sequence number of the last event recorded.
+    public var seq: Int64
+    public var plans: [PlanStatus]
+    public var todos: [TodoStatus]
+    public var workers: [WorkerStatus]
+    /// Counters since this coordinator process started: `rejected.<code>`, `lease_expired`, `reassigned`…
+    public var counters: [String: Int64]
+
+    public init(
+        instance: String, seq: Int64, plans: [PlanStatus], todos: [TodoStatus], workers: [WorkerStatus],
+        counters: [String: Int64]
+    ) {
+        self.instance = instance
+        self.seq = seq
+        self.plans = plans
+        self.todos = todos
+        self.workers = workers
+        self.counters = counters
+    }
+}
+
+extension StatusBody: WireBody {
+    public func validate() throws(ProtocolError) {}
+}
+
+/// The reply to `submit`: the id the plan runs under.
+public struct SubmittedBody: WireBody, Equatable {
+    public var plan: String
+    /// False when an identical plan with that id was already there (a retried submit).
+    public var created: Bool
+
+    public init(plan: String, created: Bool) {
+        self.plan = plan
+        self.created = created
+    }
+
+    public func validate() throws(ProtocolError) { try requireID(plan, "plan") }
+}

@@ -1,0 +1,143 @@
+/// A message body that checks its own fields after decoding. Decoding proves the shape; this proves the values.
+public protocol WireBody: Codable, Sendable {
+    /// Throws ``ProtocolError`` with code `bad_field`, naming the field and what is wrong with it.
+    func validate() throws(ProtocolError)
+}
+
+/// Limits on what one message may carry.
+public enum WireLimits {
+    /// The header frame.
+    public static let headerBytes = 1024
+    /// The body frame. Larger frames (up to the socket's `ZMQ_MAXMSGSIZE`) get a `too_large` error reply; larger
+    /// still, libzmq drops the connection.
+    public static let bodyBytes = 1 << 20
+    /// Free text inside a body (summaries, output).
+    public static let textBytes = 256 << 10
+    /// Lists (labels, leases, events).
+    public static let listCount = 4096
+}
+
+func require(_ condition: Bool, _ field: String, _ problem: String) throws(ProtocolError) {
+    if !condition { throw ProtocolError(.badField, "field '\(field)' \(problem)") }
+}
+
+func requireID(_ id: String, _ field: String) throws(ProtocolError) {
+    if let problem = Identifier.problem(with: id) { throw ProtocolError(.badField, "field '\(field)' \(problem)") }
+}
+
+func requireText(_ text: String?, _ field: String, max: Int = WireLimits.textBytes) throws(ProtocolError) {
+    guard let text else { return }
+    try require(text.utf8.count <= max, field, "is longer than \(max) bytes")
+}
+
+func requireLeaseID(_ id: String, _ field: String) throws(ProtocolError) {
+    try require(!id.isEmpty && id.utf8.count <= 200, field, "must be 1 to 200 bytes")
+}
+
+extension LeaseRef {
+    func validate(_ path: String) throws(ProtocolError) {
+        try requireLeaseID(leaseId, "\(path).lease_id")
+        try requireID(plan, "\(path).plan")
+        try requireID(todo, "\(path).todo")
+        try require(epoch >= 1, "\(path).epoch", "must be 1 or more")
+    }
+}
+
+extension RegisterBody: WireBody {
+    public func validate() throws(ProtocolError) {
+        try requireID(worker, "worker")
+        try requireText(host, "host", max: 255)
+        try require((1...1024).contains(slots), "slots", "must be between 1 and 1024")
+        try require(labels.count <= 64, "labels", "has more than 64 entries")
+        for (index, label) in labels.enumerated() { try requireID(label, "labels[\(index)]") }
+        try require(holding.count <= WireLimits.listCount, "holding", "is too long")
+        for (index, lease) in holding.enumerated() { try lease.validate("holding[\(index)]") }
+    }
+}
+
+extension WelcomeBody: WireBody {
+    public func validate() throws(ProtocolError) {
+        try require(heartbeatMs > 0 && leaseTtlMs > 0, "heartbeat_ms", "and lease_ttl_ms must be positive")
+    }
+}
+
+extension HeartbeatBody: WireBody {
+    public func validate() throws(ProtocolError) {
+        try require((leases?.count ?? 0) <= WireLimits.listCount, "leases", "is too long")
+        for (index, lease) in (leases ?? []).enumerated() { try requireLeaseID(lease, "leases[\(index)]") }
+    }
+}
+
+extension AssignBody: WireBody {
+    public func validate() throws(ProtocolError) {
+        try lease.validate("lease")
+        try require(ttlMs > 0, "ttl_ms", "must be positive")
+    }
+}
+
+extension LeaseAnswerBody: WireBody {
+    public func validate() throws(ProtocolError) {
+        try requireLeaseID(leaseId, "lease_id")
+        try require(epoch >= 1, "epoch", "must be 1 or more")
+        try requireText(reason, "reason", max: 4096)
+    }
+}
+
+extension ProgressBody: WireBody {
+    public func validate() throws(ProtocolError) {
+        try requireLeaseID(leaseId, "lease_id")
+        try require(epoch >= 1, "epoch", "must be 1 or more")
+        try require(events.count <= WireLimits.listCount, "events", "is too long")
+        for (index, event) in events.enumerated() {
+            try require(!event.kind.isEmpty && event.kind.utf8.count <= 64, "events[\(index)].kind", "must be 1 to 64 bytes")
+            try requireText(event.text, "events[\(index)].text")
+        }
+    }
+}
+
+extension ReportBody: WireBody {
+    public func validate() throws(ProtocolError) {
+        try requireLeaseID(leaseId, "lease_id")
+        try require(epoch >= 1, "epoch", "must be 1 or more")
+        try requireText(summary, "summary")
+        try requireText(outputTail, "output_tail")
+        try require(durationMs >= 0, "duration_ms", "must not be negative")
+        try require(checks.count <= 256, "checks", "has more than 256 entries")
+    }
+}
+
+extension AckBody: WireBody {
+    public func validate() throws(ProtocolError) {
+        try require(!ref.isEmpty && ref.utf8.count <= 200, "ref", "must be 1 to 200 bytes")
+    }
+}
+
+extension ControlBody: WireBody {
+    public func validate() throws(ProtocolError) {
+        try require(["cancel", "abort"].contains(action), "action", "must be cancel or abort")
+        try requireLeaseID(leaseId, "lease_id")
+    }
+}
+
+extension ByeBody: WireBody {
+    public func validate() throws(ProtocolError) { try requireText(reason, "reason", max: 4096) }
+}
+
+extension ErrorBody: WireBody {
+    public func validate() throws(ProtocolError) { try requireText(message, "message", max: 65536) }
+}
+
+/// The body of requests that carry nothing (`status`).
+public struct EmptyBody: WireBody, Equatable {
+    public init() {}
+    public func validate() throws(ProtocolError) {}
+}
+
+extension SubmitBody: WireBody {
+    public func validate() throws(ProtocolError) {
+        let problems = PlanValidator.problems(in: plan)
+        if !problems.isEmpty {
+            throw ProtocolError(.rejected, "the plan is not valid: " + problems.map(\.description).joined(separator: "; "))
+        }
+    }
+}

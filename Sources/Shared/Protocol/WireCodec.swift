@@ -1,0 +1,111 @@
+import Foundation
+
+/// Turns messages into frames and frames back into validated messages (protocol v1, `docs/protocol.md`).
+///
+/// Not `Sendable`-shared: each thread or task keeps its own codec (Foundation's coders are not thread-safe to share).
+public struct WireCodec {
+    private let encoder: JSONEncoder
+    private let decoder: JSONDecoder
+
+    public init() {
+        encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+    }
+
+    // MARK: - Encoding
+
+    /// The `[header][body]` frames of one message.
+    public func frames<Body: Encodable>(_ header: Header, _ body: Body) -> [Data] {
+        // Encoding our own Codable values cannot fail; a failure here is a programming error.
+        [try! encoder.encode(header), try! encoder.encode(body)]
+    }
+
+    /// JSON for any value, with the wire's key style.
+    public func json<Value: Encodable>(_ value: Value) -> Data {
+        try! encoder.encode(value)
+    }
+
+    // MARK: - Decoding
+
+    /// Reads and checks the header frame.
+    public func header(from frame: Data) throws(ProtocolError) -> Header {
+        guard frame.count <= WireLimits.headerBytes else {
+            throw ProtocolError(.tooLarge, "the header frame is \(frame.count) bytes; the limit is \(WireLimits.headerBytes)")
+        }
+        let loose: LooseHeader
+        do {
+            loose = try decoder.decode(LooseHeader.self, from: frame)
+        } catch {
+            throw Self.describe(error, frame: "header")
+        }
+        guard loose.v == Header.currentVersion else {
+            throw ProtocolError(
+                .unsupportedVersion,
+                "protocol version \(loose.v) is not supported; this coordinator speaks v\(Header.currentVersion)",
+                ref: loose.id
+            )
+        }
+        guard let type = MessageType(rawValue: loose.type) else {
+            throw ProtocolError(.unknownType, "unknown message type \"\(loose.type.prefix(64))\"", ref: loose.id)
+        }
+        guard !loose.id.isEmpty, loose.id.utf8.count <= 200 else {
+            throw ProtocolError(.badField, "field 'id' must be 1 to 200 bytes")
+        }
+        return Header(type: type, id: loose.id, seq: loose.seq, ts: loose.ts)
+    }
+
+    /// Reads and validates a body frame.
+    public func body<Body: WireBody>(_: Body.Type, from frame: Data, ref: String? = nil) throws(ProtocolError) -> Body {
+        guard frame.count <= WireLimits.bodyBytes else {
+            throw ProtocolError(.tooLarge, "the body frame is \(frame.count) bytes; the limit is \(WireLimits.bodyBytes)", ref: ref)
+        }
+        do {
+            let body = try decoder.decode(Body.self, from: frame)
+            try body.validate()
+            return body
+        } catch var error as ProtocolError {
+            error.ref = ref
+            throw error
+        } catch {
+            var described = Self.describe(error, frame: "body")
+            described.ref = ref
+            throw described
+        }
+    }
+
+    /// Any JSON value, with the wire's key style.
+    public func decode<Value: Decodable>(_: Value.Type, from data: Data) throws -> Value {
+        try decoder.decode(Value.self, from: data)
+    }
+
+    /// The header as sent, before its version and type are known to be ours.
+    private struct LooseHeader: Decodable {
+        var v: Int
+        var type: String
+        var id: String
+        var seq: UInt64
+        var ts: Int64
+    }
+
+    /// A `DecodingError` in words that name the field.
+    static func describe(_ error: any Error, frame: String) -> ProtocolError {
+        func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
+            let keys = codingPath + (last.map { [$0] } ?? [])
+            let text = keys.map { key in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }.joined()
+            return text.hasPrefix(".") ? String(text.dropFirst()) : text
+        }
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            return ProtocolError(.badField, "the \(frame) is missing field '\(path(context.codingPath, key))'")
+        case DecodingError.typeMismatch(let type, let context), DecodingError.valueNotFound(let type, let context):
+            return ProtocolError(.badField, "field '\(path(context.codingPath))' in the \(frame) is not a valid \(type)")
+        case DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty:
+            return ProtocolError(.badField, "field '\(path(context.codingPath))' in the \(frame): \(context.debugDescription)")
+        default:
+            return ProtocolError(.badJSON, "the \(frame) frame is not a valid JSON object")
+        }
+    }
+}
