@@ -23,6 +23,8 @@ void drover_eventfd_drain(int fd) {
     }
 }
 
+int drover_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
 // Everything below runs between fork and exec in a copy of a multi-threaded process: async-signal-safe calls only.
 
 static void run_program(char *const argv[], char *const envp[], const char *cwd, int stdout_fd, int stderr_fd) {

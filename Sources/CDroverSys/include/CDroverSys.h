@@ -10,6 +10,9 @@ int drover_eventfd_signal(int fd);
 /// Resets an eventfd's counter to zero.
 void drover_eventfd_drain(int fd);
 
+/// pipe2(fds, O_CLOEXEC): a pipe whose ends are not inherited by programs we start. Returns 0 or -1.
+int drover_pipe_cloexec(int fds[2]);
+
 /// Starts `argv` (argv[0] is the executable path) in a new process group led by a small guardian process.
 ///
 /// The guardian is the group leader and the direct child of the caller. It runs the program as its own child, waits

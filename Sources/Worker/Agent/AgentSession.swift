@@ -1,0 +1,36 @@
+public import Shared
+
+/// What an agent run ends with.
+public struct AgentResult: Sendable, Equatable {
+    public var outcome: Outcome
+    public var exitCode: Int32?
+    /// One line for people: what happened.
+    public var summary: String
+    /// The last of the output, bounded.
+    public var outputTail: String
+    public var checks: [CheckResult]
+
+    public init(outcome: Outcome, exitCode: Int32? = nil, summary: String, outputTail: String = "", checks: [CheckResult] = []) {
+        self.outcome = outcome
+        self.exitCode = exitCode
+        self.summary = summary
+        self.outputTail = outputTail
+        self.checks = checks
+    }
+}
+
+/// The one seam between a worker slot and the agent doing the work (a command runner here; Codex sessions later).
+///
+/// The worker calls ``run(task:lease:workdir:events:)`` in a task of its own, one per slot. Cancelling that task
+/// means stop now: the session ends its processes and returns with outcome `cancelled`.
+public protocol AgentSession: Sendable {
+    /// Does the work of one lease and returns how it ended.
+    /// - Parameters:
+    ///   - events: called with agent events as they happen; the worker forwards them as `progress`.
+    func run(
+        task: TaskSpec,
+        lease: LeaseRef,
+        workdir: String,
+        events: @escaping @Sendable ([AgentEvent]) -> Void
+    ) async -> AgentResult
+}

@@ -1,0 +1,104 @@
+import Foundation
+public import Shared
+
+/// The agent of the cluster core: runs the TODO's `command` with `/bin/sh -c` in the work directory, in its own
+/// process group, streaming its output, within the TODO's time limit; then runs the TODO's checks.
+public struct CommandAgent: AgentSession {
+    /// Extra environment for commands, on top of the worker's own.
+    public var environment: [String: String]
+    /// How long a stopped command gets between SIGTERM and SIGKILL.
+    public var grace: Duration
+
+    public init(environment: [String: String] = [:], grace: Duration = .seconds(2)) {
+        self.environment = environment
+        self.grace = grace
+    }
+
+    public func run(
+        task: TaskSpec,
+        lease: LeaseRef,
+        workdir: String,
+        events: @escaping @Sendable ([AgentEvent]) -> Void
+    ) async -> AgentResult {
+        guard let command = task.command else {
+            return AgentResult(outcome: .failed, summary: "this worker runs commands, and the TODO has no 'command'")
+        }
+        var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        env["DROVER_PLAN"] = lease.plan
+        env["DROVER_TODO"] = lease.todo
+        env["DROVER_EPOCH"] = String(lease.epoch)
+        let run = await Self.shell(command, environment: env, directory: workdir, timeout: task.timeoutSeconds, grace: grace) {
+            chunk in
+            events([AgentEvent(kind: "output", stream: chunk.stream.rawValue, text: String(decoding: chunk.data.prefix(8192), as: UTF8.self))])
+        }
+        if Task.isCancelled {
+            return AgentResult(outcome: .cancelled, exitCode: run.status, summary: "stopped on request", outputTail: run.tail)
+        }
+        if run.timedOut {
+            return AgentResult(
+                outcome: .timedOut, exitCode: run.status,
+                summary: "timed out after \(task.timeoutSeconds.map { "\($0)" } ?? "?") s", outputTail: run.tail
+            )
+        }
+        guard run.status == 0 else {
+            return AgentResult(outcome: .failed, exitCode: run.status, summary: "command exited with status \(run.status)", outputTail: run.tail)
+        }
+        let checks = await CheckRunner(environment: env, directory: workdir, grace: grace).run(task.checks)
+        if let failed = checks.first(where: { !$0.passed }) {
+            return AgentResult(
+                outcome: .failed, exitCode: 0, summary: "check failed: \(failed.check): \(failed.detail)", outputTail: run.tail,
+                checks: checks
+            )
+        }
+        return AgentResult(outcome: .succeeded, exitCode: 0, summary: "command succeeded", outputTail: run.tail, checks: checks)
+    }
+
+    /// What one shell run came to.
+    struct ShellRun {
+        var status: Int32
+        var timedOut: Bool
+        var tail: String
+    }
+
+    /// Runs `command` with `/bin/sh -c`, stopping it on timeout or when the calling task is cancelled.
+    static func shell(
+        _ command: String,
+        environment: [String: String],
+        directory: String,
+        timeout: Double?,
+        grace: Duration,
+        onOutput: @escaping @Sendable (GuardedProcess.Chunk) -> Void = { _ in }
+    ) async -> ShellRun {
+        let process: GuardedProcess
+        do {
+            process = try GuardedProcess(arguments: ["/bin/sh", "-c", command], environment: environment, directory: directory)
+        } catch {
+            return ShellRun(status: 127, timedOut: false, tail: "could not start /bin/sh: \(error)")
+        }
+        let timer: Task<Bool, Never>? = timeout.map { seconds in
+            Task {
+                do {
+                    try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                } catch {
+                    return false
+                }
+                process.terminate(grace: grace)
+                return true
+            }
+        }
+        let tail = await withTaskCancellationHandler {
+            var tail = OutputTail()
+            for await chunk in process.output {
+                tail.append(chunk.data)
+                onOutput(chunk)
+            }
+            return tail.text
+        } onCancel: {
+            process.terminate(grace: grace)
+        }
+        let status = await process.wait()
+        timer?.cancel()
+        let timedOut = await timer?.value ?? false
+        return ShellRun(status: status, timedOut: timedOut, tail: tail)
+    }
+}

@@ -1,0 +1,140 @@
+import CDroverSys
+import Foundation
+import Synchronization
+
+/// A program running in its own process group under a guardian (see `CDroverSys.h`): its output arrives as an async
+/// sequence of chunks, it can be stopped as a group, and it cannot outlive the worker that started it.
+public final class GuardedProcess: Sendable {
+    /// A piece of output as read from the pipe.
+    public struct Chunk: Sendable {
+        public enum Stream: String, Sendable { case stdout, stderr }
+        public var stream: Stream
+        public var data: Data
+    }
+
+    /// The guardian's pid, which is also the process group id.
+    public let pid: pid_t
+    /// Output in the order it was read; ends when the program has exited and its pipes are drained.
+    public let output: AsyncStream<Chunk>
+
+    private let state = Mutex(State())
+
+    private struct State {
+        var status: Int32?
+        var waiters: [CheckedContinuation<Int32, Never>] = []
+        /// Monotonic deadline after which a terminated group is killed.
+        var killAt: ContinuousClock.Instant?
+    }
+
+    /// Starts `arguments[0]` (an absolute path) with the rest as its arguments.
+    /// - Throws: an `NSError` in the POSIX domain when the pipes or the fork fail.
+    public init(arguments: [String], environment: [String: String], directory: String?) throws {
+        var outPipe: [Int32] = [-1, -1]
+        var errPipe: [Int32] = [-1, -1]
+        guard drover_pipe_cloexec(&outPipe) == 0 else { throw POSIXError.current("pipe") }
+        guard drover_pipe_cloexec(&errPipe) == 0 else {
+            close(outPipe[0])
+            close(outPipe[1])
+            throw POSIXError.current("pipe")
+        }
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        let pid = argv.withUnsafeBufferPointer { argvBuffer in
+            envp.withUnsafeBufferPointer { envBuffer in
+                drover_spawn_guarded(argvBuffer.baseAddress, envBuffer.baseAddress, directory, outPipe[1], errPipe[1])
+            }
+        }
+        close(outPipe[1])
+        close(errPipe[1])
+        guard pid > 0 else {
+            close(outPipe[0])
+            close(errPipe[0])
+            throw POSIXError.current("fork", code: -pid)
+        }
+        self.pid = pid
+        let (stream, continuation) = AsyncStream.makeStream(of: Chunk.self)
+        self.output = stream
+        let (out, err) = (outPipe[0], errPipe[0])
+        let reader = Thread { [self] in self.pump(out: out, err: err, into: continuation) }
+        reader.name = "drover-process-\(pid)"
+        reader.start()
+    }
+
+    /// Asks the whole group to stop (SIGTERM), and kills it (SIGKILL) if it is still there after `grace`.
+    public func terminate(grace: Duration = .seconds(2)) {
+        let running = state.withLock { state -> Bool in
+            guard state.status == nil else { return false }
+            state.killAt = state.killAt ?? ContinuousClock.now.advanced(by: grace)
+            return true
+        }
+        if running { kill(-pid, SIGTERM) }
+    }
+
+    /// Waits for the program to end; returns its exit status, or 128 + the signal that ended it.
+    public func wait() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let status = state.withLock { state -> Int32? in
+                if let status = state.status { return status }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let status { continuation.resume(returning: status) }
+        }
+    }
+
+    /// The reader thread: forwards output until the guardian has exited and the pipes are drained or abandoned.
+    private func pump(out: Int32, err: Int32, into continuation: AsyncStream<Chunk>.Continuation) {
+        var fds = [pollfd(fd: out, events: Int16(POLLIN), revents: 0), pollfd(fd: err, events: Int16(POLLIN), revents: 0)]
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var exitStatus: Int32?
+        while fds.contains(where: { $0.fd >= 0 }) {
+            let ready = poll(&fds, nfds_t(fds.count), 200)
+            if ready > 0 {
+                for index in fds.indices where fds[index].fd >= 0 && fds[index].revents != 0 {
+                    let count = read(fds[index].fd, &buffer, buffer.count)
+                    if count > 0 {
+                        continuation.yield(Chunk(stream: index == 0 ? .stdout : .stderr, data: Data(buffer[0..<count])))
+                    } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                        close(fds[index].fd)
+                        fds[index].fd = -1
+                    }
+                }
+            }
+            if exitStatus == nil { exitStatus = reap(blocking: false) }
+            if exitStatus != nil && ready <= 0 {
+                // The program is gone and nothing more is waiting; a lingering grandchild may hold the pipe open.
+                break
+            }
+            let killAt = state.withLock { $0.killAt }
+            if exitStatus == nil, let killAt, ContinuousClock.now >= killAt { kill(-pid, SIGKILL) }
+        }
+        for fd in fds where fd.fd >= 0 { close(fd.fd) }
+        let status = exitStatus ?? reap(blocking: true) ?? -1
+        continuation.finish()
+        let waiters = state.withLock { state in
+            state.status = status
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: status) }
+    }
+
+    private func reap(blocking: Bool) -> Int32? {
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
+        guard result == pid else { return result < 0 ? -1 : nil }
+        // The guardian reports a killed program as 128 + signal; the guardian itself can only die by SIGKILL.
+        if status & 0x7f == 0 { return (status >> 8) & 0xff }
+        return 128 + (status & 0x7f)
+    }
+}
+
+extension POSIXError {
+    static func current(_ operation: String, code: Int32 = errno) -> POSIXError {
+        POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO, userInfo: [NSLocalizedDescriptionKey: "\(operation) failed"])
+    }
+}

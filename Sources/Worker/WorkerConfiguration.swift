@@ -1,0 +1,44 @@
+import Foundation
+
+/// How a worker runs. Every field has a default that suits one machine.
+public struct WorkerConfiguration: Sendable {
+    /// The worker's id: its ZeroMQ routing id and its name in events. Unique per coordinator.
+    public var id: String
+    public var host: String
+    /// How many TODOs it works on at once.
+    public var slots: Int
+    /// Capabilities it offers; a TODO's labels must all be among them.
+    public var labels: [String]
+    /// The coordinator's work endpoint.
+    public var coordinator: String
+    /// Where commands run.
+    public var workdir: String
+    /// On SIGTERM, how long running TODOs may finish before they are handed back.
+    public var drainTimeout: Duration
+    /// How often an unacknowledged report is sent again.
+    public var resendInterval: Duration
+    /// Heartbeat interval until the coordinator's `welcome` says otherwise.
+    public var heartbeatInterval: Duration
+
+    public init(
+        id: String,
+        host: String = ProcessInfo.processInfo.hostName,
+        slots: Int = 1,
+        labels: [String] = [],
+        coordinator: String = "tcp://127.0.0.1:7100",
+        workdir: String = FileManager.default.currentDirectoryPath,
+        drainTimeout: Duration = .seconds(30),
+        resendInterval: Duration = .seconds(1),
+        heartbeatInterval: Duration = .milliseconds(500)
+    ) {
+        self.id = id
+        self.host = host
+        self.slots = slots
+        self.labels = labels
+        self.coordinator = coordinator
+        self.workdir = workdir
+        self.drainTimeout = drainTimeout
+        self.resendInterval = resendInterval
+        self.heartbeatInterval = heartbeatInterval
+    }
+}
