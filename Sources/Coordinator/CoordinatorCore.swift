@@ -40,7 +40,7 @@ final class CoordinatorCore {
     var changes = Store.Changes()
     private var outgoing: [OutboundMessage] = []
     private var messageCounter: UInt64 = 0
-    private var lastHeartbeat: Int64 = .min
+    private var lastHeartbeat: Int64 = -1_000_000_000
 
     var heartbeatMs: Int64 { configuration.heartbeatInterval.milliseconds }
     var ttlMs: Int64 { configuration.leaseTTL.milliseconds }

@@ -32,8 +32,8 @@ final class WorkerCore {
     private var registered = false
     private var instance: String?
     private var heartbeatMs: Int64
-    private var lastHeartbeat: Int64 = .min
-    private var lastRegister: Int64 = .min
+    private var lastHeartbeat: Int64 = -1_000_000_000
+    private var lastRegister: Int64 = -1_000_000_000
     private var running: [String: Running] = [:]
     private var outbox: [Pending] = []
     private var seq: UInt64 = 0

@@ -31,8 +31,13 @@ public struct PlanError: Error, Sendable, CustomStringConvertible {
         self.problems = problems
     }
 
+    /// One line per problem, compiler style: `plan.yaml:12:7: todos[2].depends_on[0]: unknown dependency "x"`.
     public var description: String {
-        let prefix = file.map { "\($0): " } ?? ""
-        return problems.map { prefix + $0.description }.joined(separator: "\n")
+        problems.map { problem in
+            var place = file ?? ""
+            if let line = problem.line { place += (place.isEmpty ? "line " : ":") + "\(line)" + (problem.column.map { ":\($0)" } ?? "") }
+            let path = problem.path.isEmpty ? "" : "\(problem.path): "
+            return (place.isEmpty ? "" : place + ": ") + path + problem.message
+        }.joined(separator: "\n")
     }
 }

@@ -74,6 +74,14 @@ public final class GuardedProcess: Sendable {
         if running { kill(-pid, SIGTERM) }
     }
 
+    /// Sends `signal` to the whole process group (the guardian passes on nothing: every member gets it directly).
+    public func signal(_ signal: Int32) {
+        kill(-pid, signal)
+    }
+
+    /// Whether the program has ended.
+    public var hasExited: Bool { state.withLock { $0.status != nil } }
+
     /// Waits for the program to end; returns its exit status, or 128 + the signal that ended it.
     public func wait() async -> Int32 {
         await withCheckedContinuation { continuation in

@@ -1,0 +1,71 @@
+import Foundation
+
+/// A client of the coordinator's control socket: one request, one reply.
+///
+/// Used by `drover status`, `drover plan submit` and the tests. Each call opens a DEALER, sends, waits for the reply
+/// with a timeout, and closes.
+public struct ControlClient: Sendable {
+    /// Why a request did not get a usable reply.
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    public var endpoint: String
+    public var timeout: Duration
+
+    public init(endpoint: String, timeout: Duration = .seconds(5)) {
+        self.endpoint = endpoint
+        self.timeout = timeout
+    }
+
+    /// Sends a request and decodes the reply's body as `Reply`.
+    /// - Throws: ``ProtocolError`` when the coordinator answered with an `error`; ``Failure`` on timeout.
+    public func request<Body: Encodable & Sendable, Reply: WireBody>(
+        _ type: MessageType, _ body: Body, as _: Reply.Type
+    ) async throws -> Reply {
+        let frames = try await exchange(WireCodec().frames(Header(type: type, id: "op-\(UUID().uuidString.prefix(8))", seq: 1), body))
+        let codec = WireCodec()
+        guard frames.count == 2 else { throw Failure(description: "the coordinator sent a reply with \(frames.count) frames") }
+        let header = try codec.header(from: frames[0])
+        if header.type == .error {
+            let error = try codec.body(ErrorBody.self, from: frames[1])
+            throw ProtocolError(.init(rawValue: error.code), error.message, ref: error.ref, leaseId: error.leaseId)
+        }
+        return try codec.body(Reply.self, from: frames[1], ref: header.id)
+    }
+
+    /// Sends raw frames and returns the first reply's frames. For tests that speak bad protocol on purpose.
+    public func exchange(_ frames: [Data]) async throws -> [Data] {
+        let context = try ZMQContext()
+        let (replies, continuation) = AsyncStream.makeStream(of: [Data].self)
+        let loop = try await SocketLoop.start(
+            name: "drover-control-client", context: context,
+            sockets: [SocketSpec(.dealer, connect: [endpoint], lingerMilliseconds: 0)], tick: .milliseconds(50)
+        ) { _ in ReplyHandler(continuation: continuation) }
+        defer { loop.stop() }
+        // ZMQ_IMMEDIATE drops messages until the connection is up, so keep offering the request until a reply comes.
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        let endpoint = self.endpoint
+        let sender = Task {
+            while !Task.isCancelled && ContinuousClock.now < deadline {
+                loop.send(OutboundMessage(socket: 0, frames: frames))
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+            continuation.finish()
+        }
+        defer { sender.cancel() }
+        for await reply in replies {
+            return reply
+        }
+        throw Failure(description: "no answer from the coordinator at \(endpoint) within \(timeout): is it running? (start it with `drover coordinator`, or pass --control)")
+    }
+
+    private final class ReplyHandler: SocketLoopHandler {
+        let continuation: AsyncStream<[Data]>.Continuation
+        init(continuation: AsyncStream<[Data]>.Continuation) { self.continuation = continuation }
+        func received(_ batch: [InboundMessage], sender: SocketLoop.Sender) {
+            for message in batch { continuation.yield(message.frames) }
+        }
+        func tick(sender: SocketLoop.Sender) {}
+    }
+}

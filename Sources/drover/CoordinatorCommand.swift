@@ -1,0 +1,62 @@
+import ArgumentParser
+import Coordinator
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+import UnixSignals
+
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run a coordinator: it schedules TODOs to workers, holds leases and keeps state in SQLite."
+    )
+
+    @Option(help: "Work endpoint workers connect to.") var work = Endpoints().work
+    @Option(help: "Event endpoint observers subscribe to.") var events = Endpoints().events
+    @Option(help: "Control endpoint for operators.") var control = Endpoints().control
+    @Option(help: "State directory (SQLite state, endpoints.json).") var stateDir = ".drover"
+    @Option(help: "Plan files to submit on start (YAML or JSON).") var plan: [String] = []
+    @Option(help: "Heartbeat interval in milliseconds.") var heartbeatMs: Int64 = 500
+    @Option(help: "Lease time-to-live in milliseconds: a worker silent this long loses its TODOs.") var leaseTtlMs: Int64 = 2000
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard heartbeatMs > 0, leaseTtlMs > heartbeatMs else {
+            throw ValidationError("--lease-ttl-ms (\(leaseTtlMs)) must be greater than --heartbeat-ms (\(heartbeatMs)), and both positive")
+        }
+    }
+
+    func run() async throws {
+        let logger = logging.bootstrap(label: "drover.coordinator")
+        let plans = try plan.map { try PlanLoader.load(path: $0) }
+        try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
+        let configuration = CoordinatorConfiguration(
+            endpoints: Endpoints(work: work, events: events, control: control),
+            statePath: "\(stateDir)/state.sqlite",
+            heartbeatInterval: .milliseconds(heartbeatMs),
+            leaseTTL: .milliseconds(leaseTtlMs)
+        )
+        let stateDir = self.stateDir
+        let service = CoordinatorService(configuration: configuration, logger: logger) { bound in
+            try? EndpointsFile.write(bound, in: stateDir)
+            // Announce the bound endpoints on stdout too: with port 0 ("tcp://127.0.0.1:*") this is how to learn them.
+            print("listening work=\(bound.work) events=\(bound.events) control=\(bound.control)")
+            flushOutput()
+            guard !plans.isEmpty else { return }
+            Task {
+                for plan in plans {
+                    do {
+                        _ = try await ControlClient(endpoint: Endpoints.connectable(bound.control)).request(
+                            .submit, SubmitBody(plan: plan), as: SubmittedBody.self
+                        )
+                    } catch {
+                        logger.error("could not submit plan \(plan.id): \(error)")
+                    }
+                }
+            }
+        }
+        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+
+@main
+struct Drover: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drover",
+        abstract: "Keeps a fleet of agent sessions working until a plan is done.",
+        discussion: """
+            One machine: `drover run plan.yaml` starts a coordinator and local workers.
+            Several machines: `drover coordinator` on one, `drover worker` on each of the others.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            RunCommand.self, CoordinatorCommand.self, WorkerCommand.self, PlanCommand.self, StatusCommand.self,
+            EventsCommand.self,
+        ]
+    )
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Shared
+
+/// `--log-level`, shared by the long-running commands.
+struct LoggingOptions: ParsableArguments {
+    @Option(help: "Least severe log level written to stderr: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func bootstrap(label: String) -> Logger { bootstrapLogging(label: label, level: logLevel) }
+}
+
+/// Sends log lines at `level` and above to stderr.
+func bootstrapLogging(label: String, level: Logger.Level) -> Logger {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: label)
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+/// Where to find a coordinator's control or event endpoint: a flag, else the state directory's `endpoints.json`,
+/// else the default port.
+struct CoordinatorLocation: ParsableArguments {
+    @Option(help: "State directory whose endpoints.json names the coordinator.")
+    var stateDir: String = ".drover"
+
+    @Option(help: "The coordinator's control endpoint (default: from the state directory, else tcp://127.0.0.1:7102).")
+    var control: String?
+
+    @Option(help: "The coordinator's event endpoint (default: from the state directory, else tcp://127.0.0.1:7101).")
+    var events: String?
+
+    private var recorded: Endpoints { EndpointsFile.read(in: stateDir) ?? Endpoints() }
+    var controlEndpoint: String { control ?? Endpoints.connectable(recorded.control) }
+    var eventsEndpoint: String { events ?? Endpoints.connectable(recorded.events) }
+}
+
+/// Writes JSON for scripts: sorted keys, one document.
+func printJSON<Value: Encodable>(_ value: Value) {
+    let encoder = JSONEncoder()
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    let data = (try? encoder.encode(value)) ?? Data("null".utf8)
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// Prints to stderr, for errors and hints that must not mix with a command's output.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Flushes stdout now, so progress and `listening` lines reach a pipe as they happen.
+func flushOutput() {
+    fflush(nil)
+}

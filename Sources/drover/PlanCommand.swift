@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Check plan files and hand them to a coordinator.",
+        subcommands: [Validate.self, Submit.self]
+    )
+
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a plan file and report every problem with where it is; exits 1 when there are any."
+        )
+
+        @Argument(help: "The plan file (YAML or JSON).") var file: String
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        struct Result: Encodable {
+            struct Problem: Encodable {
+                var path: String
+                var message: String
+                var line: Int?
+                var column: Int?
+            }
+            var file: String
+            var valid: Bool
+            var plan: String?
+            var todos: Int?
+            var problems: [Problem]
+        }
+
+        func run() throws {
+            do {
+                let plan = try PlanLoader.load(path: file)
+                if json {
+                    printJSON(Result(file: file, valid: true, plan: plan.id, todos: plan.todos.count, problems: []))
+                } else {
+                    print("\(file): plan \(plan.id) is valid: \(plan.todos.count) TODOs")
+                }
+            } catch let error as PlanError {
+                if json {
+                    let problems = error.problems.map { Result.Problem(path: $0.path, message: $0.message, line: $0.line, column: $0.column) }
+                    printJSON(Result(file: file, valid: false, plan: nil, todos: nil, problems: problems))
+                } else {
+                    printError(error.description)
+                    printError("\(file): \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s") found")
+                }
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Submit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Send a plan file to a running coordinator.")
+
+        @Argument(help: "The plan file (YAML or JSON).") var file: String
+        @OptionGroup var location: CoordinatorLocation
+        @Flag(help: "Print the result as JSON.") var json = false
+
+        func run() async throws {
+            let plan: Plan
+            do {
+                plan = try PlanLoader.load(path: file)
+            } catch let error as PlanError {
+                printError(error.description)
+                throw ExitCode(1)
+            }
+            let reply = try await ControlClient(endpoint: location.controlEndpoint).request(
+                .submit, SubmitBody(plan: plan), as: SubmittedBody.self
+            )
+            if json {
+                printJSON(reply)
+            } else {
+                print(reply.created ? "submitted plan \(reply.plan)" : "plan \(reply.plan) was already submitted")
+            }
+        }
+    }
+}

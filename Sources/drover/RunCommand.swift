@@ -1,0 +1,132 @@
+import ArgumentParser
+import Coordinator
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+import UnixSignals
+import Synchronization
+import Worker
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a plan on this machine: a coordinator and local workers in one process, state in .drover/.",
+        discussion: "Exits 0 when every TODO is done, 1 when the plan ends with failed or skipped TODOs."
+    )
+
+    @Argument(help: "The plan file (YAML or JSON).") var plan: String
+    @Option(help: "Local workers to start.") var workers = 3
+    @Option(help: "Slots per worker.") var slots = 1
+    @Option(help: "State directory.") var stateDir = ".drover"
+    @Option(help: "Directory TODO commands run in.") var workdir = FileManager.default.currentDirectoryPath
+    @Flag(help: "Forget earlier runs: start from an empty state directory.") var fresh = false
+    @Flag(help: "Print the final status as JSON instead of progress.") var json = false
+    @Option(help: "Least severe log level written to stderr.") var logLevel: Logger.Level = .warning
+
+    func validate() throws {
+        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, not \(workers)") }
+        guard (1...64).contains(slots) else { throw ValidationError("--slots must be between 1 and 64, not \(slots)") }
+    }
+
+    func run() async throws {
+        let logger = bootstrapLogging(label: "drover.run", level: logLevel)
+        let plan: Plan
+        do {
+            plan = try PlanLoader.load(path: self.plan)
+        } catch let error as PlanError {
+            printError(error.description)
+            printError("fix the plan, then run again (`drover plan validate \(self.plan)` checks it alone)")
+            throw ExitCode(1)
+        }
+        if fresh { try? FileManager.default.removeItem(atPath: stateDir) }
+        try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
+        let endpoints = Endpoints.ipc(in: stateDir)
+        let coordinator = CoordinatorService(
+            configuration: CoordinatorConfiguration(endpoints: endpoints, statePath: "\(stateDir)/state.sqlite"),
+            logger: logger
+        ) { [stateDir] bound in try? EndpointsFile.write(bound, in: stateDir) }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: coordinator)]
+        for index in 1...workers {
+            let configuration = WorkerConfiguration(
+                id: "local-\(index)", host: ProcessInfo.processInfo.hostName, slots: slots, coordinator: endpoints.work,
+                workdir: workdir, drainTimeout: .seconds(5)
+            )
+            services.append(.init(service: WorkerService(configuration: configuration, logger: logger)))
+        }
+        let monitor = PlanMonitor(control: endpoints.control, plan: plan, quiet: json)
+        services.append(.init(service: monitor, successTerminationBehavior: .gracefullyShutdownGroup))
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+        guard let final = monitor.final else {
+            printError("stopped before the plan finished; run the same command again to go on where it stopped")
+            throw ExitCode(130)
+        }
+        if json { printJSON(final) }
+        if final.plans.first(where: { $0.id == plan.id })?.state != "done" { throw ExitCode(1) }
+    }
+}
+
+/// Submits the plan, shows progress until it finishes, then ends (which shuts the other services down).
+final class PlanMonitor: Service, Sendable {
+    let control: String
+    let plan: Plan
+    let quiet: Bool
+    private let result = Mutex<StatusBody?>(nil)
+
+    init(control: String, plan: Plan, quiet: Bool) {
+        self.control = control
+        self.plan = plan
+        self.quiet = quiet
+    }
+
+    /// The last status, once the plan has finished.
+    var final: StatusBody? { result.withLock { $0 } }
+
+    func run() async throws {
+        let client = ControlClient(endpoint: control)
+        let submitted = try await client.request(.submit, SubmitBody(plan: plan), as: SubmittedBody.self)
+        if !submitted.created && !quiet { print("plan \(plan.id) was already in this state directory: going on with it (--fresh starts over)") }
+        let started = ContinuousClock.now
+        let terminal = isatty(STDOUT_FILENO) == 1
+        var lastLine = ""
+        while !Task.isShuttingDownGracefully {
+            let status = try await client.request(.status, EmptyBody(), as: StatusBody.self)
+            guard let planStatus = status.plans.first(where: { $0.id == plan.id }) else { continue }
+            let line = progressLine(planStatus, workers: status.workers.count)
+            if !quiet && line != lastLine {
+                if terminal { print("\r\u{1B}[K" + line, terminator: "") } else { print(line) }
+                flushOutput()
+                lastLine = line
+            }
+            if planStatus.state != "running" {
+                if !quiet {
+                    if terminal { print("") }
+                    summarize(status, planStatus, seconds: Double((ContinuousClock.now - started).milliseconds) / 1000)
+                }
+                result.withLock { $0 = status }
+                return
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    private func progressLine(_ plan: StatusBody.PlanStatus, workers: Int) -> String {
+        let total = plan.counts.values.reduce(0, +)
+        let running = (plan.counts["running"] ?? 0) + (plan.counts["assigned"] ?? 0)
+        var parts = ["\(plan.counts["done"] ?? 0)/\(total) done", "\(running) running", "\(plan.counts["ready"] ?? 0) ready"]
+        for state in ["failed", "skipped", "cancelled"] { if let count = plan.counts[state] { parts.append("\(count) \(state)") } }
+        return "[\(plan.id)] " + parts.joined(separator: " · ") + " · \(workers) workers"
+    }
+
+    private func summarize(_ status: StatusBody, _ plan: StatusBody.PlanStatus, seconds: Double) {
+        let total = plan.counts.values.reduce(0, +)
+        print("plan \(plan.id) \(plan.state): \(plan.counts["done"] ?? 0)/\(total) TODOs done in \(String(format: "%.1f", seconds)) s")
+        for todo in status.todos where todo.plan == plan.id && todo.state != "done" {
+            print("  \(todo.state) \(todo.id): \(todo.detail ?? "")")
+        }
+        if plan.state != "done" { print("see every decision with `drover events --state-dir …`") }
+    }
+}

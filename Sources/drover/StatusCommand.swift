@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show plans, TODOs and workers of a running coordinator."
+    )
+
+    @OptionGroup var location: CoordinatorLocation
+    @Flag(help: "Print the whole status as JSON.") var json = false
+    @Flag(help: "List every TODO, not only those that are not done.") var all = false
+
+    func run() async throws {
+        let status = try await ControlClient(endpoint: location.controlEndpoint).request(.status, EmptyBody(), as: StatusBody.self)
+        if json {
+            printJSON(status)
+            return
+        }
+        print(StatusText.render(status, all: all))
+    }
+}
+
+/// The text form of a status reply.
+enum StatusText {
+    static func render(_ status: StatusBody, all: Bool) -> String {
+        var lines: [String] = []
+        if status.plans.isEmpty { lines.append("no plans yet: submit one with `drover plan submit FILE`") }
+        for plan in status.plans {
+            let total = plan.counts.values.reduce(0, +)
+            let counts = plan.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            lines.append("plan \(plan.id) [\(plan.state)] \(plan.counts["done"] ?? 0)/\(total) done (\(counts))")
+        }
+        lines.append("")
+        lines.append(status.workers.isEmpty ? "no workers connected" : "workers:")
+        for worker in status.workers {
+            let labels = worker.labels.isEmpty ? "" : " labels \(worker.labels.joined(separator: ","))"
+            lines.append(
+                "  \(worker.id) on \(worker.host): \(worker.running.count)/\(worker.slots) busy\(labels)"
+                    + (worker.draining ? " (draining)" : "") + ", seen \(worker.lastSeenMsAgo) ms ago"
+            )
+        }
+        let shown = status.todos.filter { all || $0.state != "done" }
+        if !shown.isEmpty {
+            lines.append("")
+            lines.append(all ? "TODOs:" : "TODOs not done:")
+        }
+        for todo in shown {
+            var line = "  \(todo.state.padding(toLength: 9, withPad: " ", startingAt: 0)) \(todo.plan)/\(todo.id)"
+            if let worker = todo.worker { line += " on \(worker)" }
+            if todo.epoch > 1 { line += " (epoch \(todo.epoch))" }
+            if let detail = todo.detail, todo.state != "done" { line += ": \(detail.prefix(120))" }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+}
