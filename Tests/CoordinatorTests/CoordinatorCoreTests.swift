@@ -1,0 +1,253 @@
+import Foundation
+import Shared
+import Testing
+
+@testable import Coordinator
+
+@Suite struct SchedulingTests {
+    @Test func readyTodosGoOutInDependencyOrder() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 2)
+        let sent = try harness.submit(
+            plan([Todo(id: "a", command: "true"), Todo(id: "b", command: "true", dependsOn: ["a"]), Todo(id: "c", command: "true", dependsOn: ["a"])])
+        )
+        let first = try sent.assigns(to: "w1")
+        #expect(first.map(\.lease.todo) == ["a"])
+        #expect(first[0].lease.epoch == 1)
+        #expect(first[0].lease.leaseId == "p/a@1")
+        try harness.fromWorker("w1", .accept, LeaseAnswerBody(leaseId: "p/a@1", epoch: 1))
+        #expect(harness.state("p", "a") == "running")
+        let afterA = try harness.report("w1", first[0])
+        #expect(Set(try afterA.assigns(to: "w1").map(\.lease.todo)) == ["b", "c"])
+        #expect(afterA.contains { $0.header?.type == .ack })
+    }
+
+    @Test func labelsDecideWhichWorkerGetsATodo() throws {
+        let harness = try CoreHarness()
+        try harness.register("plain", slots: 4)
+        try harness.register("gpu", slots: 1, labels: ["gpu"])
+        let sent = try harness.submit(plan([Todo(id: "train", command: "true", labels: ["gpu"]), Todo(id: "lint", command: "true")]))
+        #expect(try sent.assigns(to: "gpu").map(\.lease.todo) == ["train"])
+        #expect(try sent.assigns(to: "plain").map(\.lease.todo) == ["lint"])
+    }
+
+    @Test func aTodoNoWorkerCanTakeWaitsWithoutBlockingOthers() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 2)
+        let sent = try harness.submit(plan([Todo(id: "mac", command: "true", labels: ["macos"]), Todo(id: "linux", command: "true")]))
+        #expect(try sent.assigns().map(\.lease.todo) == ["linux"])
+        #expect(harness.state("p", "mac") == "ready")
+    }
+
+    @Test func failedTodoIsRetriedThenFailsAndSkipsItsDependents() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let sent = try harness.submit(
+            plan([Todo(id: "a", command: "false", maxAttempts: 2), Todo(id: "b", command: "true", dependsOn: ["a"])])
+        )
+        let retry = try harness.report("w1", try sent.assigns()[0], .failed)
+        #expect(retry.eventTypes.contains("todo.retry"))
+        let second = try retry.assigns()
+        #expect(second.first?.lease.epoch == 2)
+        let end = try harness.report("w1", second[0], .failed)
+        #expect(harness.state("p", "a") == "failed")
+        #expect(harness.state("p", "b") == "skipped")
+        #expect(end.eventTypes.contains("plan.failed"))
+        #expect(harness.core.plans["p"]?.state == .failed)
+    }
+
+    @Test func resubmittingTheSamePlanIsAcceptedAndADifferentOneWithItsIdIsRefused() throws {
+        let harness = try CoreHarness()
+        let original = plan([Todo(id: "a", command: "true")])
+        let first = try harness.submit(original)
+        #expect(try first.first { $0.header?.type == .submit }?.decode(SubmittedBody.self).created == true)
+        let again = try harness.submit(original)
+        #expect(try again.first { $0.header?.type == .submit }?.decode(SubmittedBody.self).created == false)
+        let clash = try harness.submit(plan([Todo(id: "b", command: "true")]))
+        #expect(try clash.errors().first?.code == "rejected")
+    }
+
+    @Test func eventSequenceNumbersHaveNoHoles() throws {
+        let harness = try CoreHarness()
+        var events: [Event] = []
+        events += try harness.register("w1").events
+        let sent = try harness.submit(plan([Todo(id: "a", command: "true"), Todo(id: "b", command: "true", dependsOn: ["a"])]))
+        events += sent.events
+        let next = try harness.report("w1", try sent.assigns()[0])
+        events += next.events
+        events += try harness.report("w1", try next.assigns()[0]).events
+        let seqs = events.map(\.seq)
+        #expect(seqs == Array(seqs[0]...seqs[0] + Int64(seqs.count - 1)))
+        #expect(events.last?.type == "plan.done")
+    }
+}
+
+@Suite struct LeaseTests {
+    @Test func silentWorkerLosesItsLeaseAndTheTodoGoesElsewhereWithTheNextEpoch() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try harness.submit(plan([Todo(id: "a", command: "true")])).assigns(to: "w1")[0]
+        try harness.register("w2")
+        try harness.tick(advancing: 1500)
+        try harness.fromWorker("w2", .heartbeat, HeartbeatBody(leases: []))
+        #expect(harness.state("p", "a") == "assigned")
+        let expired = try harness.tick(advancing: 1000)
+        #expect(expired.eventTypes.contains("worker.lost"))
+        let reassigned = try expired.assigns(to: "w2")
+        #expect(reassigned.first?.lease.epoch == 2)
+        #expect(harness.core.counters["lease_expired"] == 1)
+
+        // The old owner comes back and reports under epoch 1: refused, and told to abort.
+        let unknown = try harness.report("w1", assign)
+        #expect(try unknown.errors().first?.code == "unknown_worker")
+        try harness.register("w1")
+        let stale = try harness.report("w1", assign)
+        let error = try #require(try stale.errors().first)
+        #expect(error.code == "stale_lease")
+        #expect(error.leaseId == "p/a@1")
+        #expect(harness.state("p", "a") == "assigned")
+        #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.worker == "w2")
+    }
+
+    @Test func duplicateReportIsAcknowledgedAgainButProcessedOnce() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try harness.submit(plan([Todo(id: "a", command: "true")])).assigns()[0]
+        let first = try harness.report("w1", assign, seq: 77)
+        let second = try harness.report("w1", assign, seq: 77)
+        #expect(first.filter { $0.header?.type == .ack }.count == 1)
+        #expect(second.filter { $0.header?.type == .ack }.count == 1)
+        #expect(first.eventTypes.filter { $0 == "todo.done" }.count == 1)
+        #expect(!second.eventTypes.contains("todo.done"))
+        #expect(harness.core.counters["duplicate_reports"] == 1)
+    }
+
+    @Test func assignNeverAcceptedIsRequeued() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        try harness.submit(plan([Todo(id: "a", command: "true")]))
+        for _ in 0..<5 {
+            try harness.tick(advancing: 500)
+            try harness.fromWorker("w1", .heartbeat, HeartbeatBody(leases: []))
+        }
+        #expect(try harness.tick().assigns().isEmpty || harness.core.todos[TodoKey(plan: "p", todo: "a")]!.epoch >= 2)
+        #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]!.epoch >= 2)
+        #expect(harness.core.counters["requeued", default: 0] >= 1)
+    }
+
+    @Test func rejectedTodoIsRequeuedAndTheWorkerRestsBeforeItIsOfferedMore() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try harness.submit(plan([Todo(id: "a", command: "true")])).assigns()[0]
+        let afterReject = try harness.fromWorker("w1", .reject, LeaseAnswerBody(leaseId: assign.lease.leaseId, epoch: 1, reason: "no free slot"))
+        #expect(afterReject.eventTypes.contains("todo.requeued"))
+        #expect(try afterReject.assigns().isEmpty)
+        let later = try harness.tick(advancing: 600)
+        #expect(try later.assigns(to: "w1").first?.lease.epoch == 2)
+    }
+
+    @Test func byeRequeuesAtOnce() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        try harness.submit(plan([Todo(id: "a", command: "true")]))
+        try harness.register("w2")
+        let sent = try harness.fromWorker("w1", .bye, ByeBody(reason: "shutting down"))
+        #expect(sent.eventTypes.contains("worker.left"))
+        #expect(try sent.assigns(to: "w2").first?.lease.epoch == 2)
+    }
+
+    @Test func registrationKeepsDeclaredLeasesAndAbortsUnknownOnes() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 2)
+        let assign = try harness.submit(plan([Todo(id: "a", command: "true")])).assigns()[0]
+        let ghost = LeaseRef(leaseId: "p/zz@9", plan: "p", todo: "zz", epoch: 9)
+        let sent = try harness.register("w1", slots: 2, holding: [assign.lease, ghost])
+        let welcome = try #require(sent.first { $0.header?.type == .welcome }).decode(WelcomeBody.self)
+        #expect(welcome.abort == ["p/zz@9"])
+        #expect(harness.state("p", "a") == "assigned")
+    }
+
+    @Test func reRegisteringWithoutALeaseGivesItUp() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        try harness.submit(plan([Todo(id: "a", command: "true")]))
+        let sent = try harness.register("w1")
+        #expect(sent.eventTypes.contains("todo.requeued"))
+        #expect(try sent.assigns(to: "w1").first?.lease.epoch == 2)
+    }
+}
+
+@Suite struct RecoveryTests {
+    @Test func restartedCoordinatorKeepsLeasesItsWorkersClaimAndExpiresTheRest() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drover-core-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let harness = try CoreHarness(statePath: directory.appendingPathComponent("state.sqlite").path)
+        try harness.register("w1")
+        try harness.register("w2")
+        let sent = try harness.submit(plan([Todo(id: "a", command: "true"), Todo(id: "b", command: "true")]))
+        let onW1 = try #require(try sent.assigns(to: "w1").first)
+        let onW2 = try #require(try sent.assigns(to: "w2").first)
+        let lastSeq = harness.core.lastSeq
+
+        try harness.restart()
+        #expect(harness.core.lastSeq == lastSeq + 1)  // coordinator.started
+        #expect(harness.state("p", onW1.lease.todo) == "assigned")
+        // w1 comes back holding its lease and reports; w2 never comes back.
+        let welcome = try #require(try harness.register("w1", holding: [onW1.lease]).first { $0.header?.type == .welcome })
+        #expect(try welcome.decode(WelcomeBody.self).abort.isEmpty)
+        try harness.report("w1", onW1)
+        #expect(harness.state("p", onW1.lease.todo) == "done")
+        try harness.tick(advancing: 1500)
+        try harness.fromWorker("w1", .heartbeat, HeartbeatBody(leases: []))
+        #expect(harness.state("p", onW2.lease.todo) == "assigned")
+        let expired = try harness.tick(advancing: 1000)
+        #expect(expired.eventTypes.contains("todo.requeued"))
+        let again = try #require(try expired.assigns(to: "w1").first)
+        #expect(again.lease.todo == onW2.lease.todo)
+        #expect(again.lease.epoch == 2)
+    }
+}
+
+@Suite struct RefusalTests {
+    static let badFrames: [([Data], String)] = [
+        ([Data("only-one".utf8)], "bad_frames"),
+        ([Data("{nope".utf8), Data("{}".utf8)], "bad_json"),
+        ([Data(#"{"v":2,"type":"heartbeat","id":"x","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unsupported_version"),
+        ([Data(#"{"v":1,"type":"launch","id":"x","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unknown_type"),
+        ([Data(#"{"v":1,"type":"register","id":"x","seq":1,"ts":0}"#.utf8), Data(#"{"worker":"rogue"}"#.utf8)], "bad_field"),
+        ([Data(#"{"v":1,"type":"heartbeat","id":"x","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unknown_worker"),
+        ([Data(#"{"v":1,"type":"assign","id":"x","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unknown_worker"),
+        ([Data(#"{"v":1,"type":"register","id":"x","seq":1,"ts":0}"#.utf8), Data(repeating: 32, count: (1 << 20) + 1)], "too_large"),
+    ]
+
+    @Test(arguments: badFrames)
+    func badFramesGetAnErrorReplyAndAreCounted(frames: [Data], code: String) throws {
+        let harness = try CoreHarness()
+        let sent = try harness.raw(0, [Data("rogue".utf8)] + frames)
+        let error = try #require(try sent.errors().first)
+        #expect(error.code == code)
+        #expect(sent.first?.to == "rogue")
+        #expect(harness.core.counters["rejected.\(code)"] == 1)
+    }
+
+    @Test func aWorkerSpeakingForAnotherIdIsRefused() throws {
+        let harness = try CoreHarness()
+        let header = Header(type: .register, id: "x", seq: 1)
+        let frames = harness.codec.frames(header, RegisterBody(worker: "victim", host: "h", slots: 1, labels: [], holding: []))
+        let error = try #require(try harness.raw(0, [Data("rogue".utf8)] + frames).errors().first)
+        #expect(error.code == "bad_field")
+        #expect(error.message.contains("routing id"))
+        #expect(harness.core.workers.isEmpty)
+    }
+
+    @Test func controlSocketRefusesWorkMessagesAndInvalidPlans() throws {
+        let harness = try CoreHarness()
+        #expect(try harness.control(.heartbeat, HeartbeatBody()).errors().first?.code == "unknown_type")
+        let cyclic = plan([Todo(id: "a", command: "true", dependsOn: ["b"]), Todo(id: "b", command: "true", dependsOn: ["a"])])
+        let error = try #require(try harness.submit(cyclic).errors().first)
+        #expect(error.code == "rejected")
+        #expect(error.message.contains("cycle"))
+        #expect(harness.core.plans.isEmpty)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import Shared
+
+@testable import Coordinator
+
+/// Drives a ``CoordinatorCore`` directly with frames and a hand-moved clock, and reads back what it sends.
+final class CoreHarness {
+    let codec = WireCodec()
+    var store: Store
+    var core: CoordinatorCore
+    var now: Int64 = 0
+    private var seq: UInt64 = 0
+    let configuration: CoordinatorConfiguration
+
+    init(statePath: String = ":memory:") throws {
+        configuration = CoordinatorConfiguration(
+            endpoints: Endpoints(), statePath: statePath, heartbeatInterval: .milliseconds(500), leaseTTL: .seconds(2)
+        )
+        store = try Store(path: statePath)
+        core = try CoordinatorCore(configuration: configuration, store: store, logger: Logger(label: "test"), now: now)
+    }
+
+    /// Starts a new core on the same state file, as a restarted coordinator would.
+    func restart() throws {
+        store = try Store(path: configuration.statePath)
+        core = try CoordinatorCore(configuration: configuration, store: store, logger: Logger(label: "test"), now: now)
+    }
+
+    /// A message as it arrives on the work socket from `worker`.
+    @discardableResult
+    func fromWorker<Body: Encodable>(_ worker: String, _ type: MessageType, _ body: Body, seq: UInt64? = nil) throws -> [Sent] {
+        self.seq += 1
+        let header = Header(type: type, id: "\(worker)-\(self.seq)", seq: seq ?? self.seq)
+        core.receive(InboundMessage(socket: 0, frames: [Data(worker.utf8)] + codec.frames(header, body)), now: now)
+        core.schedule(now: now)
+        return try flush()
+    }
+
+    /// Raw frames on a socket.
+    @discardableResult
+    func raw(_ socket: Int, _ frames: [Data]) throws -> [Sent] {
+        core.receive(InboundMessage(socket: socket, frames: frames), now: now)
+        return try flush()
+    }
+
+    @discardableResult
+    func control<Body: Encodable>(_ type: MessageType, _ body: Body) throws -> [Sent] {
+        seq += 1
+        let header = Header(type: type, id: "op-\(seq)", seq: seq)
+        core.receive(InboundMessage(socket: 2, frames: [Data("op".utf8)] + codec.frames(header, body)), now: now)
+        return try flush()
+    }
+
+    @discardableResult
+    func tick(advancing milliseconds: Int64 = 0) throws -> [Sent] {
+        now += milliseconds
+        core.tick(now: now)
+        return try flush()
+    }
+
+    func flush() throws -> [Sent] {
+        try core.commit().map { message in
+            if message.socket == 1 {
+                return Sent(socket: 1, to: String(decoding: message.frames[0], as: UTF8.self), header: nil, body: message.frames[1])
+            }
+            let header = try codec.header(from: message.frames[1])
+            return Sent(socket: message.socket, to: String(decoding: message.frames[0], as: UTF8.self), header: header, body: message.frames[2])
+        }
+    }
+
+    @discardableResult
+    func register(_ worker: String, slots: Int = 1, labels: [String] = [], holding: [LeaseRef] = []) throws -> [Sent] {
+        try fromWorker(worker, .register, RegisterBody(worker: worker, host: "test", slots: slots, labels: labels, holding: holding))
+    }
+
+    @discardableResult
+    func submit(_ plan: Plan) throws -> [Sent] {
+        try control(.submit, SubmitBody(plan: plan))
+    }
+
+    func state(_ plan: String, _ todo: String) -> String? {
+        core.todos[TodoKey(plan: plan, todo: todo)]?.state.rawValue
+    }
+
+    @discardableResult
+    func report(_ worker: String, _ assign: AssignBody, _ outcome: Outcome = .succeeded, seq: UInt64? = nil) throws -> [Sent] {
+        try fromWorker(
+            worker, .report,
+            ReportBody(
+                leaseId: assign.lease.leaseId, epoch: assign.lease.epoch, outcome: outcome, exitCode: outcome == .succeeded ? 0 : 1,
+                summary: outcome.rawValue, outputTail: "", durationMs: 1, checks: []
+            ),
+            seq: seq
+        )
+    }
+}
+
+/// One message the core sent.
+struct Sent {
+    var socket: Int
+    /// The routing id (work, control) or the topic (events).
+    var to: String
+    var header: Header?
+    var body: Data
+
+    func decode<Body: WireBody>(_ type: Body.Type) throws -> Body { try WireCodec().body(type, from: body) }
+    var event: Event? { socket == 1 ? try? WireCodec().decode(Event.self, from: body) : nil }
+}
+
+extension [Sent] {
+    func assigns(to worker: String? = nil) throws -> [AssignBody] {
+        try filter { $0.header?.type == .assign && (worker == nil || $0.to == worker) }.map { try $0.decode(AssignBody.self) }
+    }
+
+    func errors() throws -> [ErrorBody] {
+        try filter { $0.header?.type == .error }.map { try $0.decode(ErrorBody.self) }
+    }
+
+    var events: [Event] { compactMap(\.event) }
+    var eventTypes: [String] { events.map(\.type) }
+}
+
+func plan(_ todos: [Todo], id: String = "p") -> Plan { Plan(id: id, title: id, todos: todos) }
