@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "Shared"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Shared", "drover"],
+            dependencies: ["Shared", "Coordinator", "Worker", "drover"],
             swiftSettings: swiftSettings
         ),
     ]

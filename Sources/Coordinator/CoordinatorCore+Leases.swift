@@ -18,11 +18,15 @@ extension CoordinatorCore {
     }
 
     func accept(_ body: LeaseAnswerBody, from worker: String, ref: String) throws(ProtocolError) {
-        let key = try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref)
-        guard todos[key]?.state == .assigned else { return }
+        markAccepted(try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref), by: worker)
+    }
+
+    /// The worker has the TODO in hand: from now on only its silence, not the accept timeout, ends the lease.
+    func markAccepted(_ key: TodoKey, by worker: String) {
+        guard let todo = todos[key], todo.state == .assigned else { return }
         todos[key]!.state = .running
         touch(key)
-        record("todo.running", plan: key.plan, todo: key.todo, worker: worker, ["epoch": .int(body.epoch)])
+        record("todo.running", plan: key.plan, todo: key.todo, worker: worker, ["epoch": .int(todo.epoch)])
     }
 
     func reject(_ body: LeaseAnswerBody, from worker: String, ref: String, now: Int64) throws(ProtocolError) {

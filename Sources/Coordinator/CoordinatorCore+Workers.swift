@@ -14,6 +14,7 @@ extension CoordinatorCore {
             if let key = leases[held.leaseId], let todo = todos[key], todo.worker == id, todo.epoch == held.epoch {
                 worker.leases.insert(held.leaseId)
                 orphanLeases[held.leaseId] = nil
+                markAccepted(key, by: id)
             } else {
                 abort.append(held.leaseId)
             }
@@ -38,6 +39,10 @@ extension CoordinatorCore {
     }
 
     func heartbeat(_ body: HeartbeatBody, from id: String, now: Int64) {
+        // A lease the worker says it holds was accepted, even if the accept itself was lost.
+        for leaseID in body.leases ?? [] {
+            if let key = leases[leaseID], todos[key]?.worker == id { markAccepted(key, by: id) }
+        }
         if let draining = body.draining, draining != workers[id]?.draining {
             workers[id]?.draining = draining
             if draining { record("worker.draining", worker: id) }

@@ -92,7 +92,7 @@ final class CoordinatorCore {
         guard message.socket == Socket.work, error.isHostUnreachable, let first = message.frames.first else { return }
         let worker = String(decoding: first, as: UTF8.self)
         if workers[worker] != nil {
-            dropWorker(worker, type: "worker.lost", reason: "worker \(worker) is no longer connected", now: now)
+            dropWorker(worker, type: "worker.lost", reason: "worker \(worker) lost: it is no longer connected", now: now)
         }
     }
 

@@ -67,7 +67,11 @@ public enum PlanLoader {
                 problems.append(problem)
             }
         }
-        guard let plan, problems.isEmpty else { throw PlanError(file: nil, problems: problems) }
+        guard let plan, problems.isEmpty else {
+            // In file order, as a reader goes through the file to fix them.
+            let ordered = problems.enumerated().sorted { ($0.element.line ?? .max, $0.offset) < ($1.element.line ?? .max, $1.offset) }
+            throw PlanError(file: nil, problems: ordered.map(\.element))
+        }
         return plan
     }
 

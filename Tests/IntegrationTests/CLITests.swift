@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+
+/// The command line as users meet it: bad plans and bad flags get messages that say what is wrong and where.
+@Suite(.timeLimit(.minutes(1)))
+struct CLITests {
+    /// Runs `drover` with `arguments` in a temp directory holding `files`; returns its exit status and output.
+    func drover(_ arguments: [String], files: [String: String] = [:]) async throws -> (Int32, String) {
+        let directory = "/tmp/drover-cli-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for (name, text) in files { try text.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8) }
+        let process = try TestProcess(name: "drover", arguments: arguments, directory: directory)
+        let status = try await process.wait(timeout: .seconds(30))
+        return (status, process.output)
+    }
+
+    @Test func validPlanIsReportedValid() async throws {
+        let (status, output) = try await drover(
+            ["plan", "validate", "ok.yaml"], files: ["ok.yaml": "todos:\n  - id: a\n    command: 'true'\n  - id: b\n    command: 'true'\n    depends_on: a\n"]
+        )
+        #expect(status == 0)
+        #expect(output.contains("plan ok is valid: 2 TODOs"))
+    }
+
+    @Test func everyProblemOfABadPlanIsReportedWithItsPlace() async throws {
+        let plan = """
+            id: broken
+            todos:
+              - id: a
+                command: make
+                depends_on: [c]
+              - id: b
+                command: make
+                depends_on: [ghost]
+              - id: c
+                command: make
+                depends_on: [a]
+              - id: b
+                prompt: again
+                risk: extreme
+                depnds_on: [a]
+            """
+        let (status, output) = try await drover(["plan", "validate", "plan.yaml"], files: ["plan.yaml": plan])
+        #expect(status == 1)
+        #expect(output.contains("dependency cycle: a -> c -> a"))
+        #expect(output.contains("plan.yaml:8:18: todos[1].depends_on[0]: unknown dependency \"ghost\""))
+        #expect(output.contains("duplicate id \"b\""))
+        #expect(output.contains("todos[3].risk: must be one of low, medium, high, critical"))
+        #expect(output.contains("unknown field 'depnds_on' (did you mean 'depends_on'?)"))
+        #expect(output.contains("problems found"))
+    }
+
+    @Test func jsonOutputListsProblemsForScripts() async throws {
+        let (status, output) = try await drover(
+            ["plan", "validate", "--json", "p.json"], files: ["p.json": #"{"todos": [{"id": "x.y", "command": "true"}]}"#]
+        )
+        #expect(status == 1)
+        let result = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+        #expect(result?["valid"] as? Bool == false)
+        let problems = result?["problems"] as? [[String: Any]]
+        #expect(problems?.first?["path"] as? String == "todos[0].id")
+    }
+
+    @Test(arguments: [
+        ("not: [valid", "not valid YAML or JSON"),
+        ("", "the file is empty"),
+        ("title: no todos", "todos: is required"),
+        ("todos: {a: 1}", "todos: must be a list of TODOs"),
+    ])
+    func malformedPlanFilesGetClearErrors(text: String, message: String) async throws {
+        let (status, output) = try await drover(["plan", "validate", "p.yaml"], files: ["p.yaml": text])
+        #expect(status == 1)
+        #expect(output.contains(message), "\(output)")
+    }
+
+    @Test func missingPlanFileIsNamed() async throws {
+        let (status, output) = try await drover(["plan", "validate", "nowhere.yaml"])
+        #expect(status == 1)
+        #expect(output.contains("nowhere.yaml: cannot read the file"))
+    }
+
+    @Test func badFlagsAreRefusedWithTheReason() async throws {
+        let (status, output) = try await drover(["worker", "--id", "has.dot"])
+        #expect(status != 0)
+        #expect(output.contains("--id"))
+        let (ttlStatus, ttlOutput) = try await drover(["coordinator", "--heartbeat-ms", "500", "--lease-ttl-ms", "100"])
+        #expect(ttlStatus != 0)
+        #expect(ttlOutput.contains("--lease-ttl-ms"))
+    }
+
+    @Test func statusWithNoCoordinatorSaysHowToStartOne() async throws {
+        let (status, output) = try await drover(["status", "--control", "tcp://127.0.0.1:1"])
+        #expect(status != 0)
+        #expect(output.contains("drover coordinator"))
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+import Shared
+import Testing
+
+/// The cluster core end to end: real `drover` processes over tcp loopback and ipc.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct ClusterTests {
+    /// 50 TODOs in chains of five, each chain also waiting on the one before it.
+    static func fiftyTodoPlan() -> Plan {
+        let todos = (0..<50).map { index -> Todo in
+            var dependsOn: [String] = []
+            if index % 5 != 0 { dependsOn.append(String(format: "t%02d", index - 1)) }
+            if index >= 5 { dependsOn.append(String(format: "t%02d", index - 5)) }
+            return Todo(id: String(format: "t%02d", index), command: "echo $DROVER_TODO >> effects.log", dependsOn: dependsOn)
+        }
+        return Plan(id: "fifty", title: "Fifty", todos: todos)
+    }
+
+    @Test(arguments: Cluster.Transport.allCases)
+    func fiftyTodosAcrossFourWorkersCompleteInDependencyOrder(transport: Cluster.Transport) async throws {
+        try await Cluster.with(transport: transport) { cluster in
+            try await cluster.startCoordinator()
+            for index in 1...4 { try cluster.startWorker("w\(index)", slots: 2) }
+            let plan = Self.fiftyTodoPlan()
+            try await cluster.submit(plan)
+            let status = try await cluster.waitForPlan("fifty")
+            #expect(status.plans[0].counts == ["done": 50])
+
+            let order = cluster.lines(of: "effects.log")
+            #expect(order.count == 50, "every TODO ran exactly once")
+            #expect(Set(order).count == 50)
+            let position = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+            for todo in plan.todos {
+                for dependency in todo.dependsOn {
+                    #expect(position[dependency]! < position[todo.id]!, "\(todo.id) ran before its dependency \(dependency)")
+                }
+            }
+            let doneBy = Set(try cluster.events().filter { $0.type == "todo.done" }.compactMap(\.worker))
+            #expect(doneBy.count >= 2, "work was spread over the workers: \(doneBy)")
+        }
+    }
+
+    @Test func killedWorkersTodoIsReassignedAndCompletesExactlyOnce() async throws {
+        try await Cluster.with { cluster in
+            let endpoints = try await cluster.startCoordinator()
+            try cluster.startWorker("w1")
+            try cluster.startWorker("w2")
+            // Long enough to be killed in the middle; the side effect happens only at the end.
+            let slow = Todo(id: "slow", command: "echo started >> starts.log; sleep 2; echo $DROVER_TODO >> effects.log")
+            try await cluster.submit(Plan(id: "p", title: "p", todos: [slow]))
+            let running = try await cluster.waitForStatus("slow to run") { status in
+                status.todos.first?.state == "running" && !cluster.lines(of: "starts.log").isEmpty
+            }
+            let victim = try #require(running.todos[0].worker)
+            await cluster.killWorker(victim)
+
+            let done = try await cluster.waitForPlan("p")
+            #expect(cluster.lines(of: "effects.log") == ["slow"], "completed exactly once")
+            #expect(cluster.lines(of: "starts.log").count == 2, "started on the victim, then again elsewhere")
+            let requeued = try cluster.events().first { $0.type == "todo.requeued" }
+            #expect(requeued?.data["reason"]?.stringValue?.contains("lost") == true)
+            #expect(try cluster.events().last { $0.type == "todo.done" }?.worker != victim)
+            #expect(done.todos[0].epoch == 2)
+
+            // The victim's report for epoch 1, replayed, is refused and its sender told to abort.
+            let replay = try await RawPeer(endpoint: endpoints.work, routingID: victim)
+            _ = try await replay.request(
+                .register, RegisterBody(worker: victim, host: "replay", slots: 1, labels: [], holding: []), expecting: .welcome
+            )
+            let stale = ReportBody(
+                leaseId: "p/slow@1", epoch: 1, outcome: .succeeded, exitCode: 0, summary: "late", outputTail: "", durationMs: 1,
+                checks: []
+            )
+            let (header, body) = try await replay.request(.report, stale, expecting: .error)
+            #expect(header.type == .error)
+            let error = try WireCodec().body(ErrorBody.self, from: body)
+            #expect(error.code == "stale_lease")
+            #expect(error.leaseId == "p/slow@1")
+            #expect(try await cluster.status().counters["stale_refused"] == 1)
+        }
+    }
+
+    @Test func killedCoordinatorRestartsAndThePlanCompletesWithNothingLostOrDoubled() async throws {
+        try await Cluster.with { cluster in
+            try await cluster.startCoordinator()
+            try cluster.startWorker("w1", slots: 2)
+            try cluster.startWorker("w2", slots: 2)
+            let todos = (0..<16).map { index in
+                Todo(
+                    id: "c\(index)", command: "sleep 0.2; echo $DROVER_TODO >> effects.log",
+                    dependsOn: index >= 4 ? ["c\(index - 4)"] : []
+                )
+            }
+            try await cluster.submit(Plan(id: "restart", title: "restart", todos: todos))
+            try await cluster.waitForStatus("some TODOs done and some running") { status in
+                let counts = status.plans.first?.counts ?? [:]
+                return (counts["done"] ?? 0) >= 3 && (counts["running"] ?? 0) >= 1
+            }
+            await cluster.killCoordinator()
+            try await cluster.startCoordinator()
+            try await cluster.waitForPlan("restart")
+            let effects = cluster.lines(of: "effects.log")
+            #expect(effects.count == 16, "no TODO lost or run twice: \(effects.sorted())")
+            #expect(Set(effects) == Set(todos.map(\.id)))
+            let events = try cluster.events()
+            #expect(events.map(\.seq) == Array(1...Int64(events.count)), "the event log has no holes across the restart")
+            #expect(events.filter { $0.type == "coordinator.started" }.count == 2)
+        }
+    }
+
+    @Test func workerSentSigtermFinishesShortWorkAndHandsBackLongWork() async throws {
+        try await Cluster.with { cluster in
+            try await cluster.startCoordinator()
+            let first = try cluster.startWorker("first", extra: ["--drain-timeout", "1"])
+            try await cluster.submit(
+                Plan(id: "p", title: "p", todos: [
+                    // Runs forever on its first assignment, then quickly: only a hand-back lets it finish.
+                    Todo(id: "long", command: #"echo $DROVER_EPOCH >> starts.log; [ "$DROVER_EPOCH" = 1 ] && sleep 60; echo long >> effects.log"#)
+                ])
+            )
+            try await cluster.waitForStatus("long to run on first") { $0.todos.first?.state == "running" }
+            first.signal(SIGTERM)
+            #expect(try await first.wait() == 0, "a drained worker exits cleanly")
+            try await cluster.waitForStatus("long to be handed back") { $0.todos.first?.state == "ready" }
+            try cluster.startWorker("second")
+            try await cluster.waitForPlan("p")
+            #expect(cluster.lines(of: "effects.log") == ["long"])
+            let types = try cluster.events().map(\.type)
+            #expect(types.contains("todo.handed_back"))
+            #expect(types.contains("worker.left"))
+
+            // With time to finish, the worker finishes what it has before leaving.
+            let patient = try cluster.startWorker("patient", extra: ["--drain-timeout", "30"])
+            try await cluster.submit(Plan(id: "q", title: "q", todos: [Todo(id: "short", command: "sleep 1; echo short >> effects.log")]))
+            try await cluster.waitForStatus("short to run on patient") { status in
+                status.todos.contains { $0.id == "short" && $0.state == "running" && $0.worker == "patient" }
+            }
+            patient.signal(SIGTERM)
+            #expect(try await patient.wait() == 0)
+            let status = try await cluster.waitForPlan("q")
+            #expect(status.plans.first { $0.id == "q" }?.counts == ["done": 1])
+            #expect(try cluster.events().last { $0.type == "todo.done" }?.worker == "patient")
+        }
+    }
+
+    @Test func badFramesGetErrorRepliesWhileOtherWorkersKeepBeingServed() async throws {
+        try await Cluster.with(transport: .ipc) { cluster in
+            let endpoints = try await cluster.startCoordinator()
+            try cluster.startWorker("good")
+            let plan = Plan(id: "p", title: "p", todos: (0..<20).map { Todo(id: "t\($0)", command: "sleep 0.05") })
+            try await cluster.submit(plan)
+
+            let rogue = try await RawPeer(endpoint: endpoints.work, routingID: "rogue")
+            let cases: [([Data], String)] = [
+                ([Data("lonely".utf8)], "bad_frames"),
+                ([Data("{not json".utf8), Data("{}".utf8)], "bad_json"),
+                ([Data(#"{"v":9,"type":"heartbeat","id":"a","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unsupported_version"),
+                ([Data(#"{"v":1,"type":"explode","id":"b","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unknown_type"),
+                ([Data(#"{"v":1,"type":"register","id":"c","seq":1,"ts":0}"#.utf8), Data(#"{"worker":"rogue","slots":"many"}"#.utf8)], "bad_field"),
+                ([Data(#"{"v":1,"type":"register","id":"d","seq":1,"ts":0}"#.utf8), Data(repeating: 120, count: 2 << 20)], "too_large"),
+                ([Data(#"{"v":1,"type":"report","id":"e","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unknown_worker"),
+            ]
+            for (frames, code) in cases {
+                var reply: ErrorBody?
+                // The first frames may be dropped while the connection comes up; offer each until it is answered.
+                for _ in 0..<20 where reply == nil {
+                    rogue.send(frames)
+                    if let answer = await rogue.next(timeout: .milliseconds(500)), answer.count == 2 {
+                        reply = try? WireCodec().body(ErrorBody.self, from: answer[1])
+                    }
+                }
+                #expect(reply?.code == code, "frames \(frames.map(\.count)) got \(String(describing: reply))")
+            }
+
+            // A frame above the socket's size limit: libzmq drops that connection; nobody else notices.
+            let flood = try await RawPeer(endpoint: endpoints.work, routingID: "flood")
+            flood.send([Data("{}".utf8), Data(repeating: 0, count: 5 << 20)])
+
+            let status = try await cluster.waitForPlan("p")
+            #expect(status.plans[0].counts == ["done": 20])
+            for (_, code) in cases { #expect(status.counters["rejected.\(code)", default: 0] >= 1, "\(code) counted") }
+            #expect(status.workers.map(\.id) == ["good"])
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Shared
+import Synchronization
+
+/// A bare DEALER on the work socket, for speaking the protocol by hand (well or badly) in tests.
+final class RawPeer {
+    private let loop: SocketLoop
+    private let inbox = Inbox()
+    private let codec = WireCodec()
+    private var seq: UInt64 = 0
+
+    init(endpoint: String, routingID: String? = nil) async throws {
+        let inbox = self.inbox
+        loop = try await SocketLoop.start(
+            name: "raw-peer", context: try ZMQContext(),
+            sockets: [SocketSpec(.dealer, connect: [endpoint], routingID: routingID, lingerMilliseconds: 0)], tick: .seconds(1)
+        ) { _ in Forwarder(inbox: inbox) }
+    }
+
+    deinit { loop.stop() }
+
+    func send(_ frames: [Data]) { loop.send(OutboundMessage(socket: 0, frames: frames)) }
+
+    func send<Body: Encodable>(_ type: MessageType, _ body: Body, seq: UInt64? = nil) {
+        self.seq += 1
+        send(codec.frames(Header(type: type, id: "raw-\(self.seq)", seq: seq ?? self.seq), body))
+    }
+
+    /// The next message, or nil after `timeout`.
+    func next(timeout: Duration = .seconds(5)) async -> [Data]? {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if let frames = inbox.messages.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return frames }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+
+    /// Sends until the first reply of the given type arrives (a fresh DEALER drops messages until it is connected).
+    func request<Body: Encodable>(_ type: MessageType, _ body: Body, expecting: MessageType? = nil, timeout: Duration = .seconds(10)) async throws -> (Header, Data) {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            send(type, body)
+            while let frames = await next(timeout: .milliseconds(300)) {
+                guard frames.count == 2, let header = try? codec.header(from: frames[0]) else { continue }
+                if expecting == nil || header.type == expecting { return (header, frames[1]) }
+            }
+        }
+        throw TestFailure("no \(expecting?.rawValue ?? "reply") to \(type.rawValue) within \(timeout)")
+    }
+
+    private final class Inbox: Sendable {
+        let messages = Mutex<[[Data]]>([])
+    }
+
+    private final class Forwarder: SocketLoopHandler {
+        let inbox: Inbox
+        init(inbox: Inbox) { self.inbox = inbox }
+        func received(_ batch: [InboundMessage], sender: SocketLoop.Sender) {
+            inbox.messages.withLock { $0 += batch.map(\.frames) }
+        }
+        func tick(sender: SocketLoop.Sender) {}
+    }
+}

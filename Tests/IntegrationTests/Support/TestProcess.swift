@@ -1,0 +1,92 @@
+import Foundation
+import Synchronization
+import Worker
+
+/// A `drover` process started by a test: its output is collected, and it is ended by PID at the end of the test.
+///
+/// It runs under ``GuardedProcess``, so even if the test runner itself dies, the kernel ends it.
+final class TestProcess: Sendable {
+    let name: String
+    let process: GuardedProcess
+    private let log = TextBox()
+    private let collector: Task<Void, Never>
+
+    init(name: String, arguments: [String], directory: String) throws {
+        self.name = name
+        let process = try GuardedProcess(
+            arguments: [TestProcess.droverPath] + arguments, environment: ProcessInfo.processInfo.environment, directory: directory
+        )
+        self.process = process
+        let log = self.log
+        collector = Task {
+            for await chunk in process.output {
+                log.text.withLock { $0 += String(decoding: chunk.data, as: UTF8.self) }
+            }
+        }
+    }
+
+    /// Everything it printed so far, stdout and stderr interleaved.
+    var output: String { log.text.withLock { $0 } }
+
+    /// Waits for a line containing `text`, up to `timeout`, and returns it.
+    func waitForLine(containing text: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if let line = output.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
+            if process.hasExited { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("\(name) printed no line containing \"\(text)\"; its output:\n\(output.suffix(3000))")
+    }
+
+    /// Sends a signal to the process (and the guardian in its group).
+    func signal(_ signal: Int32) { process.signal(signal) }
+
+    /// Waits for the exit status, up to `timeout`; kills the process if it is still there then.
+    @discardableResult
+    func wait(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        let process = self.process
+        let status = await withTaskGroup(of: Int32?.self) { group in
+            group.addTask { await process.wait() }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        guard let status else {
+            process.signal(SIGKILL)
+            throw TestFailure("\(name) did not exit within \(timeout); its output:\n\(output.suffix(3000))")
+        }
+        await collector.value
+        return status
+    }
+
+    /// Ends the process for good (SIGKILL to its group) and reaps it.
+    func kill() async {
+        process.signal(SIGKILL)
+        _ = await process.wait()
+    }
+
+    /// The `drover` executable next to the test bundle (or `DROVER_BIN`).
+    static let droverPath: String = {
+        if let path = ProcessInfo.processInfo.environment["DROVER_BIN"] { return path }
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("drover").path
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/drover").path
+    }()
+}
+
+/// Text that one task appends to and others read.
+final class TextBox: Sendable {
+    let text = Mutex("")
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
