@@ -122,7 +122,7 @@ struct ClusterTests {
             first.signal(SIGTERM)
             #expect(try await first.wait() == 0, "a drained worker exits cleanly")
             try await cluster.waitForStatus("long to be handed back") { $0.todos.first?.state == "ready" }
-            try cluster.startWorker("second")
+            let second = try cluster.startWorker("second")
             try await cluster.waitForPlan("p")
             #expect(cluster.lines(of: "effects.log") == ["long"])
             let types = try cluster.events().map(\.type)
@@ -130,6 +130,8 @@ struct ClusterTests {
             #expect(types.contains("worker.left"))
 
             // With time to finish, the worker finishes what it has before leaving.
+            second.signal(SIGTERM)
+            #expect(try await second.wait() == 0)
             let patient = try cluster.startWorker("patient", extra: ["--drain-timeout", "30"])
             try await cluster.submit(Plan(id: "q", title: "q", todos: [Todo(id: "short", command: "sleep 1; echo short >> effects.log")]))
             try await cluster.waitForStatus("short to run on patient") { status in
