@@ -6,7 +6,11 @@ extension CoordinatorCore {
     func receiveControl(_ frames: [Data], now: Int64) {
         let routingID = frames[0]
         guard frames.count == 3 else {
-            refuse(Socket.control, routingID, ProtocolError(.badFrames, "expected [header][body] after the routing id, got \(frames.count - 1) frames"))
+            refuse(
+                Socket.control,
+                routingID,
+                ProtocolError(.badFrames, "expected [header][body] after the routing id, got \(frames.count - 1) frames")
+            )
             return
         }
         do throws(ProtocolError) {
@@ -35,8 +39,12 @@ extension CoordinatorCore {
     func status(now: Int64) -> StatusBody {
         let planStatuses = plans.values.sorted { $0.order < $1.order }.map { record in
             StatusBody.PlanStatus(
-                id: record.plan.id, title: record.plan.title, state: record.state.rawValue, counts: counts(of: record.plan),
-                submittedAt: record.submittedAt, finishedAt: record.finishedAt
+                id: record.plan.id,
+                title: record.plan.title,
+                state: record.state.rawValue,
+                counts: counts(of: record.plan),
+                submittedAt: record.submittedAt,
+                finishedAt: record.finishedAt
             )
         }
         var todoStatuses: [StatusBody.TodoStatus] = []
@@ -45,18 +53,38 @@ extension CoordinatorCore {
                 guard let todo = todos[TodoKey(plan: record.plan.id, todo: spec.id)] else { continue }
                 todoStatuses.append(
                     StatusBody.TodoStatus(
-                        plan: record.plan.id, id: spec.id, title: spec.title, state: todo.state.rawValue, epoch: todo.epoch,
-                        worker: todo.worker, attempts: todo.attempts, detail: todo.detail
+                        plan: record.plan.id,
+                        id: spec.id,
+                        title: spec.title,
+                        state: todo.state.rawValue,
+                        epoch: todo.epoch,
+                        worker: todo.worker,
+                        attempts: todo.attempts,
+                        detail: todo.detail
                     )
                 )
             }
         }
         let workerStatuses = workers.values.sorted { $0.id < $1.id }.map { worker in
             StatusBody.WorkerStatus(
-                id: worker.id, host: worker.host, slots: worker.slots, labels: worker.labels.sorted(),
-                running: worker.leases.sorted(), draining: worker.draining, lastSeenMsAgo: now - worker.lastSeen
+                id: worker.id,
+                host: worker.host,
+                slots: worker.slots,
+                labels: worker.labels.sorted(),
+                running: worker.leases.sorted(),
+                draining: worker.draining,
+                lastSeenMsAgo: now - worker.lastSeen
             )
         }
-        return StatusBody(instance: instance, seq: lastSeq, plans: planStatuses, todos: todoStatuses, workers: workerStatuses, counters: counters)
+        var counters = self.counters
+        counters["received"] = receivedMessages
+        return StatusBody(
+            instance: instance,
+            seq: lastSeq,
+            plans: planStatuses,
+            todos: todoStatuses,
+            workers: workerStatuses,
+            counters: counters
+        )
     }
 }

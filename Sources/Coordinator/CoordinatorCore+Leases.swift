@@ -10,7 +10,9 @@ extension CoordinatorCore {
             count("stale_refused")
             record("lease.refused", worker: worker, ["lease": .string(leaseID), "epoch": .int(epoch)])
             throw ProtocolError(
-                .staleLease, "lease \(leaseID) (epoch \(epoch)) is not yours any more: abort its work", ref: ref,
+                .staleLease,
+                "lease \(leaseID) (epoch \(epoch)) is not yours any more: abort its work",
+                ref: ref,
                 leaseId: leaseID
             )
         }
@@ -123,7 +125,10 @@ extension CoordinatorCore {
         release(key)
         count("requeued")
         record(
-            "todo.requeued", plan: key.plan, todo: key.todo, worker: worker,
+            "todo.requeued",
+            plan: key.plan,
+            todo: key.todo,
+            worker: worker,
             ["reason": .string(reason), "lease": .string(leaseID), "epoch": .int(todo.epoch)]
         )
         makeReady(key, front: true, detail: reason)

@@ -11,7 +11,11 @@ extension CoordinatorCore {
             return SubmittedBody(plan: plan.id, created: false)
         }
         let planRecord = PlanRecord(
-            plan: plan, state: .running, order: plans.count, submittedAt: wallClockMilliseconds(), finishedAt: nil
+            plan: plan,
+            state: .running,
+            order: plans.count,
+            submittedAt: wallClockMilliseconds(),
+            finishedAt: nil
         )
         plans[plan.id] = planRecord
         changes.plans[plan.id] = planRecord
@@ -55,8 +59,15 @@ extension CoordinatorCore {
                 let key = TodoKey(plan: record.plan.id, todo: todo.id)
                 let row = snapshot.todos[key]
                 todos[key] = TodoRecord(
-                    key: key, spec: todo, state: row?.state ?? .pending, epoch: row?.epoch ?? 0, leaseID: row?.leaseID,
-                    worker: row?.worker, attempts: row?.attempts ?? 0, detail: row?.detail, assignedAt: now
+                    key: key,
+                    spec: todo,
+                    state: row?.state ?? .pending,
+                    epoch: row?.epoch ?? 0,
+                    leaseID: row?.leaseID,
+                    worker: row?.worker,
+                    attempts: row?.attempts ?? 0,
+                    detail: row?.detail,
+                    assignedAt: now
                 )
             }
             link(record.plan)
@@ -133,8 +144,11 @@ extension CoordinatorCore {
         touch(key)
         let lease = LeaseRef(leaseId: leaseID, plan: key.plan, todo: key.todo, epoch: todo.epoch)
         let task = TaskSpec(
-            title: todo.spec.title, command: todo.spec.command, prompt: todo.spec.prompt,
-            timeoutSeconds: todo.spec.timeoutSeconds, checks: todo.spec.checks
+            title: todo.spec.title,
+            command: todo.spec.command,
+            prompt: todo.spec.prompt,
+            timeoutSeconds: todo.spec.timeoutSeconds,
+            checks: todo.spec.checks
         )
         send(CoordinatorCore.Socket.work, to: worker, .assign, AssignBody(lease: lease, ttlMs: ttlMs, task: task))
         record("todo.assigned", plan: key.plan, todo: key.todo, worker: worker, ["epoch": .int(todo.epoch), "lease": .string(leaseID)])
@@ -170,7 +184,8 @@ extension CoordinatorCore {
         plans[planID] = record
         changes.plans[planID] = record
         self.record(
-            record.state == .done ? "plan.done" : "plan.failed", plan: planID,
+            record.state == .done ? "plan.done" : "plan.failed",
+            plan: planID,
             ["counts": .object(counts.mapValues { .int(Int64($0)) })]
         )
     }

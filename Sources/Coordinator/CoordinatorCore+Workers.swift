@@ -6,7 +6,12 @@ extension CoordinatorCore {
         let id = body.worker
         let known = workers[id]
         var worker = WorkerRecord(
-            id: id, host: body.host, slots: body.slots, labels: Set(body.labels), draining: body.draining, lastSeen: now
+            id: id,
+            host: body.host,
+            slots: body.slots,
+            labels: Set(body.labels),
+            draining: body.draining,
+            lastSeen: now
         )
         // Reconcile what the worker says it holds with what we believe it holds (design §4).
         var abort: [String] = []
@@ -25,11 +30,14 @@ extension CoordinatorCore {
         }
         if !abort.isEmpty { count("leases_aborted", by: Int64(abort.count)) }
         send(
-            CoordinatorCore.Socket.work, to: id, .welcome,
+            CoordinatorCore.Socket.work,
+            to: id,
+            .welcome,
             WelcomeBody(instance: instance, heartbeatMs: heartbeatMs, leaseTtlMs: ttlMs, abort: abort)
         )
         record(
-            known == nil ? "worker.joined" : "worker.rejoined", worker: id,
+            known == nil ? "worker.joined" : "worker.rejoined",
+            worker: id,
             [
                 "host": .string(body.host), "slots": .int(Int64(body.slots)),
                 "labels": .array(body.labels.map { .string($0) }), "kept": .int(Int64(worker.leases.count)),

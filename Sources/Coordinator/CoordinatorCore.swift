@@ -36,6 +36,8 @@ final class CoordinatorCore {
     var processedReports: Set<String> = []
     var counters: [String: Int64] = [:]
     var lastSeq: Int64 = 0
+    /// Every message received, valid or not (reported as the `received` counter).
+    var receivedMessages: Int64 = 0
 
     var changes = Store.Changes()
     private var outgoing: [OutboundMessage] = []
@@ -68,6 +70,7 @@ final class CoordinatorCore {
 
     /// Handles one inbound message.
     func receive(_ message: InboundMessage, now: Int64) {
+        receivedMessages += 1
         switch message.socket {
         case Socket.work: receiveWork(message.frames, now: now)
         case Socket.control: receiveControl(message.frames, now: now)
@@ -101,7 +104,11 @@ final class CoordinatorCore {
     private func receiveWork(_ frames: [Data], now: Int64) {
         let routingID = frames[0]
         guard frames.count == 3 else {
-            refuse(Socket.work, routingID, ProtocolError(.badFrames, "expected [header][body] after the routing id, got \(frames.count - 1) frames"))
+            refuse(
+                Socket.work,
+                routingID,
+                ProtocolError(.badFrames, "expected [header][body] after the routing id, got \(frames.count - 1) frames")
+            )
             return
         }
         let header: Header
@@ -116,13 +123,21 @@ final class CoordinatorCore {
             if header.type == .register {
                 let body = try codec.body(RegisterBody.self, from: frames[2], ref: header.id)
                 guard body.worker == peer else {
-                    throw ProtocolError(.badField, "field 'worker' (\(body.worker)) must equal the socket's routing id (\(peer))", ref: header.id)
+                    throw ProtocolError(
+                        .badField,
+                        "field 'worker' (\(body.worker)) must equal the socket's routing id (\(peer))",
+                        ref: header.id
+                    )
                 }
                 register(body, ref: header.id, now: now)
                 return
             }
             guard workers[peer] != nil else {
-                throw ProtocolError(.unknownWorker, "worker \(peer.prefix(64)) is not registered here: send 'register' first", ref: header.id)
+                throw ProtocolError(
+                    .unknownWorker,
+                    "worker \(peer.prefix(64)) is not registered here: send 'register' first",
+                    ref: header.id
+                )
             }
             workers[peer]!.lastSeen = now
             switch header.type {
@@ -145,7 +160,11 @@ final class CoordinatorCore {
                 let body = try codec.body(ByeBody.self, from: frames[2], ref: header.id)
                 dropWorker(peer, type: "worker.left", reason: "worker \(peer) left: \(body.reason)", now: now)
             default:
-                throw ProtocolError(.unknownType, "'\(header.type.rawValue)' is not accepted from a worker on the work socket", ref: header.id)
+                throw ProtocolError(
+                    .unknownType,
+                    "'\(header.type.rawValue)' is not accepted from a worker on the work socket",
+                    ref: header.id
+                )
             }
         } catch {
             refuse(Socket.work, routingID, error)

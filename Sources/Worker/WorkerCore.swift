@@ -43,8 +43,11 @@ final class WorkerCore {
     private(set) var isDone = false
 
     init(
-        configuration: WorkerConfiguration, agent: any AgentSession, loop: SocketLoop,
-        inputs: AsyncStream<WorkerInput>.Continuation, logger: Logger
+        configuration: WorkerConfiguration,
+        agent: any AgentSession,
+        loop: SocketLoop,
+        inputs: AsyncStream<WorkerInput>.Continuation,
+        logger: Logger
     ) {
         self.configuration = configuration
         self.agent = agent
@@ -103,8 +106,12 @@ final class WorkerCore {
         send(
             .register,
             RegisterBody(
-                worker: configuration.id, host: configuration.host, slots: configuration.slots,
-                labels: configuration.labels, holding: holding, draining: draining
+                worker: configuration.id,
+                host: configuration.host,
+                slots: configuration.slots,
+                labels: configuration.labels,
+                holding: holding,
+                draining: draining
             )
         )
     }
@@ -218,7 +225,10 @@ final class WorkerCore {
         case ProtocolError.Code.staleLease.rawValue:
             if let leaseID = body.leaseId { stop(leaseID, abort: true, reason: body.message) }
         default:
-            logger.error("the coordinator refused a message", metadata: ["drover.code": "\(body.code)", "drover.message": "\(body.message)"])
+            logger.error(
+                "the coordinator refused a message",
+                metadata: ["drover.code": "\(body.code)", "drover.message": "\(body.message)"]
+            )
             // Sending it again cannot help: drop it so the outbox does not resend it forever.
             if let ref = body.ref { acknowledged(ref) }
         }
@@ -234,9 +244,14 @@ final class WorkerCore {
         }
         let outcome: Outcome = work.handingBack && result.outcome == .cancelled ? .handedBack : result.outcome
         let body = ReportBody(
-            leaseId: leaseID, epoch: work.lease.epoch, outcome: outcome, exitCode: result.exitCode,
+            leaseId: leaseID,
+            epoch: work.lease.epoch,
+            outcome: outcome,
+            exitCode: result.exitCode,
             summary: outcome == .handedBack ? "the worker is shutting down" : result.summary,
-            outputTail: result.outputTail, durationMs: now - work.startedAt, checks: result.checks
+            outputTail: result.outputTail,
+            durationMs: now - work.startedAt,
+            checks: result.checks
         )
         let header = self.header(.report)
         let frames = codec.frames(header, body)

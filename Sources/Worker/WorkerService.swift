@@ -29,7 +29,10 @@ public struct WorkerService: Service {
         let core = WorkerCore(configuration: configuration, agent: agent, loop: loop, inputs: continuation, logger: logger)
         let clock = ContinuousClock()
         let start = clock.now
-        logger.info("worker started", metadata: ["drover.coordinator": "\(configuration.coordinator)", "drover.slots": "\(configuration.slots)"])
+        logger.info(
+            "worker started",
+            metadata: ["drover.coordinator": "\(configuration.coordinator)", "drover.slots": "\(configuration.slots)"]
+        )
         await withGracefulShutdownHandler {
             for await input in inputs {
                 core.handle(input, now: start.duration(to: clock.now).milliseconds)

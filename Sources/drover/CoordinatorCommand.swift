@@ -48,7 +48,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 for plan in plans {
                     do {
                         _ = try await ControlClient(endpoint: Endpoints.connectable(bound.control)).request(
-                            .submit, SubmitBody(plan: plan), as: SubmittedBody.self
+                            .submit,
+                            SubmitBody(plan: plan),
+                            as: SubmittedBody.self
                         )
                     } catch {
                         logger.error("could not submit plan \(plan.id): \(error)")

@@ -7,7 +7,8 @@ struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
         abstract: "Print the event log, or follow the live event stream.",
-        discussion: "Without --follow, reads the log from the state directory. With --follow, subscribes to the coordinator's stream and reports gaps in the sequence."
+        discussion:
+            "Without --follow, reads the log from the state directory. With --follow, subscribes to the coordinator's stream and reports gaps in the sequence."
     )
 
     @OptionGroup var location: CoordinatorLocation
@@ -55,7 +56,11 @@ enum EventText {
         let time = Date(timeIntervalSince1970: Double(event.ts) / 1000).formatted(.iso8601.time(includingFractionalSeconds: true))
         let details = event.data.sorted { $0.key < $1.key }.map { key, value in "\(key)=\(describe(value))" }.joined(separator: " ")
         var subject = ""
-        if let plan = event.plan, let todo = event.todo { subject = " \(plan)/\(todo)" } else if let plan = event.plan { subject = " \(plan)" }
+        if let plan = event.plan, let todo = event.todo {
+            subject = " \(plan)/\(todo)"
+        } else if let plan = event.plan {
+            subject = " \(plan)"
+        }
         if let worker = event.worker { subject += " @\(worker)" }
         return "#\(event.seq) \(time) \(event.type)\(subject) \(details)"
     }

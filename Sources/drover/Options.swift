@@ -13,12 +13,12 @@ struct LoggingOptions: ParsableArguments {
 
 /// Sends log lines at `level` and above to stderr.
 func bootstrapLogging(label: String, level: Logger.Level) -> Logger {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        return Logger(label: label)
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = level
+        return handler
+    }
+    return Logger(label: label)
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -41,7 +41,9 @@ struct PlanCommand: AsyncParsableCommand {
                 }
             } catch let error as PlanError {
                 if json {
-                    let problems = error.problems.map { Result.Problem(path: $0.path, message: $0.message, line: $0.line, column: $0.column) }
+                    let problems = error.problems.map {
+                        Result.Problem(path: $0.path, message: $0.message, line: $0.line, column: $0.column)
+                    }
                     printJSON(Result(file: file, valid: false, plan: nil, todos: nil, problems: problems))
                 } else {
                     printError(error.description)
@@ -68,7 +70,9 @@ struct PlanCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             let reply = try await ControlClient(endpoint: location.controlEndpoint).request(
-                .submit, SubmitBody(plan: plan), as: SubmittedBody.self
+                .submit,
+                SubmitBody(plan: plan),
+                as: SubmittedBody.self
             )
             if json {
                 printJSON(reply)

@@ -4,8 +4,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Shared
-import UnixSignals
 import Synchronization
+import UnixSignals
 import Worker
 
 struct RunCommand: AsyncParsableCommand {
@@ -49,8 +49,12 @@ struct RunCommand: AsyncParsableCommand {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: coordinator)]
         for index in 1...workers {
             let configuration = WorkerConfiguration(
-                id: "local-\(index)", host: ProcessInfo.processInfo.hostName, slots: slots, coordinator: endpoints.work,
-                workdir: workdir, drainTimeout: .seconds(5)
+                id: "local-\(index)",
+                host: ProcessInfo.processInfo.hostName,
+                slots: slots,
+                coordinator: endpoints.work,
+                workdir: workdir,
+                drainTimeout: .seconds(5)
             )
             services.append(.init(service: WorkerService(configuration: configuration, logger: logger)))
         }
@@ -88,7 +92,9 @@ final class PlanMonitor: Service, Sendable {
     func run() async throws {
         let client = ControlClient(endpoint: control)
         let submitted = try await client.request(.submit, SubmitBody(plan: plan), as: SubmittedBody.self)
-        if !submitted.created && !quiet { print("plan \(plan.id) was already in this state directory: going on with it (--fresh starts over)") }
+        if !submitted.created && !quiet {
+            print("plan \(plan.id) was already in this state directory: going on with it (--fresh starts over)")
+        }
         let started = ContinuousClock.now
         let terminal = isatty(STDOUT_FILENO) == 1
         var lastLine = ""

@@ -36,12 +36,17 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap(label: "drover.worker")
         let configuration = WorkerConfiguration(
-            id: id, slots: slots, labels: labels, coordinator: coordinator, workdir: workdir,
+            id: id,
+            slots: slots,
+            labels: labels,
+            coordinator: coordinator,
+            workdir: workdir,
             drainTimeout: .milliseconds(Int64(drainTimeout * 1000))
         )
         let group = ServiceGroup(
             services: [WorkerService(configuration: configuration, logger: logger)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
         )
         try await group.run()
     }

@@ -82,8 +82,11 @@ final class Store {
                 let plan = try codec.decode(Plan.self, from: Data(spec.utf8))
                 plans.append(
                     PlanRecord(
-                        plan: plan, state: PlanRecord.State(rawValue: row["state"]) ?? .running, order: row["ord"],
-                        submittedAt: row["submitted_at"], finishedAt: row["finished_at"]
+                        plan: plan,
+                        state: PlanRecord.State(rawValue: row["state"]) ?? .running,
+                        order: row["ord"],
+                        submittedAt: row["submitted_at"],
+                        finishedAt: row["finished_at"]
                     )
                 )
             }

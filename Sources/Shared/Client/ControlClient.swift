@@ -21,7 +21,9 @@ public struct ControlClient: Sendable {
     /// Sends a request and decodes the reply's body as `Reply`.
     /// - Throws: ``ProtocolError`` when the coordinator answered with an `error`; ``Failure`` on timeout.
     public func request<Body: Encodable & Sendable, Reply: WireBody>(
-        _ type: MessageType, _ body: Body, as _: Reply.Type
+        _ type: MessageType,
+        _ body: Body,
+        as _: Reply.Type
     ) async throws -> Reply {
         let frames = try await exchange(WireCodec().frames(Header(type: type, id: "op-\(UUID().uuidString.prefix(8))", seq: 1), body))
         let codec = WireCodec()
@@ -39,8 +41,10 @@ public struct ControlClient: Sendable {
         let context = try ZMQContext()
         let (replies, continuation) = AsyncStream.makeStream(of: [Data].self)
         let loop = try await SocketLoop.start(
-            name: "drover-control-client", context: context,
-            sockets: [SocketSpec(.dealer, connect: [endpoint], lingerMilliseconds: 0)], tick: .milliseconds(50)
+            name: "drover-control-client",
+            context: context,
+            sockets: [SocketSpec(.dealer, connect: [endpoint], lingerMilliseconds: 0)],
+            tick: .milliseconds(50)
         ) { _ in ReplyHandler(continuation: continuation) }
         defer { loop.stop() }
         // ZMQ_IMMEDIATE drops messages until the connection is up, so keep offering the request until a reply comes.
@@ -57,7 +61,10 @@ public struct ControlClient: Sendable {
         for await reply in replies {
             return reply
         }
-        throw Failure(description: "no answer from the coordinator at \(endpoint) within \(timeout): is it running? (start it with `drover coordinator`, or pass --control)")
+        throw Failure(
+            description:
+                "no answer from the coordinator at \(endpoint) within \(timeout): is it running? (start it with `drover coordinator`, or pass --control)"
+        )
     }
 
     private final class ReplyHandler: SocketLoopHandler {

@@ -22,7 +22,8 @@ public struct EventSubscriber: Sendable {
         let context = try ZMQContext()
         let (stream, continuation) = AsyncStream.makeStream(of: Item.self)
         let loop = try await SocketLoop.start(
-            name: "drover-events", context: context,
+            name: "drover-events",
+            context: context,
             sockets: [SocketSpec(.sub, connect: [endpoint], subscriptions: topics, highWaterMark: 1_000_000, lingerMilliseconds: 0)],
             tick: .seconds(1)
         ) { [topics] _ in Handler(continuation: continuation, fullStream: topics.contains("")) }

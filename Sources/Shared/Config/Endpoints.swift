@@ -21,7 +21,11 @@ public struct Endpoints: Codable, Sendable, Equatable {
 
     /// ipc endpoints under a directory: the single-machine mode of `drover run`.
     public static func ipc(in directory: String) -> Endpoints {
-        Endpoints(work: "ipc://\(directory)/work.sock", events: "ipc://\(directory)/events.sock", control: "ipc://\(directory)/control.sock")
+        Endpoints(
+            work: "ipc://\(directory)/work.sock",
+            events: "ipc://\(directory)/events.sock",
+            control: "ipc://\(directory)/control.sock"
+        )
     }
 
     /// Turns a bind address into one a peer can connect to (`tcp://0.0.0.0:7100` → `tcp://127.0.0.1:7100`).

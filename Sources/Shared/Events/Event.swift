@@ -15,7 +15,12 @@ public struct Event: Codable, Sendable, Equatable {
     public var data: [String: JSONValue]
 
     public init(
-        seq: Int64, ts: Int64, type: String, plan: String? = nil, todo: String? = nil, worker: String? = nil,
+        seq: Int64,
+        ts: Int64,
+        type: String,
+        plan: String? = nil,
+        todo: String? = nil,
+        worker: String? = nil,
         data: [String: JSONValue] = [:]
     ) {
         self.seq = seq

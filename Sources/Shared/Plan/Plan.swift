@@ -35,9 +35,17 @@ public struct Todo: Codable, Sendable, Equatable {
     public var maxAttempts: Int
 
     public init(
-        id: String, title: String? = nil, prompt: String? = nil, command: String? = nil, dependsOn: [String] = [],
-        labels: [String] = [], checks: [Check] = [], risk: Risk = .low, budget: Budget? = nil,
-        timeoutSeconds: Double? = nil, maxAttempts: Int = 1
+        id: String,
+        title: String? = nil,
+        prompt: String? = nil,
+        command: String? = nil,
+        dependsOn: [String] = [],
+        labels: [String] = [],
+        checks: [Check] = [],
+        risk: Risk = .low,
+        budget: Budget? = nil,
+        timeoutSeconds: Double? = nil,
+        maxAttempts: Int = 1
     ) {
         self.id = id
         self.title = title ?? id

@@ -214,7 +214,10 @@ public enum PlanLoader {
             var budget: Budget?
             if let budgetNode = fields["budget"],
                 let budgetFields = self.fields(
-                    budgetNode, "\(path).budget", known: ["wall_seconds", "turns", "tokens"], what: "a budget"
+                    budgetNode,
+                    "\(path).budget",
+                    known: ["wall_seconds", "turns", "tokens"],
+                    what: "a budget"
                 )
             {
                 budget = Budget(

@@ -179,8 +179,14 @@ public struct ReportBody: Codable, Sendable, Equatable {
     public var checks: [CheckResult]
 
     public init(
-        leaseId: String, epoch: Int64, outcome: Outcome, exitCode: Int32?, summary: String, outputTail: String,
-        durationMs: Int64, checks: [CheckResult]
+        leaseId: String,
+        epoch: Int64,
+        outcome: Outcome,
+        exitCode: Int32?,
+        summary: String,
+        outputTail: String,
+        durationMs: Int64,
+        checks: [CheckResult]
     ) {
         self.leaseId = leaseId
         self.epoch = epoch

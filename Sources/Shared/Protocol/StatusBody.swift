@@ -30,7 +30,13 @@ public struct StatusBody: Codable, Sendable, Equatable {
         public var detail: String?
 
         public init(
-            plan: String, id: String, title: String, state: String, epoch: Int64, worker: String?, attempts: Int,
+            plan: String,
+            id: String,
+            title: String,
+            state: String,
+            epoch: Int64,
+            worker: String?,
+            attempts: Int,
             detail: String?
         ) {
             self.plan = plan
@@ -54,7 +60,12 @@ public struct StatusBody: Codable, Sendable, Equatable {
         public var lastSeenMsAgo: Int64
 
         public init(
-            id: String, host: String, slots: Int, labels: [String], running: [String], draining: Bool,
+            id: String,
+            host: String,
+            slots: Int,
+            labels: [String],
+            running: [String],
+            draining: Bool,
             lastSeenMsAgo: Int64
         ) {
             self.id = id
@@ -78,7 +89,11 @@ public struct StatusBody: Codable, Sendable, Equatable {
     public var counters: [String: Int64]
 
     public init(
-        instance: String, seq: Int64, plans: [PlanStatus], todos: [TodoStatus], workers: [WorkerStatus],
+        instance: String,
+        seq: Int64,
+        plans: [PlanStatus],
+        todos: [TodoStatus],
+        workers: [WorkerStatus],
         counters: [String: Int64]
     ) {
         self.instance = instance

@@ -9,10 +9,13 @@ public final class ZMQContext: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
 
     /// Creates a context.
-    /// - Parameter ioThreads: libzmq I/O threads; one is right for all but the busiest processes.
-    public init(ioThreads: Int32 = 1) throws {
+    /// - Parameters:
+    ///   - ioThreads: libzmq I/O threads; one is right for all but the busiest processes.
+    ///   - maxSockets: how many sockets the context may hold (libzmq's default is 1023).
+    public init(ioThreads: Int32 = 1, maxSockets: Int32 = 1023) throws {
         guard let handle = zmq_ctx_new() else { throw ZMQError("zmq_ctx_new") }
         zmq_ctx_set(handle, ZMQ_IO_THREADS, ioThreads)
+        zmq_ctx_set(handle, ZMQ_MAX_SOCKETS, maxSockets)
         self.handle = handle
     }
 

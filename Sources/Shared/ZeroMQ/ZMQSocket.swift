@@ -66,7 +66,6 @@ public final class ZMQSocket {
         return String(decoding: buffer[..<end], as: UTF8.self)
     }
 
-
     // MARK: - Endpoints
 
     public func bind(_ endpoint: String) throws {

@@ -18,13 +18,18 @@ struct CheckRunner {
     private func run(_ check: Check) async -> CheckResult {
         if let command = check.command {
             let run = await CommandAgent.shell(
-                command, environment: environment, directory: directory, timeout: check.timeoutSeconds ?? 300, grace: grace
+                command,
+                environment: environment,
+                directory: directory,
+                timeout: check.timeoutSeconds ?? 300,
+                grace: grace
             )
             if run.timedOut {
                 return CheckResult(check: check.description, passed: false, detail: "timed out after \(check.timeoutSeconds ?? 300) s")
             }
             return CheckResult(
-                check: check.description, passed: run.status == 0,
+                check: check.description,
+                passed: run.status == 0,
                 detail: run.status == 0 ? "exit 0" : "exit \(run.status): \(run.tail.suffix(1000))"
             )
         }

@@ -29,24 +29,36 @@ public struct CommandAgent: AgentSession {
         env["DROVER_EPOCH"] = String(lease.epoch)
         let run = await Self.shell(command, environment: env, directory: workdir, timeout: task.timeoutSeconds, grace: grace) {
             chunk in
-            events([AgentEvent(kind: "output", stream: chunk.stream.rawValue, text: String(decoding: chunk.data.prefix(8192), as: UTF8.self))])
+            events([
+                AgentEvent(kind: "output", stream: chunk.stream.rawValue, text: String(decoding: chunk.data.prefix(8192), as: UTF8.self))
+            ])
         }
         if Task.isCancelled {
             return AgentResult(outcome: .cancelled, exitCode: run.status, summary: "stopped on request", outputTail: run.tail)
         }
         if run.timedOut {
             return AgentResult(
-                outcome: .timedOut, exitCode: run.status,
-                summary: "timed out after \(task.timeoutSeconds.map { "\($0)" } ?? "?") s", outputTail: run.tail
+                outcome: .timedOut,
+                exitCode: run.status,
+                summary: "timed out after \(task.timeoutSeconds.map { "\($0)" } ?? "?") s",
+                outputTail: run.tail
             )
         }
         guard run.status == 0 else {
-            return AgentResult(outcome: .failed, exitCode: run.status, summary: "command exited with status \(run.status)", outputTail: run.tail)
+            return AgentResult(
+                outcome: .failed,
+                exitCode: run.status,
+                summary: "command exited with status \(run.status)",
+                outputTail: run.tail
+            )
         }
         let checks = await CheckRunner(environment: env, directory: workdir, grace: grace).run(task.checks)
         if let failed = checks.first(where: { !$0.passed }) {
             return AgentResult(
-                outcome: .failed, exitCode: 0, summary: "check failed: \(failed.check): \(failed.detail)", outputTail: run.tail,
+                outcome: .failed,
+                exitCode: 0,
+                summary: "check failed: \(failed.check): \(failed.detail)",
+                outputTail: run.tail,
                 checks: checks
             )
         }

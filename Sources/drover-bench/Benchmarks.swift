@@ -1,0 +1,118 @@
+import Foundation
+import Shared
+import Synchronization
+import Worker
+
+/// (a) End-to-end throughput: no-op TODOs through a real coordinator to simulated workers, state durable in SQLite.
+func throughput(workers: Int, slots: Int, todos: Int) async throws -> [String: JSONValue] {
+    let coordinator = try await BenchCoordinator.start()
+    defer { Task { await coordinator.stop() } }
+    let counters = SimulationCounters()
+    let (ids, sockets) = SimulatedWorkers.sockets(count: workers, endpoint: coordinator.endpoints.work, prefix: "sim")
+    let loop = try await SocketLoop.start(
+        name: "bench-workers",
+        context: try ZMQContext(maxSockets: 4096),
+        sockets: sockets,
+        tick: .milliseconds(10)
+    ) { _ in SimulatedWorkers(ids: ids, slots: slots, counters: counters) }
+    defer { loop.stop() }
+    try await awaitCondition(timeout: .seconds(30), "\(workers) workers to register") {
+        counters.registered.load(ordering: .relaxed) == workers
+    }
+    let plan = Plan(id: "bench", title: "bench", todos: (0..<todos).map { Todo(id: "t\($0)", command: "true") })
+    let cpuBefore = coordinator.cpuSeconds()
+    let start = ContinuousClock.now
+    _ = try await coordinator.control.request(.submit, SubmitBody(plan: plan), as: SubmittedBody.self)
+    try await awaitCondition(timeout: .seconds(300), interval: .milliseconds(1), "\(todos) TODOs to finish") {
+        counters.acks.load(ordering: .relaxed) >= todos
+    }
+    let seconds = Double((ContinuousClock.now - start).milliseconds) / 1000
+    let cpu = coordinator.cpuSeconds() - cpuBefore
+    let status = try await coordinator.control.request(.status, EmptyBody(), as: StatusBody.self)
+    guard status.plans.first?.counts["done"] == todos else { throw BenchError("not every TODO is done: \(status.plans)") }
+    return [
+        "workers": .int(Int64(workers)), "slots_per_worker": .int(Int64(slots)), "todos": .int(Int64(todos)),
+        "seconds": .double(seconds), "todos_per_second": .double((Double(todos) / seconds).rounded()),
+        "coordinator_cpu_seconds": .double(cpu), "errors": .int(Int64(counters.errors.load(ordering: .relaxed))),
+    ]
+}
+
+/// (b) Heartbeat ingest: how many messages a second the coordinator absorbs from many workers, and its CPU.
+func heartbeatIngest(workers: Int, seconds: Double) async throws -> [String: JSONValue] {
+    let coordinator = try await BenchCoordinator.start()
+    defer { Task { await coordinator.stop() } }
+    let counters = SimulationCounters()
+    let (ids, sockets) = SimulatedWorkers.sockets(count: workers, endpoint: coordinator.endpoints.work, prefix: "hb")
+    let loop = try await SocketLoop.start(
+        name: "bench-heartbeats",
+        context: try ZMQContext(maxSockets: Int32(workers + 64)),
+        sockets: sockets,
+        tick: .milliseconds(1)
+    ) { _ in SimulatedWorkers(ids: ids, slots: 1, counters: counters) }
+    defer { loop.stop() }
+    try await awaitCondition(timeout: .seconds(60), "\(workers) workers to register") {
+        counters.registered.load(ordering: .relaxed) == workers
+    }
+    counters.flood.store(true, ordering: .relaxed)
+    try await Task.sleep(for: .seconds(1))  // warm-up: queues fill, the coordinator is saturated
+    let before = try await coordinator.control.request(.status, EmptyBody(), as: StatusBody.self).counters["received"] ?? 0
+    let cpuBefore = coordinator.cpuSeconds()
+    let start = ContinuousClock.now
+    try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+    let after = try await coordinator.control.request(.status, EmptyBody(), as: StatusBody.self)
+    let elapsed = Double((ContinuousClock.now - start).milliseconds) / 1000
+    let cpu = coordinator.cpuSeconds() - cpuBefore
+    counters.flood.store(false, ordering: .relaxed)
+    let received = (after.counters["received"] ?? 0) - before
+    return [
+        "workers": .int(Int64(workers)), "seconds": .double(elapsed), "messages": .int(received),
+        "messages_per_second": .double((Double(received) / elapsed).rounded()),
+        "coordinator_cpu_cores": .double((cpu / elapsed * 100).rounded() / 100),
+        "workers_still_registered": .int(Int64(after.workers.count)),
+    ]
+}
+
+/// (c) Failover: seconds from a worker's death to its TODO running on another worker, default configuration.
+///
+/// `kill`: SIGKILL, so the kernel closes the connection. `freeze`: SIGSTOP, so the connection stays open and only
+/// the missing heartbeats tell (a network partition looks like this).
+func failover(mode: String) async throws -> [String: JSONValue] {
+    let coordinator = try await BenchCoordinator.start()
+    defer { Task { await coordinator.stop() } }
+    var workers: [String: GuardedProcess] = [:]
+    defer { for worker in workers.values { worker.signal(SIGKILL) } }
+    for id in ["fa", "fb"] {
+        let worker = try GuardedProcess(
+            arguments: [
+                BenchCoordinator.droverPath, "worker", "--id", id, "--coordinator", coordinator.endpoints.work,
+                "--workdir", coordinator.directory, "--log-level", "error",
+            ],
+            environment: ProcessInfo.processInfo.environment,
+            directory: coordinator.directory
+        )
+        Task { for await _ in worker.output {} }
+        workers[id] = worker
+    }
+    let control = coordinator.control
+    try await awaitCondition(timeout: .seconds(30), "two workers") {
+        try await control.request(.status, EmptyBody(), as: StatusBody.self).workers.count == 2
+    }
+    let plan = Plan(id: "failover", title: "failover", todos: [Todo(id: "long", command: "sleep 120")])
+    _ = try await control.request(.submit, SubmitBody(plan: plan), as: SubmittedBody.self)
+    var victim = ""
+    try await awaitCondition(timeout: .seconds(30), "the TODO to run") {
+        let todo = try await control.request(.status, EmptyBody(), as: StatusBody.self).todos.first
+        victim = todo?.worker ?? ""
+        return todo?.state == "running"
+    }
+    let start = ContinuousClock.now
+    workers[victim]?.signal(mode == "kill" ? SIGKILL : SIGSTOP)
+    var newWorker = ""
+    try await awaitCondition(timeout: .seconds(30), interval: .milliseconds(5), "the TODO to run elsewhere") {
+        let todo = try await control.request(.status, EmptyBody(), as: StatusBody.self).todos.first
+        newWorker = todo?.worker ?? ""
+        return todo?.state == "running" && todo?.epoch == 2
+    }
+    let seconds = Double((ContinuousClock.now - start).milliseconds) / 1000
+    return ["mode": .string(mode), "seconds_to_running_elsewhere": .double(seconds), "from": .string(victim), "to": .string(newWorker)]
+}
