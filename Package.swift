@@ -12,6 +12,7 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
+let dequeModule = Target.Dependency.product(name: "DequeModule", package: "swift-collections")
 let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
 let yams = Target.Dependency.product(name: "Yams", package: "Yams")
 
@@ -30,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
@@ -46,7 +48,7 @@ let package = Package(
         .target(name: "Shared", dependencies: ["CZeroMQ", "CDroverSys", logging, yams], swiftSettings: swiftSettings),
         .target(
             name: "Coordinator",
-            dependencies: ["Shared", logging, serviceLifecycle, grdb],
+            dependencies: ["Shared", logging, serviceLifecycle, grdb, dequeModule],
             swiftSettings: swiftSettings
         ),
         .target(name: "Worker", dependencies: ["Shared", "CDroverSys", logging, serviceLifecycle], swiftSettings: swiftSettings),

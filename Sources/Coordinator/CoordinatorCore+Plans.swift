@@ -1,3 +1,4 @@
+import DequeModule
 import Shared
 
 /// Plans coming in, TODOs becoming ready, work going out, and plans finishing.
@@ -15,7 +16,8 @@ extension CoordinatorCore {
             state: .running,
             order: plans.count,
             submittedAt: wallClockMilliseconds(),
-            finishedAt: nil
+            finishedAt: nil,
+            open: plan.todos.count
         )
         plans[plan.id] = planRecord
         changes.plans[plan.id] = planRecord
@@ -53,7 +55,9 @@ extension CoordinatorCore {
         lastSeq = snapshot.lastSeq
         processedReports = snapshot.processedReports
         var recovered = 0
-        for record in snapshot.plans {
+        for var record in snapshot.plans {
+            record.open =
+                record.plan.todos.filter { !(snapshot.todos[TodoKey(plan: record.plan.id, todo: $0.id)]?.state.isTerminal ?? false) }.count
             plans[record.plan.id] = record
             for todo in record.plan.todos {
                 let key = TodoKey(plan: record.plan.id, todo: todo.id)
@@ -85,6 +89,8 @@ extension CoordinatorCore {
             }
         }
         record("coordinator.started", ["instance": .string(instance), "leases_awaiting_workers": .int(Int64(recovered))])
+        // A plan whose last TODO ended just before a crash is finished now.
+        for id in plans.keys { finishPlanIfDone(id) }
     }
 
     func makeReady(_ key: TodoKey, front: Bool, detail: String? = nil) {
@@ -92,7 +98,7 @@ extension CoordinatorCore {
         todos[key]!.state = .ready
         if let detail { todos[key]!.detail = detail }
         touch(key)
-        if front { ready.insert(key, at: 0) } else { ready.append(key) }
+        if front { ready.prepend(key) } else { ready.append(key) }
         if state != .ready && !front { record("todo.ready", plan: key.plan, todo: key.todo) }
     }
 
@@ -102,11 +108,9 @@ extension CoordinatorCore {
         var candidates = workers.values.filter { $0.freeSlots > 0 && $0.restUntil <= now }.map(\.id)
         var free = candidates.reduce(0) { $0 + workers[$1]!.freeSlots }
         guard free > 0 else { return }
+        // TODOs no worker can take now keep their place at the front of the queue.
         var waiting: [TodoKey] = []
-        var index = 0
-        while index < ready.count && free > 0 {
-            let key = ready[index]
-            index += 1
+        while free > 0, let key = ready.popFirst() {
             guard let todo = todos[key], todo.state == .ready else { continue }
             var best: String?
             var bestFree = 0
@@ -125,8 +129,7 @@ extension CoordinatorCore {
             free -= 1
             if workers[best]!.freeSlots == 0 { candidates.removeAll { $0 == best } }
         }
-        waiting.append(contentsOf: ready[index...])
-        ready = waiting
+        ready.prepend(contentsOf: waiting)
     }
 
     /// Gives a TODO to a worker under a new lease; the epoch is stored with this batch, before the assign goes out.
@@ -157,6 +160,7 @@ extension CoordinatorCore {
     /// A TODO reached a terminal state: release its dependents, or skip them if it did not succeed; maybe end the plan.
     func finished(_ key: TodoKey) {
         let succeeded = todos[key]?.state == .done
+        plans[key.plan]?.open -= 1
         var stack = dependents[key] ?? []
         while let dependent = stack.popLast() {
             guard let todo = todos[dependent], !todo.state.isTerminal else { continue }
@@ -167,6 +171,7 @@ extension CoordinatorCore {
                 todos[dependent]!.state = .skipped
                 todos[dependent]!.detail = "not run: \(key.todo) did not succeed"
                 touch(dependent)
+                plans[dependent.plan]?.open -= 1
                 record("todo.skipped", plan: dependent.plan, todo: dependent.todo, ["because": .string(key.todo)])
                 stack.append(contentsOf: dependents[dependent] ?? [])
             }
@@ -175,10 +180,8 @@ extension CoordinatorCore {
     }
 
     func finishPlanIfDone(_ planID: String) {
-        guard var record = plans[planID], record.state == .running else { return }
+        guard var record = plans[planID], record.state == .running, record.open == 0 else { return }
         let counts = self.counts(of: record.plan)
-        let open = counts.filter { !(TodoState(rawValue: $0.key)?.isTerminal ?? true) }.values.reduce(0, +)
-        guard open == 0 else { return }
         record.state = (counts["done"] ?? 0) == record.plan.todos.count ? .done : .failed
         record.finishedAt = wallClockMilliseconds()
         plans[planID] = record

@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import Logging
 import Shared
@@ -27,7 +28,7 @@ final class CoordinatorCore {
     /// For each TODO, the TODOs that depend on it.
     var dependents: [TodoKey: [TodoKey]] = [:]
     /// TODOs waiting for a worker, in the order they should go out.
-    var ready: [TodoKey] = []
+    var ready = Deque<TodoKey>()
     /// Live leases by id.
     var leases: [String: TodoKey] = [:]
     /// Leases recovered after a restart whose worker has not registered again yet, with their deadline.

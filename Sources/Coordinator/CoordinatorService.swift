@@ -36,7 +36,7 @@ public struct CoordinatorService: Service {
             sockets: [
                 SocketSpec(.router, bind: [endpoints.work]),
                 SocketSpec(.pub, bind: [endpoints.events], highWaterMark: 1_000_000),
-                SocketSpec(.router, bind: [endpoints.control]),
+                SocketSpec(.router, bind: [endpoints.control], maxMessageSize: Int64(WireLimits.documentBytes) + 4096),
             ],
             tick: configuration.tick
         ) { _ in

@@ -43,7 +43,6 @@ struct CoordinatorLocation: ParsableArguments {
 /// Writes JSON for scripts: sorted keys, one document.
 func printJSON<Value: Encodable>(_ value: Value) {
     let encoder = JSONEncoder()
-    encoder.keyEncodingStrategy = .convertToSnakeCase
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     let data = (try? encoder.encode(value)) ?? Data("null".utf8)
     print(String(decoding: data, as: UTF8.self))

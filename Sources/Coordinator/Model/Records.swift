@@ -55,6 +55,8 @@ struct PlanRecord: Sendable {
     var order: Int
     var submittedAt: Int64
     var finishedAt: Int64?
+    /// TODOs not yet in a terminal state; derived, not persisted.
+    var open = 0
 }
 
 /// A connected worker. Kept in memory only: a restarted coordinator learns its workers again from `register`.

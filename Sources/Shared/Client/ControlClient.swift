@@ -43,7 +43,9 @@ public struct ControlClient: Sendable {
         let loop = try await SocketLoop.start(
             name: "drover-control-client",
             context: context,
-            sockets: [SocketSpec(.dealer, connect: [endpoint], lingerMilliseconds: 0)],
+            sockets: [
+                SocketSpec(.dealer, connect: [endpoint], maxMessageSize: Int64(WireLimits.documentBytes) + 4096, lingerMilliseconds: 0)
+            ],
             tick: .milliseconds(50)
         ) { _ in ReplyHandler(continuation: continuation) }
         defer { loop.stop() }

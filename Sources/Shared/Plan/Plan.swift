@@ -15,6 +15,11 @@ public struct Plan: Codable, Sendable, Equatable {
 
 /// One unit of work in a plan.
 public struct Todo: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case id, title, prompt, command, dependsOn = "depends_on", labels, checks, risk, budget, timeoutSeconds = "timeout_seconds",
+            maxAttempts = "max_attempts"
+    }
+
     public var id: String
     public var title: String
     /// What an agent is asked to do (Codex sessions).
@@ -68,6 +73,10 @@ public enum Risk: String, Codable, Sendable, CaseIterable {
 
 /// Limits on what a TODO may spend.
 public struct Budget: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case wallSeconds = "wall_seconds", turns, tokens
+    }
+
     public var wallSeconds: Double?
     public var turns: Int?
     public var tokens: Int?
@@ -82,6 +91,10 @@ public struct Budget: Codable, Sendable, Equatable {
 /// An acceptance check, run in the TODO's working directory after its work:
 /// a `command` that must exit 0, a `file` that must exist, or a `file` whose text must match `pattern`.
 public struct Check: Codable, Sendable, Equatable, CustomStringConvertible {
+    enum CodingKeys: String, CodingKey {
+        case command, file, pattern, timeoutSeconds = "timeout_seconds"
+    }
+
     public var command: String?
     public var file: String?
     /// A regular expression the file's text must match.

@@ -2,6 +2,10 @@
 
 /// A lease a worker holds: enough to fence it (design §4).
 public struct LeaseRef: Codable, Sendable, Hashable {
+    enum CodingKeys: String, CodingKey {
+        case leaseId = "lease_id", plan, todo, epoch
+    }
+
     public var leaseId: String
     public var plan: String
     public var todo: String
@@ -36,6 +40,10 @@ public struct RegisterBody: Codable, Sendable, Equatable {
 
 /// `welcome`, coordinator → worker, the answer to `register`.
 public struct WelcomeBody: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case instance, heartbeatMs = "heartbeat_ms", leaseTtlMs = "lease_ttl_ms", abort
+    }
+
     /// Changes every time a coordinator process starts; a worker that sees a new one registers again.
     public var instance: String
     public var heartbeatMs: Int64
@@ -67,6 +75,10 @@ public struct HeartbeatBody: Codable, Sendable, Equatable {
 
 /// What a worker is asked to do for one TODO.
 public struct TaskSpec: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case title, command, prompt, timeoutSeconds = "timeout_seconds", checks
+    }
+
     public var title: String
     /// A shell command (`/bin/sh -c`), run by the command agent.
     public var command: String?
@@ -87,6 +99,10 @@ public struct TaskSpec: Codable, Sendable, Equatable {
 
 /// `assign`, coordinator → worker: a lease and the work under it.
 public struct AssignBody: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case lease, ttlMs = "ttl_ms", task
+    }
+
     public var lease: LeaseRef
     public var ttlMs: Int64
     public var task: TaskSpec
@@ -100,6 +116,10 @@ public struct AssignBody: Codable, Sendable, Equatable {
 
 /// `accept` (reason nil) or `reject`, worker → coordinator, the answer to `assign`.
 public struct LeaseAnswerBody: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case leaseId = "lease_id", epoch, reason
+    }
+
     public var leaseId: String
     public var epoch: Int64
     public var reason: String?
@@ -128,6 +148,10 @@ public struct AgentEvent: Codable, Sendable, Equatable {
 
 /// `progress`, worker → coordinator: agent events under a lease. Best effort: not acked, not retried.
 public struct ProgressBody: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case leaseId = "lease_id", epoch, events
+    }
+
     public var leaseId: String
     public var epoch: Int64
     public var events: [AgentEvent]
@@ -168,6 +192,11 @@ public struct CheckResult: Codable, Sendable, Equatable {
 
 /// `report`, worker → coordinator: the outcome of the work under a lease. Kept in the worker's outbox until acked.
 public struct ReportBody: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case leaseId = "lease_id", epoch, outcome, exitCode = "exit_code", summary, outputTail = "output_tail", durationMs = "duration_ms",
+            checks
+    }
+
     public var leaseId: String
     public var epoch: Int64
     public var outcome: Outcome
@@ -201,6 +230,10 @@ public struct ReportBody: Codable, Sendable, Equatable {
 
 /// `ack`: the message `ref` was received and processed (or was a duplicate of one that was).
 public struct AckBody: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case ref, leaseId = "lease_id"
+    }
+
     public var ref: String
     public var leaseId: String?
 
@@ -212,6 +245,10 @@ public struct AckBody: Codable, Sendable, Equatable {
 
 /// `control`, coordinator → worker: an order about one lease.
 public struct ControlBody: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case action, leaseId = "lease_id", reason
+    }
+
     /// `cancel` (stop, report `cancelled`) or `abort` (stop, report nothing: the lease is no longer yours).
     public var action: String
     public var leaseId: String
@@ -233,6 +270,10 @@ public struct ByeBody: Codable, Sendable, Equatable {
 
 /// `error`: a message was refused. `code` is stable and machine-readable; `message` says what to do.
 public struct ErrorBody: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case code, message, ref, leaseId = "lease_id"
+    }
+
     public var code: String
     public var message: String
     /// The id of the refused message, when its header could be read.

@@ -1,6 +1,10 @@
 /// The reply to a `status` request on the control socket: plans, TODOs, workers and counters.
 public struct StatusBody: Codable, Sendable, Equatable {
     public struct PlanStatus: Codable, Sendable, Equatable {
+        enum CodingKeys: String, CodingKey {
+            case id, title, state, counts, submittedAt = "submitted_at", finishedAt = "finished_at"
+        }
+
         public var id: String
         public var title: String
         public var state: String
@@ -51,6 +55,13 @@ public struct StatusBody: Codable, Sendable, Equatable {
     }
 
     public struct WorkerStatus: Codable, Sendable, Equatable {
+
+        enum CodingKeys: String, CodingKey {
+
+            case id, host, slots, labels, running, draining, lastSeenMsAgo = "last_seen_ms_ago"
+
+        }
+
         public var id: String
         public var host: String
         public var slots: Int
@@ -106,6 +117,8 @@ public struct StatusBody: Codable, Sendable, Equatable {
 }
 
 extension StatusBody: WireBody {
+    public static var maxBytes: Int { WireLimits.documentBytes }
+
     public func validate() throws(ProtocolError) {}
 }
 

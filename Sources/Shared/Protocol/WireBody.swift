@@ -2,6 +2,12 @@
 public protocol WireBody: Codable, Sendable {
     /// Throws ``ProtocolError`` with code `bad_field`, naming the field and what is wrong with it.
     func validate() throws(ProtocolError)
+    /// The largest body frame of this kind that is decoded; larger ones get `too_large`.
+    static var maxBytes: Int { get }
+}
+
+extension WireBody {
+    public static var maxBytes: Int { WireLimits.bodyBytes }
 }
 
 /// Limits on what one message may carry.
@@ -11,6 +17,8 @@ public enum WireLimits {
     /// The body frame. Larger frames (up to the socket's `ZMQ_MAXMSGSIZE`) get a `too_large` error reply; larger
     /// still, libzmq drops the connection.
     public static let bodyBytes = 1 << 20
+    /// Plans and status replies on the control socket, which grow with the number of TODOs.
+    public static let documentBytes = 64 << 20
     /// Free text inside a body (summaries, output).
     public static let textBytes = 256 << 10
     /// Lists (labels, leases, events).
@@ -134,6 +142,8 @@ public struct EmptyBody: WireBody, Equatable {
 }
 
 extension SubmitBody: WireBody {
+    public static var maxBytes: Int { WireLimits.documentBytes }
+
     public func validate() throws(ProtocolError) {
         let problems = PlanValidator.problems(in: plan)
         if !problems.isEmpty {

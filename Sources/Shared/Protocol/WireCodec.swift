@@ -9,10 +9,8 @@ public struct WireCodec {
 
     public init() {
         encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.withoutEscapingSlashes]
         decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
     }
 
     // MARK: - Encoding
@@ -20,7 +18,32 @@ public struct WireCodec {
     /// The `[header][body]` frames of one message.
     public func frames<Body: Encodable>(_ header: Header, _ body: Body) -> [Data] {
         // Encoding our own Codable values cannot fail; a failure here is a programming error.
-        [try! encoder.encode(header), try! encoder.encode(body)]
+        [Self.encode(header), try! encoder.encode(body)]
+    }
+
+    /// The header, written by hand: it goes out with every message and has a fixed shape.
+    static func encode(_ header: Header) -> Data {
+        var text = #"{"v":"# + String(header.v) + #","type":""# + header.type.rawValue + #"","id":"#
+        appendJSONString(header.id, to: &text)
+        text += #","seq":"# + String(header.seq) + #","ts":"# + String(header.ts) + "}"
+        return Data(text.utf8)
+    }
+
+    /// Appends `value` as a JSON string literal.
+    static func appendJSONString(_ value: String, to text: inout String) {
+        text += "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": text += "\\\""
+            case "\\": text += "\\\\"
+            case "\n": text += "\\n"
+            case "\r": text += "\\r"
+            case "\t": text += "\\t"
+            case _ where scalar.value < 0x20: text += String(format: "\\u%04x", scalar.value)
+            default: text.unicodeScalars.append(scalar)
+            }
+        }
+        text += "\""
     }
 
     /// JSON for any value, with the wire's key style.
@@ -59,8 +82,8 @@ public struct WireCodec {
 
     /// Reads and validates a body frame.
     public func body<Body: WireBody>(_: Body.Type, from frame: Data, ref: String? = nil) throws(ProtocolError) -> Body {
-        guard frame.count <= WireLimits.bodyBytes else {
-            throw ProtocolError(.tooLarge, "the body frame is \(frame.count) bytes; the limit is \(WireLimits.bodyBytes)", ref: ref)
+        guard frame.count <= Body.maxBytes else {
+            throw ProtocolError(.tooLarge, "the body frame is \(frame.count) bytes; the limit is \(Body.maxBytes)", ref: ref)
         }
         do {
             let body = try decoder.decode(Body.self, from: frame)
