@@ -62,7 +62,7 @@ final class CoordinatorCore {
     func commit() throws -> [OutboundMessage] {
         try store.write(changes)
         for (event, json) in changes.events {
-            outgoing.append(OutboundMessage(socket: Socket.events, frames: [Data(event.topic.utf8), json]))
+            outgoing.append(OutboundMessage(socket: Socket.events, frames: [Data(event.topic.utf8), Data(json.utf8)]))
         }
         changes = Store.Changes()
         defer { outgoing.removeAll(keepingCapacity: true) }
@@ -201,7 +201,7 @@ final class CoordinatorCore {
     func record(_ type: String, plan: String? = nil, todo: String? = nil, worker: String? = nil, _ data: [String: JSONValue] = [:]) {
         lastSeq += 1
         let event = Event(seq: lastSeq, ts: wallClockMilliseconds(), type: type, plan: plan, todo: todo, worker: worker, data: data)
-        changes.events.append((event, codec.json(event)))
+        changes.events.append((event, event.json))
     }
 
     /// Marks a TODO changed, so the commit stores it.

@@ -14,7 +14,7 @@ final class Store {
         var plans: [String: PlanRecord] = [:]
         var todos: [TodoKey: TodoRecord] = [:]
         var reports: [(leaseID: String, seq: UInt64)] = []
-        var events: [(event: Event, json: Data)] = []
+        var events: [(event: Event, json: String)] = []
 
         var isEmpty: Bool { plans.isEmpty && todos.isEmpty && reports.isEmpty && events.isEmpty }
     }
@@ -147,7 +147,7 @@ final class Store {
                 )
                 for (event, json) in changes.events {
                     try statement.execute(arguments: [
-                        event.seq, event.ts, event.type, event.topic, String(decoding: json, as: UTF8.self),
+                        event.seq, event.ts, event.type, event.topic, json,
                     ])
                 }
             }

@@ -50,3 +50,20 @@ public struct Event: Codable, Sendable, Equatable {
         }
     }
 }
+
+extension Event {
+    /// The event as compact JSON, the same document `JSONEncoder` would give (keys in a fixed order).
+    public var json: String {
+        var text = #"{"seq":"# + String(seq) + #","ts":"# + String(ts) + #","type":"#
+        WireCodec.appendJSONString(type, to: &text)
+        for (key, value) in [("plan", plan), ("todo", todo), ("worker", worker)] {
+            guard let value else { continue }
+            text += #",""# + key + #"":"#
+            WireCodec.appendJSONString(value, to: &text)
+        }
+        text += #","data":"#
+        JSONValue.object(data).appendJSON(to: &text)
+        text += "}"
+        return text
+    }
+}

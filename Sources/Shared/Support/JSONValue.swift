@@ -58,3 +58,33 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(integerLiteral value: Int64) { self = .int(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
 }
+
+extension JSONValue {
+    /// Appends the value as compact JSON. Hand-written because every event goes through it on the hot path;
+    /// object keys are sorted so the same value always gives the same text.
+    public func appendJSON(to text: inout String) {
+        switch self {
+        case .null: text += "null"
+        case .bool(let value): text += value ? "true" : "false"
+        case .int(let value): text += String(value)
+        case .double(let value): text += value.isFinite ? String(value) : "null"
+        case .string(let value): WireCodec.appendJSONString(value, to: &text)
+        case .array(let values):
+            text += "["
+            for (index, value) in values.enumerated() {
+                if index > 0 { text += "," }
+                value.appendJSON(to: &text)
+            }
+            text += "]"
+        case .object(let fields):
+            text += "{"
+            for (index, key) in fields.keys.sorted().enumerated() {
+                if index > 0 { text += "," }
+                WireCodec.appendJSONString(key, to: &text)
+                text += ":"
+                fields[key]!.appendJSON(to: &text)
+            }
+            text += "}"
+        }
+    }
+}
