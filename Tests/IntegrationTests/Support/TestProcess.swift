@@ -11,10 +11,13 @@ final class TestProcess: Sendable {
     private let log = TextBox()
     private let collector: Task<Void, Never>
 
-    init(name: String, arguments: [String], directory: String) throws {
+    /// Starts `drover` with `arguments`; `launcher` goes in front (e.g. `ip netns exec NAME`).
+    init(name: String, arguments: [String], directory: String, launcher: [String] = []) throws {
         self.name = name
         let process = try GuardedProcess(
-            arguments: [TestProcess.droverPath] + arguments, environment: ProcessInfo.processInfo.environment, directory: directory
+            arguments: launcher + [TestProcess.droverPath] + arguments,
+            environment: ProcessInfo.processInfo.environment,
+            directory: directory
         )
         self.process = process
         let log = self.log

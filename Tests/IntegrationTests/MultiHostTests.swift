@@ -1,0 +1,109 @@
+import Coordinator
+import Foundation
+import Shared
+import Testing
+
+/// A coordinator and workers on separate network hosts (Linux network namespaces joined by veth pairs), with a
+/// real partition: the link of one host goes down mid-TODO and comes back later.
+@Suite(.serialized, .timeLimit(.minutes(3)), .enabled(if: NetworkHosts.available, "needs root and iproute2 for network namespaces"))
+struct MultiHostTests {
+    @Test func partitionedHostLosesItsTodoToAnotherHostAndIsFencedWhenItComesBack() async throws {
+        try await NetworkHosts.with { hosts in
+            let directory = "/tmp/drover-netns-\(UUID().uuidString.prefix(8))"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var processes: [TestProcess] = []
+            defer { for process in processes { process.signal(SIGKILL) } }
+
+            let addresses = try await hosts.build(hosts: ["a", "b"])
+            let coordinator = try TestProcess(
+                name: "coordinator",
+                arguments: [
+                    "coordinator", "--work", "tcp://0.0.0.0:7100", "--events", "tcp://127.0.0.1:7101", "--control",
+                    "tcp://127.0.0.1:7102", "--state-dir", "\(directory)/state", "--log-level", "warning",
+                ],
+                directory: directory, launcher: hosts.inside("coord", [])
+            )
+            processes.append(coordinator)
+            _ = try await coordinator.waitForLine(containing: "listening ")
+
+            func startWorker(_ host: String) throws -> TestProcess {
+                let worker = try TestProcess(
+                    name: "worker-\(host)",
+                    arguments: [
+                        "worker", "--id", "host-\(host)", "--coordinator", "tcp://\(addresses[host]!):7100", "--workdir", directory,
+                        "--log-level", "info",
+                    ],
+                    directory: directory, launcher: hosts.inside(host, [])
+                )
+                processes.append(worker)
+                return worker
+            }
+
+            /// `drover status --json`, run inside the coordinator's namespace.
+            func status() async throws -> StatusBody {
+                let query = try TestProcess(
+                    name: "status", arguments: ["status", "--control", "tcp://127.0.0.1:7102", "--json"], directory: directory,
+                    launcher: hosts.inside("coord", [])
+                )
+                try await query.wait(timeout: .seconds(20))
+                let text = query.output
+                guard let start = text.firstIndex(of: "{") else { throw TestFailure("status printed no JSON: \(text)") }
+                return try JSONDecoder().decode(StatusBody.self, from: Data(text[start...].utf8))
+            }
+
+            func waitFor(_ what: String, _ condition: (StatusBody) -> Bool) async throws -> StatusBody {
+                let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+                while ContinuousClock.now < deadline {
+                    let current = try await status()
+                    if condition(current) { return current }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                throw TestFailure("timed out waiting for \(what); coordinator:\n\(coordinator.output.suffix(2000))")
+            }
+
+            let workerA = try startWorker("a")
+            _ = try await waitFor("host-a to register") { $0.workers.map(\.id) == ["host-a"] }
+            let plan = """
+                id: remote
+                todos:
+                  - id: long
+                    command: echo $DROVER_EPOCH >> starts.log; if [ "$DROVER_EPOCH" = 1 ]; then sleep 60; fi; echo long >> effects.log
+                """
+            try plan.write(toFile: "\(directory)/plan.yaml", atomically: true, encoding: .utf8)
+            let submit = try TestProcess(
+                name: "submit", arguments: ["plan", "submit", "plan.yaml", "--control", "tcp://127.0.0.1:7102"], directory: directory,
+                launcher: hosts.inside("coord", [])
+            )
+            #expect(try await submit.wait(timeout: .seconds(20)) == 0, "\(submit.output)")
+            _ = try await waitFor("long to run on host-a") { $0.todos.first?.state == "running" && $0.todos.first?.worker == "host-a" }
+
+            _ = try startWorker("b")
+            _ = try await waitFor("host-b to register") { $0.workers.count == 2 }
+            try await hosts.setLink(of: "a", up: false)
+            let moved = try await waitFor("long to be done on host-b") { $0.plans.first?.state == "done" }
+            #expect(moved.todos.first?.epoch == 2)
+            #expect(moved.workers.map(\.id) == ["host-b"], "host-a was declared lost")
+
+            // The partition heals: host-a comes back still holding epoch 1, is told to abort, and nothing runs twice.
+            try await hosts.setLink(of: "a", up: true)
+            let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+            var rejoined: Event?
+            while rejoined == nil && ContinuousClock.now < deadline {
+                rejoined = try EventLog.read(statePath: "\(directory)/state/state.sqlite").first { event in
+                    event.worker == "host-a" && event.type.hasPrefix("worker.") && event.data["aborted"] != .array([])
+                        && event.data["aborted"] != nil
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let event = try #require(rejoined, "host-a never came back; its output:\n\(workerA.output.suffix(2000))")
+            #expect(event.type == "worker.joined", "it was forgotten when it was lost, so it joins anew")
+            #expect(event.data["aborted"] == .array(["remote/long@1"]))
+            _ = try await workerA.waitForLine(containing: "aborting")
+            let lostLine = try await workerA.waitForLine(containing: "dropped the result of an aborted lease")
+            #expect(lostLine.contains("remote/long@1"))
+            let effects = try String(contentsOfFile: "\(directory)/effects.log", encoding: .utf8)
+            #expect(effects == "long\n", "ran to completion once, on host-b")
+        }
+    }
+}
