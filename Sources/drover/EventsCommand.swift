@@ -42,7 +42,7 @@ struct EventsCommand: AsyncParsableCommand {
 
     private func output(_ event: Event) {
         if json {
-            print(String(decoding: WireCodec().json(event), as: UTF8.self))
+            print(event.json)
         } else {
             print(EventText.line(event))
         }

@@ -53,9 +53,12 @@ public struct ControlClient: Sendable {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         let endpoint = self.endpoint
         let sender = Task {
+            // Resend with growing pauses: a slow answer (a large plan) should not bring a flood of copies.
+            var pause = Duration.milliseconds(200)
             while !Task.isCancelled && ContinuousClock.now < deadline {
                 loop.send(OutboundMessage(socket: 0, frames: frames))
-                try? await Task.sleep(for: .milliseconds(250))
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(2))
             }
             continuation.finish()
         }
