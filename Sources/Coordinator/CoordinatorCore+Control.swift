@@ -3,26 +3,37 @@ import Shared
 
 /// The control socket: operators asking for status and submitting plans.
 extension CoordinatorCore {
+    /// Requests come from DEALER (`[id][header][body]`) or REQ (`[id][empty][header][body]`) sockets; the reply
+    /// goes back with the same envelope.
     func receiveControl(_ frames: [Data], now: Int64) {
-        let routingID = frames[0]
-        guard frames.count == 3 else {
+        guard frames.count >= 3 else {
             refuse(
                 Socket.control,
-                routingID,
+                frames[0],
                 ProtocolError(.badFrames, "expected [header][body] after the routing id, got \(frames.count - 1) frames")
             )
             return
         }
+        let envelope = Array(frames[..<(frames.count - 2)])
+        guard envelope.count <= 2, envelope.count == 1 || envelope[1].isEmpty else {
+            refuse(
+                Socket.control,
+                envelope,
+                ProtocolError(.badFrames, "expected [header][body], with an empty delimiter frame from REQ sockets")
+            )
+            return
+        }
         do throws(ProtocolError) {
-            let header = try codec.header(from: frames[1])
+            let header = try codec.header(from: frames[frames.count - 2])
+            let body = frames[frames.count - 1]
             switch header.type {
             case .status:
-                _ = try codec.body(EmptyBody.self, from: frames[2], ref: header.id)
-                reply(Socket.control, to: routingID, .status, status(now: now))
+                _ = try codec.body(EmptyBody.self, from: body, ref: header.id)
+                reply(Socket.control, to: envelope, .status, status(now: now))
             case .submit:
-                let body = try codec.body(SubmitBody.self, from: frames[2], ref: header.id)
+                let submitted = try codec.body(SubmitBody.self, from: body, ref: header.id)
                 do throws(ProtocolError) {
-                    reply(Socket.control, to: routingID, .submit, try submit(body.plan, now: now))
+                    reply(Socket.control, to: envelope, .submit, try submit(submitted.plan, now: now))
                 } catch {
                     var error = error
                     error.ref = header.id
@@ -32,7 +43,7 @@ extension CoordinatorCore {
                 throw ProtocolError(.unknownType, "'\(header.type.rawValue)' is not a control request (status, submit)", ref: header.id)
             }
         } catch {
-            refuse(Socket.control, routingID, error)
+            refuse(Socket.control, envelope, error)
         }
     }
 

@@ -35,6 +35,8 @@ extension CoordinatorCore {
         let key = try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref)
         // Give the worker a rest so a worker that cannot take work is not offered the same TODO in a tight loop.
         workers[worker]?.restUntil = now + heartbeatMs
+        // …and a worker that keeps refusing one TODO is not asked about it again for a while.
+        workers[worker]?.rejected[key] = now + 10 * heartbeatMs
         if body.reason == "draining" { workers[worker]?.draining = true }
         requeue(key, reason: "worker \(worker) rejected it: \(body.reason ?? "no reason given")")
     }

@@ -116,7 +116,9 @@ extension CoordinatorCore {
             var bestFree = 0
             for id in candidates {
                 let worker = workers[id]!
-                if worker.freeSlots > bestFree && (todo.spec.labels.isEmpty || worker.labels.isSuperset(of: todo.spec.labels)) {
+                if worker.freeSlots > bestFree && (todo.spec.labels.isEmpty || worker.labels.isSuperset(of: todo.spec.labels))
+                    && (worker.rejected[key] ?? 0) <= now
+                {
                     best = id
                     bestFree = worker.freeSlots
                 }

@@ -174,12 +174,18 @@ final class CoordinatorCore {
 
     /// Counts, logs and answers a refused message. Never throws: a bad message harms nobody else.
     func refuse(_ socket: Int, _ routingID: Data, _ error: ProtocolError) {
+        refuse(socket, [routingID], error)
+    }
+
+    /// Counts, logs and answers a refused message, replying with the request's envelope.
+    func refuse(_ socket: Int, _ envelope: [Data], _ error: ProtocolError) {
+        let routingID = envelope[0]
         counters["rejected.\(error.code.rawValue)", default: 0] += 1
         logger.notice(
             "refused a message",
             metadata: ["drover.peer": "\(String(decoding: routingID.prefix(64), as: UTF8.self))", "drover.error": "\(error)"]
         )
-        outgoing.append(OutboundMessage(socket: socket, frames: [routingID] + codec.frames(header(.error), error.body)))
+        outgoing.append(OutboundMessage(socket: socket, frames: envelope + codec.frames(header(.error), error.body)))
     }
 
     // MARK: - Sending and recording
@@ -193,8 +199,8 @@ final class CoordinatorCore {
         outgoing.append(OutboundMessage(socket: socket, frames: [Data(peer.utf8)] + codec.frames(header(type), body)))
     }
 
-    func reply<Body: Encodable>(_ socket: Int, to routingID: Data, _ type: MessageType, _ body: Body) {
-        outgoing.append(OutboundMessage(socket: socket, frames: [routingID] + codec.frames(header(type), body)))
+    func reply<Body: Encodable>(_ socket: Int, to envelope: [Data], _ type: MessageType, _ body: Body) {
+        outgoing.append(OutboundMessage(socket: socket, frames: envelope + codec.frames(header(type), body)))
     }
 
     /// Appends an event to the log; it is stored with the batch and published after the commit.

@@ -171,8 +171,16 @@ final class WorkerCore {
 
     private func assign(_ body: AssignBody, now: Int64) {
         let lease = body.lease
-        if running[lease.leaseId] != nil {
-            send(.accept, LeaseAnswerBody(leaseId: lease.leaseId, epoch: lease.epoch))
+        if let existing = running[lease.leaseId] {
+            if existing.aborted {
+                // Possible only if the coordinator lost its state and reissues an id we were told to drop.
+                send(
+                    .reject,
+                    LeaseAnswerBody(leaseId: lease.leaseId, epoch: lease.epoch, reason: "an aborted run of this lease is still stopping")
+                )
+            } else {
+                send(.accept, LeaseAnswerBody(leaseId: lease.leaseId, epoch: lease.epoch))
+            }
             return
         }
         if draining {

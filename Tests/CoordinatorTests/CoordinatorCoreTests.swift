@@ -135,15 +135,34 @@ import Testing
         #expect(harness.core.counters["requeued", default: 0] >= 1)
     }
 
-    @Test func rejectedTodoIsRequeuedAndTheWorkerRestsBeforeItIsOfferedMore() throws {
+    @Test func rejectedTodoGoesToAnotherWorkerAndIsNotOfferedToTheRejecterForAWhile() throws {
         let harness = try CoreHarness()
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", command: "true")])).assigns()[0]
-        let afterReject = try harness.fromWorker("w1", .reject, LeaseAnswerBody(leaseId: assign.lease.leaseId, epoch: 1, reason: "no free slot"))
+        let afterReject = try harness.fromWorker(
+            "w1", .reject, LeaseAnswerBody(leaseId: assign.lease.leaseId, epoch: 1, reason: "no free slot")
+        )
         #expect(afterReject.eventTypes.contains("todo.requeued"))
         #expect(try afterReject.assigns().isEmpty)
-        let later = try harness.tick(advancing: 600)
-        #expect(try later.assigns(to: "w1").first?.lease.epoch == 2)
+        // Without this, a worker that always refuses would be offered the TODO twice a second, for ever.
+        try harness.fromWorker("w1", .heartbeat, HeartbeatBody(leases: []))
+        #expect(try harness.tick(advancing: 600).assigns().isEmpty)
+        let other = try harness.register("w2")
+        #expect(try other.assigns(to: "w2").first?.lease.epoch == 2)
+    }
+
+    @Test func aRejecterIsAskedAgainLater() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try harness.submit(plan([Todo(id: "a", command: "true")])).assigns()[0]
+        try harness.fromWorker("w1", .reject, LeaseAnswerBody(leaseId: assign.lease.leaseId, epoch: 1, reason: "busy"))
+        var offered: [AssignBody] = []
+        for _ in 0..<12 where offered.isEmpty {
+            try harness.fromWorker("w1", .heartbeat, HeartbeatBody(leases: []))
+            offered = try harness.tick(advancing: 500).assigns(to: "w1")
+        }
+        #expect(offered.first?.lease.epoch == 2)
+        #expect(harness.now >= 5000)
     }
 
     @Test func byeRequeuesAtOnce() throws {
@@ -240,6 +259,16 @@ import Testing
         #expect(error.code == "bad_field")
         #expect(error.message.contains("routing id"))
         #expect(harness.core.workers.isEmpty)
+    }
+
+    @Test func controlSocketAnswersREQClientsWithTheirEnvelope() throws {
+        let harness = try CoreHarness()
+        let request = harness.codec.frames(Header(type: .status, id: "req-1", seq: 1), EmptyBody())
+        harness.core.receive(InboundMessage(socket: 2, frames: [Data("op".utf8), Data()] + request), now: 0)
+        let reply = try #require(try harness.core.commit().first { $0.socket == 2 })
+        #expect(reply.frames.count == 4)
+        #expect(reply.frames[1].isEmpty)
+        #expect(try harness.codec.header(from: reply.frames[2]).type == .status)
     }
 
     @Test func controlSocketRefusesWorkMessagesAndInvalidPlans() throws {

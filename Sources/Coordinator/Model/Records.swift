@@ -72,6 +72,8 @@ struct WorkerRecord: Sendable {
     var leases: Set<String> = []
     /// After a rejection, not offered work again before this (monotonic ms).
     var restUntil: Int64 = 0
+    /// TODOs it rejected, not offered to it again before the time given (monotonic ms).
+    var rejected: [TodoKey: Int64] = [:]
 
     var freeSlots: Int { draining ? 0 : max(0, slots - leases.count) }
 }

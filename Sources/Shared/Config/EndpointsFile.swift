@@ -1,7 +1,7 @@
 import Foundation
 
 /// `endpoints.json` in a state directory: where the coordinator that owns the directory listens, so that
-/// `drover status`, `drover events` and workers on the same machine find it without flags.
+/// `drover status`, `drover plan submit` and `drover events --follow` on the same machine find it without flags.
 public enum EndpointsFile {
     public static func path(in stateDirectory: String) -> String { "\(stateDirectory)/endpoints.json" }
 

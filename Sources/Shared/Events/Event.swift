@@ -35,7 +35,7 @@ public struct Event: Codable, Sendable, Equatable {
     /// The topic the event is published under; subscribers filter by its prefix.
     ///
     /// `todo.<plan>.<todo>` for TODO changes, `agent.<plan>.<todo>` for agent activity, `worker.<id>`,
-    /// `plan.<id>`, and `coordinator` for the rest.
+    /// `plan.<id>`, and the type's own subject for the rest (`coordinator`, `lease`).
     public var topic: String {
         let subject = type.split(separator: ".", maxSplits: 1).first.map(String.init) ?? type
         switch subject {
