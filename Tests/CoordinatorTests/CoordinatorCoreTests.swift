@@ -9,7 +9,10 @@ import Testing
         let harness = try CoreHarness()
         try harness.register("w1", slots: 2)
         let sent = try harness.submit(
-            plan([Todo(id: "a", command: "true"), Todo(id: "b", command: "true", dependsOn: ["a"]), Todo(id: "c", command: "true", dependsOn: ["a"])])
+            plan([
+                Todo(id: "a", command: "true"), Todo(id: "b", command: "true", dependsOn: ["a"]),
+                Todo(id: "c", command: "true", dependsOn: ["a"]),
+            ])
         )
         let first = try sent.assigns(to: "w1")
         #expect(first.map(\.lease.todo) == ["a"])
@@ -140,7 +143,9 @@ import Testing
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", command: "true")])).assigns()[0]
         let afterReject = try harness.fromWorker(
-            "w1", .reject, LeaseAnswerBody(leaseId: assign.lease.leaseId, epoch: 1, reason: "no free slot")
+            "w1",
+            .reject,
+            LeaseAnswerBody(leaseId: assign.lease.leaseId, epoch: 1, reason: "no free slot")
         )
         #expect(afterReject.eventTypes.contains("todo.requeued"))
         #expect(try afterReject.assigns().isEmpty)

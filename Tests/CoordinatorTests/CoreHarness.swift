@@ -15,7 +15,10 @@ final class CoreHarness {
 
     init(statePath: String = ":memory:") throws {
         configuration = CoordinatorConfiguration(
-            endpoints: Endpoints(), statePath: statePath, heartbeatInterval: .milliseconds(500), leaseTTL: .seconds(2)
+            endpoints: Endpoints(),
+            statePath: statePath,
+            heartbeatInterval: .milliseconds(500),
+            leaseTTL: .seconds(2)
         )
         store = try Store(path: statePath)
         core = try CoordinatorCore(configuration: configuration, store: store, logger: Logger(label: "test"), now: now)
@@ -65,7 +68,12 @@ final class CoreHarness {
                 return Sent(socket: 1, to: String(decoding: message.frames[0], as: UTF8.self), header: nil, body: message.frames[1])
             }
             let header = try codec.header(from: message.frames[1])
-            return Sent(socket: message.socket, to: String(decoding: message.frames[0], as: UTF8.self), header: header, body: message.frames[2])
+            return Sent(
+                socket: message.socket,
+                to: String(decoding: message.frames[0], as: UTF8.self),
+                header: header,
+                body: message.frames[2]
+            )
         }
     }
 
@@ -86,10 +94,17 @@ final class CoreHarness {
     @discardableResult
     func report(_ worker: String, _ assign: AssignBody, _ outcome: Outcome = .succeeded, seq: UInt64? = nil) throws -> [Sent] {
         try fromWorker(
-            worker, .report,
+            worker,
+            .report,
             ReportBody(
-                leaseId: assign.lease.leaseId, epoch: assign.lease.epoch, outcome: outcome, exitCode: outcome == .succeeded ? 0 : 1,
-                summary: outcome.rawValue, outputTail: "", durationMs: 1, checks: []
+                leaseId: assign.lease.leaseId,
+                epoch: assign.lease.epoch,
+                outcome: outcome,
+                exitCode: outcome == .succeeded ? 0 : 1,
+                summary: outcome.rawValue,
+                outputTail: "",
+                durationMs: 1,
+                checks: []
             ),
             seq: seq
         )

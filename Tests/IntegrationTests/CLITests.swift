@@ -17,7 +17,8 @@ struct CLITests {
 
     @Test func validPlanIsReportedValid() async throws {
         let (status, output) = try await drover(
-            ["plan", "validate", "ok.yaml"], files: ["ok.yaml": "todos:\n  - id: a\n    command: 'true'\n  - id: b\n    command: 'true'\n    depends_on: a\n"]
+            ["plan", "validate", "ok.yaml"],
+            files: ["ok.yaml": "todos:\n  - id: a\n    command: 'true'\n  - id: b\n    command: 'true'\n    depends_on: a\n"]
         )
         #expect(status == 0)
         #expect(output.contains("plan ok is valid: 2 TODOs"))
@@ -53,7 +54,8 @@ struct CLITests {
 
     @Test func jsonOutputListsProblemsForScripts() async throws {
         let (status, output) = try await drover(
-            ["plan", "validate", "--json", "p.json"], files: ["p.json": #"{"todos": [{"id": "x.y", "command": "true"}]}"#]
+            ["plan", "validate", "--json", "p.json"],
+            files: ["p.json": #"{"todos": [{"id": "x.y", "command": "true"}]}"#]
         )
         #expect(status == 1)
         let result = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]

@@ -65,10 +65,18 @@ struct ClusterTests {
             // The victim's report for epoch 1, replayed, is refused and its sender told to abort.
             let replay = try await RawPeer(endpoint: endpoints.work, routingID: victim)
             _ = try await replay.request(
-                .register, RegisterBody(worker: victim, host: "replay", slots: 1, labels: [], holding: []), expecting: .welcome
+                .register,
+                RegisterBody(worker: victim, host: "replay", slots: 1, labels: [], holding: []),
+                expecting: .welcome
             )
             let stale = ReportBody(
-                leaseId: "p/slow@1", epoch: 1, outcome: .succeeded, exitCode: 0, summary: "late", outputTail: "", durationMs: 1,
+                leaseId: "p/slow@1",
+                epoch: 1,
+                outcome: .succeeded,
+                exitCode: 0,
+                summary: "late",
+                outputTail: "",
+                durationMs: 1,
                 checks: []
             )
             let (header, body) = try await replay.request(.report, stale, expecting: .error)
@@ -87,7 +95,8 @@ struct ClusterTests {
             try cluster.startWorker("w2", slots: 2)
             let todos = (0..<16).map { index in
                 Todo(
-                    id: "c\(index)", command: "sleep 0.2; echo $DROVER_TODO >> effects.log",
+                    id: "c\(index)",
+                    command: "sleep 0.2; echo $DROVER_TODO >> effects.log",
                     dependsOn: index >= 4 ? ["c\(index - 4)"] : []
                 )
             }
@@ -113,10 +122,17 @@ struct ClusterTests {
             try await cluster.startCoordinator()
             let first = try cluster.startWorker("first", extra: ["--drain-timeout", "1"])
             try await cluster.submit(
-                Plan(id: "p", title: "p", todos: [
-                    // Runs forever on its first assignment, then quickly: only a hand-back lets it finish.
-                    Todo(id: "long", command: #"echo $DROVER_EPOCH >> starts.log; [ "$DROVER_EPOCH" = 1 ] && sleep 60; echo long >> effects.log"#)
-                ])
+                Plan(
+                    id: "p",
+                    title: "p",
+                    todos: [
+                        // Runs forever on its first assignment, then quickly: only a hand-back lets it finish.
+                        Todo(
+                            id: "long",
+                            command: #"echo $DROVER_EPOCH >> starts.log; [ "$DROVER_EPOCH" = 1 ] && sleep 60; echo long >> effects.log"#
+                        )
+                    ]
+                )
             )
             try await cluster.waitForStatus("long to run on first") { $0.todos.first?.state == "running" }
             first.signal(SIGTERM)
@@ -158,7 +174,10 @@ struct ClusterTests {
                 ([Data("{not json".utf8), Data("{}".utf8)], "bad_json"),
                 ([Data(#"{"v":9,"type":"heartbeat","id":"a","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unsupported_version"),
                 ([Data(#"{"v":1,"type":"explode","id":"b","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unknown_type"),
-                ([Data(#"{"v":1,"type":"register","id":"c","seq":1,"ts":0}"#.utf8), Data(#"{"worker":"rogue","slots":"many"}"#.utf8)], "bad_field"),
+                (
+                    [Data(#"{"v":1,"type":"register","id":"c","seq":1,"ts":0}"#.utf8), Data(#"{"worker":"rogue","slots":"many"}"#.utf8)],
+                    "bad_field"
+                ),
                 ([Data(#"{"v":1,"type":"register","id":"d","seq":1,"ts":0}"#.utf8), Data(repeating: 120, count: 2 << 20)], "too_large"),
                 ([Data(#"{"v":1,"type":"report","id":"e","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unknown_worker"),
             ]

@@ -9,7 +9,9 @@ struct EventStreamTests {
         try await Cluster.with { cluster in
             let endpoints = try await cluster.startCoordinator()
             let follower = try TestProcess(
-                name: "events", arguments: ["events", "--follow", "--json", "--events", endpoints.events], directory: cluster.directory
+                name: "events",
+                arguments: ["events", "--follow", "--json", "--events", endpoints.events],
+                directory: cluster.directory
             )
             defer { follower.signal(SIGKILL) }
             // A subscription takes a moment to reach the publisher: probe until the follower sees something.

@@ -22,7 +22,8 @@ struct MultiHostTests {
                     "coordinator", "--work", "tcp://0.0.0.0:7100", "--events", "tcp://127.0.0.1:7101", "--control",
                     "tcp://127.0.0.1:7102", "--state-dir", "\(directory)/state", "--log-level", "warning",
                 ],
-                directory: directory, launcher: hosts.inside("coord", [])
+                directory: directory,
+                launcher: hosts.inside("coord", [])
             )
             processes.append(coordinator)
             _ = try await coordinator.waitForLine(containing: "listening ")
@@ -34,7 +35,8 @@ struct MultiHostTests {
                         "worker", "--id", "host-\(host)", "--coordinator", "tcp://\(addresses[host]!):7100", "--workdir", directory,
                         "--log-level", "info",
                     ],
-                    directory: directory, launcher: hosts.inside(host, [])
+                    directory: directory,
+                    launcher: hosts.inside(host, [])
                 )
                 processes.append(worker)
                 return worker
@@ -43,7 +45,9 @@ struct MultiHostTests {
             /// `drover status --json`, run inside the coordinator's namespace.
             func status() async throws -> StatusBody {
                 let query = try TestProcess(
-                    name: "status", arguments: ["status", "--control", "tcp://127.0.0.1:7102", "--json"], directory: directory,
+                    name: "status",
+                    arguments: ["status", "--control", "tcp://127.0.0.1:7102", "--json"],
+                    directory: directory,
                     launcher: hosts.inside("coord", [])
                 )
                 try await query.wait(timeout: .seconds(20))
@@ -72,7 +76,9 @@ struct MultiHostTests {
                 """
             try plan.write(toFile: "\(directory)/plan.yaml", atomically: true, encoding: .utf8)
             let submit = try TestProcess(
-                name: "submit", arguments: ["plan", "submit", "plan.yaml", "--control", "tcp://127.0.0.1:7102"], directory: directory,
+                name: "submit",
+                arguments: ["plan", "submit", "plan.yaml", "--control", "tcp://127.0.0.1:7102"],
+                directory: directory,
                 launcher: hosts.inside("coord", [])
             )
             #expect(try await submit.wait(timeout: .seconds(20)) == 0, "\(submit.output)")

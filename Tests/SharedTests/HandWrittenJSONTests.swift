@@ -18,7 +18,12 @@ import Testing
     @Test(arguments: awkward)
     func eventRoundTripsThroughFoundation(text: String) throws {
         let event = Event(
-            seq: 7, ts: 99, type: "todo.done", plan: "p", todo: text, worker: nil,
+            seq: 7,
+            ts: 99,
+            type: "todo.done",
+            plan: "p",
+            todo: text,
+            worker: nil,
             data: [
                 "text": .string(text), "n": .int(-3), "x": .double(1.5), "inf": .double(.infinity), "ok": .bool(true), "none": .null,
                 "list": .array([.int(1), .string(text)]), "nested": .object(["b": .int(2), "a": .string(text)]),

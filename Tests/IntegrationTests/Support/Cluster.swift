@@ -117,7 +117,9 @@ final class Cluster {
     /// Polls the status until `condition` holds, up to `timeout`.
     @discardableResult
     func waitForStatus(
-        timeout: Duration = .seconds(60), _ what: String, _ condition: (StatusBody) -> Bool
+        timeout: Duration = .seconds(60),
+        _ what: String,
+        _ condition: (StatusBody) -> Bool
     ) async throws -> StatusBody {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         var last: StatusBody?

@@ -14,7 +14,8 @@ final class NetworkHosts {
         geteuid() == 0 && FileManager.default.isExecutableFile(atPath: ipPath)
     }
 
-    static let ipPath = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/ip"
+    static let ipPath =
+        ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/ip"
 
     private init() {
         prefix = "drv\(UInt32.random(in: 0..<0xFFFF))"

@@ -12,8 +12,10 @@ final class RawPeer {
     init(endpoint: String, routingID: String? = nil) async throws {
         let inbox = self.inbox
         loop = try await SocketLoop.start(
-            name: "raw-peer", context: try ZMQContext(),
-            sockets: [SocketSpec(.dealer, connect: [endpoint], routingID: routingID, lingerMilliseconds: 0)], tick: .seconds(1)
+            name: "raw-peer",
+            context: try ZMQContext(),
+            sockets: [SocketSpec(.dealer, connect: [endpoint], routingID: routingID, lingerMilliseconds: 0)],
+            tick: .seconds(1)
         ) { _ in Forwarder(inbox: inbox) }
     }
 
@@ -37,7 +39,9 @@ final class RawPeer {
     }
 
     /// Sends until the first reply of the given type arrives (a fresh DEALER drops messages until it is connected).
-    func request<Body: Encodable>(_ type: MessageType, _ body: Body, expecting: MessageType? = nil, timeout: Duration = .seconds(10)) async throws -> (Header, Data) {
+    func request<Body: Encodable>(_ type: MessageType, _ body: Body, expecting: MessageType? = nil, timeout: Duration = .seconds(10))
+        async throws -> (Header, Data)
+    {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
             send(type, body)
