@@ -41,6 +41,8 @@ final class CoordinatorCore {
     var receivedMessages: Int64 = 0
 
     var changes = Store.Changes()
+    /// TODOs changed since the last commit; their rows are written from memory at commit time.
+    var dirtyTodos: Set<TodoKey> = []
     private var outgoing: [OutboundMessage] = []
     private var messageCounter: UInt64 = 0
     private var lastHeartbeat: Int64 = -1_000_000_000
@@ -60,6 +62,8 @@ final class CoordinatorCore {
 
     /// Writes every change since the last commit in one transaction, then hands back the replies and events to send.
     func commit() throws -> [OutboundMessage] {
+        changes.todos = dirtyTodos.compactMap { todos[$0] }
+        dirtyTodos.removeAll(keepingCapacity: true)
         try store.write(changes)
         for (event, json) in changes.events {
             outgoing.append(OutboundMessage(socket: Socket.events, frames: [Data(event.topic.utf8), Data(json.utf8)]))
@@ -212,7 +216,7 @@ final class CoordinatorCore {
 
     /// Marks a TODO changed, so the commit stores it.
     func touch(_ key: TodoKey) {
-        changes.todos[key] = todos[key]
+        dirtyTodos.insert(key)
     }
 
     func count(_ counter: String, by amount: Int64 = 1) {

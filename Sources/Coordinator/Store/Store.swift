@@ -12,7 +12,7 @@ final class Store {
     /// Everything that changed in one batch.
     struct Changes {
         var plans: [String: PlanRecord] = [:]
-        var todos: [TodoKey: TodoRecord] = [:]
+        var todos: [TodoRecord] = []
         var reports: [(leaseID: String, seq: UInt64)] = []
         var events: [(event: Event, json: String)] = []
 
@@ -128,7 +128,7 @@ final class Store {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                         """
                 )
-                for todo in changes.todos.values {
+                for todo in changes.todos {
                     try statement.execute(arguments: [
                         todo.key.plan, todo.key.todo, todo.state.rawValue, todo.epoch, todo.leaseID, todo.worker,
                         todo.attempts, todo.detail,

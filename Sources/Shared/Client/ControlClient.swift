@@ -40,29 +40,26 @@ public struct ControlClient: Sendable {
     public func exchange(_ frames: [Data]) async throws -> [Data] {
         let context = try ZMQContext()
         let (replies, continuation) = AsyncStream.makeStream(of: [Data].self)
-        let loop = try await SocketLoop.start(
-            name: "drover-control-client",
-            context: context,
-            sockets: [
-                SocketSpec(.dealer, connect: [endpoint], maxMessageSize: Int64(WireLimits.documentBytes) + 4096, lingerMilliseconds: 0)
-            ],
-            tick: .milliseconds(50)
-        ) { _ in ReplyHandler(continuation: continuation) }
+        // Not ZMQ_IMMEDIATE: the request waits in the socket until the connection is up, and is sent exactly once.
+        let spec = SocketSpec(
+            .dealer,
+            connect: [endpoint],
+            maxMessageSize: Int64(WireLimits.documentBytes) + 4096,
+            lingerMilliseconds: 0,
+            immediate: false
+        )
+        let loop = try await SocketLoop.start(name: "drover-control-client", context: context, sockets: [spec], tick: .milliseconds(50)) {
+            _ in
+            ReplyHandler(continuation: continuation)
+        }
         defer { loop.stop() }
-        // ZMQ_IMMEDIATE drops messages until the connection is up, so keep offering the request until a reply comes.
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        let endpoint = self.endpoint
-        let sender = Task {
-            // Resend with growing pauses: a slow answer (a large plan) should not bring a flood of copies.
-            var pause = Duration.milliseconds(200)
-            while !Task.isCancelled && ContinuousClock.now < deadline {
-                loop.send(OutboundMessage(socket: 0, frames: frames))
-                try? await Task.sleep(for: pause)
-                pause = min(pause * 2, .seconds(2))
-            }
+        loop.send(OutboundMessage(socket: 0, frames: frames))
+        let timeout = self.timeout
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
             continuation.finish()
         }
-        defer { sender.cancel() }
+        defer { timer.cancel() }
         for await reply in replies {
             return reply
         }

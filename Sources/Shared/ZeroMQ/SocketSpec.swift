@@ -15,6 +15,10 @@ public struct SocketSpec: Sendable {
     public var highWaterMark: Int32
     /// How long unsent messages are kept after close, in milliseconds.
     public var lingerMilliseconds: Int32
+    /// DEALER: queue messages only to completed connections (`ZMQ_IMMEDIATE`). A worker wants this (nothing
+    /// piles up for a coordinator that is not there); a one-shot client does not (its request waits for the
+    /// connection instead of being dropped).
+    public var immediate: Bool
 
     public init(
         _ kind: ZMQSocket.Kind,
@@ -24,7 +28,8 @@ public struct SocketSpec: Sendable {
         subscriptions: [String] = [],
         maxMessageSize: Int64 = 4 << 20,
         highWaterMark: Int32 = 100_000,
-        lingerMilliseconds: Int32 = 200
+        lingerMilliseconds: Int32 = 200,
+        immediate: Bool = true
     ) {
         self.kind = kind
         self.bind = bind
@@ -34,6 +39,7 @@ public struct SocketSpec: Sendable {
         self.maxMessageSize = maxMessageSize
         self.highWaterMark = highWaterMark
         self.lingerMilliseconds = lingerMilliseconds
+        self.immediate = immediate
     }
 
     /// Makes and sets up the socket; returns it with the endpoints it actually bound.
@@ -49,7 +55,7 @@ public struct SocketSpec: Sendable {
             try socket.set(ZMQ_ROUTER_MANDATORY, Int32(1))
             try socket.set(ZMQ_ROUTER_HANDOVER, Int32(1))
         case .dealer:
-            try socket.set(ZMQ_IMMEDIATE, Int32(1))
+            try socket.set(ZMQ_IMMEDIATE, Int32(immediate ? 1 : 0))
             // Transport-level keepalive, so a dead TCP peer is noticed and the reconnect begins.
             try socket.set(ZMQ_HEARTBEAT_IVL, Int32(1000))
             try socket.set(ZMQ_HEARTBEAT_TIMEOUT, Int32(3000))
