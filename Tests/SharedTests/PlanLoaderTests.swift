@@ -301,6 +301,15 @@ import Testing
         #expect(timeout.line == 4)
     }
 
+    @Test(arguments: [".inf", "1e300"]) func unboundedTimeoutIsRefused(value: String) {
+        // An infinite timeout cannot be encoded as JSON (`WireCodec.frames` traps on it), and a huge one traps in the
+        // worker when it is turned into whole milliseconds.
+        withKnownIssue("PlanValidator accepts timeouts that are not finite or absurdly large") {
+            let found = problems("todos:\n  - id: a\n    command: x\n    timeout: \(value)\n")
+            #expect(problem(at: "todos[0].timeout", in: found) != nil)
+        }
+    }
+
     @Test func outOfRangeNumbers() {
         let found = problems("todos:\n  - id: a\n    command: x\n    timeout: 0\n    max_attempts: 0\n")
         #expect(problem(at: "todos[0].timeout", in: found)?.message.contains("positive") == true)
@@ -404,6 +413,29 @@ import Testing
         #expect(found[0].line == 3)
     }
 
+    @Test func duplicateKeyHasALineNumber() throws {
+        let found = problems(
+            """
+            todos:
+              - id: a
+                command: x
+              - id: b
+                command: y
+                command: z
+            """
+        )
+        try #require(found.count == 1, "\(found)")
+        #expect(found[0].message.contains("duplicate key 'command'"), "\(found[0].message)")
+        #expect(found[0].line == 5, "the line of the key's first use")
+    }
+
+    @Test func undefinedAliasHasALineNumber() throws {
+        let found = problems("todos:\n  - id: a\n    command: *nowhere\n")
+        try #require(found.count == 1, "\(found)")
+        #expect(found[0].message.hasPrefix("not valid YAML or JSON"))
+        #expect(found[0].line == 3)
+    }
+
     @Test(arguments: ["", "   \n", "# only a comment\n"]) func emptyDocument(text: String) throws {
         let found = problems(text)
         try #require(found.count == 1, "\(found)")
@@ -471,6 +503,9 @@ import Testing
         let empty = try #require(byPath["todos[1]"])
         #expect(empty.line == 6)
         #expect(found.count == 6, "\(found)")
+        let foundLines = found.compactMap(\.line)
+        #expect(foundLines.count == found.count, "every problem has a line")
+        #expect(foundLines == foundLines.sorted(), "problems come in file order")
 
         // The lines the problems name hold what they are about.
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
@@ -518,23 +553,5 @@ import Testing
         let error = try #require(throws: PlanError.self, performing: { try PlanLoader.load(path: path) })
         #expect(error.file == path)
         #expect(error.description.hasPrefix("\(path):1:"), "\(error.description)")
-    }
-}
-
-/// A fresh directory under the system's temporary directory; call ``remove()`` when done.
-struct TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        let template = FileManager.default.temporaryDirectory.path + "/drover-test-XXXXXX"
-        var bytes = Array(template.utf8CString)
-        guard let made = mkdtemp(&bytes) else {
-            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-        }
-        path = String(cString: made)
-    }
-
-    func remove() {
-        try? FileManager.default.removeItem(atPath: path)
     }
 }

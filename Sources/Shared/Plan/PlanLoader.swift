@@ -82,8 +82,14 @@ public enum PlanLoader {
 
     private static func problem(from error: YamlError) -> PlanProblem {
         switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
             return PlanProblem(path: "", message: "not valid YAML or JSON: \(problem)", line: mark.line, column: mark.column)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            // The mark is the key's first use.
+            let mark = context.mark
+            return PlanProblem(path: "", message: "duplicate key \(keys) in a mapping", line: mark.line, column: mark.column)
         default:
             return PlanProblem(path: "", message: "not valid YAML or JSON: \(error)")
         }

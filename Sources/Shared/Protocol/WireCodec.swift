@@ -123,7 +123,8 @@ public struct WireCodec {
         switch error {
         case DecodingError.keyNotFound(let key, let context):
             return ProtocolError(.badField, "the \(frame) is missing field '\(path(context.codingPath, key))'")
-        case DecodingError.typeMismatch(let type, let context), DecodingError.valueNotFound(let type, let context):
+        case DecodingError.typeMismatch(let type, let context) where !context.codingPath.isEmpty,
+            DecodingError.valueNotFound(let type, let context) where !context.codingPath.isEmpty:
             return ProtocolError(.badField, "field '\(path(context.codingPath))' in the \(frame) is not a valid \(type)")
         case DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty:
             return ProtocolError(.badField, "field '\(path(context.codingPath))' in the \(frame): \(context.debugDescription)")

@@ -10,6 +10,7 @@ struct CheckRunner {
     func run(_ checks: [Check]) async -> [CheckResult] {
         var results: [CheckResult] = []
         for check in checks {
+            if Task.isCancelled { break }
             results.append(await run(check))
         }
         return results

@@ -53,6 +53,10 @@ public struct CommandAgent: AgentSession {
             )
         }
         let checks = await CheckRunner(environment: env, directory: workdir, grace: grace).run(task.checks)
+        if Task.isCancelled {
+            // Stopped while checking: a check that was stopped did not fail.
+            return AgentResult(outcome: .cancelled, exitCode: 0, summary: "stopped on request", outputTail: run.tail)
+        }
         if let failed = checks.first(where: { !$0.passed }) {
             return AgentResult(
                 outcome: .failed,
