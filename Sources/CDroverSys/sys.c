@@ -25,6 +25,15 @@ void drover_eventfd_drain(int fd) {
 
 int drover_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
+int drover_has_exited(pid_t pid) {
+    siginfo_t info;
+    info.si_pid = 0;
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+        return errno == ECHILD ? 1 : 0;
+    }
+    return info.si_pid == pid ? 1 : 0;
+}
+
 // Everything below runs between fork and exec in a copy of a multi-threaded process: async-signal-safe calls only.
 
 static void run_program(char *const argv[], char *const envp[], const char *cwd, int stdout_fd, int stderr_fd) {
@@ -67,6 +76,17 @@ static void guard(pid_t caller, char *const argv[], char *const envp[], const ch
     }
     if (program == 0) {
         run_program(argv, envp, cwd, stdout_fd, stderr_fd);
+    }
+    // A stop request that arrived before the program existed is pending here, and pending signals are not
+    // inherited across fork: pass it on.
+    sigset_t pending;
+    if (sigpending(&pending) == 0) {
+        int stops[] = {SIGTERM, SIGINT, SIGHUP};
+        for (unsigned i = 0; i < sizeof stops / sizeof stops[0]; i++) {
+            if (sigismember(&pending, stops[i])) {
+                kill(program, stops[i]);
+            }
+        }
     }
     // The guardian keeps no copy of the output pipes, so readers see EOF when the program's side closes.
     int devnull = open("/dev/null", O_RDWR);

@@ -304,10 +304,11 @@ import Testing
     @Test(arguments: [".inf", "1e300"]) func unboundedTimeoutIsRefused(value: String) {
         // An infinite timeout cannot be encoded as JSON (`WireCodec.frames` traps on it), and a huge one traps in the
         // worker when it is turned into whole milliseconds.
-        withKnownIssue("PlanValidator accepts timeouts that are not finite or absurdly large") {
-            let found = problems("todos:\n  - id: a\n    command: x\n    timeout: \(value)\n")
-            #expect(problem(at: "todos[0].timeout", in: found) != nil)
-        }
+        let found = problems(
+            "todos:\n  - id: a\n    command: x\n    timeout: \(value)\n    checks:\n      - command: x\n        timeout: \(value)\n"
+        )
+        #expect(problem(at: "todos[0].timeout", in: found) != nil)
+        #expect(problem(at: "todos[0].checks[0].timeout", in: found) != nil)
     }
 
     @Test func outOfRangeNumbers() {

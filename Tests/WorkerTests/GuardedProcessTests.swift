@@ -113,9 +113,22 @@ private func awaitLine(_ line: String, from process: GuardedProcess, within time
         #expect(finished.status == 0)
         let daemon = try #require(await pid(in: pidFile))
         defer { kill(daemon, SIGKILL) }
-        // The guardian is gone once the program has exited, so nothing kills the group if the worker dies later.
-        withKnownIssue("GuardedProcess leaves the rest of the group running after the program exits") {
-            #expect(isGone(daemon), "the background process \(daemon) is still running")
+        // When the program is done, what it left running in its group is killed with it.
+        #expect(await eventually(within: .seconds(5)) { isGone(daemon) }, "the background process \(daemon) is still running")
+    }
+
+    @Test func terminateRightAfterStartIsNotLost() async throws {
+        // A stop that reaches the guardian before it has started the program must still reach the program as SIGTERM,
+        // not wait for the SIGKILL after the grace.
+        for _ in 0..<20 {
+            let process = try GuardedProcess(arguments: ["/bin/sleep", "30"], environment: [:], directory: nil)
+            process.terminate(grace: .seconds(20))
+            let status = await value(within: .seconds(15)) { await process.wait() }
+            #expect(status == 128 + SIGTERM)
+            if status != 128 + SIGTERM {
+                process.signal(SIGKILL)
+                break
+            }
         }
     }
 

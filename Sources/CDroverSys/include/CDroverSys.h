@@ -13,6 +13,9 @@ void drover_eventfd_drain(int fd);
 /// pipe2(fds, O_CLOEXEC): a pipe whose ends are not inherited by programs we start. Returns 0 or -1.
 int drover_pipe_cloexec(int fds[2]);
 
+/// Whether the child `pid` has exited, without reaping it (its pid, and so its process group id, stay reserved).
+int drover_has_exited(pid_t pid);
+
 /// Starts `argv` (argv[0] is the executable path) in a new process group led by a small guardian process.
 ///
 /// The guardian is the group leader and the direct child of the caller. It runs the program as its own child, waits

@@ -162,7 +162,7 @@ public enum PlanLoader {
         mutating func strings(_ node: Node?, _ path: String) -> [String] {
             guard let node else { return [] }
             // A single string is accepted where a list is expected: `depends_on: build`.
-            if case .scalar = node, let single = string(node, path) { return [single] }
+            if case .scalar = node { return string(node, path).map { [$0] } ?? [] }
             guard let sequence = node.sequence else {
                 note(path, node, "must be a list of text")
                 return []

@@ -22,8 +22,8 @@ public enum PlanValidator {
             if todo.command == nil && todo.prompt == nil {
                 problems.append(.init(path: path, message: "TODO \"\(todo.id)\" needs a 'command' or a 'prompt'"))
             }
-            if let timeout = todo.timeoutSeconds, !(timeout > 0) {
-                problems.append(.init(path: "\(path).timeout", message: "must be a positive number of seconds"))
+            if let problem = timeoutProblem(todo.timeoutSeconds) {
+                problems.append(.init(path: "\(path).timeout", message: problem))
             }
             if !(1...100).contains(todo.maxAttempts) {
                 problems.append(.init(path: "\(path).max_attempts", message: "must be between 1 and 100"))
@@ -40,6 +40,9 @@ public enum PlanValidator {
                 }
                 if check.pattern != nil && check.file == nil {
                     problems.append(.init(path: "\(checkPath).pattern", message: "a 'pattern' needs a 'file' to look in"))
+                }
+                if let problem = timeoutProblem(check.timeoutSeconds) {
+                    problems.append(.init(path: "\(checkPath).timeout", message: problem))
                 }
                 if let pattern = check.pattern, (try? Regex(pattern)) == nil {
                     problems.append(.init(path: "\(checkPath).pattern", message: "is not a valid regular expression"))
@@ -61,6 +64,16 @@ public enum PlanValidator {
         }
         problems += cycles(in: plan, index: firstIndex)
         return problems
+    }
+
+    /// The longest time limit a plan may set: a week.
+    public static let maxTimeoutSeconds: Double = 7 * 24 * 3600
+
+    private static func timeoutProblem(_ seconds: Double?) -> String? {
+        guard let seconds else { return nil }
+        guard seconds > 0, seconds.isFinite else { return "must be a positive number of seconds" }
+        guard seconds <= maxTimeoutSeconds else { return "must be at most \(Int(maxTimeoutSeconds)) seconds (a week)" }
+        return nil
     }
 
     /// Each dependency cycle once, named by its members in order: `a -> b -> c -> a`.

@@ -206,6 +206,10 @@ public final class SocketLoop: Sendable {
         }
         handler.stopping(sender: sender)
         for socket in sockets { socket.close() }
+    }
+
+    deinit {
+        // Closed here, not when the thread ends: `send` and `stop` may still write to it until the last reference goes.
         close(wakeFD)
     }
 

@@ -112,7 +112,12 @@ public final class GuardedProcess: Sendable {
                     }
                 }
             }
-            if exitStatus == nil { exitStatus = reap(blocking: false) }
+            if exitStatus == nil && drover_has_exited(pid) == 1 {
+                // The program is done. Whatever it left running in its group (`cmd &`) goes with it: kill the group
+                // while the unreaped guardian still holds its id, then reap.
+                kill(-pid, SIGKILL)
+                exitStatus = reap(blocking: true)
+            }
             if exitStatus != nil && ready <= 0 {
                 // The program is gone and nothing more is waiting; a lingering grandchild may hold the pipe open.
                 break
