@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "Shared", targets: ["Shared"]),
         .library(name: "Coordinator", targets: ["Coordinator"]),
         .library(name: "Worker", targets: ["Worker"]),
+        .library(name: "ScriptedModel", targets: ["ScriptedModel"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,6 +54,9 @@ let package = Package(
         ),
         .target(name: "Worker", dependencies: ["Shared", "CDroverSys", logging, serviceLifecycle], swiftSettings: swiftSettings),
 
+        // A Responses API server on 127.0.0.1 that plays scripts: what codex talks to in tests and the demo.
+        .target(name: "ScriptedModel", swiftSettings: swiftSettings),
+
         // MARK: - Executables
 
         .executableTarget(
@@ -73,7 +77,7 @@ let package = Package(
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "Shared"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Shared", "Coordinator", "Worker", "drover"],
+            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", "drover"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -18,6 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("label"), help: "A capability this worker offers (repeatable).") var labels: [String] = []
     @Option(help: "Directory commands run in.") var workdir = FileManager.default.currentDirectoryPath
     @Option(help: "On SIGTERM, seconds running TODOs may finish before they are handed back.") var drainTimeout: Double = 30
+    @OptionGroup(title: "Agent") var agent: AgentOptions
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -27,6 +28,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         guard (1...1024).contains(slots) else { throw ValidationError("--slots must be between 1 and 1024, not \(slots)") }
         guard drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
+        try agent.check()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: workdir, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("--workdir \(workdir) is not a directory")
@@ -44,7 +46,7 @@ struct WorkerCommand: AsyncParsableCommand {
             drainTimeout: .milliseconds(Int64(drainTimeout * 1000))
         )
         let group = ServiceGroup(
-            services: [WorkerService(configuration: configuration, logger: logger)],
+            services: [WorkerService(configuration: configuration, agent: try agent.session(), logger: logger)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

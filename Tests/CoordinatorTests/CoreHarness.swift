@@ -21,13 +21,23 @@ final class CoreHarness {
             leaseTTL: .seconds(2)
         )
         store = try Store(path: statePath)
-        core = try CoordinatorCore(configuration: configuration, store: store, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), now: now)
+        core = try CoordinatorCore(
+            configuration: configuration,
+            store: store,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            now: now
+        )
     }
 
     /// Starts a new core on the same state file, as a restarted coordinator would.
     func restart() throws {
         store = try Store(path: configuration.statePath)
-        core = try CoordinatorCore(configuration: configuration, store: store, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), now: now)
+        core = try CoordinatorCore(
+            configuration: configuration,
+            store: store,
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            now: now
+        )
     }
 
     /// A message as it arrives on the work socket from `worker`.

@@ -69,13 +69,6 @@ public struct CommandAgent: AgentSession {
         return AgentResult(outcome: .succeeded, exitCode: 0, summary: "command succeeded", outputTail: run.tail, checks: checks)
     }
 
-    /// What one shell run came to.
-    struct ShellRun {
-        var status: Int32
-        var timedOut: Bool
-        var tail: String
-    }
-
     /// Runs `command` with `/bin/sh -c`, stopping it on timeout or when the calling task is cancelled.
     static func shell(
         _ command: String,
@@ -84,37 +77,14 @@ public struct CommandAgent: AgentSession {
         timeout: Double?,
         grace: Duration,
         onOutput: @escaping @Sendable (GuardedProcess.Chunk) -> Void = { _ in }
-    ) async -> ShellRun {
-        let process: GuardedProcess
-        do {
-            process = try GuardedProcess(arguments: ["/bin/sh", "-c", command], environment: environment, directory: directory)
-        } catch {
-            return ShellRun(status: 127, timedOut: false, tail: "could not start /bin/sh: \(error)")
-        }
-        let timer: Task<Bool, Never>? = timeout.map { seconds in
-            Task {
-                do {
-                    try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
-                } catch {
-                    return false
-                }
-                process.terminate(grace: grace)
-                return true
-            }
-        }
-        let tail = await withTaskCancellationHandler {
-            var tail = OutputTail()
-            for await chunk in process.output {
-                tail.append(chunk.data)
-                onOutput(chunk)
-            }
-            return tail.text
-        } onCancel: {
-            process.terminate(grace: grace)
-        }
-        let status = await process.wait()
-        timer?.cancel()
-        let timedOut = await timer?.value ?? false
-        return ShellRun(status: status, timedOut: timedOut, tail: tail)
+    ) async -> ProcessRun {
+        await ProcessRun.run(
+            ["/bin/sh", "-c", command],
+            environment: environment,
+            directory: directory,
+            timeout: timeout,
+            grace: grace,
+            onOutput: onOutput
+        )
     }
 }

@@ -1,0 +1,55 @@
+import Foundation
+
+/// What the scripted model does, step by step, in the Responses API's terms.
+///
+/// The step for a request is chosen from the request itself, not from a call counter: it is the number of
+/// assistant items (tool calls and messages) already in the request's `input`. So a retried request gets the same
+/// answer, and a follow-up turn on the same thread moves on to the next step.
+public struct ModelScript: Sendable {
+    /// One answer of the model.
+    public enum Reply: Sendable {
+        /// Runs a shell command through codex's `exec_command` tool.
+        case shell(String)
+        /// Edits files through codex's freeform `apply_patch` tool.
+        case applyPatch(String)
+        /// Ends the turn with a message.
+        case message(String)
+        /// Answers with an HTTP error status and body.
+        case httpError(status: Int, body: String)
+        /// Fails the response in the stream (`response.failed` with `code`).
+        case failed(code: String, message: String)
+        /// Sends the stream's headers, then nothing until the server stops.
+        case silence
+        /// Starts a message, then closes the connection without `response.completed`.
+        case drop
+    }
+
+    public var steps: [Reply]
+    /// The answer once the steps run out.
+    public var otherwise: Reply
+
+    public init(_ steps: [Reply], otherwise: Reply = .message("Nothing more to do.")) {
+        self.steps = steps
+        self.otherwise = otherwise
+    }
+
+    /// The reply to a request body.
+    public func reply(to body: Data) -> Reply {
+        let step = Self.assistantItems(in: body)
+        return step < steps.count ? steps[step] : otherwise
+    }
+
+    /// How many assistant items (tool calls and assistant messages) the request's history holds.
+    public static func assistantItems(in body: Data) -> Int {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+            let input = object["input"] as? [[String: Any]]
+        else { return 0 }
+        return input.filter { item in
+            switch item["type"] as? String {
+            case "function_call", "custom_tool_call", "local_shell_call": return true
+            case "message": return item["role"] as? String == "assistant"
+            default: return false
+            }
+        }.count
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+
+/// How a worker runs codex: which binary, which model and provider, where codex keeps its state.
+public struct CodexConfiguration: Sendable {
+    /// The `codex` executable.
+    public var executable: String
+    public var model: String
+    /// A Responses API base URL (`http://127.0.0.1:8080/v1`) for a custom provider; nil uses codex's own provider
+    /// with the credentials in the environment (`OPENAI_API_KEY`, `CODEX_API_KEY`) or codex's auth file.
+    public var baseURL: String?
+    /// For a custom provider: the environment variable holding its API key. Only the name is ever written down.
+    public var apiKeyVariable: String?
+    /// `read-only`, `workspace-write` or `danger-full-access`.
+    public var sandbox: String
+    /// Where each lease gets its own `CODEX_HOME`.
+    public var homeRoot: String
+    /// codex's own limit on a silent model stream, in milliseconds; nil keeps codex's default (300000).
+    public var streamIdleTimeoutMilliseconds: Int?
+
+    public init(
+        executable: String,
+        model: String = "gpt-5.5",
+        baseURL: String? = nil,
+        apiKeyVariable: String? = nil,
+        sandbox: String = "workspace-write",
+        homeRoot: String = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/drover/codex").path,
+        streamIdleTimeoutMilliseconds: Int? = nil
+    ) {
+        self.executable = executable
+        self.model = model
+        self.baseURL = baseURL
+        self.apiKeyVariable = apiKeyVariable
+        self.sandbox = sandbox
+        self.homeRoot = homeRoot
+        self.streamIdleTimeoutMilliseconds = streamIdleTimeoutMilliseconds
+    }
+
+    /// The `config.toml` for a lease's `CODEX_HOME`.
+    var configTOML: String {
+        var lines = ["model = \(Self.quoted(model))"]
+        if baseURL != nil { lines.append("model_provider = \"drover\"") }
+        lines += ["", "[analytics]", "enabled = false"]
+        if let baseURL {
+            lines += [
+                "", "[model_providers.drover]", "name = \"Drover provider\"", "base_url = \(Self.quoted(baseURL))",
+                "wire_api = \"responses\"", "supports_websockets = false",
+                // Drover decides about retries itself; codex's own would hide failures for minutes.
+                "request_max_retries = 0", "stream_max_retries = 0",
+            ]
+            if let apiKeyVariable { lines.append("env_key = \(Self.quoted(apiKeyVariable))") }
+            if let streamIdleTimeoutMilliseconds { lines.append("stream_idle_timeout_ms = \(streamIdleTimeoutMilliseconds)") }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A TOML basic string.
+    static func quoted(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+
+    /// The codex from the PyPI package `openai-codex-cli-bin`, or `codex` on the PATH.
+    public static func findExecutable() -> String? {
+        let fileManager = FileManager.default
+        if let path = ProcessInfo.processInfo.environment["DROVER_CODEX"], fileManager.isExecutableFile(atPath: path) { return path }
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let path = "\(directory)/codex"
+            if fileManager.isExecutableFile(atPath: path) { return path }
+        }
+        // pip puts the binary inside the package: site-packages/codex_cli_bin/bin/codex.
+        let pythonRoots = [
+            fileManager.homeDirectoryForCurrentUser.appendingPathComponent(".pyenv/versions").path, "/usr/local/lib", "/usr/lib",
+        ]
+        for root in pythonRoots {
+            guard let versions = try? fileManager.contentsOfDirectory(atPath: root) else { continue }
+            for version in versions.sorted().reversed() {
+                for lib in ["\(root)/\(version)/lib", "\(root)/\(version)"] {
+                    guard let pythons = try? fileManager.contentsOfDirectory(atPath: lib) else { continue }
+                    for python in pythons where python.hasPrefix("python3") {
+                        for packages in ["site-packages", "dist-packages"] {
+                            let path = "\(lib)/\(python)/\(packages)/codex_cli_bin/bin/codex"
+                            if fileManager.isExecutableFile(atPath: path) { return path }
+                        }
+                    }
+                }
+            }
+        }
+        return nil
+    }
+}

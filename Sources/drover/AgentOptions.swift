@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import Worker
+
+/// Which agent a worker's slots run, and how codex is reached.
+struct AgentOptions: ParsableArguments {
+    enum Kind: String, ExpressibleByArgument, CaseIterable {
+        case command, codex
+    }
+
+    @Option(help: "The agent: command (runs each TODO's shell command) or codex (runs each TODO's prompt in codex exec).")
+    var agent: Kind = .command
+    @Option(help: "The codex executable (default: DROVER_CODEX, PATH, then the openai-codex-cli-bin Python package).")
+    var codex: String?
+    @Option(help: "The model codex uses.") var model = "gpt-5.5"
+    @Option(help: "A Responses API base URL for codex (a custom provider), e.g. http://127.0.0.1:8080/v1.") var modelBaseUrl: String?
+    @Option(help: "The environment variable holding the custom provider's API key (its value is never printed).")
+    var modelKeyEnv: String?
+    @Option(help: "Directory for the per-lease CODEX_HOME folders.") var codexHome: String?
+    @Option(help: "codex's sandbox: read-only, workspace-write or danger-full-access.") var sandbox = "workspace-write"
+
+    func check() throws {
+        guard agent == .codex else { return }
+        guard ["read-only", "workspace-write", "danger-full-access"].contains(sandbox) else {
+            throw ValidationError("--sandbox must be read-only, workspace-write or danger-full-access, not \(sandbox)")
+        }
+        if let modelBaseUrl, URL(string: modelBaseUrl)?.scheme?.hasPrefix("http") != true {
+            throw ValidationError("--model-base-url \(modelBaseUrl) is not an http(s) URL")
+        }
+        _ = try codexPath()
+    }
+
+    private func codexPath() throws -> String {
+        if let codex {
+            guard FileManager.default.isExecutableFile(atPath: codex) else {
+                throw ValidationError("--codex \(codex) is not an executable file")
+            }
+            return codex
+        }
+        guard let found = CodexConfiguration.findExecutable() else {
+            throw ValidationError("codex was not found: install it with `pip install openai-codex-cli-bin`, or pass --codex PATH")
+        }
+        return found
+    }
+
+    func session() throws -> any AgentSession {
+        switch agent {
+        case .command:
+            return CommandAgent()
+        case .codex:
+            var configuration = CodexConfiguration(
+                executable: try codexPath(),
+                model: model,
+                baseURL: modelBaseUrl,
+                apiKeyVariable: modelKeyEnv,
+                sandbox: sandbox
+            )
+            if let codexHome { configuration.homeRoot = codexHome }
+            return CodexExecAgent(configuration: configuration)
+        }
+    }
+}
