@@ -153,7 +153,8 @@ extension CoordinatorCore {
             command: todo.spec.command,
             prompt: todo.spec.prompt,
             timeoutSeconds: todo.spec.timeoutSeconds,
-            checks: todo.spec.checks
+            checks: todo.spec.checks,
+            budget: todo.spec.budget
         )
         send(CoordinatorCore.Socket.work, to: worker, .assign, AssignBody(lease: lease, ttlMs: ttlMs, task: task))
         record("todo.assigned", plan: key.plan, todo: key.todo, worker: worker, ["epoch": .int(todo.epoch), "lease": .string(leaseID)])

@@ -65,16 +65,48 @@ struct CodexSessionTests {
         }
     }
 
-    @Test func aCheckThatFailsAfterACompletedTurnFailsTheTodo() async throws {
-        let server = try ScriptedModelServer(script: ModelScript([.message("All done!")]))
+    @Test func aTurnThatStopsEarlyIsContinuedOnTheSameThreadWithTheFailingCheck() async throws {
+        let server = try ScriptedModelServer(
+            script: ModelScript([
+                .message("I have looked around; I will create result.txt next."),
+                .shell("echo 42 > result.txt"),
+                .message("Created result.txt."),
+            ])
+        )
         defer { server.stop() }
         try await Cluster.with { cluster in
             try await cluster.startCoordinator()
             try codexWorker(cluster, server)
-            let todo = Todo(id: "t", prompt: "Create result.txt.", checks: [Check(file: "result.txt")])
+            let todo = Todo(id: "answer", prompt: "Put the answer in result.txt.", checks: [Check(file: "result.txt", pattern: "42")])
+            try await cluster.submit(Plan(id: "early", title: "early", todos: [todo]))
+            let status = try await cluster.waitForPlan("early")
+            #expect(status.todos.first?.detail?.contains("codex finished in 2 turns") == true, "\(status.todos)")
+
+            let requests = server.responseRequests
+            #expect(requests.count == 3)
+            let repair = try #require(requests.dropFirst().first).text
+            #expect(repair.contains("acceptance checks still fail"), "the repair prompt reached the model")
+            #expect(repair.contains("result.txt does not exist"), "with the failing check's output")
+            #expect(repair.contains("I will create result.txt next."), "on the same thread: the first turn is in the history")
+            let events = try cluster.events()
+            #expect(events.contains { $0.type == "agent.detected" && $0.data["text"]?.stringValue?.hasPrefix("stopped_early") == true })
+            #expect(events.contains { $0.type == "agent.recovery" && $0.data["text"]?.stringValue?.hasPrefix("repair") == true })
+        }
+    }
+
+    @Test func checksThatKeepFailingEndTheTodoAfterItsTurnBudget() async throws {
+        let server = try ScriptedModelServer(script: ModelScript([], otherwise: .message("All done!")))
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            try await cluster.startCoordinator()
+            try codexWorker(cluster, server)
+            let todo = Todo(id: "t", prompt: "Create result.txt.", checks: [Check(file: "result.txt")], budget: Budget(turns: 2))
             try await cluster.submit(Plan(id: "claims", title: "claims", todos: [todo]))
             let status = try await cluster.waitForPlan("claims", toBe: "failed")
-            #expect(status.todos.first?.detail?.contains("result.txt does not exist") == true, "codex saying it is done is not enough")
+            let detail = try #require(status.todos.first?.detail)
+            #expect(detail.contains("check failed after 2 turns"), "codex saying it is done is not enough: \(detail)")
+            #expect(detail.contains("result.txt does not exist"))
+            #expect(server.responseRequests.count == 2)
         }
     }
 }

@@ -76,7 +76,7 @@ public struct HeartbeatBody: Codable, Sendable, Equatable {
 /// What a worker is asked to do for one TODO.
 public struct TaskSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
-        case title, command, prompt, timeoutSeconds = "timeout_seconds", checks
+        case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget
     }
 
     public var title: String
@@ -87,13 +87,23 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     /// Time limit in seconds; the agent is stopped past it.
     public var timeoutSeconds: Double?
     public var checks: [Check]
+    /// The TODO's budget (agent turns, tokens, wall time); nil leaves the agent's defaults.
+    public var budget: Budget?
 
-    public init(title: String, command: String?, prompt: String?, timeoutSeconds: Double?, checks: [Check]) {
+    public init(
+        title: String,
+        command: String?,
+        prompt: String?,
+        timeoutSeconds: Double?,
+        checks: [Check],
+        budget: Budget? = nil
+    ) {
         self.title = title
         self.command = command
         self.prompt = prompt
         self.timeoutSeconds = timeoutSeconds
         self.checks = checks
+        self.budget = budget
     }
 }
 
