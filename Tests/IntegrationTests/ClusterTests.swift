@@ -21,6 +21,7 @@ struct ClusterTests {
         try await Cluster.with(transport: transport) { cluster in
             try await cluster.startCoordinator()
             for index in 1...4 { try cluster.startWorker("w\(index)", slots: 2) }
+            try await cluster.waitForStatus("four workers") { $0.workers.count == 4 }
             let plan = Self.fiftyTodoPlan()
             try await cluster.submit(plan)
             let status = try await cluster.waitForPlan("fifty")
