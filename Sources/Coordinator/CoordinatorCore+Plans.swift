@@ -154,7 +154,9 @@ extension CoordinatorCore {
             prompt: todo.spec.prompt,
             timeoutSeconds: todo.spec.timeoutSeconds,
             checks: todo.spec.checks,
-            budget: todo.spec.budget
+            budget: todo.spec.budget,
+            repository: plans[key.plan]?.plan.repository,
+            branch: plans[key.plan]?.plan.branch(of: key.todo)
         )
         send(CoordinatorCore.Socket.work, to: worker, .assign, AssignBody(lease: lease, ttlMs: ttlMs, task: task))
         record("todo.assigned", plan: key.plan, todo: key.todo, worker: worker, ["epoch": .int(todo.epoch), "lease": .string(leaseID)])

@@ -8,6 +8,7 @@ final class WorkerCore {
     private struct Running {
         var lease: LeaseRef
         var task: Task<Void, Never>
+        var abort: LeaseRun.Abort
         var startedAt: Int64
         /// Stopped because the worker is shutting down: report `handed_back`.
         var handingBack = false
@@ -194,13 +195,14 @@ final class WorkerCore {
         let agent = self.agent
         let inputs = self.inputs
         let workdir = configuration.workdir
+        let abort = LeaseRun.Abort()
         let task = Task {
-            let result = await agent.run(task: body.task, lease: lease, workdir: workdir) { events in
+            let result = await LeaseRun(agent: agent, workdir: workdir).run(body.task, lease: lease, abort: abort) { events in
                 inputs.yield(.progress(leaseID: lease.leaseId, events))
             }
             inputs.yield(.finished(leaseID: lease.leaseId, result))
         }
-        running[lease.leaseId] = Running(lease: lease, task: task, startedAt: now)
+        running[lease.leaseId] = Running(lease: lease, task: task, abort: abort, startedAt: now)
         send(.accept, LeaseAnswerBody(leaseId: lease.leaseId, epoch: lease.epoch))
         logger.info("started", metadata: ["drover.lease": "\(lease.leaseId)"])
     }
@@ -211,6 +213,7 @@ final class WorkerCore {
             outbox.removeAll { $0.leaseID == leaseID }
             reportLeases[leaseID] = nil
             running[leaseID]?.aborted = true
+            running[leaseID]?.abort.set()
         }
         guard let work = running[leaseID] else { return }
         logger.notice(abort ? "aborting" : "cancelling", metadata: ["drover.lease": "\(leaseID)", "drover.reason": "\(reason)"])

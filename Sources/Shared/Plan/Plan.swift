@@ -4,13 +4,20 @@
 public struct Plan: Codable, Sendable, Equatable {
     public var id: String
     public var title: String
+    /// The git repository the TODOs work in (a path or URL every worker can reach). Each TODO then runs in a
+    /// worktree on branch `drover/<plan>/<todo>`, pushed back after its run, so a reassigned TODO goes on from there.
+    public var repository: String?
     public var todos: [Todo]
 
-    public init(id: String, title: String, todos: [Todo]) {
+    public init(id: String, title: String, repository: String? = nil, todos: [Todo]) {
         self.id = id
         self.title = title
+        self.repository = repository
         self.todos = todos
     }
+
+    /// The branch a TODO's work goes to.
+    public func branch(of todo: String) -> String { "drover/\(id)/\(todo)" }
 }
 
 /// One unit of work in a plan.

@@ -8,6 +8,7 @@ import Yams
 /// ```yaml
 /// id: release-1          # defaults to the file name
 /// title: Release 1
+/// repository: ../app.git # optional: TODOs work in worktrees of it, on branches drover/<plan>/<todo>
 /// todos:
 ///   - id: build
 ///     title: Build it
@@ -174,7 +175,7 @@ public enum PlanLoader {
         }
 
         mutating func plan(_ node: Node, defaultID: String) -> Plan? {
-            guard let fields = fields(node, "", known: ["id", "title", "todos"], what: "a plan") else { return nil }
+            guard let fields = fields(node, "", known: ["id", "title", "repository", "todos"], what: "a plan") else { return nil }
             let id = string(fields["id"], "id") ?? defaultID
             let title = string(fields["title"], "title") ?? id
             guard let todosNode = fields["todos"] else {
@@ -189,7 +190,7 @@ public enum PlanLoader {
             for (index, item) in sequence.enumerated() {
                 if let todo = todo(item, "todos[\(index)]") { todos.append(todo) }
             }
-            return Plan(id: id, title: title, todos: todos)
+            return Plan(id: id, title: title, repository: string(fields["repository"], "repository"), todos: todos)
         }
 
         mutating func todo(_ node: Node, _ path: String) -> Todo? {

@@ -76,7 +76,7 @@ public struct HeartbeatBody: Codable, Sendable, Equatable {
 /// What a worker is asked to do for one TODO.
 public struct TaskSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
-        case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget
+        case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget, repository, branch
     }
 
     public var title: String
@@ -89,6 +89,9 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     public var checks: [Check]
     /// The TODO's budget (agent turns, tokens, wall time); nil leaves the agent's defaults.
     public var budget: Budget?
+    /// The plan's git repository, when it has one: the work happens in a worktree of it, on ``branch``.
+    public var repository: String?
+    public var branch: String?
 
     public init(
         title: String,
@@ -96,8 +99,12 @@ public struct TaskSpec: Codable, Sendable, Equatable {
         prompt: String?,
         timeoutSeconds: Double?,
         checks: [Check],
-        budget: Budget? = nil
+        budget: Budget? = nil,
+        repository: String? = nil,
+        branch: String? = nil
     ) {
+        self.repository = repository
+        self.branch = branch
         self.title = title
         self.command = command
         self.prompt = prompt

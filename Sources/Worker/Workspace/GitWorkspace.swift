@@ -1,0 +1,109 @@
+import Foundation
+import Shared
+
+/// A TODO's own git worktree, on its own branch, checkpointed back to the shared repository after its run.
+///
+/// Each worker keeps one clone per repository under `<root>/.drover-git/` and adds a worktree per lease under
+/// `<root>/worktrees/`. The worktree starts from the TODO's branch if the repository already has it (work an earlier
+/// attempt pushed, perhaps from another host), otherwise from the repository's default branch. After the run,
+/// whatever changed is committed and pushed to the branch without force, so a stale owner cannot overwrite the
+/// branch of a newer epoch.
+struct GitWorkspace {
+    /// The worker's work directory.
+    var root: String
+
+    /// Why a git step failed, with git's own words.
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// A lease's worktree.
+    struct Worktree: Sendable {
+        var path: String
+        var branch: String
+        /// The branch's commit when the worktree was made; empty when the branch did not exist yet.
+        var startedAt: String
+        /// What it started from, for people: the branch itself or the default branch.
+        var startedFrom: String
+    }
+
+    /// Makes the worktree for a lease.
+    func prepare(repository: String, branch: String, lease: LeaseRef) async throws -> Worktree {
+        let clone = "\(root)/.drover-git/\(Self.safe(repository)).git"
+        if FileManager.default.fileExists(atPath: "\(clone)/.git") {
+            try await git(["-C", clone, "fetch", "--prune", "origin"])
+        } else {
+            try FileManager.default.createDirectory(atPath: "\(root)/.drover-git", withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(atPath: clone)
+            try await git(["clone", "--quiet", "--no-checkout", repository, clone])
+        }
+        let path = "\(root)/worktrees/\(Self.safe("\(lease.plan)-\(lease.todo)-\(lease.epoch)"))"
+        if FileManager.default.fileExists(atPath: path) {
+            _ = try? await git(["-C", clone, "worktree", "remove", "--force", path])
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        try await git(["-C", clone, "worktree", "prune"])
+        let hasBranch = (try? await git(["-C", clone, "rev-parse", "--verify", "--quiet", "refs/remotes/origin/\(branch)"])) != nil
+        let start = hasBranch ? "origin/\(branch)" : "origin/HEAD"
+        try await git(["-C", clone, "worktree", "add", "--quiet", "-B", branch, path, start])
+        try await git(["-C", path, "config", "user.name", "drover"])
+        try await git(["-C", path, "config", "user.email", "drover@localhost"])
+        let head = hasBranch ? try await git(["-C", path, "rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        return Worktree(path: path, branch: branch, startedAt: head, startedFrom: hasBranch ? branch : "the default branch")
+    }
+
+    /// Commits what changed and pushes the branch. Returns a line for the report.
+    func checkpoint(_ worktree: Worktree, lease: LeaseRef, outcome: Outcome) async throws -> String {
+        let path = worktree.path
+        let branch = worktree.branch
+        try await git(["-C", path, "add", "--all"])
+        let unchanged = (try? await git(["-C", path, "diff", "--cached", "--quiet"])) != nil
+        if !unchanged {
+            let message = "drover: \(lease.todo) \(outcome.rawValue) (plan \(lease.plan), epoch \(lease.epoch))"
+            try await git(["-C", path, "commit", "--quiet", "--no-verify", "-m", message])
+        }
+        let fence = "--force-with-lease=refs/heads/\(branch):\(worktree.startedAt)"
+        do {
+            try await git(["-C", path, "push", "--quiet", fence, "origin", "HEAD:refs/heads/\(branch)"])
+        } catch {
+            throw Failure(description: "the checkpoint was not pushed: \(branch) moved on since this run began (a newer owner?): \(error)")
+        }
+        let head = try await git(["-C", path, "rev-parse", "--short", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        return unchanged ? "no changes; \(branch) is at \(head)" : "checkpoint \(head) pushed to \(branch)"
+    }
+
+    /// Removes a lease's worktree (its commits live on in the repository).
+    func remove(_ path: String) async {
+        let clone = URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".drover-git")
+            .path
+        if let clones = try? FileManager.default.contentsOfDirectory(atPath: clone) {
+            for name in clones { _ = try? await git(["-C", "\(clone)/\(name)", "worktree", "remove", "--force", path]) }
+        }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    @discardableResult
+    private func git(_ arguments: [String]) async throws -> String {
+        var environment = ProcessInfo.processInfo.environment
+        environment["GIT_TERMINAL_PROMPT"] = "0"
+        let run = await ProcessRun.run(
+            ["/usr/bin/env", "git"] + arguments,
+            environment: environment,
+            directory: root,
+            timeout: 300,
+            grace: .seconds(2)
+        )
+        guard run.status == 0 else {
+            throw Failure(
+                description:
+                    "git \(arguments.filter { !$0.hasPrefix("/") }.prefix(3).joined(separator: " ")) failed (\(run.status)): \(run.tail.suffix(500))"
+            )
+        }
+        return run.tail
+    }
+
+    /// A name safe for a directory: letters, digits, `-` and `_`.
+    static func safe(_ text: String) -> String {
+        String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.suffix(120))
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Shared
+import Testing
+import Worker
+
+/// TODOs in git worktrees on their own branches, checkpointed to a shared bare repository after every run, so the
+/// next attempt, on whichever worker, goes on from there.
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct WorkspaceTests {
+    /// Runs a shell script to its end and returns its status and output.
+    @discardableResult
+    func sh(_ script: String, in directory: String) async throws -> String {
+        let process = try GuardedProcess(
+            arguments: ["/bin/sh", "-c", script],
+            environment: ProcessInfo.processInfo.environment,
+            directory: directory
+        )
+        var output = ""
+        for await chunk in process.output { output += String(decoding: chunk.data, as: UTF8.self) }
+        let status = await process.wait()
+        if status != 0 { throw TestFailure("`\(script)` failed (\(status)): \(output)") }
+        return output
+    }
+
+    @Test func aRetriedTodoGoesOnFromItsCheckpointBranch() async throws {
+        try await Cluster.with { cluster in
+            let dir = cluster.directory
+            try await sh(
+                """
+                git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \\
+                && git config user.email t@t && git config user.name t && echo hello > README \\
+                && git add README && git commit --quiet -m seed && git push --quiet origin main
+                """,
+                in: dir
+            )
+            try await cluster.startCoordinator()
+            try cluster.startWorker("w1")
+            try cluster.startWorker("w2")
+            // The first attempt leaves part1 behind and fails; the second finds part1 and finishes.
+            let todo = Todo(
+                id: "two-step",
+                command: "test -f README && if [ -f part1 ]; then echo two > part2; else echo one > part1; exit 1; fi",
+                maxAttempts: 2
+            )
+            try await cluster.submit(Plan(id: "git", title: "git", repository: "\(dir)/remote.git", todos: [todo]))
+            let status = try await cluster.waitForPlan("git")
+            #expect(status.todos.first?.epoch == 2)
+            #expect(status.todos.first?.detail?.contains("pushed to drover/git/two-step") == true, "\(status.todos)")
+
+            let files = try await sh("git --git-dir remote.git ls-tree --name-only drover/git/two-step", in: dir)
+            #expect(files.split(separator: "\n").sorted() == ["README", "part1", "part2"])
+            #expect(try await sh("git --git-dir remote.git show drover/git/two-step:part1", in: dir) == "one\n")
+            let log = try await sh("git --git-dir remote.git log --format=%s drover/git/two-step", in: dir)
+            #expect(log.contains("two-step failed (plan git, epoch 1)"))
+            #expect(log.contains("two-step succeeded (plan git, epoch 2)"))
+            #expect(
+                try await sh("git --git-dir remote.git rev-parse main", in: dir)
+                    == (try await sh("git --git-dir remote.git rev-parse drover/git/two-step~2", in: dir))
+            )
+            let workspaces = try cluster.events().filter { $0.type == "agent.workspace" }.compactMap { $0.data["text"]?.stringValue }
+            #expect(
+                workspaces == [
+                    "worktree on drover/git/two-step, from the default branch", "worktree on drover/git/two-step, from drover/git/two-step",
+                ]
+            )
+            #expect(!FileManager.default.fileExists(atPath: "\(dir)/worktrees/git-two-step-1"), "worktrees are removed after their run")
+        }
+    }
+}
