@@ -155,6 +155,7 @@ extension CoordinatorCore {
             timeoutSeconds: todo.spec.timeoutSeconds,
             checks: todo.spec.checks,
             budget: todo.spec.budget,
+            risk: todo.spec.risk,
             repository: plans[key.plan]?.plan.repository,
             branch: plans[key.plan]?.plan.branch(of: key.todo)
         )

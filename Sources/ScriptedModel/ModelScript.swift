@@ -7,7 +7,7 @@ import Foundation
 /// answer, and a follow-up turn on the same thread moves on to the next step.
 public struct ModelScript: Sendable {
     /// One answer of the model.
-    public enum Reply: Sendable {
+    public indirect enum Reply: Sendable {
         /// Runs a shell command through codex's `exec_command` tool.
         case shell(String)
         /// Edits files through codex's freeform `apply_patch` tool.
@@ -22,21 +22,30 @@ public struct ModelScript: Sendable {
         case silence
         /// Starts a message, then closes the connection without `response.completed`.
         case drop
+        /// `first` the first time this step is asked for, `then` every time after (a transient failure).
+        case once(Reply, then: Reply)
     }
 
     public var steps: [Reply]
     /// The answer once the steps run out.
     public var otherwise: Reply
+    /// When several scripts share a server: this one answers requests whose body contains this text.
+    public var match: String?
 
-    public init(_ steps: [Reply], otherwise: Reply = .message("Nothing more to do.")) {
+    public init(_ steps: [Reply], otherwise: Reply = .message("Nothing more to do."), match: String? = nil) {
         self.steps = steps
         self.otherwise = otherwise
+        self.match = match
     }
 
-    /// The reply to a request body.
-    public func reply(to body: Data) -> Reply {
-        let step = Self.assistantItems(in: body)
-        return step < steps.count ? steps[step] : otherwise
+    /// The step a request body asks for.
+    public func step(for body: Data) -> Int { Self.assistantItems(in: body) }
+
+    /// The reply for a step, the `times`-th time it is asked for (counting from 1).
+    public func reply(step: Int, times: Int) -> Reply {
+        var reply = step < steps.count ? steps[step] : otherwise
+        while case .once(let first, let then) = reply { reply = times == 1 ? first : then }
+        return reply
     }
 
     /// How many assistant items (tool calls and assistant messages) the request's history holds.

@@ -47,7 +47,7 @@ enum SSE {
         case .failed(let code, let message):
             body.append(event(["type": "response.failed", "response": ["id": id, "error": ["code": code, "message": message]]]))
             return body
-        case .httpError, .silence, .drop:
+        case .httpError, .silence, .drop, .once:
             return nil
         }
         body.append(completed(id))

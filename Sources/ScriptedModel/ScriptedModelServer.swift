@@ -26,13 +26,15 @@ public final class ScriptedModelServer: Sendable {
     /// The port it listens on.
     public let port: Int
     private let listener: Int32
-    private let script: ModelScript
+    private let scripts: [ModelScript]
     private let state = Mutex(State())
 
     private struct State {
         var requests: [RecordedRequest] = []
         var stopped = false
         var responses = 0
+        /// How often each (script, step) was asked for.
+        var asked: [String: Int] = [:]
     }
 
     /// The `base_url` for codex's provider configuration.
@@ -44,9 +46,15 @@ public final class ScriptedModelServer: Sendable {
     /// Only the requests to the Responses endpoint.
     public var responseRequests: [RecordedRequest] { requests.filter { $0.path.hasSuffix("/responses") } }
 
-    /// Binds 127.0.0.1 on a free port and starts serving.
-    public init(script: ModelScript) throws {
-        self.script = script
+    /// Binds 127.0.0.1 on a free port and starts serving one script.
+    public convenience init(script: ModelScript) throws {
+        try self.init(scripts: [script])
+    }
+
+    /// Binds 127.0.0.1 on a free port and starts serving: each request is answered by the first script whose
+    /// `match` text the request contains (a script without one matches everything).
+    public init(scripts: [ModelScript]) throws {
+        self.scripts = scripts
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ServerError("socket", errno) }
         var yes: Int32 = 1
@@ -112,11 +120,19 @@ public final class ScriptedModelServer: Sendable {
             respond(fd, status: 404, contentType: "application/json", body: Data(#"{"error":{"message":"not found"}}"#.utf8))
             return
         }
-        let id = state.withLock { state -> String in
-            state.responses += 1
-            return "resp_\(state.responses)"
+        let text = request.text
+        guard let index = scripts.firstIndex(where: { $0.match.map { text.contains($0) } ?? true }) else {
+            respond(fd, status: 400, contentType: "application/json", body: Data(#"{"error":{"message":"no script matches"}}"#.utf8))
+            return
         }
-        let reply = script.reply(to: request.body)
+        let script = scripts[index]
+        let step = script.step(for: request.body)
+        let (id, times) = state.withLock { state -> (String, Int) in
+            state.responses += 1
+            state.asked["\(index)/\(step)", default: 0] += 1
+            return ("resp_\(state.responses)", state.asked["\(index)/\(step)"]!)
+        }
+        let reply = script.reply(step: step, times: times)
         switch reply {
         case .httpError(let status, let body):
             respond(fd, status: status, contentType: "application/json", body: Data(body.utf8))

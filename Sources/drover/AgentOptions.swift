@@ -18,12 +18,17 @@ struct AgentOptions: ParsableArguments {
     var modelKeyEnv: String?
     @Option(help: "Directory for the per-lease CODEX_HOME folders.") var codexHome: String?
     @Option(help: "codex's sandbox: read-only, workspace-write or danger-full-access.") var sandbox = "workspace-write"
+    @Option(help: "Seconds without an agent event, while no command runs, before a codex turn counts as hung.")
+    var idleTimeout: Double = 180
+    @Option(help: "How many times the same command with the same result makes a loop.") var loopThreshold = 3
 
     func check() throws {
         guard agent == .codex else { return }
         guard ["read-only", "workspace-write", "danger-full-access"].contains(sandbox) else {
             throw ValidationError("--sandbox must be read-only, workspace-write or danger-full-access, not \(sandbox)")
         }
+        guard idleTimeout > 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be a positive number of seconds") }
+        guard loopThreshold >= 2 else { throw ValidationError("--loop-threshold must be 2 or more") }
         if let modelBaseUrl, URL(string: modelBaseUrl)?.scheme?.hasPrefix("http") != true {
             throw ValidationError("--model-base-url \(modelBaseUrl) is not an http(s) URL")
         }
@@ -56,6 +61,8 @@ struct AgentOptions: ParsableArguments {
                 sandbox: sandbox
             )
             if let codexHome { configuration.homeRoot = codexHome }
+            configuration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+            configuration.loopThreshold = loopThreshold
             return CodexExecAgent(configuration: configuration)
         }
     }

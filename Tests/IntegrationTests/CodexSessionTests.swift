@@ -11,11 +11,35 @@ import Worker
     .enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex (pip install openai-codex-cli-bin)")
 )
 struct CodexSessionTests {
-    func codexWorker(_ cluster: Cluster, _ server: ScriptedModelServer) throws {
+    func codexWorker(_ cluster: Cluster, _ server: ScriptedModelServer, extra: [String] = []) throws {
         try cluster.startWorker(
             "codex-1",
-            extra: ["--agent", "codex", "--model-base-url", server.baseURL, "--codex-home", "\(cluster.directory)/codex-home"]
+            extra: ["--agent", "codex", "--model-base-url", server.baseURL, "--codex-home", "\(cluster.directory)/codex-home"] + extra
         )
+    }
+
+    /// Runs one codex TODO to `state` against `script`; returns its status, the model's requests and the events.
+    func scenario(
+        _ script: ModelScript,
+        todo: Todo,
+        state: String = "done",
+        worker: [String] = []
+    ) async throws -> (StatusBody.TodoStatus, [RecordedRequest], [Event]) {
+        let server = try ScriptedModelServer(script: script)
+        defer { server.stop() }
+        return try await Cluster.with { cluster in
+            try await cluster.startCoordinator()
+            try codexWorker(cluster, server, extra: worker)
+            try await cluster.submit(Plan(id: "s", title: "s", todos: [todo]))
+            let status = try await cluster.waitForPlan("s", toBe: state == "done" ? "done" : "failed")
+            let todoStatus = try #require(status.todos.first)
+            #expect(todoStatus.state == state)
+            return (todoStatus, server.responseRequests, try cluster.events())
+        }
+    }
+
+    func detections(_ events: [Event]) -> [String] {
+        events.filter { $0.type == "agent.detected" }.compactMap { $0.data["text"]?.stringValue?.components(separatedBy: ":").first }
     }
 
     @Test func codexRunsAToolCallAndTheTodoIsDoneWhenItsCheckPasses() async throws {
@@ -51,7 +75,7 @@ struct CodexSessionTests {
 
     @Test func aModelErrorFailsTheTurnAndTheTodoSaysWhy() async throws {
         let server = try ScriptedModelServer(
-            script: ModelScript([], otherwise: .httpError(status: 500, body: #"{"error":{"message":"boom"}}"#))
+            script: ModelScript([], otherwise: .httpError(status: 400, body: #"{"error":{"message":"boom: this request is not valid"}}"#))
         )
         defer { server.stop() }
         try await Cluster.with { cluster in
@@ -104,9 +128,102 @@ struct CodexSessionTests {
             try await cluster.submit(Plan(id: "claims", title: "claims", todos: [todo]))
             let status = try await cluster.waitForPlan("claims", toBe: "failed")
             let detail = try #require(status.todos.first?.detail)
-            #expect(detail.contains("check failed after 2 turns"), "codex saying it is done is not enough: \(detail)")
+            #expect(detail.contains("over budget: 2 turns spent"), "codex saying it is done is not enough: \(detail)")
             #expect(detail.contains("result.txt does not exist"))
             #expect(server.responseRequests.count == 2)
         }
+    }
+
+    @Test func aHungTurnIsStoppedAndTheThreadResumedWithANudge() async throws {
+        let (todo, requests, events) = try await scenario(
+            ModelScript([.once(.silence, then: .shell("echo ok > done.txt")), .message("Done.")]),
+            todo: Todo(id: "t", prompt: "Make done.txt.", checks: [Check(file: "done.txt")]),
+            worker: ["--idle-timeout", "2"]
+        )
+        #expect(detections(events) == ["hung"])
+        #expect(
+            events.contains {
+                $0.type == "agent.recovery" && $0.data["text"]?.stringValue?.contains("resume the thread with a nudge") == true
+            }
+        )
+        #expect(requests.count == 3)
+        #expect(requests[1].text.contains("You stopped responding"), "the nudge reached the model")
+        #expect(todo.detail?.contains("codex finished in 2 turns") == true)
+    }
+
+    @Test func aTransientErrorIsRetriedAfterTheDelayTheServerAskedFor() async throws {
+        let limited = ModelScript.Reply.failed(
+            code: "rate_limit_exceeded",
+            message: "Rate limit reached for gpt-5.5. Please try again in 0.3s."
+        )
+        let (todo, requests, events) = try await scenario(
+            ModelScript([.once(limited, then: .message("Done."))]),
+            todo: Todo(id: "t", prompt: "Say done.")
+        )
+        #expect(detections(events) == ["transient_error"])
+        #expect(events.contains { $0.type == "agent.recovery" && $0.data["text"]?.stringValue?.contains("back off 0.3 seconds") == true })
+        #expect(requests.count == 2)
+        #expect(todo.detail?.contains("codex finished in 1 turn") == true, "a turn the model never had does not count")
+    }
+
+    @Test func aLoopIsStoppedAndSteeredToAnotherApproach() async throws {
+        let (todo, requests, events) = try await scenario(
+            ModelScript([.shell("ls"), .shell("ls"), .shell("ls"), .shell("ls"), .shell("echo fixed > done.txt"), .message("Done.")]),
+            todo: Todo(id: "t", prompt: "Make done.txt.", checks: [Check(file: "done.txt")])
+        )
+        #expect(
+            detections(events) == ["looping"],
+            "\(events.filter { $0.type.hasPrefix("agent.") }.map { "\($0.type) \($0.data["text"]?.stringValue ?? "")" })"
+        )
+        let steer = try #require(requests.first { $0.text.contains("You are repeating yourself") })
+        #expect(steer.text.contains("`/bin/bash -lc ls` ran 3 times") || steer.text.contains("ran 3 times"))
+        #expect(todo.state == "done")
+    }
+
+    @Test func aQuestionIsAnsweredByPolicyForLowRisk() async throws {
+        let (_, requests, events) = try await scenario(
+            ModelScript([.message("Should I use tabs or spaces?"), .shell("echo x > done.txt"), .message("Done.")]),
+            todo: Todo(id: "t", prompt: "Make done.txt.", checks: [Check(file: "done.txt")], risk: .low)
+        )
+        #expect(detections(events) == ["asks_human"])
+        #expect(requests[1].text.contains("Use your best judgment"))
+    }
+
+    @Test func aQuestionOnAHighRiskTodoIsEscalated() async throws {
+        let (todo, requests, _) = try await scenario(
+            ModelScript([.message("Shall I drop the production table?")]),
+            todo: Todo(id: "t", prompt: "Clean up the database.", checks: [Check(file: "done.txt")], risk: .high),
+            state: "failed"
+        )
+        #expect(todo.detail?.contains("needs input (risk high)") == true, "\(todo.detail ?? "")")
+        #expect(todo.detail?.contains("Shall I drop the production table?") == true)
+        #expect(requests.count == 1, "nothing was answered on the operator's behalf")
+    }
+
+    @Test func aFullContextStartsANewThreadSeededWithASummary() async throws {
+        let full = ModelScript.Reply.failed(
+            code: "context_length_exceeded",
+            message: "Your input exceeds the context window of this model."
+        )
+        let (todo, requests, events) = try await scenario(
+            ModelScript([.once(full, then: .shell("echo x > done.txt")), .message("Done.")]),
+            todo: Todo(id: "t", prompt: "Make done.txt.", checks: [Check(file: "done.txt")])
+        )
+        #expect(detections(events) == ["context_full"])
+        #expect(requests[1].text.contains("An earlier session ran out of context"))
+        #expect(todo.state == "done")
+        let threads = Set(events.filter { $0.type == "agent.thread" }.compactMap { $0.data["text"]?.stringValue })
+        #expect(threads.count == 2, "a new thread")
+    }
+
+    @Test func aUsageLimitIsEscalatedNotRetried() async throws {
+        let body = #"{"error":{"type":"usage_limit_reached","plan_type":"plus","resets_at":1900000000}}"#
+        let (todo, requests, _) = try await scenario(
+            ModelScript([], otherwise: .httpError(status: 429, body: body)),
+            todo: Todo(id: "t", prompt: "Anything."),
+            state: "failed"
+        )
+        #expect(todo.detail?.contains("usage limit reached, escalating") == true, "\(todo.detail ?? "")")
+        #expect(requests.count == 1)
     }
 }

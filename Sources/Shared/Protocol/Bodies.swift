@@ -76,7 +76,7 @@ public struct HeartbeatBody: Codable, Sendable, Equatable {
 /// What a worker is asked to do for one TODO.
 public struct TaskSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
-        case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget, repository, branch
+        case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget, risk, repository, branch
     }
 
     public var title: String
@@ -89,6 +89,8 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     public var checks: [Check]
     /// The TODO's budget (agent turns, tokens, wall time); nil leaves the agent's defaults.
     public var budget: Budget?
+    /// How much damage the TODO could do; agents ask humans more as it grows.
+    public var risk: Risk?
     /// The plan's git repository, when it has one: the work happens in a worktree of it, on ``branch``.
     public var repository: String?
     public var branch: String?
@@ -100,9 +102,11 @@ public struct TaskSpec: Codable, Sendable, Equatable {
         timeoutSeconds: Double?,
         checks: [Check],
         budget: Budget? = nil,
+        risk: Risk? = nil,
         repository: String? = nil,
         branch: String? = nil
     ) {
+        self.risk = risk
         self.repository = repository
         self.branch = branch
         self.title = title

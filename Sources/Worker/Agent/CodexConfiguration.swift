@@ -16,6 +16,14 @@ public struct CodexConfiguration: Sendable {
     public var homeRoot: String
     /// codex's own limit on a silent model stream, in milliseconds; nil keeps codex's default (300000).
     public var streamIdleTimeoutMilliseconds: Int?
+    /// A turn with no agent event for this long, while no command runs, is hung.
+    public var idleTimeout: Duration
+    /// The same command with the same result this many times in a turn is a loop.
+    public var loopThreshold: Int
+    /// Transient model errors retried in a row before the TODO fails.
+    public var transientRetries: Int
+    /// The first back-off after a transient error when the server named no delay; it doubles each time.
+    public var backoff: Duration
 
     public init(
         executable: String,
@@ -24,8 +32,16 @@ public struct CodexConfiguration: Sendable {
         apiKeyVariable: String? = nil,
         sandbox: String = "workspace-write",
         homeRoot: String = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/drover/codex").path,
-        streamIdleTimeoutMilliseconds: Int? = nil
+        streamIdleTimeoutMilliseconds: Int? = nil,
+        idleTimeout: Duration = .seconds(180),
+        loopThreshold: Int = 3,
+        transientRetries: Int = 3,
+        backoff: Duration = .seconds(1)
     ) {
+        self.idleTimeout = idleTimeout
+        self.loopThreshold = loopThreshold
+        self.transientRetries = transientRetries
+        self.backoff = backoff
         self.executable = executable
         self.model = model
         self.baseURL = baseURL

@@ -1,12 +1,25 @@
 import Foundation
 public import Shared
-import Synchronization
 
-/// Runs a TODO's prompt as one `codex exec --json` turn in the TODO's work directory, streams codex's events as
-/// agent events, and decides the outcome from the turn's terminal line and the TODO's checks.
+/// Runs a TODO's prompt with `codex exec --json` in the TODO's work directory, watches every turn, and keeps the
+/// session going until the TODO's checks pass or its budget is spent.
 ///
-/// Each lease gets a `CODEX_HOME` of its own (config, sessions, state), so sessions on one host never mix.
-/// stdin is /dev/null, so codex never waits for input (reference §1.3).
+/// After each turn it looks at how the turn went (design §6) and acts, emitting a `detected` and a `recovery`
+/// agent event with the evidence:
+///
+/// | seen | done |
+/// | --- | --- |
+/// | the turn completed, checks fail (stopped early) | continue the same thread with the failing checks |
+/// | the final message is a question | answer by policy (low and medium risk: decide yourself), else escalate |
+/// | no event for the idle limit while no command runs (hung) | stop codex, resume the thread with a nudge |
+/// | the same command with the same result again and again (looping) | stop codex, steer to another approach |
+/// | codex exited without ending its turn (crashed) | resume the thread |
+/// | a transient model error | back off (as long as the server asked, else exponentially), retry the turn |
+/// | the context window is full | a new thread, seeded with what the last one said |
+/// | usage limit, a fatal error, or the budget spent | stop and report why (escalate) |
+///
+/// Each lease gets a `CODEX_HOME` of its own, so sessions on one host never mix. stdin is /dev/null, so codex never
+/// waits for input (reference §1.3).
 public struct CodexExecAgent: AgentSession {
     public var configuration: CodexConfiguration
     public var grace: Duration
@@ -15,6 +28,9 @@ public struct CodexExecAgent: AgentSession {
         self.configuration = configuration
         self.grace = grace
     }
+
+    /// Turns per lease when the TODO's budget does not say.
+    public static let defaultTurns = 4
 
     public func run(
         task: TaskSpec,
@@ -25,8 +41,7 @@ public struct CodexExecAgent: AgentSession {
         guard let prompt = task.prompt else {
             return AgentResult(outcome: .failed, summary: "this worker runs codex, and the TODO has no 'prompt'")
         }
-        let home =
-            "\(configuration.homeRoot)/\(lease.leaseId.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }.reduce("") { $0 + String($1) })"
+        let home = "\(configuration.homeRoot)/\(GitWorkspace.safe(lease.leaseId))"
         do {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
             try configuration.configTOML.write(toFile: "\(home)/config.toml", atomically: true, encoding: .utf8)
@@ -38,137 +53,224 @@ public struct CodexExecAgent: AgentSession {
         environment["DROVER_PLAN"] = lease.plan
         environment["DROVER_TODO"] = lease.todo
         environment["DROVER_EPOCH"] = String(lease.epoch)
+
         let maxTurns = max(1, task.budget?.turns ?? Self.defaultTurns)
         let started = ContinuousClock.now
-        var threadID: String?
-        var nextPrompt = prompt
-        var tail = ""
-        for turnNumber in 1...maxTurns {
-            let turn = TurnState()
-            var arguments = [
-                configuration.executable, "exec", "--json", "--skip-git-repo-check", "-s", configuration.sandbox, "-C", workdir,
-            ]
-            arguments += ["-m", configuration.model]
-            // Options go before `resume`: not all of them are accepted after it (reference §1.2).
-            if let threadID { arguments += ["resume", threadID] }
-            arguments.append(nextPrompt)
-            let run = await ProcessRun.run(
-                arguments,
-                environment: environment,
-                directory: workdir,
-                timeout: task.timeoutSeconds,
-                grace: grace
-            ) {
-                chunk in
-                guard chunk.stream == .stdout else { return }
-                let parsed = turn.take(chunk.data)
-                if !parsed.isEmpty { events(parsed.map(\.agentEvent)) }
+        var session = Session(threadID: nil, prompt: prompt, turns: 0, transientRetries: 0, tail: "")
+        func detected(_ kind: String, _ evidence: String, then action: String) {
+            events([AgentEvent(kind: "detected", text: "\(kind): \(evidence)"), AgentEvent(kind: "recovery", text: action)])
+        }
+        func fail(_ summary: String, _ status: Int32? = nil, checks: [CheckResult] = []) -> AgentResult {
+            AgentResult(outcome: .failed, exitCode: status, summary: summary, outputTail: session.tail, checks: checks)
+        }
+
+        while true {
+            if let wall = task.budget?.wallSeconds, Double((ContinuousClock.now - started).milliseconds) / 1000 >= wall {
+                return fail("over budget: \(Int(wall)) s of wall time spent")
             }
-            tail = run.tail
-            threadID = turn.threadID ?? threadID
+            guard session.turns < maxTurns else {
+                return fail("over budget: \(maxTurns) turns spent; \(session.lastProblem ?? "the TODO is not done")")
+            }
+            session.turns += 1
+            let turn = CodexTurn(loopThreshold: configuration.loopThreshold)
+            let run = await runTurn(
+                session,
+                turn: turn,
+                environment: environment,
+                workdir: workdir,
+                timeout: task.timeoutSeconds,
+                events: events
+            )
+            session.tail = run.tail
+            session.threadID = turn.threadID ?? session.threadID
             if Task.isCancelled {
-                return AgentResult(outcome: .cancelled, exitCode: run.status, summary: "stopped on request", outputTail: tail)
+                return AgentResult(outcome: .cancelled, exitCode: run.status, summary: "stopped on request", outputTail: session.tail)
             }
             if run.timedOut {
                 return AgentResult(
                     outcome: .timedOut,
                     exitCode: run.status,
-                    summary: "codex turn \(turnNumber) timed out",
-                    outputTail: tail
+                    summary: "codex turn \(session.turns) timed out",
+                    outputTail: session.tail
                 )
+            }
+            if let budget = task.budget?.tokens, turn.tokens > budget {
+                return fail("over budget: \(turn.tokens) tokens used, the budget is \(budget)", run.status)
+            }
+            if turn.hung {
+                session.prompt = "You stopped responding. Continue the task from where you were."
+                session.lastProblem = "the session hung"
+                detected(
+                    "hung",
+                    "no agent event for \(configuration.idleTimeout) while no command ran",
+                    then: session.threadID == nil ? "stop codex and start the turn again" : "stop codex and resume the thread with a nudge"
+                )
+                if session.threadID == nil { session.prompt = prompt }
+                continue
+            }
+            if let evidence = turn.looping {
+                session.prompt = "You are repeating yourself: \(evidence). That approach is not working: try a different one."
+                session.lastProblem = "looping: \(evidence)"
+                detected("looping", evidence, then: "stop codex and steer it toward a different approach")
+                continue
             }
             switch turn.ending {
             case .turnFailed(let message)?:
-                return AgentResult(outcome: .failed, exitCode: run.status, summary: "codex turn failed: \(message)", outputTail: tail)
+                let failure = TurnFailure(message: message)
+                switch failure.kind {
+                case .transient where session.transientRetries < configuration.transientRetries:
+                    session.transientRetries += 1
+                    session.turns -= 1  // a turn the model never had does not count against the budget
+                    let delay =
+                        failure.retryAfter ?? .milliseconds(Int64(configuration.backoff.milliseconds) << (session.transientRetries - 1))
+                    detected(
+                        "transient_error",
+                        message,
+                        then: "back off \(delay) and retry the turn (\(session.transientRetries)/\(configuration.transientRetries))"
+                    )
+                    try? await Task.sleep(for: delay)
+                    continue
+                case .contextFull:
+                    let summary = turn.lastMessage ?? session.lastMessage ?? "(no summary)"
+                    session.threadID = nil
+                    session.prompt =
+                        "\(prompt)\n\nAn earlier session ran out of context. What it last said:\n\(summary)\n"
+                        + "The files already hold its work: continue from their current state."
+                    detected("context_full", message, then: "start a new thread seeded with a summary")
+                    continue
+                case .usageLimit:
+                    return fail("usage limit reached, escalating: \(message)", run.status)
+                default:
+                    return fail("codex turn failed: \(message)", run.status)
+                }
             case .turnCompleted?:
                 break
             default:
-                return AgentResult(
-                    outcome: .failed,
-                    exitCode: run.status,
-                    summary: "codex exited with status \(run.status) without ending its turn",
-                    outputTail: tail
+                session.lastProblem = "codex crashed"
+                detected(
+                    "crashed",
+                    "codex exited with status \(run.status) without ending its turn",
+                    then: session.threadID == nil ? "start the turn again" : "resume the thread"
                 )
+                if session.threadID == nil { session.prompt = prompt } else { session.prompt = "Continue the task." }
+                continue
             }
+            session.lastMessage = turn.lastMessage ?? session.lastMessage
+            session.transientRetries = 0
+
             // Codex saying it is done is not enough: the TODO's checks decide (design §5).
             let checks = await CheckRunner(environment: environment, directory: workdir, grace: grace).run(task.checks)
             if Task.isCancelled {
-                return AgentResult(outcome: .cancelled, exitCode: run.status, summary: "stopped on request", outputTail: tail)
+                return AgentResult(outcome: .cancelled, exitCode: run.status, summary: "stopped on request", outputTail: session.tail)
             }
             let failed = checks.filter { !$0.passed }
             if failed.isEmpty {
                 let said = turn.lastMessage.map { ": \($0.prefix(200))" } ?? ""
+                let turns = "\(session.turns) turn\(session.turns == 1 ? "" : "s")"
                 return AgentResult(
                     outcome: .succeeded,
                     exitCode: run.status,
-                    summary: "codex finished in \(turnNumber) turn\(turnNumber == 1 ? "" : "s")\(said)",
-                    outputTail: tail,
+                    summary: "codex finished in \(turns)\(said)",
+                    outputTail: session.tail,
                     checks: checks
                 )
             }
             let evidence = failed.map { "\($0.check): \($0.detail)" }.joined(separator: "\n")
-            events([AgentEvent(kind: "detected", text: "stopped_early: the turn ended with checks failing\n\(evidence)")])
-            let overWall = task.budget?.wallSeconds.map { Double((ContinuousClock.now - started).components.seconds) >= $0 } ?? false
-            guard turnNumber < maxTurns, threadID != nil, !overWall else {
-                let why = overWall ? "the wall-time budget is spent" : "\(maxTurns) turns"
-                return AgentResult(
-                    outcome: .failed,
-                    exitCode: run.status,
-                    summary: "check failed after \(why): \(failed[0].check): \(failed[0].detail)",
-                    outputTail: tail,
-                    checks: checks
+            session.lastProblem = "check failed: \(failed[0].check): \(failed[0].detail)"
+            if let question = turn.lastMessage, Self.isQuestion(question) {
+                guard task.risk.map({ $0 == .low || $0 == .medium }) ?? true else {
+                    events([AgentEvent(kind: "detected", text: "asks_human: \(question)")])
+                    return fail(
+                        "needs input (risk \(task.risk?.rawValue ?? "?")): codex asks: \(question.prefix(300))",
+                        run.status,
+                        checks: checks
+                    )
+                }
+                session.prompt =
+                    "Use your best judgment and decide yourself; do not wait for an answer. Then finish the task.\n"
+                    + Self.failing(failed)
+                detected("asks_human", question, then: "answer by policy (risk \(task.risk?.rawValue ?? "low")): decide and go on")
+            } else {
+                session.prompt = Self.failing(failed)
+                detected(
+                    "stopped_early",
+                    "the turn ended with checks failing\n\(evidence)",
+                    then: "repair: continue the same thread with the failing checks"
                 )
             }
-            events([
-                AgentEvent(
-                    kind: "recovery",
-                    text: "repair: continuing thread \(threadID ?? "") with the failing checks (turn \(turnNumber + 1) of \(maxTurns))"
-                )
-            ])
-            nextPrompt = Self.repairPrompt(failed)
+            guard session.threadID != nil else { return fail(session.lastProblem ?? "no thread to continue", run.status, checks: checks) }
         }
-        return AgentResult(outcome: .failed, summary: "no turn ran", outputTail: tail)
     }
 
-    /// Turns per lease when the TODO's budget does not say.
-    public static let defaultTurns = 3
+    /// Where a lease's session stands between turns.
+    private struct Session {
+        var threadID: String?
+        var prompt: String
+        var turns: Int
+        var transientRetries: Int
+        var tail: String
+        var lastMessage: String?
+        var lastProblem: String?
+    }
 
-    /// What the model is told when its turn ended with the work not done.
-    static func repairPrompt(_ failed: [CheckResult]) -> String {
+    /// Runs one `codex exec` (or `exec resume`) under the watchdog.
+    private func runTurn(
+        _ session: Session,
+        turn: CodexTurn,
+        environment: [String: String],
+        workdir: String,
+        timeout: Double?,
+        events: @escaping @Sendable ([AgentEvent]) -> Void
+    ) async -> ProcessRun {
+        var arguments = [configuration.executable, "exec", "--json", "--skip-git-repo-check", "-s", configuration.sandbox, "-C", workdir]
+        arguments += ["-m", configuration.model]
+        // Options go before `resume`: not all of them are accepted after it (reference §1.2).
+        if let threadID = session.threadID { arguments += ["resume", threadID] }
+        arguments.append(session.prompt)
+        let command = arguments
+        let idle = configuration.idleTimeout
+        let grace = self.grace
+        return await withTaskGroup(of: ProcessRun?.self) { group in
+            group.addTask {
+                await ProcessRun.run(command, environment: environment, directory: workdir, timeout: timeout, grace: grace) { chunk in
+                    guard chunk.stream == .stdout else { return }
+                    let parsed = turn.take(chunk.data)
+                    if !parsed.isEmpty { events(parsed.map(\.agentEvent)) }
+                }
+            }
+            group.addTask {
+                // The watchdog: ends the turn when it hangs or loops.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(100))
+                    if turn.checkHung(limit: idle) || turn.looping != nil { return nil }
+                }
+                return nil
+            }
+            var result: ProcessRun?
+            for await value in group {
+                if let value {
+                    result = value
+                    group.cancelAll()
+                } else if turn.hung || turn.looping != nil {
+                    group.cancelAll()
+                }
+            }
+            return result ?? ProcessRun(status: -1, timedOut: false, tail: "")
+        }
+    }
+
+    /// The prompt that sends the model back to work on what the checks found.
+    static func failing(_ failed: [CheckResult]) -> String {
         var text = "The task is not finished yet: these acceptance checks still fail.\n"
         for check in failed { text += "- \(check.check): \(check.detail)\n" }
         text += "Continue the task until they pass, then stop."
         return text
     }
 
-    /// What the turn has said so far; fed from the process's reader thread.
-    final class TurnState: Sendable {
-        private struct State {
-            var splitter = LineSplitter()
-            var ending: CodexExecEvent?
-            var lastMessage: String?
-            var threadID: String?
-        }
-
-        private let state = Mutex(State())
-
-        func take(_ data: Data) -> [CodexExecEvent] {
-            state.withLock { state in
-                let parsed = state.splitter.lines(adding: data).compactMap(CodexExecEvent.init(line:))
-                for event in parsed {
-                    switch event {
-                    case .turnCompleted, .turnFailed: state.ending = event
-                    case .threadStarted(let id): state.threadID = id
-                    case .item(_, "agent_message", let fields): state.lastMessage = fields["text"]?.stringValue
-                    default: break
-                    }
-                }
-                return parsed
-            }
-        }
-
-        var ending: CodexExecEvent? { state.withLock { $0.ending } }
-        var lastMessage: String? { state.withLock { $0.lastMessage } }
-        var threadID: String? { state.withLock { $0.threadID } }
+    /// Whether a final message asks the user something instead of finishing.
+    static func isQuestion(_ message: String) -> Bool {
+        let trimmed = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let last = trimmed.split(separator: "\n").last else { return false }
+        return last.hasSuffix("?")
     }
 }

@@ -1,0 +1,60 @@
+import Foundation
+
+/// What a failed codex turn means for recovery, read from codex's message (reference §5.1).
+public struct TurnFailure: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// Rate limits, overload, 5xx, a dropped or silent stream: wait and try the turn again.
+        case transient
+        /// The account's usage limit or quota: nothing to do but wait for the reset or a human.
+        case usageLimit = "usage_limit"
+        /// The context window is full: start a new thread seeded with a summary.
+        case contextFull = "context_full"
+        /// Anything else (bad credentials, bad request, unknown model): retrying will not help.
+        case fatal
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// The delay the server asked for ("try again in 0.2s"), when it asked.
+    public var retryAfter: Duration?
+
+    public init(message: String) {
+        self.message = message
+        // codex 0.163 writes typographic apostrophes in some messages; compare plain text.
+        let text = message.replacingOccurrences(of: "\u{2019}", with: "'").lowercased()
+        func has(_ parts: String...) -> Bool { parts.contains { text.contains($0) } }
+        if has("context window", "context_length_exceeded") {
+            kind = .contextFull
+        } else if has("usage limit", "quota exceeded", "upgrade to plus", "usage_not_included") {
+            kind = .usageLimit
+        } else if has(
+            "rate limit",
+            "429",
+            "too many requests",
+            "high demand",
+            "at capacity",
+            "overloaded",
+            "stream disconnected",
+            "idle timeout",
+            "unexpected status 5",
+            "error sending request",
+            "internal server error",
+            "temporar"
+        ) {
+            kind = .transient
+        } else {
+            kind = .fatal
+        }
+        retryAfter = Self.requestedDelay(in: text)
+    }
+
+    /// "try again in 0.2s" / "try again in 1500ms" → the duration.
+    static func requestedDelay(in text: String) -> Duration? {
+        guard let range = text.range(of: "try again in ") else { return nil }
+        let rest = text[range.upperBound...]
+        let number = rest.prefix { $0.isNumber || $0 == "." }
+        guard let value = Double(number), value >= 0 else { return nil }
+        let unit = rest.dropFirst(number.count).prefix(2)
+        return unit == "ms" ? .milliseconds(Int64(value)) : .milliseconds(Int64(value * 1000))
+    }
+}

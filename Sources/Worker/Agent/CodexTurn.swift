@@ -1,0 +1,81 @@
+import Foundation
+import Shared
+import Synchronization
+
+/// What one codex turn has shown so far, fed line by line from the process's reader thread and read by the
+/// watchdog and the agent: its terminal line, thread, last message, open commands, activity and repetition.
+final class CodexTurn: Sendable {
+    private struct State {
+        var splitter = LineSplitter()
+        var ending: CodexExecEvent?
+        var lastMessage: String?
+        var threadID: String?
+        var lastActivity = ContinuousClock.now
+        var openCommands = 0
+        var tokens: Int64 = 0
+        /// How often each (command, exit code, output) was seen in this turn.
+        var repeats: [String: Int] = [:]
+        var looping: String?
+        var hung = false
+    }
+
+    private let state = Mutex(State())
+    private let loopThreshold: Int
+
+    init(loopThreshold: Int) { self.loopThreshold = loopThreshold }
+
+    /// Parses new output; returns the events it held.
+    func take(_ data: Data) -> [CodexExecEvent] {
+        state.withLock { state in
+            let parsed = state.splitter.lines(adding: data).compactMap(CodexExecEvent.init(line:))
+            if !parsed.isEmpty { state.lastActivity = .now }
+            for event in parsed {
+                switch event {
+                case .turnCompleted(let usage):
+                    state.ending = event
+                    state.tokens = (usage["input_tokens"]?.intValue ?? 0) + (usage["output_tokens"]?.intValue ?? 0)
+                case .turnFailed:
+                    state.ending = event
+                case .threadStarted(let id):
+                    state.threadID = id
+                case .item(_, "agent_message", let fields):
+                    state.lastMessage = fields["text"]?.stringValue
+                case .item("started", "command_execution", _):
+                    state.openCommands += 1
+                case .item("completed", "command_execution", let fields):
+                    state.openCommands = max(0, state.openCommands - 1)
+                    let command = fields["command"]?.stringValue ?? ""
+                    // Same command, same exit status, same last line of output: the result, without the shell start-up
+                    // noise that can differ between runs.
+                    let output = fields["aggregated_output"]?.stringValue ?? ""
+                    let lastLine = output.split(separator: "\n").last.map(String.init) ?? ""
+                    let signature = "\(command)\u{0}\(fields["exit_code"]?.intValue ?? -1)\u{0}\(lastLine)"
+                    state.repeats[signature, default: 0] += 1
+                    if state.repeats[signature]! >= loopThreshold && state.looping == nil {
+                        state.looping = "`\(command)` ran \(state.repeats[signature]!) times with the same result"
+                    }
+                default:
+                    break
+                }
+            }
+            return parsed
+        }
+    }
+
+    var ending: CodexExecEvent? { state.withLock { $0.ending } }
+    var lastMessage: String? { state.withLock { $0.lastMessage } }
+    var threadID: String? { state.withLock { $0.threadID } }
+    /// Tokens the thread has used so far (codex reports the thread's running total).
+    var tokens: Int64 { state.withLock { $0.tokens } }
+    /// Evidence of a loop, once one is seen.
+    var looping: String? { state.withLock { $0.looping } }
+    var hung: Bool { state.withLock { $0.hung } }
+
+    /// Marks the turn hung if nothing has happened for `limit` while no command runs (a long command is not a stall).
+    func checkHung(limit: Duration) -> Bool {
+        state.withLock { state in
+            if state.ending == nil && state.openCommands == 0 && ContinuousClock.now - state.lastActivity > limit { state.hung = true }
+            return state.hung
+        }
+    }
+}
