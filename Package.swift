@@ -61,7 +61,7 @@ let package = Package(
 
         .executableTarget(
             name: "drover",
-            dependencies: ["Shared", "Coordinator", "Worker", argumentParser, logging, serviceLifecycle, unixSignals],
+            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", argumentParser, logging, serviceLifecycle, unixSignals],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

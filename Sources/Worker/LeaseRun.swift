@@ -6,6 +6,7 @@ import Synchronization
 struct LeaseRun: Sendable {
     var agent: any AgentSession
     var workdir: String
+    var worker: String
 
     /// Set when the lease is taken away: its work must not be checkpointed.
     final class Abort: Sendable {
@@ -18,7 +19,7 @@ struct LeaseRun: Sendable {
         guard let repository = task.repository, let branch = task.branch else {
             return await agent.run(task: task, lease: lease, workdir: workdir, events: events)
         }
-        let workspace = GitWorkspace(root: workdir)
+        let workspace = GitWorkspace(root: workdir, worker: worker)
         let worktree: GitWorkspace.Worktree
         do {
             worktree = try await workspace.prepare(repository: repository, branch: branch, lease: lease)
@@ -40,7 +41,7 @@ struct LeaseRun: Sendable {
                 }
             }
         }
-        await workspace.remove(worktree.path)
+        await workspace.remove(worktree, repository: repository)
         return result
     }
 }

@@ -195,9 +195,11 @@ final class WorkerCore {
         let agent = self.agent
         let inputs = self.inputs
         let workdir = configuration.workdir
+        let worker = configuration.id
         let abort = LeaseRun.Abort()
         let task = Task {
-            let result = await LeaseRun(agent: agent, workdir: workdir).run(body.task, lease: lease, abort: abort) { events in
+            let result = await LeaseRun(agent: agent, workdir: workdir, worker: worker).run(body.task, lease: lease, abort: abort) {
+                events in
                 inputs.yield(.progress(leaseID: lease.leaseId, events))
             }
             inputs.yield(.finished(leaseID: lease.leaseId, result))

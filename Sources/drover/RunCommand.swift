@@ -23,8 +23,10 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Forget earlier runs: start from an empty state directory.") var fresh = false
     @Flag(help: "Print the final status as JSON instead of progress.") var json = false
     @Option(help: "Least severe log level written to stderr.") var logLevel: Logger.Level = .warning
+    @OptionGroup(title: "Agent") var agent: AgentOptions
 
     func validate() throws {
+        try agent.check()
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, not \(workers)") }
         guard (1...64).contains(slots) else { throw ValidationError("--slots must be between 1 and 64, not \(slots)") }
     }
@@ -40,6 +42,35 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         if fresh { try? FileManager.default.removeItem(atPath: stateDir) }
+        let cluster = LocalCluster(
+            stateDir: stateDir,
+            workers: workers,
+            slots: slots,
+            workdir: workdir,
+            agent: try agent.session(),
+            logger: logger
+        )
+        let final = try await cluster.run(plan, quiet: json)
+        guard let final else {
+            printError("stopped before the plan finished; run the same command again to go on where it stopped")
+            throw ExitCode(130)
+        }
+        if json { printJSON(final) }
+        if final.plans.first(where: { $0.id == plan.id })?.state != "done" { throw ExitCode(1) }
+    }
+}
+
+/// A coordinator and local workers in this process (state and ipc sockets in one directory), until a plan ends.
+struct LocalCluster {
+    var stateDir: String
+    var workers: Int
+    var slots: Int
+    var workdir: String
+    var agent: any AgentSession
+    var logger: Logger
+
+    /// Runs `plan` to its end; returns the last status, or nil when stopped by a signal first.
+    func run(_ plan: Plan, quiet: Bool) async throws -> StatusBody? {
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
         let endpoints = Endpoints.ipc(in: stateDir)
         let coordinator = CoordinatorService(
@@ -56,20 +87,15 @@ struct RunCommand: AsyncParsableCommand {
                 workdir: workdir,
                 drainTimeout: .seconds(5)
             )
-            services.append(.init(service: WorkerService(configuration: configuration, logger: logger)))
+            services.append(.init(service: WorkerService(configuration: configuration, agent: agent, logger: logger)))
         }
-        let monitor = PlanMonitor(control: endpoints.control, plan: plan, quiet: json)
+        let monitor = PlanMonitor(control: endpoints.control, plan: plan, quiet: quiet)
         services.append(.init(service: monitor, successTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
-        guard let final = monitor.final else {
-            printError("stopped before the plan finished; run the same command again to go on where it stopped")
-            throw ExitCode(130)
-        }
-        if json { printJSON(final) }
-        if final.plans.first(where: { $0.id == plan.id })?.state != "done" { throw ExitCode(1) }
+        return monitor.final
     }
 }
 

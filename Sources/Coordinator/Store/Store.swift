@@ -30,22 +30,30 @@ final class Store {
     private let database: DatabaseQueue
     private let codec = WireCodec()
 
-    init(path: String) throws {
+    /// Opens (creating if needed) the state file.
+    /// - Parameter readOnly: for readers beside a running coordinator (`drover events`): no writes, no migration.
+    init(path: String, readOnly: Bool = false) throws {
         if path == ":memory:" {
             database = try DatabaseQueue()
-        } else {
-            try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent,
-                withIntermediateDirectories: true
-            )
-            var configuration = Configuration()
-            configuration.prepareDatabase { db in
-                // NORMAL is durable across process crashes in WAL mode; only a power cut can lose the last commits.
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            }
-            database = try DatabaseQueue(path: path, configuration: configuration)
-            _ = try database.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+            try Self.migrator.migrate(database)
+            return
         }
+        var configuration = Configuration()
+        // Another process (a coordinator, a reader) may hold the file for a moment: wait rather than fail.
+        configuration.busyMode = .timeout(10)
+        if readOnly {
+            configuration.readonly = true
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            return
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true)
+        configuration.prepareDatabase { db in
+            // NORMAL is durable across process crashes in WAL mode; only a power cut can lose the last commits.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        database = try DatabaseQueue(path: path, configuration: configuration)
+        _ = try database.writeWithoutTransaction { db in try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
         try Self.migrator.migrate(database)
     }
 

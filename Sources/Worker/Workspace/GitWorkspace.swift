@@ -11,6 +11,8 @@ import Shared
 struct GitWorkspace {
     /// The worker's work directory.
     var root: String
+    /// The worker's id: workers that share a work directory (`drover run`) keep their clones apart.
+    var worker: String
 
     /// Why a git step failed, with git's own words.
     struct Failure: Error, CustomStringConvertible {
@@ -29,15 +31,23 @@ struct GitWorkspace {
 
     /// Makes the worktree for a lease.
     func prepare(repository: String, branch: String, lease: LeaseRef) async throws -> Worktree {
-        let clone = "\(root)/.drover-git/\(Self.safe(repository)).git"
+        let clones = "\(root)/.drover-git/\(Self.safe(worker))"
+        let clone = "\(clones)/\(Self.safe(repository)).git"
+        // Slots of one worker share the clone: one git operation on it at a time.
+        return try await CloneLocks.shared.withLock(clone) {
+            try await prepare(clone: clone, clones: clones, repository: repository, branch: branch, lease: lease)
+        }
+    }
+
+    private func prepare(clone: String, clones: String, repository: String, branch: String, lease: LeaseRef) async throws -> Worktree {
         if FileManager.default.fileExists(atPath: "\(clone)/.git") {
             try await git(["-C", clone, "fetch", "--prune", "origin"])
         } else {
-            try FileManager.default.createDirectory(atPath: "\(root)/.drover-git", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: clones, withIntermediateDirectories: true)
             try? FileManager.default.removeItem(atPath: clone)
             try await git(["clone", "--quiet", "--no-checkout", repository, clone])
         }
-        let path = "\(root)/worktrees/\(Self.safe("\(lease.plan)-\(lease.todo)-\(lease.epoch)"))"
+        let path = "\(root)/worktrees/\(Self.safe("\(worker)-\(lease.plan)-\(lease.todo)-\(lease.epoch)"))"
         if FileManager.default.fileExists(atPath: path) {
             _ = try? await git(["-C", clone, "worktree", "remove", "--force", path])
             try? FileManager.default.removeItem(atPath: path)
@@ -73,13 +83,12 @@ struct GitWorkspace {
     }
 
     /// Removes a lease's worktree (its commits live on in the repository).
-    func remove(_ path: String) async {
-        let clone = URL(fileURLWithPath: path).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".drover-git")
-            .path
-        if let clones = try? FileManager.default.contentsOfDirectory(atPath: clone) {
-            for name in clones { _ = try? await git(["-C", "\(clone)/\(name)", "worktree", "remove", "--force", path]) }
+    func remove(_ worktree: Worktree, repository: String) async {
+        let clone = "\(root)/.drover-git/\(Self.safe(worker))/\(Self.safe(repository)).git"
+        await CloneLocks.shared.withLock(clone) {
+            _ = try? await git(["-C", clone, "worktree", "remove", "--force", worktree.path])
         }
-        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.removeItem(atPath: worktree.path)
     }
 
     @discardableResult
@@ -105,5 +114,27 @@ struct GitWorkspace {
     /// A name safe for a directory: letters, digits, `-` and `_`.
     static func safe(_ text: String) -> String {
         String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.suffix(120))
+    }
+}
+
+/// Serializes git operations on one clone within this process.
+actor CloneLocks {
+    static let shared = CloneLocks()
+    private var busy: Set<String> = []
+    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
+
+    func withLock<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async rethrows -> T {
+        while busy.contains(key) {
+            await withCheckedContinuation { waiting[key, default: []].append($0) }
+        }
+        busy.insert(key)
+        defer {
+            busy.remove(key)
+            if var queue = waiting[key], !queue.isEmpty {
+                queue.removeFirst().resume()
+                waiting[key] = queue
+            }
+        }
+        return try await body()
     }
 }

@@ -1,0 +1,106 @@
+import ArgumentParser
+import Coordinator
+import Foundation
+import Logging
+import ScriptedModel
+import Shared
+import Worker
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Watch Drover keep real codex sessions working: a sample repository, a plan, a scripted model (no API key).",
+        discussion: """
+            Makes a sample git repository with a bug and a plan of four codex TODOs, starts a scripted model on \
+            127.0.0.1, a coordinator and three workers, and runs the plan. One session stops early and fails the \
+            test, one hangs, one asks a question, one hits a rate limit; Drover recovers each. Needs codex \
+            (pip install openai-codex-cli-bin).
+            """
+    )
+
+    @Option(help: "Directory for the demo (default: a new one under /tmp, kept so you can look around).") var dir: String?
+    @Option(help: "The codex executable (default: found as for `drover worker --agent codex`).") var codex: String?
+    @Option(help: "Least severe log level written to stderr.") var logLevel: Logger.Level = .error
+
+    func run() async throws {
+        let logger = bootstrapLogging(label: "drover.demo", level: logLevel)
+        guard let executable = codex ?? CodexConfiguration.findExecutable() else {
+            printError("codex was not found: install it with `pip install openai-codex-cli-bin` (or pass --codex PATH)")
+            throw ExitCode(1)
+        }
+        let directory = dir ?? "/tmp/drover-demo-\(UUID().uuidString.prefix(6).lowercased())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let repository = "\(directory)/calc.git"
+        try await DemoRepository.create(at: repository, files: DemoScenario.files, scratch: "\(directory)/seed")
+
+        let server = try ScriptedModelServer(scripts: DemoScenario.scripts)
+        defer { server.stop() }
+        let plan = DemoScenario.plan(repository: repository)
+        print("Drover demo in \(directory)")
+        print("  repository  \(repository) (calc.sh subtracts; test.sh expects it to add)")
+        print("  model       scripted, on \(server.baseURL) (no API key needed)")
+        print("  plan        \(plan.todos.map(\.id).joined(separator: ", "))")
+        print("  agents      real codex (\(executable)), three workers")
+        print("")
+        var configuration = CodexConfiguration(executable: executable, baseURL: server.baseURL, homeRoot: "\(directory)/codex-home")
+        configuration.idleTimeout = .seconds(3)
+        let cluster = LocalCluster(
+            stateDir: "\(directory)/.drover",
+            workers: 3,
+            slots: 1,
+            workdir: "\(directory)/work",
+            agent: CodexExecAgent(configuration: configuration),
+            logger: logger
+        )
+        try FileManager.default.createDirectory(atPath: cluster.workdir, withIntermediateDirectories: true)
+        let final = try await cluster.run(plan, quiet: false)
+
+        print("")
+        print("What Drover saw and did:")
+        let events = try EventLog.read(statePath: "\(directory)/.drover/state.sqlite")
+        for todo in plan.todos {
+            let state = final?.todos.first { $0.id == todo.id }?.state ?? "?"
+            print("  \(todo.id) [\(state)]")
+            for event in events where event.todo == todo.id && (event.type == "agent.detected" || event.type == "agent.recovery") {
+                let text = event.data["text"]?.stringValue?.split(separator: "\n").first.map(String.init) ?? ""
+                print("    \(event.type == "agent.detected" ? "detected" : "  → ") \(text.prefix(110))")
+            }
+            if let checkpoint = events.last(where: { $0.todo == todo.id && $0.type == "agent.checkpoint" })?.data["text"]?.stringValue {
+                print("    \(checkpoint)")
+            }
+        }
+        print("")
+        print("The branches are in \(repository):  git --git-dir \(repository) log --oneline --all")
+        print("Every event:                         drover events --state-dir \(directory)/.drover")
+        if final?.plans.first?.state != "done" { throw ExitCode(1) }
+    }
+}
+
+/// The demo's sample repository: a bare repository with one commit.
+enum DemoRepository {
+    static func create(at repository: String, files: [String: String], scratch: String) async throws {
+        guard !FileManager.default.fileExists(atPath: repository) else { return }
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        for (name, text) in files { try text.write(toFile: "\(scratch)/\(name)", atomically: true, encoding: .utf8) }
+        try await sh("git init --quiet --bare -b main '\(repository)'", in: scratch)
+        try await sh(
+            """
+            git init --quiet -b main && git add . && git -c user.name=drover -c user.email=drover@localhost commit --quiet -m 'calc: first version' \
+            && git push --quiet '\(repository)' main
+            """,
+            in: scratch
+        )
+        try? FileManager.default.removeItem(atPath: scratch)
+    }
+
+    private static func sh(_ script: String, in directory: String) async throws {
+        let process = try GuardedProcess(
+            arguments: ["/bin/sh", "-c", script],
+            environment: ProcessInfo.processInfo.environment,
+            directory: directory
+        )
+        var output = ""
+        for await chunk in process.output { output += String(decoding: chunk.data, as: UTF8.self) }
+        guard await process.wait() == 0 else { throw ValidationError("making the sample repository failed: \(output)") }
+    }
+}

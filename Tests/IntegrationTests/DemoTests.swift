@@ -1,0 +1,23 @@
+import Foundation
+import Testing
+import Worker
+
+/// `drover demo`, the README's main job: real codex sessions that go wrong, and Drover recovering each.
+@Suite(.timeLimit(.minutes(2)), .enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex (pip install openai-codex-cli-bin)"))
+struct DemoTests {
+    @Test func theDemoRecoversEverySessionAndFinishesThePlan() async throws {
+        let directory = "/tmp/drover-demo-test-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let demo = try TestProcess(name: "demo", arguments: ["demo", "--dir", directory], directory: "/tmp")
+        let status = try await demo.wait(timeout: .seconds(90))
+        let output = demo.output
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("plan demo done: 4/4 TODOs done"))
+        for detection in ["stopped_early", "hung", "asks_human", "transient_error"] {
+            #expect(output.contains("detected \(detection)"), "\(detection) in:\n\(output)")
+        }
+        for todo in ["fix-bug", "docs", "license", "changelog"] {
+            #expect(output.contains("pushed to drover/demo/\(todo)"))
+        }
+    }
+}
