@@ -60,6 +60,7 @@ public struct CoordinatorService: Service {
         } onGracefulShutdown: {
             loop.stop()
         }
+        context.terminate()
         if let error = failure.value {
             logger.critical("coordinator stopped: the state store failed", metadata: ["drover.error": "\(error)"])
             throw error

@@ -43,6 +43,7 @@ public struct WorkerService: Service {
         }
         loop.stop()
         await loop.waitUntilFinished()
+        context.terminate()
         logger.info("worker stopped")
     }
 }

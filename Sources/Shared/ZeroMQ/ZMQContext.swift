@@ -1,4 +1,5 @@
 import CZeroMQ
+import Synchronization
 
 /// A libzmq context: the I/O threads every socket of a process shares.
 ///
@@ -7,6 +8,7 @@ import CZeroMQ
 /// every ``ZMQSocket`` keeps one, so termination can never wait on an open socket.
 public final class ZMQContext: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
+    private let terminated = Mutex(false)
 
     /// Creates a context.
     /// - Parameters:
@@ -20,7 +22,18 @@ public final class ZMQContext: @unchecked Sendable {
     }
 
     deinit {
-        zmq_ctx_term(handle)
+        terminate()
+    }
+
+    /// Waits until messages still queued on closed sockets are sent (each socket's linger bounds the wait), then
+    /// frees the context. Call it after every socket is closed and before the process exits: exiting first would
+    /// drop a last message such as a worker's `bye`.
+    public func terminate() {
+        let first = terminated.withLock { done in
+            defer { done = true }
+            return !done
+        }
+        if first { zmq_ctx_term(handle) }
     }
 
     /// Whether libzmq was built with a capability, such as `"curve"` or `"ipc"`.
