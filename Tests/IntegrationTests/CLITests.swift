@@ -96,4 +96,15 @@ struct CLITests {
         #expect(status != 0)
         #expect(output.contains("drover coordinator"))
     }
+
+    @Test func doctorSaysWhatIsMissingAndHowToFixIt() async throws {
+        let (status, output) = try await drover(["doctor", "--codex", "/nonexistent/codex"])
+        #expect(status == 1)
+        #expect(output.contains("ok   libzmq: ZeroMQ"))
+        #expect(output.contains("FAIL codex"))
+        #expect(output.contains("fix: pip install --force-reinstall openai-codex-cli-bin"))
+        let (_, json) = try await drover(["doctor", "--json"])
+        let findings = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]]
+        #expect(findings?.contains { $0["check"] as? String == "git" && $0["ok"] as? Bool == true } == true)
+    }
 }

@@ -36,6 +36,15 @@ public final class ZMQContext: @unchecked Sendable {
         if first { zmq_ctx_term(handle) }
     }
 
+    /// libzmq's version, `major.minor.patch`.
+    public static var version: String {
+        var major: Int32 = 0
+        var minor: Int32 = 0
+        var patch: Int32 = 0
+        zmq_version(&major, &minor, &patch)
+        return "\(major).\(minor).\(patch)"
+    }
+
     /// Whether libzmq was built with a capability, such as `"curve"` or `"ipc"`.
     public static func has(_ capability: String) -> Bool { zmq_has(capability) == 1 }
 }
