@@ -20,28 +20,60 @@ struct LeaseRun: Sendable {
             return await agent.run(task: task, lease: lease, workdir: workdir, events: events)
         }
         let workspace = GitWorkspace(root: workdir, worker: worker)
-        let worktree: GitWorkspace.Worktree
+        let prepared: GitWorkspace.Worktree
         do {
-            worktree = try await workspace.prepare(repository: repository, branch: branch, lease: lease)
+            prepared = try await workspace.prepare(repository: repository, branch: branch, lease: lease)
         } catch {
             return AgentResult(outcome: .failed, summary: "could not prepare the worktree: \(error)")
         }
-        events([AgentEvent(kind: "workspace", text: "worktree on \(branch), from \(worktree.startedFrom)")])
-        var result = await agent.run(task: task, lease: lease, workdir: worktree.path, events: events)
-        if !abort.isSet {
+        events([AgentEvent(kind: "workspace", text: "worktree on \(branch), from \(prepared.startedFrom)")])
+        var task = task
+        if !prepared.startedAt.isEmpty, let prompt = task.prompt {
+            // A reassigned TODO goes on from its checkpoint: say so, or the agent would start over.
+            task.prompt =
+                "Earlier work on this task, by another session, is already in the files (branch \(branch), "
+                + "commit \(prepared.startedAt.prefix(7))). Check what is there and continue from it.\n\n\(prompt)"
+        }
+        let worktree = WorktreeBox(prepared)
+        let checkpoint: @Sendable (String) async -> String? = { outcome in
+            guard !abort.isSet else { return nil }
             do {
-                let line = try await workspace.checkpoint(worktree, lease: lease, outcome: result.outcome)
+                let line = try await worktree.update { try await workspace.checkpoint(&$0, lease: lease, outcome: outcome) }
                 events([AgentEvent(kind: "checkpoint", text: line)])
-                result.summary += " (\(line))"
+                return line
             } catch {
                 events([AgentEvent(kind: "checkpoint_failed", text: "\(error)")])
-                if result.outcome == .succeeded {
-                    result.outcome = .failed
-                    result.summary = "the work is done but not saved: \(error)"
-                }
+                return nil
             }
         }
-        await workspace.remove(worktree, repository: repository)
+        var result = await agent.run(task: task, lease: lease, workdir: prepared.path, events: events) {
+            _ = await checkpoint("checkpoint")
+        }
+        if !abort.isSet {
+            if let line = await checkpoint(result.outcome.rawValue) {
+                result.summary += " (\(line))"
+            } else if result.outcome == .succeeded {
+                result.outcome = .failed
+                result.summary = "the work is done but could not be saved to \(branch)"
+            }
+        }
+        await workspace.remove(await worktree.value, repository: repository)
+        return result
+    }
+}
+
+/// A lease's worktree, shared by the checkpoints between turns and the one at the end.
+actor WorktreeBox {
+    private var worktree: GitWorkspace.Worktree
+
+    init(_ worktree: GitWorkspace.Worktree) { self.worktree = worktree }
+
+    var value: GitWorkspace.Worktree { worktree }
+
+    func update<T: Sendable>(_ body: @Sendable (inout GitWorkspace.Worktree) async throws -> T) async rethrows -> T {
+        var copy = worktree
+        let result = try await body(&copy)
+        worktree = copy
         return result
     }
 }

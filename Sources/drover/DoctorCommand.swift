@@ -23,7 +23,9 @@ struct DoctorCommand: AsyncParsableCommand {
 
     func run() async throws {
         var findings: [Finding] = []
-        findings.append(Finding(check: "libzmq", ok: ZMQContext.has("ipc"), detail: "ZeroMQ \(ZMQContext.version)", fix: "apt-get install libzmq3-dev"))
+        findings.append(
+            Finding(check: "libzmq", ok: ZMQContext.has("ipc"), detail: "ZeroMQ \(ZMQContext.version)", fix: "apt-get install libzmq3-dev")
+        )
 
         let git = await Self.capture(["/usr/bin/env", "git", "--version"])
         findings.append(Finding(check: "git", ok: git.status == 0, detail: git.output, fix: "apt-get install git"))
@@ -31,21 +33,34 @@ struct DoctorCommand: AsyncParsableCommand {
         if let path = codex ?? CodexConfiguration.findExecutable() {
             let version = await Self.capture([path, "--version"])
             findings.append(
-                Finding(check: "codex", ok: version.status == 0, detail: "\(version.output) at \(path)", fix: "pip install --force-reinstall openai-codex-cli-bin")
+                Finding(
+                    check: "codex",
+                    ok: version.status == 0,
+                    detail: "\(version.output) at \(path)",
+                    fix: "pip install --force-reinstall openai-codex-cli-bin"
+                )
             )
             let environment = ProcessInfo.processInfo.environment
             let keys = ["OPENAI_API_KEY", "CODEX_API_KEY"].filter { !(environment[$0] ?? "").isEmpty }
             let authFile = FileManager.default.fileExists(atPath: "\(environment["CODEX_HOME"] ?? "\(NSHomeDirectory())/.codex")/auth.json")
             findings.append(
                 Finding(
-                    check: "model credentials", ok: !keys.isEmpty || authFile,
-                    detail: keys.isEmpty ? (authFile ? "codex auth file found" : "no API key in the environment, no codex auth file") : "\(keys.joined(separator: ", ")) set (value not shown)",
+                    check: "model credentials",
+                    ok: !keys.isEmpty || authFile,
+                    detail: keys.isEmpty
+                        ? (authFile ? "codex auth file found" : "no API key in the environment, no codex auth file")
+                        : "\(keys.joined(separator: ", ")) set (value not shown)",
                     fix: "export OPENAI_API_KEY=…, or run `codex login`; `drover demo` needs neither (it uses a scripted model)"
                 )
             )
         } else {
             findings.append(
-                Finding(check: "codex", ok: false, detail: "not found on PATH, in DROVER_CODEX, or in the Python package", fix: "pip install openai-codex-cli-bin")
+                Finding(
+                    check: "codex",
+                    ok: false,
+                    detail: "not found on PATH, in DROVER_CODEX, or in the Python package",
+                    fix: "pip install openai-codex-cli-bin"
+                )
             )
         }
 
@@ -54,8 +69,10 @@ struct DoctorCommand: AsyncParsableCommand {
         let writable = exists ? FileManager.default.isWritableFile(atPath: stateDir) : FileManager.default.isWritableFile(atPath: ".")
         findings.append(
             Finding(
-                check: "state directory", ok: writable && (!exists || isDirectory.boolValue),
-                detail: exists ? "\(stateDir) exists\(writable ? " and is writable" : " but is not writable")" : "\(stateDir) will be created",
+                check: "state directory",
+                ok: writable && (!exists || isDirectory.boolValue),
+                detail: exists
+                    ? "\(stateDir) exists\(writable ? " and is writable" : " but is not writable")" : "\(stateDir) will be created",
                 fix: "choose a writable --state-dir"
             )
         )
@@ -72,7 +89,8 @@ struct DoctorCommand: AsyncParsableCommand {
     }
 
     static func capture(_ arguments: [String]) async -> (status: Int32, output: String) {
-        guard let process = try? GuardedProcess(arguments: arguments, environment: ProcessInfo.processInfo.environment, directory: nil) else {
+        guard let process = try? GuardedProcess(arguments: arguments, environment: ProcessInfo.processInfo.environment, directory: nil)
+        else {
             return (127, "cannot start \(arguments[0])")
         }
         var output = ""

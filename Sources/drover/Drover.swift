@@ -11,7 +11,8 @@ struct Drover: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            DemoCommand.self, RunCommand.self, CoordinatorCommand.self, DoctorCommand.self, WorkerCommand.self, PlanCommand.self, StatusCommand.self,
+            DemoCommand.self, RunCommand.self, CoordinatorCommand.self, DoctorCommand.self, WorkerCommand.self, PlanCommand.self,
+            StatusCommand.self,
             EventsCommand.self,
         ]
     )

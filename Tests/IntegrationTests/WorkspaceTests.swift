@@ -1,4 +1,5 @@
 import Foundation
+import ScriptedModel
 import Shared
 import Testing
 import Worker
@@ -65,6 +66,49 @@ struct WorkspaceTests {
             )
             let left = (try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/worktrees")) ?? []
             #expect(left.isEmpty, "worktrees are removed after their run: \(left)")
+        }
+    }
+
+    @Test(.enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex"))
+    func aWorkerKilledMidTurnLeavesACheckpointAnotherWorkerFinishesFrom() async throws {
+        let server = try ScriptedModelServer(scripts: [
+            // Epoch 2, on another worker: told that earlier work is in the files, it finishes the job.
+            ModelScript(
+                [.shell("test -f part1.txt && echo two > part2.txt"), .message("Both parts are done.")],
+                match: "Earlier work on this task"
+            ),
+            // Epoch 1: part 1, a turn that ends early (checkpointed), then a turn that never answers.
+            ModelScript([.shell("echo one > part1.txt"), .message("Part 1 is done; part 2 next."), .silence]),
+        ])
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            let dir = cluster.directory
+            try await sh(
+                """
+                git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \
+                && git config user.email t@t && git config user.name t && echo hello > README \
+                && git add README && git commit --quiet -m seed && git push --quiet origin main
+                """,
+                in: dir
+            )
+            try await cluster.startCoordinator()
+            let codex = ["--agent", "codex", "--model-base-url", server.baseURL, "--codex-home", "\(dir)/codex-home"]
+            try cluster.startWorker("first", extra: codex)
+            let todo = Todo(id: "parts", prompt: "Write part1.txt and part2.txt.", checks: [Check(file: "part2.txt")])
+            try await cluster.submit(Plan(id: "kill", title: "kill", repository: "\(dir)/remote.git", todos: [todo]))
+            // The third request is the turn that hangs: part 1 is checkpointed by then.
+            try await cluster.waitForStatus("the second turn to be under way") { _ in server.responseRequests.count >= 3 }
+            try cluster.startWorker("second", extra: codex)
+            await cluster.killWorker("first")
+
+            let status = try await cluster.waitForPlan("kill")
+            #expect(status.todos.first?.epoch == 2)
+            #expect(try cluster.events().last { $0.type == "todo.done" }?.worker == "second")
+            let files = try await sh("git --git-dir remote.git ls-tree --name-only drover/kill/parts", in: dir)
+            #expect(files.split(separator: "\n").sorted() == ["README", "part1.txt", "part2.txt"])
+            let log = try await sh("git --git-dir remote.git log --format=%s drover/kill/parts", in: dir)
+            #expect(log.contains("parts checkpoint (plan kill, epoch 1)"), "\(log)")
+            #expect(server.responseRequests.contains { $0.text.contains("Earlier work on this task") })
         }
     }
 }

@@ -27,10 +27,25 @@ public protocol AgentSession: Sendable {
     /// Does the work of one lease and returns how it ended.
     /// - Parameters:
     ///   - events: called with agent events as they happen; the worker forwards them as `progress`.
+    ///   - checkpoint: call after each turn: the worker commits and pushes the work so far, so that if this worker
+    ///     dies the TODO goes on elsewhere from there.
     func run(
         task: TaskSpec,
         lease: LeaseRef,
         workdir: String,
-        events: @escaping @Sendable ([AgentEvent]) -> Void
+        events: @escaping @Sendable ([AgentEvent]) -> Void,
+        checkpoint: @escaping @Sendable () async -> Void
     ) async -> AgentResult
+}
+
+extension AgentSession {
+    /// Runs without checkpoints between turns.
+    public func run(
+        task: TaskSpec,
+        lease: LeaseRef,
+        workdir: String,
+        events: @escaping @Sendable ([AgentEvent]) -> Void
+    ) async -> AgentResult {
+        await run(task: task, lease: lease, workdir: workdir, events: events, checkpoint: {})
+    }
 }

@@ -36,7 +36,8 @@ public struct CodexExecAgent: AgentSession {
         task: TaskSpec,
         lease: LeaseRef,
         workdir: String,
-        events: @escaping @Sendable ([AgentEvent]) -> Void
+        events: @escaping @Sendable ([AgentEvent]) -> Void,
+        checkpoint: @escaping @Sendable () async -> Void
     ) async -> AgentResult {
         guard let prompt = task.prompt else {
             return AgentResult(outcome: .failed, summary: "this worker runs codex, and the TODO has no 'prompt'")
@@ -157,6 +158,7 @@ public struct CodexExecAgent: AgentSession {
             }
             session.lastMessage = turn.lastMessage ?? session.lastMessage
             session.transientRetries = 0
+            await checkpoint()
 
             // Codex saying it is done is not enough: the TODO's checks decide (design §5).
             let checks = await CheckRunner(environment: environment, directory: workdir, grace: grace).run(task.checks)

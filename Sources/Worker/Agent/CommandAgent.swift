@@ -18,7 +18,8 @@ public struct CommandAgent: AgentSession {
         task: TaskSpec,
         lease: LeaseRef,
         workdir: String,
-        events: @escaping @Sendable ([AgentEvent]) -> Void
+        events: @escaping @Sendable ([AgentEvent]) -> Void,
+        checkpoint: @escaping @Sendable () async -> Void
     ) async -> AgentResult {
         guard let command = task.command else {
             return AgentResult(outcome: .failed, summary: "this worker runs commands, and the TODO has no 'command'")

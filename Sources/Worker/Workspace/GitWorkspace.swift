@@ -62,14 +62,15 @@ struct GitWorkspace {
         return Worktree(path: path, branch: branch, startedAt: head, startedFrom: hasBranch ? branch : "the default branch")
     }
 
-    /// Commits what changed and pushes the branch. Returns a line for the report.
-    func checkpoint(_ worktree: Worktree, lease: LeaseRef, outcome: Outcome) async throws -> String {
+    /// Commits what changed and pushes the branch. Returns a line for the report, and moves `worktree.startedAt` to
+    /// the commit pushed, which the next checkpoint's lease is then taken on.
+    func checkpoint(_ worktree: inout Worktree, lease: LeaseRef, outcome: String) async throws -> String {
         let path = worktree.path
         let branch = worktree.branch
         try await git(["-C", path, "add", "--all"])
         let unchanged = (try? await git(["-C", path, "diff", "--cached", "--quiet"])) != nil
         if !unchanged {
-            let message = "drover: \(lease.todo) \(outcome.rawValue) (plan \(lease.plan), epoch \(lease.epoch))"
+            let message = "drover: \(lease.todo) \(outcome) (plan \(lease.plan), epoch \(lease.epoch))"
             try await git(["-C", path, "commit", "--quiet", "--no-verify", "-m", message])
         }
         let fence = "--force-with-lease=refs/heads/\(branch):\(worktree.startedAt)"
@@ -78,8 +79,10 @@ struct GitWorkspace {
         } catch {
             throw Failure(description: "the checkpoint was not pushed: \(branch) moved on since this run began (a newer owner?): \(error)")
         }
-        let head = try await git(["-C", path, "rev-parse", "--short", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
-        return unchanged ? "no changes; \(branch) is at \(head)" : "checkpoint \(head) pushed to \(branch)"
+        let head = try await git(["-C", path, "rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        worktree.startedAt = head
+        let short = String(head.prefix(7))
+        return unchanged ? "no changes; \(branch) is at \(short)" : "checkpoint \(short) pushed to \(branch)"
     }
 
     /// Removes a lease's worktree (its commits live on in the repository).

@@ -65,7 +65,10 @@ struct DemoCommand: AsyncParsableCommand {
                 let text = event.data["text"]?.stringValue?.split(separator: "\n").first.map(String.init) ?? ""
                 print("    \(event.type == "agent.detected" ? "detected" : "  → ") \(text.prefix(110))")
             }
-            if let checkpoint = events.last(where: { $0.todo == todo.id && $0.type == "agent.checkpoint" })?.data["text"]?.stringValue {
+            let pushed = events.last {
+                $0.todo == todo.id && $0.type == "agent.checkpoint" && $0.data["text"]?.stringValue?.contains("pushed") == true
+            }
+            if let checkpoint = pushed?.data["text"]?.stringValue {
                 print("    \(checkpoint)")
             }
         }
