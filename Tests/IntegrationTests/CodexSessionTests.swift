@@ -226,4 +226,26 @@ struct CodexSessionTests {
         #expect(todo.detail?.contains("usage limit reached, escalating") == true, "\(todo.detail ?? "")")
         #expect(requests.count == 1)
     }
+
+    @Test func aCrashedSessionIsResumed() async throws {
+        let server = try ScriptedModelServer(script: ModelScript([.once(.silence, then: .message("Done after the crash."))]))
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            try await cluster.startCoordinator()
+            try codexWorker(cluster, server)
+            try await cluster.submit(Plan(id: "crash", title: "crash", todos: [Todo(id: "t", prompt: "Say done.")]))
+            try await cluster.waitForStatus("codex to be waiting for the model") { _ in server.responseRequests.count >= 1 }
+            // Kill codex itself (not the worker): it dies without a terminal line, as a crash does.
+            let pattern = "exec --json --skip-git-repo-check -s workspace-write -C \(cluster.directory)"
+            let killer = try GuardedProcess(arguments: ["/usr/bin/pkill", "-KILL", "-f", pattern], environment: [:], directory: nil)
+            for await _ in killer.output {}
+            #expect(await killer.wait() == 0, "codex was found and killed")
+            let status = try await cluster.waitForPlan("crash")
+            #expect(status.todos.first?.epoch == 1, "recovered inside the same lease")
+            let detected = try cluster.events().filter { $0.type == "agent.detected" }.compactMap { $0.data["text"]?.stringValue }
+            #expect(detected.count == 1)
+            #expect(detected.first?.hasPrefix("crashed: codex exited with status 137") == true, "\(detected)")
+            #expect(server.responseRequests.count == 2)
+        }
+    }
 }
