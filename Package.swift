@@ -66,7 +66,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "drover-bench",
-            dependencies: ["Shared", "Coordinator", "Worker", argumentParser, logging],
+            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", argumentParser, logging],
             swiftSettings: swiftSettings
         ),
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Shared
+import Worker
 
 @main
 struct BenchCommand: AsyncParsableCommand {
@@ -10,13 +11,13 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: "Build in release mode first (swift build -c release); it starts .build/release/drover beside itself."
     )
 
-    @Option(help: "Which benchmarks: throughput, heartbeats, failover, or all.") var only: String = "all"
+    @Option(help: "Which benchmarks: throughput, heartbeats, failover, codex, or all.") var only: String = "all"
     @Option(help: "TODOs per throughput run with 8 and 64 workers.") var todos = 20_000
     @Option(help: "Seconds to measure heartbeat ingest.") var seconds = 5.0
 
     func validate() throws {
-        guard ["all", "throughput", "heartbeats", "failover"].contains(only) else {
-            throw ValidationError("--only must be throughput, heartbeats, failover or all")
+        guard ["all", "throughput", "heartbeats", "failover", "codex"].contains(only) else {
+            throw ValidationError("--only must be throughput, heartbeats, failover, codex or all")
         }
         guard todos > 0, seconds > 0 else { throw ValidationError("--todos and --seconds must be positive") }
         guard FileManager.default.isExecutableFile(atPath: BenchCoordinator.droverPath) else {
@@ -47,6 +48,14 @@ struct BenchCommand: AsyncParsableCommand {
                 runs.append(.object(try await failover(mode: mode)))
             }
             results["failover"] = .array(runs)
+        }
+        if only == "all" || only == "codex" {
+            if let codex = CodexConfiguration.findExecutable() {
+                progress("codex sessions against the scripted model")
+                results["codex"] = .object(try await CodexBenchmarks.run(codex: codex))
+            } else {
+                progress("codex not found (pip install openai-codex-cli-bin): skipping the codex benchmarks")
+            }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
