@@ -72,9 +72,11 @@ let package = Package(
 
         // MARK: - Tests
 
-        .testTarget(name: "SharedTests", dependencies: ["Shared"], swiftSettings: swiftSettings),
+        // Temporary directories and bounded waits, shared by the unit test targets.
+        .target(name: "DroverTestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "SharedTests", dependencies: ["Shared", "DroverTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared"], swiftSettings: swiftSettings),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Shared"], swiftSettings: swiftSettings),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Shared", "DroverTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", "drover"],

@@ -2,10 +2,10 @@ import Foundation
 import Testing
 
 /// A fresh directory under the system's temporary directory; call ``remove()`` when done.
-struct TemporaryDirectory {
-    let path: String
+public struct TemporaryDirectory: Sendable {
+    public let path: String
 
-    init() throws {
+    public init() throws {
         let template = FileManager.default.temporaryDirectory.path + "/drover-test-XXXXXX"
         var bytes = Array(template.utf8CString)
         guard let made = mkdtemp(&bytes) else {
@@ -14,7 +14,7 @@ struct TemporaryDirectory {
         path = String(cString: made)
     }
 
-    func remove() {
+    public func remove() {
         try? FileManager.default.removeItem(atPath: path)
     }
 }
@@ -23,7 +23,7 @@ struct TemporaryDirectory {
 ///
 /// On a timeout the waiting `next()` is cancelled, which ends an `AsyncStream` for good: use it where a timeout is a
 /// failure.
-func next<Element: Sendable>(_ stream: AsyncStream<Element>, within timeout: Duration) async -> Element? {
+public func next<Element: Sendable>(_ stream: AsyncStream<Element>, within timeout: Duration) async -> Element? {
     await withTaskGroup(of: Element?.self) { group in
         group.addTask {
             var iterator = stream.makeAsyncIterator()
@@ -40,7 +40,7 @@ func next<Element: Sendable>(_ stream: AsyncStream<Element>, within timeout: Dur
 }
 
 /// The next element of `stream` that satisfies `predicate`, skipping others, or nil after `timeout`.
-func next<Element: Sendable>(
+public func next<Element: Sendable>(
     _ stream: AsyncStream<Element>,
     within timeout: Duration,
     where predicate: (Element) -> Bool
@@ -56,11 +56,42 @@ func next<Element: Sendable>(
 /// Runs `operation` in a task of its own and waits for it at most `timeout`; nil when it did not finish in time.
 ///
 /// For waits that cannot be cancelled: the operation is left running if it overruns.
-func value<Value: Sendable>(within timeout: Duration, of operation: @escaping @Sendable () async -> Value) async -> Value? {
+public func value<Value: Sendable>(within timeout: Duration, of operation: @escaping @Sendable () async -> Value) async -> Value? {
     let (stream, continuation) = AsyncStream.makeStream(of: Value.self)
     Task {
         continuation.yield(await operation())
         continuation.finish()
     }
     return await next(stream, within: timeout)
+}
+
+/// Waits until `condition` holds, checking every 10 ms for at most `timeout`; returns whether it held.
+public func eventually(within timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while !condition() {
+        guard ContinuousClock.now < deadline else { return false }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return true
+}
+
+/// Whether no process `pid` is running any more: it does not exist, or is a zombie nobody has reaped yet (a container's
+/// pid 1 may not reap orphans).
+public func isGone(_ pid: pid_t) -> Bool {
+    if kill(pid, 0) == -1 && errno == ESRCH { return true }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+    // The state follows the command name in parentheses: "1234 (sleep) Z ...".
+    guard let close = stat.lastIndex(of: ")") else { return false }
+    return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+}
+
+/// The pid written into `path` by a test command, once the file holds one.
+public func pid(in path: String, within timeout: Duration = .seconds(10)) async -> pid_t? {
+    var found: pid_t?
+    _ = await eventually(within: timeout) {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        found = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        return found != nil
+    }
+    return found
 }
