@@ -89,12 +89,9 @@ struct DoctorCommand: AsyncParsableCommand {
     }
 
     static func capture(_ arguments: [String]) async -> (status: Int32, output: String) {
-        guard let process = try? GuardedProcess(arguments: arguments, environment: ProcessInfo.processInfo.environment, directory: nil)
-        else {
+        guard let (status, output) = try? await GuardedProcess.output(of: arguments, in: nil) else {
             return (127, "cannot start \(arguments[0])")
         }
-        var output = ""
-        for await chunk in process.output { output += String(decoding: chunk.data, as: UTF8.self) }
-        return (await process.wait(), output.trimmingCharacters(in: .whitespacesAndNewlines))
+        return (status, output.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

@@ -8,17 +8,10 @@ import Worker
 /// next attempt, on whichever worker, goes on from there.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct WorkspaceTests {
-    /// Runs a shell script to its end and returns its status and output.
+    /// Runs a shell script to its end and returns its output; throws when it fails.
     @discardableResult
     func sh(_ script: String, in directory: String) async throws -> String {
-        let process = try GuardedProcess(
-            arguments: ["/bin/sh", "-c", script],
-            environment: ProcessInfo.processInfo.environment,
-            directory: directory
-        )
-        var output = ""
-        for await chunk in process.output { output += String(decoding: chunk.data, as: UTF8.self) }
-        let status = await process.wait()
+        let (status, output) = try await GuardedProcess.output(of: ["/bin/sh", "-c", script], in: directory)
         if status != 0 { throw TestFailure("`\(script)` failed (\(status)): \(output)") }
         return output
     }

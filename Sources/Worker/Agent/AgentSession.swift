@@ -1,3 +1,4 @@
+import Foundation
 public import Shared
 
 /// What an agent run ends with.
@@ -47,5 +48,17 @@ extension AgentSession {
         events: @escaping @Sendable ([AgentEvent]) -> Void
     ) async -> AgentResult {
         await run(task: task, lease: lease, workdir: workdir, events: events, checkpoint: {})
+    }
+}
+
+extension LeaseRef {
+    /// The worker's environment plus what tells a TODO's processes which lease they run under:
+    /// `DROVER_PLAN`, `DROVER_TODO`, `DROVER_EPOCH`.
+    func environment(adding extra: [String: String] = [:]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        environment["DROVER_PLAN"] = plan
+        environment["DROVER_TODO"] = todo
+        environment["DROVER_EPOCH"] = String(epoch)
+        return environment
     }
 }

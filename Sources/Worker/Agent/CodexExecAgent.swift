@@ -49,11 +49,7 @@ public struct CodexExecAgent: AgentSession {
         } catch {
             return AgentResult(outcome: .failed, summary: "cannot prepare CODEX_HOME at \(home): \(error.localizedDescription)")
         }
-        var environment = ProcessInfo.processInfo.environment
-        environment["CODEX_HOME"] = home
-        environment["DROVER_PLAN"] = lease.plan
-        environment["DROVER_TODO"] = lease.todo
-        environment["DROVER_EPOCH"] = String(lease.epoch)
+        let environment = lease.environment(adding: ["CODEX_HOME": home])
 
         let maxTurns = max(1, task.budget?.turns ?? Self.defaultTurns)
         let started = ContinuousClock.now

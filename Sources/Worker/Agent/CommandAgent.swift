@@ -24,10 +24,7 @@ public struct CommandAgent: AgentSession {
         guard let command = task.command else {
             return AgentResult(outcome: .failed, summary: "this worker runs commands, and the TODO has no 'command'")
         }
-        var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        env["DROVER_PLAN"] = lease.plan
-        env["DROVER_TODO"] = lease.todo
-        env["DROVER_EPOCH"] = String(lease.epoch)
+        let env = lease.environment(adding: environment)
         let run = await Self.shell(command, environment: env, directory: workdir, timeout: task.timeoutSeconds, grace: grace) {
             chunk in
             events([

@@ -74,6 +74,18 @@ public final class GuardedProcess: Sendable {
         if running { kill(-pid, SIGTERM) }
     }
 
+    /// Runs a program to its end; returns its status and its output (stdout and stderr as they came).
+    public static func output(
+        of arguments: [String],
+        in directory: String?,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> (status: Int32, output: String) {
+        let process = try GuardedProcess(arguments: arguments, environment: environment, directory: directory)
+        var output = ""
+        for await chunk in process.output { output += String(decoding: chunk.data, as: UTF8.self) }
+        return (await process.wait(), output)
+    }
+
     /// Sends `signal` to the whole process group (the guardian passes on nothing: every member gets it directly).
     public func signal(_ signal: Int32) {
         kill(-pid, signal)

@@ -97,13 +97,7 @@ enum DemoRepository {
     }
 
     private static func sh(_ script: String, in directory: String) async throws {
-        let process = try GuardedProcess(
-            arguments: ["/bin/sh", "-c", script],
-            environment: ProcessInfo.processInfo.environment,
-            directory: directory
-        )
-        var output = ""
-        for await chunk in process.output { output += String(decoding: chunk.data, as: UTF8.self) }
-        guard await process.wait() == 0 else { throw ValidationError("making the sample repository failed: \(output)") }
+        let (status, output) = try await GuardedProcess.output(of: ["/bin/sh", "-c", script], in: directory)
+        guard status == 0 else { throw ValidationError("making the sample repository failed: \(output)") }
     }
 }

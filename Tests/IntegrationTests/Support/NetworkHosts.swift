@@ -73,10 +73,7 @@ final class NetworkHosts {
     }
 
     private func ip(_ arguments: String...) async throws {
-        let process = try GuardedProcess(arguments: [Self.ipPath] + arguments, environment: [:], directory: nil)
-        var output = ""
-        for await chunk in process.output { output += String(decoding: chunk.data, as: UTF8.self) }
-        let status = await process.wait()
+        let (status, output) = try await GuardedProcess.output(of: [Self.ipPath] + arguments, in: nil, environment: [:])
         if status != 0 { throw TestFailure("ip \(arguments.joined(separator: " ")) failed (\(status)): \(output)") }
     }
 
