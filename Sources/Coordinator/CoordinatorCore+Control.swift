@@ -33,7 +33,8 @@ extension CoordinatorCore {
             case .submit:
                 let submitted = try codec.body(SubmitBody.self, from: body, ref: header.id)
                 do throws(ProtocolError) {
-                    reply(Socket.control, to: envelope, .submit, try submit(submitted.plan, now: now))
+                    let json = String(decoding: body, as: UTF8.self)
+                    reply(Socket.control, to: envelope, .submit, try submit(submitted.plan, submitJSON: json, now: now))
                 } catch {
                     var error = error
                     error.ref = header.id

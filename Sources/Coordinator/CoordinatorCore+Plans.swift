@@ -4,7 +4,8 @@ import Shared
 /// Plans coming in, TODOs becoming ready, work going out, and plans finishing.
 extension CoordinatorCore {
     /// Adds a validated plan. An identical plan with the same id is accepted again (a retried submit).
-    func submit(_ plan: Plan, now: Int64) throws(ProtocolError) -> SubmittedBody {
+    /// - Parameter submitJSON: the `submit` body as it arrived, which the store keeps as the plan's record.
+    func submit(_ plan: Plan, submitJSON: String, now: Int64) throws(ProtocolError) -> SubmittedBody {
         if let existing = plans[plan.id] {
             guard existing.plan == plan else {
                 throw ProtocolError(.rejected, "a different plan with id \"\(plan.id)\" is already here: give the new plan another id")
@@ -20,7 +21,7 @@ extension CoordinatorCore {
             open: plan.todos.count
         )
         plans[plan.id] = planRecord
-        changes.plans[plan.id] = planRecord
+        changes.newPlans.append((planRecord, submitJSON))
         record("plan.submitted", plan: plan.id, ["title": .string(plan.title), "todos": .int(Int64(plan.todos.count))])
         for todo in plan.todos {
             let key = TodoKey(plan: plan.id, todo: todo.id)
@@ -191,7 +192,7 @@ extension CoordinatorCore {
         record.state = (counts["done"] ?? 0) == record.plan.todos.count ? .done : .failed
         record.finishedAt = wallClockMilliseconds()
         plans[planID] = record
-        changes.plans[planID] = record
+        changes.planStates[planID] = record
         self.record(
             record.state == .done ? "plan.done" : "plan.failed",
             plan: planID,

@@ -31,7 +31,10 @@ struct TodoKey: Hashable, Sendable, CustomStringConvertible {
 /// The coordinator's view of one TODO. Persisted row by row in `todos`.
 struct TodoRecord: Sendable {
     var key: TodoKey
-    var spec: Todo
+    /// What the plan says; never changes, and is shared rather than copied with the record (the hot path copies
+    /// records all the time, and a `Todo` is a dozen strings and arrays to retain).
+    var spec: Todo { specBox.todo }
+    private let specBox: SpecBox
     var state: TodoState
     /// Grows by one on every assignment; stored before the assign is sent.
     var epoch: Int64
@@ -45,6 +48,33 @@ struct TodoRecord: Sendable {
     var assignedAt: Int64 = 0
     /// Dependencies not yet done; derived, not persisted.
     var waitingOn: Int = 0
+
+    init(
+        key: TodoKey,
+        spec: Todo,
+        state: TodoState,
+        epoch: Int64,
+        leaseID: String?,
+        worker: String?,
+        attempts: Int,
+        detail: String?,
+        assignedAt: Int64 = 0
+    ) {
+        self.key = key
+        self.specBox = SpecBox(spec)
+        self.state = state
+        self.epoch = epoch
+        self.leaseID = leaseID
+        self.worker = worker
+        self.attempts = attempts
+        self.detail = detail
+        self.assignedAt = assignedAt
+    }
+
+    private final class SpecBox: Sendable {
+        let todo: Todo
+        init(_ todo: Todo) { self.todo = todo }
+    }
 }
 
 /// A plan and its progress. Persisted in `plans`.

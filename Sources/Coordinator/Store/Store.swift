@@ -11,12 +11,15 @@ import Shared
 final class Store {
     /// Everything that changed in one batch.
     struct Changes {
-        var plans: [String: PlanRecord] = [:]
+        /// New plans, with the JSON of the `submit` body they came in (stored as it came: no second encoding).
+        var newPlans: [(record: PlanRecord, submitJSON: String)] = []
+        /// Plans whose state changed.
+        var planStates: [String: PlanRecord] = [:]
         var todos: [TodoRecord] = []
         var reports: [(leaseID: String, seq: UInt64)] = []
         var events: [(event: Event, json: String)] = []
 
-        var isEmpty: Bool { plans.isEmpty && todos.isEmpty && reports.isEmpty && events.isEmpty }
+        var isEmpty: Bool { newPlans.isEmpty && planStates.isEmpty && todos.isEmpty && reports.isEmpty && events.isEmpty }
     }
 
     /// What a restarted coordinator begins from.
@@ -63,7 +66,7 @@ final class Store {
             try db.execute(
                 sql: """
                     CREATE TABLE plans (
-                        id TEXT PRIMARY KEY, ord INTEGER NOT NULL, spec TEXT NOT NULL, state TEXT NOT NULL,
+                        id TEXT PRIMARY KEY, ord INTEGER NOT NULL, spec TEXT NOT NULL /* the submit body */, state TEXT NOT NULL,
                         submitted_at INTEGER NOT NULL, finished_at INTEGER);
                     CREATE TABLE todos (
                         plan TEXT NOT NULL, id TEXT NOT NULL, state TEXT NOT NULL, epoch INTEGER NOT NULL,
@@ -87,7 +90,7 @@ final class Store {
             var plans: [PlanRecord] = []
             for row in try Row.fetchAll(db, sql: "SELECT id, ord, spec, state, submitted_at, finished_at FROM plans ORDER BY ord") {
                 let spec: String = row["spec"]
-                let plan = try codec.decode(Plan.self, from: Data(spec.utf8))
+                let plan = try codec.decode(SubmitBody.self, from: Data(spec.utf8)).plan
                 plans.append(
                     PlanRecord(
                         plan: plan,
@@ -118,15 +121,20 @@ final class Store {
     func write(_ changes: Changes) throws {
         guard !changes.isEmpty else { return }
         try database.inTransaction { db in
-            if !changes.plans.isEmpty {
+            if !changes.newPlans.isEmpty {
                 let statement = try db.cachedStatement(
                     sql: "INSERT OR REPLACE INTO plans (id, ord, spec, state, submitted_at, finished_at) VALUES (?, ?, ?, ?, ?, ?)"
                 )
-                for record in changes.plans.values {
-                    let spec = String(decoding: codec.json(record.plan), as: UTF8.self)
+                for (record, submitJSON) in changes.newPlans {
                     try statement.execute(arguments: [
-                        record.plan.id, record.order, spec, record.state.rawValue, record.submittedAt, record.finishedAt,
+                        record.plan.id, record.order, submitJSON, record.state.rawValue, record.submittedAt, record.finishedAt,
                     ])
+                }
+            }
+            if !changes.planStates.isEmpty {
+                let statement = try db.cachedStatement(sql: "UPDATE plans SET state = ?, finished_at = ? WHERE id = ?")
+                for record in changes.planStates.values {
+                    try statement.execute(arguments: [record.state.rawValue, record.finishedAt, record.plan.id])
                 }
             }
             if !changes.todos.isEmpty {
