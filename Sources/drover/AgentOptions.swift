@@ -8,7 +8,10 @@ struct AgentOptions: ParsableArguments {
         case command, codex
     }
 
-    @Option(help: "The agent: command (runs each TODO's shell command) or codex (runs each TODO's prompt in codex exec).")
+    @Option(
+        help:
+            "The agent: command (runs each TODO's shell command) or codex (runs each TODO's prompt in codex; TODOs with only a command still run as commands)."
+    )
     var agent: Kind = .command
     @Option(help: "The codex executable (default: DROVER_CODEX, PATH, then the openai-codex-cli-bin Python package).")
     var codex: String?
@@ -63,7 +66,7 @@ struct AgentOptions: ParsableArguments {
             if let codexHome { configuration.homeRoot = codexHome }
             configuration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
             configuration.loopThreshold = loopThreshold
-            return CodexExecAgent(configuration: configuration)
+            return PromptOrCommandAgent(prompts: CodexExecAgent(configuration: configuration))
         }
     }
 }

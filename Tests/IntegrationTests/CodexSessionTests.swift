@@ -248,4 +248,22 @@ struct CodexSessionTests {
             #expect(server.responseRequests.count == 2)
         }
     }
+
+    @Test func aCodexWorkerRunsCommandTodosAsCommands() async throws {
+        let server = try ScriptedModelServer(script: ModelScript([.shell("echo from codex > codex.txt"), .message("Done.")]))
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            try await cluster.startCoordinator()
+            try codexWorker(cluster, server)
+            let todos = [
+                Todo(id: "shell", command: "echo from a command > command.txt"),
+                Todo(id: "agent", prompt: "Write codex.txt.", dependsOn: ["shell"], checks: [Check(file: "codex.txt")]),
+            ]
+            try await cluster.submit(Plan(id: "mixed", title: "mixed", todos: todos))
+            try await cluster.waitForPlan("mixed")
+            #expect(cluster.lines(of: "command.txt") == ["from a command"])
+            #expect(cluster.lines(of: "codex.txt") == ["from codex"])
+            #expect(server.responseRequests.count == 2, "only the prompt went to the model")
+        }
+    }
 }
