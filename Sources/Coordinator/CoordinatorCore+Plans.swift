@@ -157,6 +157,7 @@ extension CoordinatorCore {
             checks: todo.spec.checks,
             budget: todo.spec.budget,
             risk: todo.spec.risk,
+            permissions: todo.spec.permissions,
             repository: plans[key.plan]?.plan.repository,
             branch: plans[key.plan]?.plan.branch(of: key.todo)
         )

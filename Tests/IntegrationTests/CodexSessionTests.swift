@@ -266,4 +266,25 @@ struct CodexSessionTests {
             #expect(server.responseRequests.count == 2, "only the prompt went to the model")
         }
     }
+
+    @Test func aReadOnlyTodoCannotWriteItsFiles() async throws {
+        let (todo, requests, _) = try await scenario(
+            ModelScript([.shell("echo x > written.txt"), .message("Tried.")]),
+            todo: Todo(
+                id: "t",
+                prompt: "Write written.txt.",
+                checks: [Check(file: "written.txt")],
+                budget: Budget(turns: 1),
+                permissions: Permissions(sandbox: "read-only")
+            ),
+            state: "failed"
+        )
+        #expect(todo.detail?.contains("over budget: 1 turns spent") == true, "\(todo.detail ?? "")")
+        let toolOutput = try #require(requests.dropFirst().first).text
+        #expect(
+            toolOutput.contains("Read-only file system") || toolOutput.contains("Permission denied")
+                || toolOutput.contains("not permitted"),
+            "the sandbox refused the write: \(toolOutput.suffix(600))"
+        )
+    }
 }

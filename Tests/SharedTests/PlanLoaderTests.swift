@@ -556,4 +556,14 @@ import Testing
         #expect(error.file == path)
         #expect(error.description.hasPrefix("\(path):1:"), "\(error.description)")
     }
+
+    @Test func permissionsAreReadAndChecked() throws {
+        let plan = try PlanLoader.parse(
+            "todos:\n  - id: a\n    prompt: x\n    permissions: { sandbox: read-only, network: true, writable: [cache, /tmp/out] }\n"
+        )
+        #expect(plan.todos[0].permissions == Permissions(sandbox: "read-only", network: true, writable: ["cache", "/tmp/out"]))
+        let found = problems("todos:\n  - id: a\n    prompt: x\n    permissions: { sandbox: wide-open, network: maybe }\n")
+        #expect(problem(at: "todos[0].permissions.sandbox", in: found)?.message.contains("must be one of read-only") == true)
+        #expect(problem(at: "todos[0].permissions.network", in: found)?.message == "must be true or false")
+    }
 }

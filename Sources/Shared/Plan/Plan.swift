@@ -24,7 +24,7 @@ public struct Plan: Codable, Sendable, Equatable {
 public struct Todo: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, title, prompt, command, dependsOn = "depends_on", labels, checks, risk, budget, timeoutSeconds = "timeout_seconds",
-            maxAttempts = "max_attempts"
+            maxAttempts = "max_attempts", permissions
     }
 
     public var id: String
@@ -45,6 +45,8 @@ public struct Todo: Codable, Sendable, Equatable {
     public var timeoutSeconds: Double?
     /// How many times a failed run is tried before the TODO is marked failed.
     public var maxAttempts: Int
+    /// What the agent may do; nil leaves the worker's defaults.
+    public var permissions: Permissions?
 
     public init(
         id: String,
@@ -57,8 +59,10 @@ public struct Todo: Codable, Sendable, Equatable {
         risk: Risk = .low,
         budget: Budget? = nil,
         timeoutSeconds: Double? = nil,
-        maxAttempts: Int = 1
+        maxAttempts: Int = 1,
+        permissions: Permissions? = nil
     ) {
+        self.permissions = permissions
         self.id = id
         self.title = title ?? id
         self.prompt = prompt
@@ -119,5 +123,23 @@ public struct Check: Codable, Sendable, Equatable, CustomStringConvertible {
         if let command { return "command `\(command)`" }
         if let file, let pattern { return "file \(file) matches /\(pattern)/" }
         return "file \(file ?? "?") exists"
+    }
+}
+
+/// What an agent working on a TODO may do (design §7): its sandbox, network access, and writable paths beyond its
+/// work directory.
+public struct Permissions: Codable, Sendable, Equatable {
+    public static let sandboxes = ["read-only", "workspace-write", "danger-full-access"]
+
+    /// `read-only`, `workspace-write` or `danger-full-access`.
+    public var sandbox: String?
+    public var network: Bool?
+    /// Extra writable paths; relative ones are relative to the work directory.
+    public var writable: [String]
+
+    public init(sandbox: String? = nil, network: Bool? = nil, writable: [String] = []) {
+        self.sandbox = sandbox
+        self.network = network
+        self.writable = writable
     }
 }

@@ -25,6 +25,7 @@ import Yams
 ///     timeout: 600       # seconds
 ///     max_attempts: 2
 ///     budget: { wall_seconds: 3600, turns: 20, tokens: 2000000 }
+///     permissions: { sandbox: workspace-write, network: false, writable: [../cache] }
 /// ```
 public enum PlanLoader {
     /// Loads and validates the plan in `path`.
@@ -196,7 +197,7 @@ public enum PlanLoader {
         mutating func todo(_ node: Node, _ path: String) -> Todo? {
             let known: Set<String> = [
                 "id", "title", "prompt", "command", "depends_on", "labels", "checks", "risk", "budget", "timeout",
-                "max_attempts",
+                "max_attempts", "permissions",
             ]
             guard let fields = fields(node, path, known: known, what: "a TODO") else { return nil }
             guard let id = string(fields["id"], "\(path).id", required: true) else { return nil }
@@ -233,6 +234,26 @@ public enum PlanLoader {
                     tokens: integer(budgetFields["tokens"], "\(path).budget.tokens")
                 )
             }
+            var permissions: Permissions?
+            if let node = fields["permissions"],
+                let permissionFields = self.fields(
+                    node,
+                    "\(path).permissions",
+                    known: ["sandbox", "network", "writable"],
+                    what: "permissions"
+                )
+            {
+                var network: Bool?
+                if let networkNode = permissionFields["network"] {
+                    network = networkNode.bool
+                    if network == nil { note("\(path).permissions.network", networkNode, "must be true or false") }
+                }
+                permissions = Permissions(
+                    sandbox: string(permissionFields["sandbox"], "\(path).permissions.sandbox"),
+                    network: network,
+                    writable: strings(permissionFields["writable"], "\(path).permissions.writable")
+                )
+            }
             return Todo(
                 id: id,
                 title: string(fields["title"], "\(path).title"),
@@ -244,7 +265,8 @@ public enum PlanLoader {
                 risk: risk,
                 budget: budget,
                 timeoutSeconds: number(fields["timeout"], "\(path).timeout"),
-                maxAttempts: integer(fields["max_attempts"], "\(path).max_attempts") ?? 1
+                maxAttempts: integer(fields["max_attempts"], "\(path).max_attempts") ?? 1,
+                permissions: permissions
             )
         }
 

@@ -28,6 +28,14 @@ public enum PlanValidator {
             if !(1...100).contains(todo.maxAttempts) {
                 problems.append(.init(path: "\(path).max_attempts", message: "must be between 1 and 100"))
             }
+            if let sandbox = todo.permissions?.sandbox, !Permissions.sandboxes.contains(sandbox) {
+                problems.append(
+                    .init(
+                        path: "\(path).permissions.sandbox",
+                        message: "must be one of \(Permissions.sandboxes.joined(separator: ", ")) (not \"\(sandbox)\")"
+                    )
+                )
+            }
             for (labelIndex, label) in todo.labels.enumerated() {
                 if let problem = Identifier.problem(with: label) {
                     problems.append(.init(path: "\(path).labels[\(labelIndex)]", message: "label \(problem)"))

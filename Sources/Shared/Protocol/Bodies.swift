@@ -76,7 +76,7 @@ public struct HeartbeatBody: Codable, Sendable, Equatable {
 /// What a worker is asked to do for one TODO.
 public struct TaskSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
-        case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget, risk, repository, branch
+        case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget, risk, permissions, repository, branch
     }
 
     public var title: String
@@ -91,6 +91,8 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     public var budget: Budget?
     /// How much damage the TODO could do; agents ask humans more as it grows.
     public var risk: Risk?
+    /// What the agent may do; nil leaves the worker's defaults.
+    public var permissions: Permissions?
     /// The plan's git repository, when it has one: the work happens in a worktree of it, on ``branch``.
     public var repository: String?
     public var branch: String?
@@ -103,10 +105,12 @@ public struct TaskSpec: Codable, Sendable, Equatable {
         checks: [Check],
         budget: Budget? = nil,
         risk: Risk? = nil,
+        permissions: Permissions? = nil,
         repository: String? = nil,
         branch: String? = nil
     ) {
         self.risk = risk
+        self.permissions = permissions
         self.repository = repository
         self.branch = branch
         self.title = title

@@ -53,7 +53,7 @@ public struct CodexExecAgent: AgentSession {
 
         let maxTurns = max(1, task.budget?.turns ?? Self.defaultTurns)
         let started = ContinuousClock.now
-        var session = Session(threadID: nil, prompt: prompt, turns: 0, transientRetries: 0, tail: "")
+        var session = Session(permissions: task.permissions, threadID: nil, prompt: prompt, turns: 0, transientRetries: 0, tail: "")
         func detected(_ kind: String, _ evidence: String, then action: String) {
             events([AgentEvent(kind: "detected", text: "\(kind): \(evidence)"), AgentEvent(kind: "recovery", text: action)])
         }
@@ -202,6 +202,7 @@ public struct CodexExecAgent: AgentSession {
 
     /// Where a lease's session stands between turns.
     private struct Session {
+        var permissions: Permissions?
         var threadID: String?
         var prompt: String
         var turns: Int
@@ -220,8 +221,11 @@ public struct CodexExecAgent: AgentSession {
         timeout: Double?,
         events: @escaping @Sendable ([AgentEvent]) -> Void
     ) async -> ProcessRun {
-        var arguments = [configuration.executable, "exec", "--json", "--skip-git-repo-check", "-s", configuration.sandbox, "-C", workdir]
-        arguments += ["-m", configuration.model]
+        let permissions = session.permissions
+        var arguments = [configuration.executable, "exec", "--json", "--skip-git-repo-check"]
+        arguments += ["-s", permissions?.sandbox ?? configuration.sandbox, "-C", workdir, "-m", configuration.model]
+        if let network = permissions?.network { arguments += ["-c", "sandbox_workspace_write.network_access=\(network)"] }
+        for path in permissions?.writable ?? [] { arguments += ["--add-dir", path.hasPrefix("/") ? path : "\(workdir)/\(path)"] }
         // Options go before `resume`: not all of them are accepted after it (reference §1.2).
         if let threadID = session.threadID { arguments += ["resume", threadID] }
         arguments.append(session.prompt)
