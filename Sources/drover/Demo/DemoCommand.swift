@@ -62,8 +62,10 @@ struct DemoCommand: AsyncParsableCommand {
             let state = final?.todos.first { $0.id == todo.id }?.state ?? "?"
             print("  \(todo.id) [\(state)]")
             for event in events where event.todo == todo.id && (event.type == "agent.detected" || event.type == "agent.recovery") {
-                let text = event.data["text"]?.stringValue?.split(separator: "\n").first.map(String.init) ?? ""
-                print("    \(event.type == "agent.detected" ? "detected" : "  → ") \(text.prefix(110))")
+                let lines = (event.data["text"]?.stringValue ?? "").split(separator: "\n").prefix(2)
+                print("    \(event.type == "agent.detected" ? "detected" : "  → ") \(lines.first?.prefix(110) ?? "")")
+                // The evidence: for a failed check, what it said.
+                for line in lines.dropFirst() { print("               \(line.prefix(100))") }
             }
             let pushed = events.last {
                 $0.todo == todo.id && $0.type == "agent.checkpoint" && $0.data["text"]?.stringValue?.contains("pushed") == true
