@@ -36,15 +36,15 @@ int drover_has_exited(pid_t pid) {
 
 // Everything below runs between fork and exec in a copy of a multi-threaded process: async-signal-safe calls only.
 
-static void run_program(char *const argv[], char *const envp[], const char *cwd, int stdout_fd, int stderr_fd) {
+static void run_program(char *const argv[], char *const envp[], const char *cwd, int stdin_fd, int stdout_fd, int stderr_fd) {
     sigset_t none;
     sigemptyset(&none);
     for (int sig = 1; sig < NSIG; sig++) {
         signal(sig, SIG_DFL);
     }
     sigprocmask(SIG_SETMASK, &none, NULL);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) {
+    int input = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY);
+    if (input < 0 || dup2(input, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) {
         _exit(126);
     }
     close_range(3, ~0U, 0);
@@ -55,7 +55,7 @@ static void run_program(char *const argv[], char *const envp[], const char *cwd,
     _exit(127);
 }
 
-static void guard(pid_t caller, char *const argv[], char *const envp[], const char *cwd, int stdout_fd, int stderr_fd) {
+static void guard(pid_t caller, char *const argv[], char *const envp[], const char *cwd, int stdin_fd, int stdout_fd, int stderr_fd) {
     setpgid(0, 0);
     sigset_t waited;
     sigemptyset(&waited);
@@ -75,7 +75,7 @@ static void guard(pid_t caller, char *const argv[], char *const envp[], const ch
         _exit(126);
     }
     if (program == 0) {
-        run_program(argv, envp, cwd, stdout_fd, stderr_fd);
+        run_program(argv, envp, cwd, stdin_fd, stdout_fd, stderr_fd);
     }
     // A stop request that arrived before the program existed is pending here, and pending signals are not
     // inherited across fork: pass it on.
@@ -115,14 +115,14 @@ static void guard(pid_t caller, char *const argv[], char *const envp[], const ch
     }
 }
 
-pid_t drover_spawn_guarded(char *const argv[], char *const envp[], const char *cwd, int stdout_fd, int stderr_fd) {
+pid_t drover_spawn_guarded(char *const argv[], char *const envp[], const char *cwd, int stdin_fd, int stdout_fd, int stderr_fd) {
     pid_t caller = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         return -errno;
     }
     if (pid == 0) {
-        guard(caller, argv, envp, cwd, stdout_fd, stderr_fd);
+        guard(caller, argv, envp, cwd, stdin_fd, stdout_fd, stderr_fd);
         _exit(126);
     }
     // Also set the group from the parent side, so a signal sent to -pid right after we return cannot miss.

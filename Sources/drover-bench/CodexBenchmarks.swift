@@ -58,7 +58,7 @@ enum CodexBenchmarks {
         let times = Mutex<(last: ContinuousClock.Instant?, detected: ContinuousClock.Instant?)>((nil, nil))
         let lease = LeaseRef(leaseId: "bench/hang@1", plan: "bench", todo: "hang", epoch: 1)
         let task = TaskSpec(title: "hang", command: nil, prompt: "Say ok.", timeoutSeconds: 60, checks: [])
-        _ = await CodexExecAgent(configuration: configuration).run(task: task, lease: lease, workdir: directory) { events in
+        _ = await CodexAgent(configuration: configuration).run(task: task, lease: lease, workdir: directory) { events in
             let now = ContinuousClock.now
             times.withLock { times in
                 for event in events where times.detected == nil {
@@ -82,7 +82,7 @@ enum CodexBenchmarks {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configuration = CodexConfiguration(executable: codex, baseURL: server.baseURL, homeRoot: "\(directory)/home")
-        let agent = CodexExecAgent(configuration: configuration)
+        let agent = CodexAgent(configuration: configuration)
         let eventCount = SimulationCounters()
         let before = usage()
         let start = ContinuousClock.now

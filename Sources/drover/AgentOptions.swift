@@ -15,6 +15,8 @@ struct AgentOptions: ParsableArguments {
     var agent: Kind = .command
     @Option(help: "The codex executable (default: DROVER_CODEX, PATH, then the openai-codex-cli-bin Python package).")
     var codex: String?
+    @Option(help: "How codex runs: app-server (one process per lease, two-way) or exec (one process per turn, the fallback).")
+    var codexMode: CodexConfiguration.Mode = .appServer
     @Option(help: "The model codex uses.") var model = "gpt-5.5"
     @Option(help: "A Responses API base URL for codex (a custom provider), e.g. http://127.0.0.1:8080/v1.") var modelBaseUrl: String?
     @Option(help: "The environment variable holding the custom provider's API key (its value is never printed).")
@@ -58,6 +60,7 @@ struct AgentOptions: ParsableArguments {
         case .codex:
             var configuration = CodexConfiguration(
                 executable: try codexPath(),
+                mode: codexMode,
                 model: model,
                 baseURL: modelBaseUrl,
                 apiKeyVariable: modelKeyEnv,
@@ -66,7 +69,9 @@ struct AgentOptions: ParsableArguments {
             if let codexHome { configuration.homeRoot = codexHome }
             configuration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
             configuration.loopThreshold = loopThreshold
-            return PromptOrCommandAgent(prompts: CodexExecAgent(configuration: configuration))
+            return PromptOrCommandAgent(prompts: CodexAgent(configuration: configuration))
         }
     }
 }
+
+extension CodexConfiguration.Mode: ExpressibleByArgument {}

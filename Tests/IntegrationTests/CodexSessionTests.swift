@@ -11,15 +11,19 @@ import Worker
     .enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex (pip install openai-codex-cli-bin)")
 )
 struct CodexSessionTests {
-    func codexWorker(_ cluster: Cluster, _ server: ScriptedModelServer, extra: [String] = []) throws {
+    func codexWorker(_ cluster: Cluster, _ server: ScriptedModelServer, mode: CodexConfiguration.Mode, extra: [String] = []) throws {
         try cluster.startWorker(
             "codex-1",
-            extra: ["--agent", "codex", "--model-base-url", server.baseURL, "--codex-home", "\(cluster.directory)/codex-home"] + extra
+            extra: [
+                "--agent", "codex", "--codex-mode", mode.rawValue, "--model-base-url", server.baseURL, "--codex-home",
+                "\(cluster.directory)/codex-home",
+            ] + extra
         )
     }
 
     /// Runs one codex TODO to `state` against `script`; returns its status, the model's requests and the events.
     func scenario(
+        _ mode: CodexConfiguration.Mode,
         _ script: ModelScript,
         todo: Todo,
         state: String = "done",
@@ -29,7 +33,7 @@ struct CodexSessionTests {
         defer { server.stop() }
         return try await Cluster.with { cluster in
             try await cluster.startCoordinator()
-            try codexWorker(cluster, server, extra: worker)
+            try codexWorker(cluster, server, mode: mode, extra: worker)
             try await cluster.submit(Plan(id: "s", title: "s", todos: [todo]))
             let status = try await cluster.waitForPlan("s", toBe: state == "done" ? "done" : "failed")
             let todoStatus = try #require(status.todos.first)
@@ -38,18 +42,34 @@ struct CodexSessionTests {
         }
     }
 
+    /// SIGKILLs the codex processes whose CODEX_HOME lies under `home`; returns how many.
+    static func killCodex(home: String) -> Int {
+        var killed = 0
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry),
+                let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ"),
+                let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"),
+                String(decoding: cmdline, as: UTF8.self).contains("codex"),
+                String(decoding: environ, as: UTF8.self).contains("CODEX_HOME=\(home)")
+            else { continue }
+            if kill(pid, SIGKILL) == 0 { killed += 1 }
+        }
+        return killed
+    }
+
     func detections(_ events: [Event]) -> [String] {
         events.filter { $0.type == "agent.detected" }.compactMap { $0.data["text"]?.stringValue?.components(separatedBy: ":").first }
     }
 
-    @Test func codexRunsAToolCallAndTheTodoIsDoneWhenItsCheckPasses() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func codexRunsAToolCallAndTheTodoIsDoneWhenItsCheckPasses(mode: CodexConfiguration.Mode) async throws {
         let server = try ScriptedModelServer(
             script: ModelScript([.shell("echo hello from codex > greeting.txt"), .message("I wrote greeting.txt.")])
         )
         defer { server.stop() }
         try await Cluster.with { cluster in
             try await cluster.startCoordinator()
-            try codexWorker(cluster, server)
+            try codexWorker(cluster, server, mode: mode)
             let todo = Todo(
                 id: "greet",
                 prompt: "Write a greeting into greeting.txt.",
@@ -73,14 +93,15 @@ struct CodexSessionTests {
         }
     }
 
-    @Test func aModelErrorFailsTheTurnAndTheTodoSaysWhy() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aModelErrorFailsTheTurnAndTheTodoSaysWhy(mode: CodexConfiguration.Mode) async throws {
         let server = try ScriptedModelServer(
             script: ModelScript([], otherwise: .httpError(status: 400, body: #"{"error":{"message":"boom: this request is not valid"}}"#))
         )
         defer { server.stop() }
         try await Cluster.with { cluster in
             try await cluster.startCoordinator()
-            try codexWorker(cluster, server)
+            try codexWorker(cluster, server, mode: mode)
             try await cluster.submit(Plan(id: "broken", title: "broken", todos: [Todo(id: "t", prompt: "Do something.")]))
             let status = try await cluster.waitForPlan("broken", toBe: "failed")
             let detail = try #require(status.todos.first?.detail)
@@ -89,7 +110,8 @@ struct CodexSessionTests {
         }
     }
 
-    @Test func aTurnThatStopsEarlyIsContinuedOnTheSameThreadWithTheFailingCheck() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aTurnThatStopsEarlyIsContinuedOnTheSameThreadWithTheFailingCheck(mode: CodexConfiguration.Mode) async throws {
         let server = try ScriptedModelServer(
             script: ModelScript([
                 .message("I have looked around; I will create result.txt next."),
@@ -100,7 +122,7 @@ struct CodexSessionTests {
         defer { server.stop() }
         try await Cluster.with { cluster in
             try await cluster.startCoordinator()
-            try codexWorker(cluster, server)
+            try codexWorker(cluster, server, mode: mode)
             let todo = Todo(id: "answer", prompt: "Put the answer in result.txt.", checks: [Check(file: "result.txt", pattern: "42")])
             try await cluster.submit(Plan(id: "early", title: "early", todos: [todo]))
             let status = try await cluster.waitForPlan("early")
@@ -118,12 +140,13 @@ struct CodexSessionTests {
         }
     }
 
-    @Test func checksThatKeepFailingEndTheTodoAfterItsTurnBudget() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func checksThatKeepFailingEndTheTodoAfterItsTurnBudget(mode: CodexConfiguration.Mode) async throws {
         let server = try ScriptedModelServer(script: ModelScript([], otherwise: .message("All done!")))
         defer { server.stop() }
         try await Cluster.with { cluster in
             try await cluster.startCoordinator()
-            try codexWorker(cluster, server)
+            try codexWorker(cluster, server, mode: mode)
             let todo = Todo(id: "t", prompt: "Create result.txt.", checks: [Check(file: "result.txt")], budget: Budget(turns: 2))
             try await cluster.submit(Plan(id: "claims", title: "claims", todos: [todo]))
             let status = try await cluster.waitForPlan("claims", toBe: "failed")
@@ -134,8 +157,10 @@ struct CodexSessionTests {
         }
     }
 
-    @Test func aHungTurnIsStoppedAndTheThreadResumedWithANudge() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aHungTurnIsStoppedAndTheThreadResumedWithANudge(mode: CodexConfiguration.Mode) async throws {
         let (todo, requests, events) = try await scenario(
+            mode,
             ModelScript([.once(.silence, then: .shell("echo ok > done.txt")), .message("Done.")]),
             todo: Todo(id: "t", prompt: "Make done.txt.", checks: [Check(file: "done.txt")]),
             worker: ["--idle-timeout", "2"]
@@ -151,12 +176,14 @@ struct CodexSessionTests {
         #expect(todo.detail?.contains("codex finished in 2 turns") == true)
     }
 
-    @Test func aTransientErrorIsRetriedAfterTheDelayTheServerAskedFor() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aTransientErrorIsRetriedAfterTheDelayTheServerAskedFor(mode: CodexConfiguration.Mode) async throws {
         let limited = ModelScript.Reply.failed(
             code: "rate_limit_exceeded",
             message: "Rate limit reached for gpt-5.5. Please try again in 0.3s."
         )
         let (todo, requests, events) = try await scenario(
+            mode,
             ModelScript([.once(limited, then: .message("Done."))]),
             todo: Todo(id: "t", prompt: "Say done.")
         )
@@ -166,8 +193,10 @@ struct CodexSessionTests {
         #expect(todo.detail?.contains("codex finished in 1 turn") == true, "a turn the model never had does not count")
     }
 
-    @Test func aLoopIsStoppedAndSteeredToAnotherApproach() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aLoopIsStoppedAndSteeredToAnotherApproach(mode: CodexConfiguration.Mode) async throws {
         let (todo, requests, events) = try await scenario(
+            mode,
             ModelScript([.shell("ls"), .shell("ls"), .shell("ls"), .shell("ls"), .shell("echo fixed > done.txt"), .message("Done.")]),
             todo: Todo(id: "t", prompt: "Make done.txt.", checks: [Check(file: "done.txt")])
         )
@@ -180,8 +209,10 @@ struct CodexSessionTests {
         #expect(todo.state == "done")
     }
 
-    @Test func aQuestionIsAnsweredByPolicyForLowRisk() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aQuestionIsAnsweredByPolicyForLowRisk(mode: CodexConfiguration.Mode) async throws {
         let (_, requests, events) = try await scenario(
+            mode,
             ModelScript([.message("Should I use tabs or spaces?"), .shell("echo x > done.txt"), .message("Done.")]),
             todo: Todo(id: "t", prompt: "Make done.txt.", checks: [Check(file: "done.txt")], risk: .low)
         )
@@ -189,8 +220,10 @@ struct CodexSessionTests {
         #expect(requests[1].text.contains("Use your best judgment"))
     }
 
-    @Test func aQuestionOnAHighRiskTodoIsEscalated() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aQuestionOnAHighRiskTodoIsEscalated(mode: CodexConfiguration.Mode) async throws {
         let (todo, requests, _) = try await scenario(
+            mode,
             ModelScript([.message("Shall I drop the production table?")]),
             todo: Todo(id: "t", prompt: "Clean up the database.", checks: [Check(file: "done.txt")], risk: .high),
             state: "failed"
@@ -200,12 +233,14 @@ struct CodexSessionTests {
         #expect(requests.count == 1, "nothing was answered on the operator's behalf")
     }
 
-    @Test func aFullContextStartsANewThreadSeededWithASummary() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aFullContextStartsANewThreadSeededWithASummary(mode: CodexConfiguration.Mode) async throws {
         let full = ModelScript.Reply.failed(
             code: "context_length_exceeded",
             message: "Your input exceeds the context window of this model."
         )
         let (todo, requests, events) = try await scenario(
+            mode,
             ModelScript([.once(full, then: .shell("echo x > done.txt")), .message("Done.")]),
             todo: Todo(id: "t", prompt: "Make done.txt.", checks: [Check(file: "done.txt")])
         )
@@ -216,9 +251,11 @@ struct CodexSessionTests {
         #expect(threads.count == 2, "a new thread")
     }
 
-    @Test func aUsageLimitIsEscalatedNotRetried() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aUsageLimitIsEscalatedNotRetried(mode: CodexConfiguration.Mode) async throws {
         let body = #"{"error":{"type":"usage_limit_reached","plan_type":"plus","resets_at":1900000000}}"#
         let (todo, requests, _) = try await scenario(
+            mode,
             ModelScript([], otherwise: .httpError(status: 429, body: body)),
             todo: Todo(id: "t", prompt: "Anything."),
             state: "failed"
@@ -227,19 +264,17 @@ struct CodexSessionTests {
         #expect(requests.count == 1)
     }
 
-    @Test func aCrashedSessionIsResumed() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aCrashedSessionIsResumed(mode: CodexConfiguration.Mode) async throws {
         let server = try ScriptedModelServer(script: ModelScript([.once(.silence, then: .message("Done after the crash."))]))
         defer { server.stop() }
         try await Cluster.with { cluster in
             try await cluster.startCoordinator()
-            try codexWorker(cluster, server)
+            try codexWorker(cluster, server, mode: mode)
             try await cluster.submit(Plan(id: "crash", title: "crash", todos: [Todo(id: "t", prompt: "Say done.")]))
             try await cluster.waitForStatus("codex to be waiting for the model") { _ in server.responseRequests.count >= 1 }
-            // Kill codex itself (not the worker): it dies without a terminal line, as a crash does.
-            let pattern = "exec --json --skip-git-repo-check -s workspace-write -C \(cluster.directory)"
-            let killer = try GuardedProcess(arguments: ["/usr/bin/pkill", "-KILL", "-f", pattern], environment: [:], directory: nil)
-            for await _ in killer.output {}
-            #expect(await killer.wait() == 0, "codex was found and killed")
+            // Kill codex itself (not the worker): it dies without ending its turn, as a crash does.
+            #expect(Self.killCodex(home: "\(cluster.directory)/codex-home") > 0, "codex was found and killed")
             let status = try await cluster.waitForPlan("crash")
             #expect(status.todos.first?.epoch == 1, "recovered inside the same lease")
             let detected = try cluster.events().filter { $0.type == "agent.detected" }.compactMap { $0.data["text"]?.stringValue }
@@ -249,12 +284,13 @@ struct CodexSessionTests {
         }
     }
 
-    @Test func aCodexWorkerRunsCommandTodosAsCommands() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aCodexWorkerRunsCommandTodosAsCommands(mode: CodexConfiguration.Mode) async throws {
         let server = try ScriptedModelServer(script: ModelScript([.shell("echo from codex > codex.txt"), .message("Done.")]))
         defer { server.stop() }
         try await Cluster.with { cluster in
             try await cluster.startCoordinator()
-            try codexWorker(cluster, server)
+            try codexWorker(cluster, server, mode: mode)
             let todos = [
                 Todo(id: "shell", command: "echo from a command > command.txt"),
                 Todo(id: "agent", prompt: "Write codex.txt.", dependsOn: ["shell"], checks: [Check(file: "codex.txt")]),
@@ -267,8 +303,10 @@ struct CodexSessionTests {
         }
     }
 
-    @Test func aReadOnlyTodoCannotWriteItsFiles() async throws {
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aReadOnlyTodoCannotWriteItsFiles(mode: CodexConfiguration.Mode) async throws {
         let (todo, requests, _) = try await scenario(
+            mode,
             ModelScript([.shell("echo x > written.txt"), .message("Tried.")]),
             todo: Todo(
                 id: "t",

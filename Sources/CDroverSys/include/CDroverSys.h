@@ -23,8 +23,8 @@ int drover_has_exited(pid_t pid);
 /// the caller dies, even by SIGKILL, the kernel tells the guardian (PR_SET_PDEATHSIG), and the guardian kills the whole
 /// group, so no command outlives the worker that started it.
 ///
-/// stdin is /dev/null; stdout and stderr go to the given fds. Every other fd is closed in the program.
-/// Returns the guardian's pid (which is also the process group id), or -errno.
-pid_t drover_spawn_guarded(char *const argv[], char *const envp[], const char *cwd, int stdout_fd, int stderr_fd);
+/// stdin comes from `stdin_fd`, or /dev/null when it is -1; stdout and stderr go to the given fds. Every other fd is
+/// closed in the program. Returns the guardian's pid (which is also the process group id), or -errno.
+pid_t drover_spawn_guarded(char *const argv[], char *const envp[], const char *cwd, int stdin_fd, int stdout_fd, int stderr_fd);
 
 #endif

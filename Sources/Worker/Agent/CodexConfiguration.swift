@@ -2,6 +2,15 @@ import Foundation
 
 /// How a worker runs codex: which binary, which model and provider, where codex keeps its state.
 public struct CodexConfiguration: Sendable {
+    /// How turns are run.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// `codex app-server`: one process per lease, JSON-RPC both ways, approvals answered, turns interrupted.
+        case appServer = "app-server"
+        /// `codex exec --json`, one process per turn, `exec resume` to go on: the fallback.
+        case exec
+    }
+
+    public var mode: Mode
     /// The `codex` executable.
     public var executable: String
     public var model: String
@@ -27,6 +36,7 @@ public struct CodexConfiguration: Sendable {
 
     public init(
         executable: String,
+        mode: Mode = .appServer,
         model: String = "gpt-5.5",
         baseURL: String? = nil,
         apiKeyVariable: String? = nil,
@@ -42,6 +52,7 @@ public struct CodexConfiguration: Sendable {
         self.loopThreshold = loopThreshold
         self.transientRetries = transientRetries
         self.backoff = backoff
+        self.mode = mode
         self.executable = executable
         self.model = model
         self.baseURL = baseURL

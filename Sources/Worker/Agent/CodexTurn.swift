@@ -24,10 +24,16 @@ final class CodexTurn: Sendable {
 
     init(loopThreshold: Int) { self.loopThreshold = loopThreshold }
 
-    /// Parses new output; returns the events it held.
+    /// Parses new `codex exec --json` output; returns the events it held.
     func take(_ data: Data) -> [CodexExecEvent] {
+        let parsed = state.withLock { $0.splitter.lines(adding: data) }.compactMap(CodexExecEvent.init(line:))
+        feed(parsed)
+        return parsed
+    }
+
+    /// Takes events that are already parsed (from app-server notifications).
+    func feed(_ parsed: [CodexExecEvent]) {
         state.withLock { state in
-            let parsed = state.splitter.lines(adding: data).compactMap(CodexExecEvent.init(line:))
             if !parsed.isEmpty { state.lastActivity = .now }
             for event in parsed {
                 switch event {
@@ -58,7 +64,6 @@ final class CodexTurn: Sendable {
                     break
                 }
             }
-            return parsed
         }
     }
 

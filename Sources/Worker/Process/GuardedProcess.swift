@@ -24,11 +24,22 @@ public final class GuardedProcess: Sendable {
         var waiters: [CheckedContinuation<Int32, Never>] = []
         /// Monotonic deadline after which a terminated group is killed.
         var killAt: ContinuousClock.Instant?
+        var inputClosed = false
     }
 
+    /// The write end of the program's stdin, when it was started with `input: true`.
+    private let inputFD: Int32
+
     /// Starts `arguments[0]` (an absolute path) with the rest as its arguments.
+    /// - Parameter input: give the program a pipe as stdin, written with ``write(_:)``; otherwise stdin is /dev/null.
     /// - Throws: an `NSError` in the POSIX domain when the pipes or the fork fail.
-    public init(arguments: [String], environment: [String: String], directory: String?) throws {
+    public init(arguments: [String], environment: [String: String], directory: String?, input: Bool = false) throws {
+        var inPipe: [Int32] = [-1, -1]
+        if input {
+            // A program that dies while we write to it must give us EPIPE, not kill us with SIGPIPE.
+            _ = Glibc.signal(SIGPIPE, SIG_IGN)
+            guard drover_pipe_cloexec(&inPipe) == 0 else { throw POSIXError.current("pipe") }
+        }
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]
         guard drover_pipe_cloexec(&outPipe) == 0 else { throw POSIXError.current("pipe") }
@@ -45,12 +56,15 @@ public final class GuardedProcess: Sendable {
         }
         let pid = argv.withUnsafeBufferPointer { argvBuffer in
             envp.withUnsafeBufferPointer { envBuffer in
-                drover_spawn_guarded(argvBuffer.baseAddress, envBuffer.baseAddress, directory, outPipe[1], errPipe[1])
+                drover_spawn_guarded(argvBuffer.baseAddress, envBuffer.baseAddress, directory, inPipe[0], outPipe[1], errPipe[1])
             }
         }
         close(outPipe[1])
         close(errPipe[1])
+        if input { close(inPipe[0]) }
+        inputFD = inPipe[1]
         guard pid > 0 else {
+            if input { close(inPipe[1]) }
             close(outPipe[0])
             close(errPipe[0])
             throw POSIXError.current("fork", code: -pid)
@@ -62,6 +76,36 @@ public final class GuardedProcess: Sendable {
         let reader = Thread { [self] in self.pump(out: out, err: err, into: continuation) }
         reader.name = "drover-process-\(pid)"
         reader.start()
+    }
+
+    deinit {
+        closeInput()
+    }
+
+    /// Writes to the program's stdin (only for a process started with `input: true`).
+    /// - Throws: when the program has closed its stdin or ended.
+    public func write(_ data: Data) throws {
+        precondition(inputFD >= 0, "the process was started without input")
+        try data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(inputFD, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    throw POSIXError.current("write")
+                }
+                offset += written
+            }
+        }
+    }
+
+    /// Closes the program's stdin; a program that reads it to the end then finishes.
+    public func closeInput() {
+        let fd = state.withLock { state -> Int32 in
+            defer { state.inputClosed = true }
+            return state.inputClosed ? -1 : inputFD
+        }
+        if fd >= 0 { close(fd) }
     }
 
     /// Asks the whole group to stop (SIGTERM), and kills it (SIGKILL) if it is still there after `grace`.

@@ -49,7 +49,7 @@ struct DemoCommand: AsyncParsableCommand {
             workers: 3,
             slots: 1,
             workdir: "\(directory)/work",
-            agent: PromptOrCommandAgent(prompts: CodexExecAgent(configuration: configuration)),
+            agent: PromptOrCommandAgent(prompts: CodexAgent(configuration: configuration)),
             logger: logger
         )
         try FileManager.default.createDirectory(atPath: cluster.workdir, withIntermediateDirectories: true)

@@ -1,0 +1,201 @@
+import Foundation
+import Shared
+import Synchronization
+
+/// Runs a session's turns in one `codex app-server` process: `thread/start` once, `turn/start` per turn,
+/// `turn/interrupt` when the watchdog sees a hang or a loop, `thread/resume` in a new process after a crash.
+/// Approval requests are answered by the TODO's risk: accepted for low and medium, declined above.
+final class AppServerTurnDriver: CodexTurnDriver {
+    private let configuration: CodexConfiguration
+    private let environment: [String: String]
+    private let workdir: String
+    private let permissions: Permissions?
+    private let risk: Risk?
+    private let events: @Sendable ([AgentEvent]) -> Void
+    private let state = Mutex(State())
+
+    private struct State {
+        var connection: AppServerConnection?
+        var threadID: String?
+        var turn: CodexTurn?
+        var turnID: String?
+        var completed = false
+        var usage: [String: JSONValue] = [:]
+    }
+
+    init(
+        configuration: CodexConfiguration,
+        environment: [String: String],
+        workdir: String,
+        permissions: Permissions?,
+        risk: Risk?,
+        events: @escaping @Sendable ([AgentEvent]) -> Void
+    ) {
+        self.configuration = configuration
+        self.environment = environment
+        self.workdir = workdir
+        self.permissions = permissions
+        self.risk = risk
+        self.events = events
+    }
+
+    func runTurn(prompt: String, threadID: String?, turn: CodexTurn, timeout: Double?) async -> ProcessRun {
+        let connection: AppServerConnection
+        do {
+            connection = try await ready(threadID: threadID, turn: turn)
+        } catch {
+            let stderr = state.withLock { $0.connection?.stderrTail } ?? ""
+            return ProcessRun(status: 1, timedOut: false, tail: "codex app-server: \(error)\n\(stderr)")
+        }
+        let thread = state.withLock { state -> String in
+            state.turn = turn
+            state.turnID = nil
+            state.completed = false
+            return state.threadID ?? ""
+        }
+        do {
+            let started = try await connection.request(
+                "turn/start",
+                ["threadId": .string(thread), "input": .array([.object(["type": "text", "text": .string(prompt)])])]
+            )
+            if case .object(let result) = started, case .object(let turnObject)? = result["turn"] {
+                state.withLock { $0.turnID = turnObject["id"]?.stringValue }
+            }
+        } catch {
+            return ProcessRun(status: 1, timedOut: false, tail: "turn/start failed: \(error)\n\(connection.stderrTail)")
+        }
+
+        // Wait for the turn to end; the watchdog interrupts it when it hangs, loops or runs out of time.
+        let begun = ContinuousClock.now
+        var interruptedAt: ContinuousClock.Instant?
+        var timedOut = false
+        while !Task.isCancelled {
+            if state.withLock({ $0.completed }) { break }
+            if connection.hasEnded {
+                let status = await connection.close()
+                state.withLock { $0.connection = nil }
+                return ProcessRun(status: status, timedOut: false, tail: connection.stderrTail)
+            }
+            let overTime = timeout.map { Double((ContinuousClock.now - begun).milliseconds) / 1000 > $0 } ?? false
+            if interruptedAt == nil && (turn.checkHung(limit: configuration.idleTimeout) || turn.looping != nil || overTime) {
+                timedOut = overTime
+                interruptedAt = .now
+                let turnID = state.withLock { $0.turnID } ?? ""
+                _ = try? await connection.request("turn/interrupt", ["threadId": .string(thread), "turnId": .string(turnID)])
+            }
+            if let interruptedAt, ContinuousClock.now - interruptedAt > .seconds(5) {
+                // It did not stop when asked: end the process; the next turn resumes the thread in a new one.
+                await finish()
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if Task.isCancelled {
+            if let turnID = state.withLock({ $0.turnID }) {
+                _ = try? await connection.request("turn/interrupt", ["threadId": .string(thread), "turnId": .string(turnID)])
+            }
+            await finish()
+        }
+        return ProcessRun(status: 0, timedOut: timedOut, tail: connection.stderrTail)
+    }
+
+    /// A running server with the session's thread: started, or resumed after a crash.
+    private func ready(threadID: String?, turn: CodexTurn) async throws -> AppServerConnection {
+        if let connection = state.withLock({ $0.connection }), !connection.hasEnded {
+            if threadID == nil, state.withLock({ $0.threadID }) != nil {
+                // A fresh thread was asked for (the context is full): start one on the same server.
+                try await startThread(on: connection, resuming: nil, turn: turn)
+            }
+            return connection
+        }
+        let connection = try AppServerConnection(
+            arguments: [configuration.executable, "app-server"],
+            environment: environment,
+            directory: workdir,
+            onNotification: { [weak self] method, params in self?.handle(method, params) },
+            onRequest: { [weak self] method, params in await self?.answer(method, params) ?? .object([:]) }
+        )
+        state.withLock { $0.connection = connection }
+        _ = try await connection.request(
+            "initialize",
+            [
+                "clientInfo": .object(["name": "drover", "title": "Drover", "version": "0.1.0"]),
+                "capabilities": .object([
+                    "experimentalApi": false,
+                    "optOutNotificationMethods": .array(
+                        [
+                            "item/agentMessage/delta", "item/commandExecution/outputDelta", "item/reasoning/summaryTextDelta",
+                            "item/reasoning/textDelta",
+                        ]
+                        .map { .string($0) }
+                    ),
+                ]),
+            ]
+        )
+        try connection.notify("initialized")
+        try await startThread(on: connection, resuming: threadID, turn: turn)
+        return connection
+    }
+
+    private func startThread(on connection: AppServerConnection, resuming threadID: String?, turn: CodexTurn) async throws {
+        var params: [String: JSONValue] = [
+            "model": .string(configuration.model), "cwd": .string(workdir), "approvalPolicy": "on-request",
+            "sandbox": .string(permissions?.sandbox ?? configuration.sandbox),
+        ]
+        if let network = permissions?.network { params["config"] = .object(["sandbox_workspace_write.network_access": .bool(network)]) }
+        if let threadID { params["threadId"] = .string(threadID) }
+        let result = try await connection.request(threadID == nil ? "thread/start" : "thread/resume", params)
+        guard case .object(let object) = result, case .object(let thread)? = object["thread"], let id = thread["id"]?.stringValue else {
+            throw AppServerConnection.Failure(description: "the thread has no id")
+        }
+        state.withLock { $0.threadID = id }
+        turn.feed([.threadStarted(threadID: id)])
+        events([CodexExecEvent.threadStarted(threadID: id).agentEvent])
+    }
+
+    private func handle(_ method: String, _ params: [String: JSONValue]) {
+        if method == "thread/tokenUsage/updated", let usage = AppServerEvents.usage(params) {
+            state.withLock { $0.usage = usage }
+            return
+        }
+        let (turn, usage) = state.withLock { ($0.turn, $0.usage) }
+        let parsed = AppServerEvents.events(method: method, params: params, usage: usage).filter {
+            if case .threadStarted = $0 { return false }  // already reported when the thread was started
+            return true
+        }
+        if !parsed.isEmpty {
+            turn?.feed(parsed)
+            events(parsed.map(\.agentEvent))
+        }
+        if method == "turn/completed" { state.withLock { $0.completed = true } }
+    }
+
+    /// Approval requests, answered by policy: the TODO's risk decides.
+    private func answer(_ method: String, _ params: [String: JSONValue]) async -> JSONValue {
+        let what = params["command"]?.stringValue ?? params["reason"]?.stringValue ?? method
+        let allowed = risk.map { $0 == .low || $0 == .medium } ?? true
+        switch method {
+        case "item/commandExecution/requestApproval", "item/fileChange/requestApproval":
+            events([
+                AgentEvent(
+                    kind: "approval",
+                    text: "\(allowed ? "accepted" : "declined") by policy (risk \(risk?.rawValue ?? "low")): \(what)"
+                )
+            ])
+            return .object(["decision": .string(allowed ? "accept" : "decline")])
+        case "item/permissions/requestApproval":
+            events([AgentEvent(kind: "approval", text: "declined by policy: more permissions than the TODO grants (\(what))")])
+            return .object(["permissions": .object([:]), "scope": "turn"])
+        default:
+            return .object(["error": .object(["code": .int(-32601), "message": .string("\(method) is not supported by drover")])])
+        }
+    }
+
+    func finish() async {
+        let connection = state.withLock { state -> AppServerConnection? in
+            defer { state.connection = nil }
+            return state.connection
+        }
+        _ = await connection?.close()
+    }
+}
