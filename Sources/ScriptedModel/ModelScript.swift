@@ -10,6 +10,9 @@ public struct ModelScript: Sendable {
     public indirect enum Reply: Sendable {
         /// Runs a shell command through codex's `exec_command` tool.
         case shell(String)
+        /// Asks to run a command outside the sandbox (`sandbox_permissions: require_escalated`): codex asks its
+        /// client for approval first.
+        case escalatedShell(String, justification: String)
         /// Edits files through codex's freeform `apply_patch` tool.
         case applyPatch(String)
         /// Ends the turn with a message.

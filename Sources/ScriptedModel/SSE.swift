@@ -35,6 +35,10 @@ enum SSE {
             let arguments =
                 (try? JSONSerialization.data(withJSONObject: ["cmd": command])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             body.append(itemDone(["type": "function_call", "call_id": "call_\(id)", "name": "exec_command", "arguments": arguments]))
+        case .escalatedShell(let command, let justification):
+            let object: [String: Any] = ["cmd": command, "sandbox_permissions": "require_escalated", "justification": justification]
+            let arguments = (try? JSONSerialization.data(withJSONObject: object)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            body.append(itemDone(["type": "function_call", "call_id": "call_\(id)", "name": "exec_command", "arguments": arguments]))
         case .applyPatch(let patch):
             body.append(itemDone(["type": "custom_tool_call", "call_id": "call_\(id)", "name": "apply_patch", "input": patch]))
         case .message(let text):

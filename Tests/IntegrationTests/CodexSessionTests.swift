@@ -325,4 +325,25 @@ struct CodexSessionTests {
             "the sandbox refused the write: \(toolOutput.suffix(600))"
         )
     }
+
+    @Test(arguments: [Risk.low, Risk.high])
+    func anApprovalRequestIsAnsweredByTheTodosRisk(risk: Risk) async throws {
+        let (_, requests, events) = try await scenario(
+            .appServer,
+            ModelScript([.escalatedShell("echo escalated > approved.txt", justification: "needs to write outside"), .message("Done.")]),
+            todo: Todo(id: "t", prompt: "Write approved.txt.", risk: risk)
+        )
+        let approvals = events.filter { $0.type == "agent.approval" }.compactMap { $0.data["text"]?.stringValue }
+        #expect(approvals.count == 1, "\(events.map(\.type))")
+        let decision = risk == .low ? "accepted" : "declined"
+        #expect(approvals.first?.hasPrefix("\(decision) by policy (risk \(risk.rawValue))") == true, "\(approvals)")
+        let ran = events.contains { $0.type == "agent.command" && $0.data["text"]?.stringValue?.contains("(exit 0)") == true }
+        if risk == .low {
+            #expect(ran, "the approved command ran")
+        } else {
+            #expect(!ran, "the declined command did not run")
+            let toolOutput = try #require(requests.dropFirst().first).text
+            #expect(toolOutput.contains("rejected"), "the model was told: \(toolOutput.suffix(400))")
+        }
+    }
 }
