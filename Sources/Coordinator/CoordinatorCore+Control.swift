@@ -40,8 +40,24 @@ extension CoordinatorCore {
                     error.ref = header.id
                     throw error
                 }
+            case .inbox:
+                _ = try codec.body(EmptyBody.self, from: body, ref: header.id)
+                reply(Socket.control, to: envelope, .inbox, InboxBody(items: inbox.values.map(\.item).sorted { $0.askedAt < $1.askedAt }))
+            case .answer:
+                let answer = try codec.body(AnswerBody.self, from: body, ref: header.id)
+                do throws(ProtocolError) {
+                    reply(Socket.control, to: envelope, .answer, try self.answer(answer))
+                } catch {
+                    var error = error
+                    error.ref = header.id
+                    throw error
+                }
             default:
-                throw ProtocolError(.unknownType, "'\(header.type.rawValue)' is not a control request (status, submit)", ref: header.id)
+                throw ProtocolError(
+                    .unknownType,
+                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer)",
+                    ref: header.id
+                )
             }
         } catch {
             refuse(Socket.control, envelope, error)

@@ -112,6 +112,7 @@ extension CoordinatorCore {
     /// Ends the TODO's lease (it no longer belongs to any worker).
     func release(_ key: TodoKey) {
         guard let leaseID = todos[key]?.leaseID else { return }
+        dropInboxItems(of: leaseID)
         leases[leaseID] = nil
         orphanLeases[leaseID] = nil
         if let worker = todos[key]?.worker { workers[worker]?.leases.remove(leaseID) }

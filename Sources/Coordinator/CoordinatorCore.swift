@@ -35,6 +35,8 @@ final class CoordinatorCore {
     var orphanLeases: [String: Int64] = [:]
     var workers: [String: WorkerRecord] = [:]
     var processedReports: Set<String> = []
+    /// Items waiting for a human, by id. Kept in memory: after a restart, sessions ask again.
+    var inbox: [String: Waiting] = [:]
     var counters: [String: Int64] = [:]
     var lastSeq: Int64 = 0
     /// Every message received, valid or not (reported as the `received` counter).
@@ -161,6 +163,9 @@ final class CoordinatorCore {
             case .report:
                 let body = try codec.body(ReportBody.self, from: frames[2], ref: header.id)
                 try report(body, seq: header.seq, from: peer, ref: header.id)
+            case .ask:
+                let body = try codec.body(AskBody.self, from: frames[2], ref: header.id)
+                try ask(body, from: peer, ref: header.id)
             case .bye:
                 let body = try codec.body(ByeBody.self, from: frames[2], ref: header.id)
                 dropWorker(peer, type: "worker.left", reason: "worker \(peer) left: \(body.reason)", now: now)

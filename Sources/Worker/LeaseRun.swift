@@ -15,9 +15,15 @@ struct LeaseRun: Sendable {
         var isSet: Bool { flag.load(ordering: .acquiring) }
     }
 
-    func run(_ task: TaskSpec, lease: LeaseRef, abort: Abort, events: @escaping @Sendable ([AgentEvent]) -> Void) async -> AgentResult {
+    func run(
+        _ task: TaskSpec,
+        lease: LeaseRef,
+        abort: Abort,
+        ask: @escaping AskHuman,
+        events: @escaping @Sendable ([AgentEvent]) -> Void
+    ) async -> AgentResult {
         guard let repository = task.repository, let branch = task.branch else {
-            return await agent.run(task: task, lease: lease, workdir: workdir, events: events)
+            return await agent.run(task: task, lease: lease, workdir: workdir, events: events, checkpoint: {}, ask: ask)
         }
         let workspace = GitWorkspace(root: workdir, worker: worker)
         let prepared: GitWorkspace.Worktree
@@ -46,9 +52,14 @@ struct LeaseRun: Sendable {
                 return nil
             }
         }
-        var result = await agent.run(task: task, lease: lease, workdir: prepared.path, events: events) {
-            _ = await checkpoint("checkpoint")
-        }
+        var result = await agent.run(
+            task: task,
+            lease: lease,
+            workdir: prepared.path,
+            events: events,
+            checkpoint: { _ = await checkpoint("checkpoint") },
+            ask: ask
+        )
         if !abort.isSet {
             if let line = await checkpoint(result.outcome.rawValue) {
                 result.summary += " (\(line))"

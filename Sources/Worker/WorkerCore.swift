@@ -72,6 +72,8 @@ final class WorkerCore {
             send(.progress, ProgressBody(leaseId: leaseID, epoch: lease.epoch, events: events))
         case .finished(let leaseID, let result):
             finished(leaseID, result, now: now)
+        case .ask(let leaseID, let kind, let text, let continuation):
+            ask(leaseID, kind: kind, text: text, continuation, now: now)
         case .drain:
             startDraining(now: now)
         }
@@ -98,6 +100,10 @@ final class WorkerCore {
         }
         return leases
     }
+
+    /// Questions sent to the coordinator's inbox, by item, with the session waiting for each.
+    private var asks: [String: (leaseID: String, continuation: CheckedContinuation<HumanAnswer, Never>)] = [:]
+    private var askCount = 0
 
     /// Leases of reports in the outbox, kept so a re-registration can declare them.
     private var reportLeases: [String: LeaseRef] = [:]
@@ -142,7 +148,13 @@ final class WorkerCore {
                 assign(body, now: now)
             case .control:
                 let body = try codec.body(ControlBody.self, from: frames[1])
-                stop(body.leaseId, abort: body.action == "abort", reason: body.reason)
+                if body.action == "answer" {
+                    if let item = body.item, let waiting = asks.removeValue(forKey: item) {
+                        waiting.continuation.resume(returning: HumanAnswer(decision: body.decision ?? "deny", text: body.text))
+                    }
+                } else {
+                    stop(body.leaseId, abort: body.action == "abort", reason: body.reason)
+                }
             case .ack:
                 let body = try codec.body(AckBody.self, from: frames[1])
                 acknowledged(body.ref)
@@ -198,8 +210,11 @@ final class WorkerCore {
         let worker = configuration.id
         let abort = LeaseRun.Abort()
         let task = Task {
-            let result = await LeaseRun(agent: agent, workdir: workdir, worker: worker).run(body.task, lease: lease, abort: abort) {
-                events in
+            let ask: AskHuman = { kind, text in
+                await withCheckedContinuation { inputs.yield(.ask(leaseID: lease.leaseId, kind: kind, text: text, $0)) }
+            }
+            let run = LeaseRun(agent: agent, workdir: workdir, worker: worker)
+            let result = await run.run(body.task, lease: lease, abort: abort, ask: ask) { events in
                 inputs.yield(.progress(leaseID: lease.leaseId, events))
             }
             inputs.yield(.finished(leaseID: lease.leaseId, result))
@@ -217,6 +232,7 @@ final class WorkerCore {
             running[leaseID]?.aborted = true
             running[leaseID]?.abort.set()
         }
+        denyAsks(of: leaseID)
         guard let work = running[leaseID] else { return }
         logger.notice(abort ? "aborting" : "cancelling", metadata: ["drover.lease": "\(leaseID)", "drover.reason": "\(reason)"])
         work.task.cancel()
@@ -247,10 +263,37 @@ final class WorkerCore {
         }
     }
 
+    // MARK: - Asking humans
+
+    private func ask(_ leaseID: String, kind: String, text: String, _ continuation: CheckedContinuation<HumanAnswer, Never>, now: Int64) {
+        guard let work = running[leaseID], !work.aborted else {
+            continuation.resume(returning: HumanAnswer(decision: "deny", text: "the lease has ended"))
+            return
+        }
+        askCount += 1
+        let item = "q\(askCount)"
+        asks[item] = (leaseID, continuation)
+        // Like a report, it stays in the outbox until the coordinator has it.
+        let header = self.header(.ask)
+        let frames = codec.frames(header, AskBody(leaseId: leaseID, epoch: work.lease.epoch, item: item, kind: kind, text: text))
+        outbox.append(Pending(id: header.id, leaseID: leaseID, frames: frames, sentAt: now))
+        loop.send(OutboundMessage(socket: 0, frames: frames))
+        logger.notice("asking an operator", metadata: ["drover.lease": "\(leaseID)", "drover.item": "\(item)"])
+    }
+
+    /// Questions of a lease that ended get "deny", so their sessions do not wait for ever.
+    private func denyAsks(of leaseID: String) {
+        for (item, waiting) in asks where waiting.leaseID == leaseID {
+            asks[item] = nil
+            waiting.continuation.resume(returning: HumanAnswer(decision: "deny", text: "the lease has ended"))
+        }
+    }
+
     // MARK: - Work ending
 
     private func finished(_ leaseID: String, _ result: AgentResult, now: Int64) {
         guard let work = running.removeValue(forKey: leaseID) else { return }
+        denyAsks(of: leaseID)
         if work.aborted {
             logger.notice("dropped the result of an aborted lease", metadata: ["drover.lease": "\(leaseID)"])
             return

@@ -8,6 +8,8 @@ enum WorkerInput: Sendable {
     case sendFailed(OutboundMessage)
     case progress(leaseID: String, [AgentEvent])
     case finished(leaseID: String, AgentResult)
+    /// A session asks a human; the answer resumes it.
+    case ask(leaseID: String, kind: String, text: String, CheckedContinuation<HumanAnswer, Never>)
     case drain
 }
 

@@ -286,3 +286,59 @@ import Testing
         #expect(harness.core.plans.isEmpty)
     }
 }
+
+@Suite struct InboxTests {
+    func asking() throws -> (CoreHarness, AssignBody) {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try harness.submit(plan([Todo(id: "a", prompt: "do it", risk: .high)])).assigns()[0]
+        let sent = try harness.fromWorker(
+            "w1",
+            .ask,
+            AskBody(leaseId: assign.lease.leaseId, epoch: 1, item: "q1", kind: "approval", text: "rm -rf build")
+        )
+        #expect(sent.contains { $0.header?.type == .ack }, "the ask is acknowledged, so the worker stops resending it")
+        #expect(sent.eventTypes.contains("inbox.added"))
+        return (harness, assign)
+    }
+
+    @Test func anAnswerGoesToTheSessionThatAsked() throws {
+        let (harness, assign) = try asking()
+        let listing = try #require(try harness.control(.inbox, EmptyBody()).first { $0.header?.type == .inbox }).decode(InboxBody.self)
+        #expect(listing.items.map(\.id) == ["w1-q1"])
+        #expect(listing.items.first?.text == "rm -rf build")
+        let sent = try harness.control(.answer, AnswerBody(item: "w1-q1", decision: "approve"))
+        let control = try #require(sent.first { $0.header?.type == .control && $0.to == "w1" }).decode(ControlBody.self)
+        #expect(
+            control
+                == ControlBody(
+                    action: "answer",
+                    leaseId: assign.lease.leaseId,
+                    reason: "an operator answered",
+                    item: "q1",
+                    decision: "approve"
+                )
+        )
+        #expect(sent.eventTypes.contains("inbox.answered"))
+        #expect(harness.core.inbox.isEmpty)
+        let again = try harness.control(.answer, AnswerBody(item: "w1-q1", decision: "approve"))
+        #expect(try again.errors().first?.message.contains("no inbox item w1-q1") == true)
+    }
+
+    @Test func itemsOfALeaseThatEndsAreDropped() throws {
+        let (harness, _) = try asking()
+        let sent = try harness.fromWorker("w1", .bye, ByeBody(reason: "leaving"))
+        #expect(sent.eventTypes.contains("inbox.dropped"))
+        #expect(harness.core.inbox.isEmpty)
+    }
+
+    @Test func aResentAskIsOneItem() throws {
+        let (harness, assign) = try asking()
+        try harness.fromWorker(
+            "w1",
+            .ask,
+            AskBody(leaseId: assign.lease.leaseId, epoch: 1, item: "q1", kind: "approval", text: "rm -rf build")
+        )
+        #expect(harness.core.inbox.count == 1)
+    }
+}

@@ -271,18 +271,25 @@ public struct AckBody: Codable, Sendable, Equatable {
 /// `control`, coordinator → worker: an order about one lease.
 public struct ControlBody: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
-        case action, leaseId = "lease_id", reason
+        case action, leaseId = "lease_id", reason, item, decision, text
     }
 
-    /// `cancel` (stop, report `cancelled`) or `abort` (stop, report nothing: the lease is no longer yours).
+    /// `cancel` (stop, report `cancelled`), `abort` (stop, report nothing: the lease is no longer yours), or
+    /// `answer` (an operator answered the inbox item `item`: `decision` and `text`).
     public var action: String
     public var leaseId: String
     public var reason: String
+    public var item: String?
+    public var decision: String?
+    public var text: String?
 
-    public init(action: String, leaseId: String, reason: String) {
+    public init(action: String, leaseId: String, reason: String, item: String? = nil, decision: String? = nil, text: String? = nil) {
         self.action = action
         self.leaseId = leaseId
         self.reason = reason
+        self.item = item
+        self.decision = decision
+        self.text = text
     }
 }
 

@@ -1,11 +1,11 @@
 /// The `type` of a work or control message (protocol v1). `docs/protocol.md` has one example of each.
 public enum MessageType: String, Codable, Sendable, CaseIterable {
     // Work socket, worker → coordinator.
-    case register, accept, reject, progress, report, bye
+    case register, accept, reject, progress, report, bye, ask
     // Work socket, coordinator → worker.
     case welcome, assign, control
     // Both directions.
     case heartbeat, ack, error
     // Control socket (operators): request and reply share the type.
-    case status, submit
+    case status, submit, inbox, answer
 }

@@ -122,7 +122,7 @@ extension AckBody: WireBody {
 
 extension ControlBody: WireBody {
     public func validate() throws(ProtocolError) {
-        try require(["cancel", "abort"].contains(action), "action", "must be cancel or abort")
+        try require(["cancel", "abort", "answer"].contains(action), "action", "must be cancel, abort or answer")
         try requireLeaseID(leaseId, "lease_id")
     }
 }

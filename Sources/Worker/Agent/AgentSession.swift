@@ -30,24 +30,43 @@ public protocol AgentSession: Sendable {
     ///   - events: called with agent events as they happen; the worker forwards them as `progress`.
     ///   - checkpoint: call after each turn: the worker commits and pushes the work so far, so that if this worker
     ///     dies the TODO goes on elsewhere from there.
+    ///   - ask: asks a human (through the coordinator's inbox) and waits for the answer.
     func run(
         task: TaskSpec,
         lease: LeaseRef,
         workdir: String,
         events: @escaping @Sendable ([AgentEvent]) -> Void,
-        checkpoint: @escaping @Sendable () async -> Void
+        checkpoint: @escaping @Sendable () async -> Void,
+        ask: @escaping AskHuman
     ) async -> AgentResult
 }
 
+/// An operator's answer to what a session asked.
+public struct HumanAnswer: Sendable, Equatable {
+    /// `approve`, `deny` or `reply`.
+    public var decision: String
+    public var text: String?
+
+    public init(decision: String, text: String? = nil) {
+        self.decision = decision
+        self.text = text
+    }
+}
+
+/// Asks a human: `kind` is `approval` or `question`.
+public typealias AskHuman = @Sendable (_ kind: String, _ text: String) async -> HumanAnswer
+
 extension AgentSession {
-    /// Runs without checkpoints between turns.
+    /// Runs without checkpoints between turns, and with nobody to ask (every question is denied).
     public func run(
         task: TaskSpec,
         lease: LeaseRef,
         workdir: String,
         events: @escaping @Sendable ([AgentEvent]) -> Void
     ) async -> AgentResult {
-        await run(task: task, lease: lease, workdir: workdir, events: events, checkpoint: {})
+        await run(task: task, lease: lease, workdir: workdir, events: events, checkpoint: {}) { _, _ in
+            HumanAnswer(decision: "deny", text: "no operator can be asked here")
+        }
     }
 }
 

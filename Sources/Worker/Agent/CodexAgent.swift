@@ -38,7 +38,8 @@ public struct CodexAgent: AgentSession {
         lease: LeaseRef,
         workdir: String,
         events: @escaping @Sendable ([AgentEvent]) -> Void,
-        checkpoint: @escaping @Sendable () async -> Void
+        checkpoint: @escaping @Sendable () async -> Void,
+        ask: @escaping AskHuman
     ) async -> AgentResult {
         guard let prompt = task.prompt else {
             return AgentResult(outcome: .failed, summary: "this worker runs codex, and the TODO has no 'prompt'")
@@ -75,6 +76,7 @@ public struct CodexAgent: AgentSession {
                 )
             case .appServer:
                 AppServerTurnDriver(
+                    ask: ask,
                     configuration: configuration,
                     environment: environment,
                     workdir: workdir,

@@ -12,6 +12,8 @@ final class CodexTurn: Sendable {
         var threadID: String?
         var lastActivity = ContinuousClock.now
         var openCommands = 0
+        /// Waits for a human in progress: the session is not idle while one runs.
+        var waitingForHuman = 0
         var tokens: Int64 = 0
         /// How often each (command, exit code, output) was seen in this turn.
         var repeats: [String: Int] = [:]
@@ -67,6 +69,14 @@ final class CodexTurn: Sendable {
         }
     }
 
+    /// Marks the start (true) or end (false) of a wait for a human; the idle clock restarts at the end.
+    func waiting(_ started: Bool) {
+        state.withLock { state in
+            state.waitingForHuman += started ? 1 : -1
+            state.lastActivity = .now
+        }
+    }
+
     var ending: CodexExecEvent? { state.withLock { $0.ending } }
     var lastMessage: String? { state.withLock { $0.lastMessage } }
     var threadID: String? { state.withLock { $0.threadID } }
@@ -79,7 +89,11 @@ final class CodexTurn: Sendable {
     /// Marks the turn hung if nothing has happened for `limit` while no command runs (a long command is not a stall).
     func checkHung(limit: Duration) -> Bool {
         state.withLock { state in
-            if state.ending == nil && state.openCommands == 0 && ContinuousClock.now - state.lastActivity > limit { state.hung = true }
+            if state.ending == nil && state.openCommands == 0 && state.waitingForHuman == 0
+                && ContinuousClock.now - state.lastActivity > limit
+            {
+                state.hung = true
+            }
             return state.hung
         }
     }

@@ -19,7 +19,8 @@ public struct CommandAgent: AgentSession {
         lease: LeaseRef,
         workdir: String,
         events: @escaping @Sendable ([AgentEvent]) -> Void,
-        checkpoint: @escaping @Sendable () async -> Void
+        checkpoint: @escaping @Sendable () async -> Void,
+        ask: @escaping AskHuman
     ) async -> AgentResult {
         guard let command = task.command else {
             return AgentResult(outcome: .failed, summary: "this worker runs commands, and the TODO has no 'command'")

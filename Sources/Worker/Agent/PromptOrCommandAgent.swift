@@ -16,9 +16,10 @@ public struct PromptOrCommandAgent: AgentSession {
         lease: LeaseRef,
         workdir: String,
         events: @escaping @Sendable ([AgentEvent]) -> Void,
-        checkpoint: @escaping @Sendable () async -> Void
+        checkpoint: @escaping @Sendable () async -> Void,
+        ask: @escaping AskHuman
     ) async -> AgentResult {
         let agent = task.prompt == nil ? commands : prompts
-        return await agent.run(task: task, lease: lease, workdir: workdir, events: events, checkpoint: checkpoint)
+        return await agent.run(task: task, lease: lease, workdir: workdir, events: events, checkpoint: checkpoint, ask: ask)
     }
 }

@@ -4,8 +4,10 @@ import Synchronization
 
 /// Runs a session's turns in one `codex app-server` process: `thread/start` once, `turn/start` per turn,
 /// `turn/interrupt` when the watchdog sees a hang or a loop, `thread/resume` in a new process after a crash.
-/// Approval requests are answered by the TODO's risk: accepted for low and medium, declined above.
+/// Approval requests are answered by the TODO's risk: accepted for low and medium; above that, an operator decides
+/// through the coordinator's inbox while the turn waits.
 final class AppServerTurnDriver: CodexTurnDriver {
+    private let ask: AskHuman
     private let configuration: CodexConfiguration
     private let environment: [String: String]
     private let workdir: String
@@ -24,6 +26,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
     }
 
     init(
+        ask: @escaping AskHuman,
         configuration: CodexConfiguration,
         environment: [String: String],
         workdir: String,
@@ -31,6 +34,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
         risk: Risk?,
         events: @escaping @Sendable ([AgentEvent]) -> Void
     ) {
+        self.ask = ask
         self.configuration = configuration
         self.environment = environment
         self.workdir = workdir
@@ -170,19 +174,28 @@ final class AppServerTurnDriver: CodexTurnDriver {
         if method == "turn/completed" { state.withLock { $0.completed = true } }
     }
 
-    /// Approval requests, answered by policy: the TODO's risk decides.
+    /// Approval requests, answered by policy (the TODO's risk), or by an operator when the policy does not allow.
     private func answer(_ method: String, _ params: [String: JSONValue]) async -> JSONValue {
         let what = params["command"]?.stringValue ?? params["reason"]?.stringValue ?? method
         let allowed = risk.map { $0 == .low || $0 == .medium } ?? true
         switch method {
         case "item/commandExecution/requestApproval", "item/fileChange/requestApproval":
-            events([
-                AgentEvent(
-                    kind: "approval",
-                    text: "\(allowed ? "accepted" : "declined") by policy (risk \(risk?.rawValue ?? "low")): \(what)"
-                )
-            ])
-            return .object(["decision": .string(allowed ? "accept" : "decline")])
+            var accept = allowed
+            if allowed {
+                events([AgentEvent(kind: "approval", text: "accepted by policy (risk \(risk?.rawValue ?? "low")): \(what)")])
+            } else {
+                events([
+                    AgentEvent(kind: "detected", text: "asks_human: approval outside the policy (risk \(risk?.rawValue ?? "?")): \(what)")
+                ])
+                // The turn waits for the operator; waiting is not hanging.
+                let turn = state.withLock { $0.turn }
+                turn?.waiting(true)
+                let answer = await ask("approval", "codex asks to run: \(what)")
+                turn?.waiting(false)
+                accept = answer.decision == "approve"
+                events([AgentEvent(kind: "approval", text: "\(accept ? "approved" : "denied") by an operator: \(what)")])
+            }
+            return .object(["decision": .string(accept ? "accept" : "decline")])
         case "item/permissions/requestApproval":
             events([AgentEvent(kind: "approval", text: "declined by policy: more permissions than the TODO grants (\(what))")])
             return .object(["permissions": .object([:]), "scope": "turn"])

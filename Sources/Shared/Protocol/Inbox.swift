@@ -1,0 +1,88 @@
+/// `ask`, worker → coordinator: something only a human can decide (an approval outside the TODO's policy). Kept in
+/// the worker's outbox until acked; the coordinator puts it in the inbox, and the answer comes back as `control`
+/// with action `answer`.
+public struct AskBody: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case leaseId = "lease_id", epoch, item, kind, text
+    }
+
+    public var leaseId: String
+    public var epoch: Int64
+    /// Unique per worker; the answer names it.
+    public var item: String
+    /// `approval` or `question`.
+    public var kind: String
+    public var text: String
+
+    public init(leaseId: String, epoch: Int64, item: String, kind: String, text: String) {
+        self.leaseId = leaseId
+        self.epoch = epoch
+        self.item = item
+        self.kind = kind
+        self.text = text
+    }
+}
+
+extension AskBody: WireBody {
+    public func validate() throws(ProtocolError) {
+        try requireLeaseID(leaseId, "lease_id")
+        try require(epoch >= 1, "epoch", "must be 1 or more")
+        try require(!item.isEmpty && item.utf8.count <= 200, "item", "must be 1 to 200 bytes")
+        try require(["approval", "question"].contains(kind), "kind", "must be approval or question")
+        try requireText(text, "text", max: 16384)
+    }
+}
+
+/// One item waiting for a human.
+public struct InboxItem: Codable, Sendable, Equatable {
+    public var id: String
+    public var plan: String
+    public var todo: String
+    public var worker: String
+    public var kind: String
+    public var text: String
+    /// Milliseconds since the Unix epoch.
+    public var askedAt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case id, plan, todo, worker, kind, text, askedAt = "asked_at"
+    }
+
+    public init(id: String, plan: String, todo: String, worker: String, kind: String, text: String, askedAt: Int64) {
+        self.id = id
+        self.plan = plan
+        self.todo = todo
+        self.worker = worker
+        self.kind = kind
+        self.text = text
+        self.askedAt = askedAt
+    }
+}
+
+/// The reply to `inbox` on the control socket: what waits for an answer.
+public struct InboxBody: WireBody, Equatable {
+    public var items: [InboxItem]
+    public init(items: [InboxItem]) { self.items = items }
+    public func validate() throws(ProtocolError) {}
+}
+
+/// `answer`, operator → coordinator (control socket): the answer to an inbox item. The reply is `answer` too,
+/// with the same body.
+public struct AnswerBody: WireBody, Equatable {
+    public var item: String
+    /// `approve`, `deny`, or `reply` (with `text`).
+    public var decision: String
+    public var text: String?
+
+    public init(item: String, decision: String, text: String? = nil) {
+        self.item = item
+        self.decision = decision
+        self.text = text
+    }
+
+    public func validate() throws(ProtocolError) {
+        try require(!item.isEmpty && item.utf8.count <= 200, "item", "must be 1 to 200 bytes")
+        try require(["approve", "deny", "reply"].contains(decision), "decision", "must be approve, deny or reply")
+        try requireText(text, "text", max: 16384)
+    }
+}
