@@ -109,6 +109,19 @@ struct BodySample: Sendable, CustomTestStringConvertible {
         BodySample(.control, ControlBody(action: "cancel", leaseId: "lease-7f3a", reason: "operator asked")),
         BodySample(.control, ControlBody(action: "abort", leaseId: "lease-7f3a", reason: "stale")),
         BodySample(.bye, ByeBody(reason: "shutting down")),
+        BodySample(.ask, AskBody(leaseId: "lease-7f3a", epoch: 3, item: "q1", kind: "approval", text: "codex asks to run: rm -rf build")),
+        BodySample(
+            .control,
+            ControlBody(action: "answer", leaseId: "lease-7f3a", reason: "an operator answered", item: "q1", decision: "approve")
+        ),
+        BodySample(.inbox, EmptyBody()),
+        BodySample(
+            .inbox,
+            InboxBody(items: [
+                InboxItem(id: "w-1-q1", plan: "p", todo: "t", worker: "w-1", kind: "approval", text: "rm -rf build", askedAt: 1)
+            ])
+        ),
+        BodySample(.answer, AnswerBody(item: "w-1-q1", decision: "reply", text: "use MIT")),
         BodySample(.error, ErrorBody(code: "stale_lease", message: "abort it", ref: "msg-3", leaseId: "lease-7f3a")),
         BodySample(.error, ErrorBody(code: "bad_json", message: "not JSON")),
         BodySample(.status, EmptyBody()),
