@@ -102,7 +102,7 @@ final class WorkerCore {
     }
 
     /// Questions sent to the coordinator's inbox, by item, with the session waiting for each.
-    private var asks: [String: (leaseID: String, continuation: CheckedContinuation<HumanAnswer, Never>)] = [:]
+    private var asks: [String: (leaseID: String, body: AskBody, continuation: CheckedContinuation<HumanAnswer, Never>)] = [:]
     private var askCount = 0
 
     /// Leases of reports in the outbox, kept so a re-registration can declare them.
@@ -175,6 +175,8 @@ final class WorkerCore {
         heartbeatMs = body.heartbeatMs
         logger.info("registered", metadata: ["drover.instance": "\(body.instance)", "drover.aborted": "\(body.abort.count)"])
         for leaseID in body.abort { stop(leaseID, abort: true, reason: "the coordinator no longer knows this lease as ours") }
+        // A restarted coordinator has an empty inbox: ask again what is still unanswered (it keeps one item per id).
+        for (_, waiting) in asks.sorted(by: { $0.key < $1.key }) { send(.ask, waiting.body) }
         // Whatever waited for an ack goes out again now, to the coordinator that is there now.
         for index in outbox.indices {
             outbox[index].sentAt = now
@@ -272,10 +274,11 @@ final class WorkerCore {
         }
         askCount += 1
         let item = "q\(askCount)"
-        asks[item] = (leaseID, continuation)
+        let body = AskBody(leaseId: leaseID, epoch: work.lease.epoch, item: item, kind: kind, text: text)
+        asks[item] = (leaseID, body, continuation)
         // Like a report, it stays in the outbox until the coordinator has it.
         let header = self.header(.ask)
-        let frames = codec.frames(header, AskBody(leaseId: leaseID, epoch: work.lease.epoch, item: item, kind: kind, text: text))
+        let frames = codec.frames(header, body)
         outbox.append(Pending(id: header.id, leaseID: leaseID, frames: frames, sentAt: now))
         loop.send(OutboundMessage(socket: 0, frames: frames))
         logger.notice("asking an operator", metadata: ["drover.lease": "\(leaseID)", "drover.item": "\(item)"])

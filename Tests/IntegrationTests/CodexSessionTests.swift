@@ -220,17 +220,68 @@ struct CodexSessionTests {
         #expect(requests[1].text.contains("Use your best judgment"))
     }
 
+    /// Polls `drover inbox --json` until an item is there.
+    func inboxItem(_ cluster: Cluster, control: String) async throws -> InboxItem {
+        let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+        while ContinuousClock.now < deadline {
+            let listing = try TestProcess(
+                name: "inbox",
+                arguments: ["inbox", "--json", "--control", control],
+                directory: cluster.directory
+            )
+            try await listing.wait()
+            if let item = (try? JSONDecoder().decode(InboxBody.self, from: Data(listing.output.utf8)))?.items.first { return item }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw TestFailure("no inbox item appeared")
+    }
+
     @Test(arguments: CodexConfiguration.Mode.allCases)
-    func aQuestionOnAHighRiskTodoIsEscalated(mode: CodexConfiguration.Mode) async throws {
-        let (todo, requests, _) = try await scenario(
-            mode,
-            ModelScript([.message("Shall I drop the production table?")]),
-            todo: Todo(id: "t", prompt: "Clean up the database.", checks: [Check(file: "done.txt")], risk: .high),
-            state: "failed"
+    func aQuestionOnAHighRiskTodoIsAnsweredByAnOperator(mode: CodexConfiguration.Mode) async throws {
+        let server = try ScriptedModelServer(
+            script: ModelScript([.message("Shall I drop the staging table?"), .shell("echo dropped > done.txt"), .message("Done.")])
         )
-        #expect(todo.detail?.contains("needs input (risk high)") == true, "\(todo.detail ?? "")")
-        #expect(todo.detail?.contains("Shall I drop the production table?") == true)
-        #expect(requests.count == 1, "nothing was answered on the operator's behalf")
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            let endpoints = try await cluster.startCoordinator()
+            try codexWorker(cluster, server, mode: mode)
+            let todo = Todo(id: "t", prompt: "Clean up the database.", checks: [Check(file: "done.txt")], risk: .high)
+            try await cluster.submit(Plan(id: "q", title: "q", todos: [todo]))
+            let item = try await inboxItem(cluster, control: endpoints.control)
+            #expect(item.kind == "question")
+            #expect(item.text.contains("Shall I drop the staging table?"))
+            let answer = try TestProcess(
+                name: "answer",
+                arguments: ["answer", item.id, "yes, only staging", "--control", endpoints.control],
+                directory: cluster.directory
+            )
+            #expect(try await answer.wait() == 0, "\(answer.output)")
+            try await cluster.waitForPlan("q")
+            #expect(server.responseRequests[1].text.contains("The operator answers: yes, only staging"), "the answer reached the model")
+        }
+    }
+
+    @Test func aDeniedQuestionEndsTheTodoWithTheQuestion() async throws {
+        let server = try ScriptedModelServer(script: ModelScript([.message("Shall I drop the production table?")]))
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            let endpoints = try await cluster.startCoordinator()
+            try codexWorker(cluster, server, mode: .appServer)
+            let todo = Todo(id: "t", prompt: "Clean up the database.", checks: [Check(file: "done.txt")], risk: .critical)
+            try await cluster.submit(Plan(id: "q", title: "q", todos: [todo]))
+            let item = try await inboxItem(cluster, control: endpoints.control)
+            let deny = try TestProcess(
+                name: "deny",
+                arguments: ["deny", item.id, "--control", endpoints.control],
+                directory: cluster.directory
+            )
+            #expect(try await deny.wait() == 0)
+            let status = try await cluster.waitForPlan("q", toBe: "failed")
+            let detail = try #require(status.todos.first?.detail)
+            #expect(detail.contains("the answer was no"), "\(detail)")
+            #expect(detail.contains("Shall I drop the production table?"))
+            #expect(server.responseRequests.count == 1, "nothing more was asked of the model")
+        }
     }
 
     @Test(arguments: CodexConfiguration.Mode.allCases)

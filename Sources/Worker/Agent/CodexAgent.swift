@@ -205,12 +205,20 @@ public struct CodexAgent: AgentSession {
                 session.lastProblem = "check failed: \(failed[0].check): \(failed[0].detail)"
                 if let question = turn.lastMessage, Self.isQuestion(question) {
                     guard task.risk.map({ $0 == .low || $0 == .medium }) ?? true else {
+                        // Outside the policy: an operator answers, through the inbox; the answer goes on the thread.
                         events([AgentEvent(kind: "detected", text: "asks_human: \(question)")])
-                        return fail(
-                            "needs input (risk \(task.risk?.rawValue ?? "?")): codex asks: \(question.prefix(300))",
-                            run.status,
-                            checks: checks
-                        )
+                        let answer = await ask("question", "codex asks: \(question.prefix(2000))")
+                        guard answer.decision != "deny", let text = answer.text ?? (answer.decision == "approve" ? "Yes, go ahead." : nil)
+                        else {
+                            return fail(
+                                "needs input (risk \(task.risk?.rawValue ?? "?")): codex asked, and the answer was no: \(question.prefix(300))",
+                                run.status,
+                                checks: checks
+                            )
+                        }
+                        session.prompt = "The operator answers: \(text)\nGo on with the task.\n" + Self.failing(failed)
+                        events([AgentEvent(kind: "recovery", text: "continue the thread with the operator's answer")])
+                        continue
                     }
                     session.prompt =
                         "Use your best judgment and decide yourself; do not wait for an answer. Then finish the task.\n"
