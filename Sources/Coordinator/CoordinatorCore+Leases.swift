@@ -95,6 +95,13 @@ extension CoordinatorCore {
                 record("todo.failed", plan: key.plan, todo: key.todo, worker: worker, data)
                 finished(key)
             }
+        case .escalated:
+            todo.state = .escalated
+            todo.detail = body.summary
+            todos[key] = todo
+            touch(key)
+            record("todo.escalated", plan: key.plan, todo: key.todo, worker: worker, data)
+            finished(key)
         case .handedBack:
             record("todo.handed_back", plan: key.plan, todo: key.todo, worker: worker, data)
             makeReady(key, front: true, detail: "handed back by \(worker): \(body.summary)")

@@ -152,6 +152,7 @@ struct CodexSessionTests {
             let status = try await cluster.waitForPlan("claims", toBe: "failed")
             let detail = try #require(status.todos.first?.detail)
             #expect(detail.contains("over budget: 2 turns spent"), "codex saying it is done is not enough: \(detail)")
+            #expect(status.todos.first?.state == "escalated")
             #expect(detail.contains("result.txt does not exist"))
             #expect(server.responseRequests.count == 2)
         }
@@ -279,6 +280,7 @@ struct CodexSessionTests {
             let status = try await cluster.waitForPlan("q", toBe: "failed")
             let detail = try #require(status.todos.first?.detail)
             #expect(detail.contains("the answer was no"), "\(detail)")
+            #expect(status.todos.first?.state == "escalated")
             #expect(detail.contains("Shall I drop the production table?"))
             #expect(server.responseRequests.count == 1, "nothing more was asked of the model")
         }
@@ -309,9 +311,9 @@ struct CodexSessionTests {
             mode,
             ModelScript([], otherwise: .httpError(status: 429, body: body)),
             todo: Todo(id: "t", prompt: "Anything."),
-            state: "failed"
+            state: "escalated"
         )
-        #expect(todo.detail?.contains("usage limit reached, escalating") == true, "\(todo.detail ?? "")")
+        #expect(todo.detail?.contains("usage limit reached") == true, "\(todo.detail ?? "")")
         #expect(requests.count == 1)
     }
 
@@ -366,7 +368,7 @@ struct CodexSessionTests {
                 budget: Budget(turns: 1),
                 permissions: Permissions(sandbox: "read-only")
             ),
-            state: "failed"
+            state: "escalated"
         )
         #expect(todo.detail?.contains("over budget: 1 turns spent") == true, "\(todo.detail ?? "")")
         let toolOutput = try #require(requests.dropFirst().first).text

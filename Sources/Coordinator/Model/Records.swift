@@ -16,8 +16,10 @@ enum TodoState: String, Codable, Sendable {
     /// Will not run because something it depends on failed or was cancelled.
     case skipped
     case cancelled
+    /// Its agent stopped because only a human can take it further (budget spent, usage limit, an operator's no).
+    case escalated
 
-    var isTerminal: Bool { self == .done || self == .failed || self == .skipped || self == .cancelled }
+    var isTerminal: Bool { self == .done || self == .failed || self == .skipped || self == .cancelled || self == .escalated }
     var holdsLease: Bool { self == .assigned || self == .running }
 }
 

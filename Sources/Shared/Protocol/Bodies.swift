@@ -200,6 +200,9 @@ public enum Outcome: String, Codable, Sendable, CaseIterable {
     case handedBack = "handed_back"
     /// The work was stopped on the coordinator's order.
     case cancelled
+    /// The agent stopped because only a human can take it further: its budget is spent, a usage limit was hit, or
+    /// an operator said no. The TODO waits in state `escalated`; it is not retried.
+    case escalated
 }
 
 /// The result of one acceptance check.

@@ -62,6 +62,10 @@ public struct CodexAgent: AgentSession {
         func fail(_ summary: String, _ status: Int32? = nil, checks: [CheckResult] = []) -> AgentResult {
             AgentResult(outcome: .failed, exitCode: status, summary: summary, outputTail: session.tail, checks: checks)
         }
+        /// Only a human can take it further from here.
+        func escalate(_ summary: String, _ status: Int32? = nil, checks: [CheckResult] = []) -> AgentResult {
+            AgentResult(outcome: .escalated, exitCode: status, summary: summary, outputTail: session.tail, checks: checks)
+        }
 
         let driver: any CodexTurnDriver =
             switch configuration.mode {
@@ -92,10 +96,10 @@ public struct CodexAgent: AgentSession {
         func supervise(driver: any CodexTurnDriver) async -> AgentResult {
             while true {
                 if let wall = task.budget?.wallSeconds, Double((ContinuousClock.now - started).milliseconds) / 1000 >= wall {
-                    return fail("over budget: \(Int(wall)) s of wall time spent")
+                    return escalate("over budget: \(Int(wall)) s of wall time spent")
                 }
                 guard session.turns < maxTurns else {
-                    return fail("over budget: \(maxTurns) turns spent; \(session.lastProblem ?? "the TODO is not done")")
+                    return escalate("over budget: \(maxTurns) turns spent; \(session.lastProblem ?? "the TODO is not done")")
                 }
                 session.turns += 1
                 let turn = CodexTurn(loopThreshold: configuration.loopThreshold)
@@ -119,7 +123,7 @@ public struct CodexAgent: AgentSession {
                     )
                 }
                 if let budget = task.budget?.tokens, turn.tokens > budget {
-                    return fail("over budget: \(turn.tokens) tokens used, the budget is \(budget)", run.status)
+                    return escalate("over budget: \(turn.tokens) tokens used, the budget is \(budget)", run.status)
                 }
                 if turn.hung {
                     session.prompt = "You stopped responding. Continue the task from where you were."
@@ -164,7 +168,7 @@ public struct CodexAgent: AgentSession {
                         detected("context_full", message, then: "start a new thread seeded with a summary")
                         continue
                     case .usageLimit:
-                        return fail("usage limit reached, escalating: \(message)", run.status)
+                        return escalate("usage limit reached: \(message)", run.status)
                     default:
                         return fail("codex turn failed: \(message)", run.status)
                     }
@@ -210,7 +214,7 @@ public struct CodexAgent: AgentSession {
                         let answer = await ask("question", "codex asks: \(question.prefix(2000))")
                         guard answer.decision != "deny", let text = answer.text ?? (answer.decision == "approve" ? "Yes, go ahead." : nil)
                         else {
-                            return fail(
+                            return escalate(
                                 "needs input (risk \(task.risk?.rawValue ?? "?")): codex asked, and the answer was no: \(question.prefix(300))",
                                 run.status,
                                 checks: checks
