@@ -449,4 +449,16 @@ struct CodexSessionTests {
             #expect(again.output.contains("no inbox item"))
         }
     }
+
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aSessionPastItsTokenBudgetIsEscalated(mode: CodexConfiguration.Mode) async throws {
+        // Each scripted response reports 100 input and 10 output tokens; two of them exceed a budget of 150.
+        let (todo, _, _) = try await scenario(
+            mode,
+            ModelScript([.shell("true"), .message("Done.")]),
+            todo: Todo(id: "t", prompt: "Run true.", budget: Budget(tokens: 150)),
+            state: "escalated"
+        )
+        #expect(todo.detail?.contains("over budget:") == true && todo.detail?.contains("the budget is 150") == true, "\(todo.detail ?? "")")
+    }
 }
