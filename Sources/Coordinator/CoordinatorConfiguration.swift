@@ -11,14 +11,28 @@ public struct CoordinatorConfiguration: Sendable {
     public var leaseTTL: Duration
     /// How often leases are checked and work is scheduled when no message arrives.
     public var tick: Duration
+    /// How many times a TODO may recover from each kind of trouble (`stopped_early`, `hung`, `looping`, `crashed`,
+    /// `transient_error`, `context_full`, `asks_human`) across all its sessions, on any worker, before it is escalated.
+    public var recoveryLimits: [String: Int]
+    /// The limit for kinds of trouble ``recoveryLimits`` does not name.
+    public var defaultRecoveryLimit: Int
+
+    /// The default limits.
+    public static let defaultRecoveryLimits: [String: Int] = [
+        "stopped_early": 3, "hung": 2, "looping": 2, "crashed": 2, "transient_error": 5, "context_full": 1, "asks_human": 3,
+    ]
 
     public init(
         endpoints: Endpoints = Endpoints(),
         statePath: String = ".drover/state.sqlite",
         heartbeatInterval: Duration = .milliseconds(500),
         leaseTTL: Duration = .seconds(2),
-        tick: Duration = .milliseconds(100)
+        tick: Duration = .milliseconds(100),
+        recoveryLimits: [String: Int] = CoordinatorConfiguration.defaultRecoveryLimits,
+        defaultRecoveryLimit: Int = 2
     ) {
+        self.recoveryLimits = recoveryLimits
+        self.defaultRecoveryLimit = defaultRecoveryLimit
         self.endpoints = endpoints
         self.statePath = statePath
         self.heartbeatInterval = heartbeatInterval

@@ -14,6 +14,11 @@ extension CoordinatorCore {
     func ask(_ body: AskBody, from worker: String, ref: String) throws(ProtocolError) {
         let key = try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref)
         let id = "\(worker)-\(body.item)"
+        if body.kind == "recovery" {
+            decideRecovery(body, id: id, key: key, worker: worker)
+            send(CoordinatorCore.Socket.work, to: worker, .ack, AckBody(ref: ref, leaseId: body.leaseId))
+            return
+        }
         if inbox[id] == nil {
             let item = InboxItem(
                 id: id,
@@ -63,6 +68,50 @@ extension CoordinatorCore {
         if let text = body.text { data["text"] = .string(text) }
         record("inbox.answered", plan: key.plan, todo: key.todo, worker: item.worker, data)
         return body
+    }
+
+    /// The supervisor policy: a session may recover from a kind of trouble a limited number of times per TODO,
+    /// counted across all its sessions and workers (and kept in the state file); past the limit, it escalates.
+    func decideRecovery(_ body: AskBody, id: String, key: TodoKey, worker: String) {
+        let detection = body.detection ?? "unknown"
+        let decision: (allow: Bool, text: String?)
+        if let earlier = recoveryDecisions[id] {
+            decision = earlier  // a resent question: the same answer, counted once
+        } else {
+            let limit = configuration.recoveryLimits[detection] ?? configuration.defaultRecoveryLimit
+            let used = todos[key]?.recoveries[detection] ?? 0
+            let allow = used < limit
+            if allow {
+                todos[key]?.recoveries[detection] = used + 1
+                touch(key)
+            }
+            decision = (allow, allow ? nil : "the limit of \(limit) \(detection) recoveries for this TODO is reached")
+            recoveryDecisions[id] = decision
+            record(
+                "policy.decided",
+                plan: key.plan,
+                todo: key.todo,
+                worker: worker,
+                [
+                    "detection": .string(detection), "decision": .string(allow ? "recover" : "escalate"),
+                    "action": .string(body.proposal ?? ""), "count": .int(Int64(used + (allow ? 1 : 0))), "limit": .int(Int64(limit)),
+                    "evidence": .string(String(body.text.prefix(2000))),
+                ]
+            )
+        }
+        send(
+            CoordinatorCore.Socket.work,
+            to: worker,
+            .control,
+            ControlBody(
+                action: "answer",
+                leaseId: body.leaseId,
+                reason: "the supervisor policy decided",
+                item: body.item,
+                decision: decision.allow ? "approve" : "deny",
+                text: decision.text
+            )
+        )
     }
 
     /// Items whose lease has ended can no longer be answered.

@@ -72,7 +72,8 @@ extension CoordinatorCore {
                     worker: row?.worker,
                     attempts: row?.attempts ?? 0,
                     detail: row?.detail,
-                    assignedAt: now
+                    assignedAt: now,
+                    recoveries: row?.recoveries ?? [:]
                 )
             }
             link(record.plan)

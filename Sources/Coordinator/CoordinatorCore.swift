@@ -37,6 +37,8 @@ final class CoordinatorCore {
     var processedReports: Set<String> = []
     /// Items waiting for a human, by id. Kept in memory: after a restart, sessions ask again.
     var inbox: [String: Waiting] = [:]
+    /// Recovery decisions by question id, so a resent question gets the same answer and is counted once.
+    var recoveryDecisions: [String: (allow: Bool, text: String?)] = [:]
     var counters: [String: Int64] = [:]
     var lastSeq: Int64 = 0
     /// Every message received, valid or not (reported as the `received` counter).

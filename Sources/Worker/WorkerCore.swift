@@ -72,8 +72,8 @@ final class WorkerCore {
             send(.progress, ProgressBody(leaseId: leaseID, epoch: lease.epoch, events: events))
         case .finished(let leaseID, let result):
             finished(leaseID, result, now: now)
-        case .ask(let leaseID, let kind, let text, let continuation):
-            ask(leaseID, kind: kind, text: text, continuation, now: now)
+        case .ask(let leaseID, let question, let continuation):
+            ask(leaseID, question, continuation, now: now)
         case .drain:
             startDraining(now: now)
         }
@@ -212,8 +212,8 @@ final class WorkerCore {
         let worker = configuration.id
         let abort = LeaseRun.Abort()
         let task = Task {
-            let ask: AskHuman = { kind, text in
-                await withCheckedContinuation { inputs.yield(.ask(leaseID: lease.leaseId, kind: kind, text: text, $0)) }
+            let ask: AskHuman = { question in
+                await withCheckedContinuation { inputs.yield(.ask(leaseID: lease.leaseId, question, $0)) }
             }
             let run = LeaseRun(agent: agent, workdir: workdir, worker: worker)
             let result = await run.run(body.task, lease: lease, abort: abort, ask: ask) { events in
@@ -267,21 +267,32 @@ final class WorkerCore {
 
     // MARK: - Asking humans
 
-    private func ask(_ leaseID: String, kind: String, text: String, _ continuation: CheckedContinuation<HumanAnswer, Never>, now: Int64) {
+    private func ask(_ leaseID: String, _ question: Question, _ continuation: CheckedContinuation<HumanAnswer, Never>, now: Int64) {
         guard let work = running[leaseID], !work.aborted else {
             continuation.resume(returning: HumanAnswer(decision: "deny", text: "the lease has ended"))
             return
         }
         askCount += 1
         let item = "q\(askCount)"
-        let body = AskBody(leaseId: leaseID, epoch: work.lease.epoch, item: item, kind: kind, text: text)
+        let body = AskBody(
+            leaseId: leaseID,
+            epoch: work.lease.epoch,
+            item: item,
+            kind: question.kind,
+            text: question.text,
+            detection: question.detection,
+            proposal: question.proposal
+        )
         asks[item] = (leaseID, body, continuation)
         // Like a report, it stays in the outbox until the coordinator has it.
         let header = self.header(.ask)
         let frames = codec.frames(header, body)
         outbox.append(Pending(id: header.id, leaseID: leaseID, frames: frames, sentAt: now))
         loop.send(OutboundMessage(socket: 0, frames: frames))
-        logger.notice("asking an operator", metadata: ["drover.lease": "\(leaseID)", "drover.item": "\(item)"])
+        logger.notice(
+            question.kind == "recovery" ? "asking the supervisor policy" : "asking an operator",
+            metadata: ["drover.lease": "\(leaseID)", "drover.item": "\(item)"]
+        )
     }
 
     /// Questions of a lease that ended get "deny", so their sessions do not wait for ever.

@@ -9,7 +9,7 @@ enum WorkerInput: Sendable {
     case progress(leaseID: String, [AgentEvent])
     case finished(leaseID: String, AgentResult)
     /// A session asks a human; the answer resumes it.
-    case ask(leaseID: String, kind: String, text: String, CheckedContinuation<HumanAnswer, Never>)
+    case ask(leaseID: String, Question, CheckedContinuation<HumanAnswer, Never>)
     case drain
 }
 

@@ -19,9 +19,31 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Plan files to submit on start (YAML or JSON).") var plan: [String] = []
     @Option(help: "Heartbeat interval in milliseconds.") var heartbeatMs: Int64 = 500
     @Option(help: "Lease time-to-live in milliseconds: a worker silent this long loses its TODOs.") var leaseTtlMs: Int64 = 2000
+    @Option(
+        name: .customLong("recovery-limit"),
+        help:
+            "How often a TODO may recover from one kind of trouble before it is escalated, as KIND=N (repeatable; kinds: stopped_early, hung, looping, crashed, transient_error, context_full, asks_human)."
+    )
+    var recoveryLimits: [String] = []
     @OptionGroup var logging: LoggingOptions
 
+    /// `--recovery-limit` values over the defaults.
+    var limits: [String: Int] {
+        var limits = CoordinatorConfiguration.defaultRecoveryLimits
+        for entry in recoveryLimits {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2, let value = Int(parts[1]) { limits[parts[0]] = value }
+        }
+        return limits
+    }
+
     func validate() throws {
+        for entry in recoveryLimits {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, !parts[0].isEmpty, let value = Int(parts[1]), value >= 0 else {
+                throw ValidationError("--recovery-limit \(entry) must be KIND=N with N a whole number, e.g. stopped_early=3")
+            }
+        }
         guard heartbeatMs > 0, leaseTtlMs > heartbeatMs else {
             throw ValidationError("--lease-ttl-ms (\(leaseTtlMs)) must be greater than --heartbeat-ms (\(heartbeatMs)), and both positive")
         }
@@ -35,7 +57,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
             endpoints: Endpoints(work: work, events: events, control: control),
             statePath: "\(stateDir)/state.sqlite",
             heartbeatInterval: .milliseconds(heartbeatMs),
-            leaseTTL: .milliseconds(leaseTtlMs)
+            leaseTTL: .milliseconds(leaseTtlMs),
+            recoveryLimits: limits
         )
         let stateDir = self.stateDir
         let service = CoordinatorService(configuration: configuration, logger: logger) { bound in

@@ -342,3 +342,58 @@ import Testing
         #expect(harness.core.inbox.count == 1)
     }
 }
+
+@Suite struct SupervisorPolicyTests {
+    func recovery(_ harness: CoreHarness, _ assign: AssignBody, item: String, detection: String = "stopped_early") throws -> ControlBody {
+        let body = AskBody(
+            leaseId: assign.lease.leaseId,
+            epoch: assign.lease.epoch,
+            item: item,
+            kind: "recovery",
+            text: "check failed",
+            detection: detection,
+            proposal: "repair"
+        )
+        let sent = try harness.fromWorker("w1", .ask, body)
+        #expect(sent.contains { $0.header?.type == .ack })
+        return try #require(sent.first { $0.header?.type == .control }).decode(ControlBody.self)
+    }
+
+    @Test func recoveriesAreGrantedUpToTheLimitThenEscalated() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
+        for index in 1...3 {
+            #expect(try recovery(harness, assign, item: "q\(index)").decision == "approve")
+        }
+        let refused = try recovery(harness, assign, item: "q4")
+        #expect(refused.decision == "deny")
+        #expect(refused.text?.contains("the limit of 3 stopped_early recoveries") == true)
+        // Other kinds of trouble have their own limits.
+        #expect(try recovery(harness, assign, item: "q5", detection: "hung").decision == "approve")
+        #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.recoveries == ["stopped_early": 3, "hung": 1])
+    }
+
+    @Test func aResentQuestionIsCountedOnce() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
+        _ = try recovery(harness, assign, item: "q1")
+        _ = try recovery(harness, assign, item: "q1")
+        #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.recoveries["stopped_early"] == 1)
+    }
+
+    @Test func limitsHoldAcrossWorkersAndRestarts() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drover-policy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let harness = try CoreHarness(statePath: directory.appendingPathComponent("state.sqlite").path)
+        try harness.register("w1")
+        let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
+        for index in 1...3 { _ = try recovery(harness, assign, item: "q\(index)") }
+        try harness.restart()
+        #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.recoveries == ["stopped_early": 3])
+        try harness.register("w1", holding: [assign.lease])
+        #expect(try recovery(harness, assign, item: "q9").decision == "deny")
+    }
+}

@@ -461,4 +461,24 @@ struct CodexSessionTests {
         )
         #expect(todo.detail?.contains("over budget:") == true && todo.detail?.contains("the budget is 150") == true, "\(todo.detail ?? "")")
     }
+
+    @Test func theCoordinatorsPolicyEscalatesPastItsRecoveryLimit() async throws {
+        let server = try ScriptedModelServer(script: ModelScript([], otherwise: .message("All done!")))
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            try await cluster.startCoordinator(extra: ["--recovery-limit", "stopped_early=1"])
+            try codexWorker(cluster, server, mode: .appServer)
+            let todo = Todo(id: "t", prompt: "Create result.txt.", checks: [Check(file: "result.txt")], budget: Budget(turns: 10))
+            try await cluster.submit(Plan(id: "limit", title: "limit", todos: [todo]))
+            let status = try await cluster.waitForPlan("limit", toBe: "failed")
+            #expect(status.todos.first?.state == "escalated")
+            #expect(
+                status.todos.first?.detail?.contains("the limit of 1 stopped_early recoveries for this TODO is reached") == true,
+                "\(status.todos)"
+            )
+            #expect(server.responseRequests.count == 2, "one repair, then the policy said stop")
+            let decisions = try cluster.events().filter { $0.type == "policy.decided" }.compactMap { $0.data["decision"]?.stringValue }
+            #expect(decisions == ["recover", "escalate"])
+        }
+    }
 }

@@ -48,6 +48,8 @@ struct TodoRecord: Sendable {
     var detail: String?
     /// Monotonic milliseconds of the assignment, for the accept timeout; not persisted.
     var assignedAt: Int64 = 0
+    /// Recoveries granted so far, by kind of trouble, across all sessions of this TODO.
+    var recoveries: [String: Int] = [:]
     /// Dependencies not yet done; derived, not persisted.
     var waitingOn: Int = 0
 
@@ -60,8 +62,10 @@ struct TodoRecord: Sendable {
         worker: String?,
         attempts: Int,
         detail: String?,
-        assignedAt: Int64 = 0
+        assignedAt: Int64 = 0,
+        recoveries: [String: Int] = [:]
     ) {
+        self.recoveries = recoveries
         self.key = key
         self.specBox = SpecBox(spec)
         self.state = state

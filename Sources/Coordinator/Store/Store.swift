@@ -25,7 +25,7 @@ final class Store {
     /// What a restarted coordinator begins from.
     struct Snapshot {
         var plans: [PlanRecord]
-        var todos: [TodoKey: (state: TodoState, epoch: Int64, leaseID: String?, worker: String?, attempts: Int, detail: String?)]
+        var todos: TodosByKey
         var processedReports: Set<String>
         var lastSeq: Int64
     }
@@ -79,6 +79,9 @@ final class Store {
                     """
             )
         }
+        migrator.registerMigration("v2: recoveries") { db in
+            try db.execute(sql: "ALTER TABLE todos ADD COLUMN recoveries TEXT NOT NULL DEFAULT '{}'")
+        }
         return migrator
     }
 
@@ -102,10 +105,12 @@ final class Store {
                 )
             }
             var todos: Snapshot.TodosByKey = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT plan, id, state, epoch, lease_id, worker, attempts, detail FROM todos") {
+            for row in try Row.fetchAll(db, sql: "SELECT plan, id, state, epoch, lease_id, worker, attempts, detail, recoveries FROM todos")
+            {
+                let recoveries: String = row["recoveries"]
                 todos[TodoKey(plan: row["plan"], todo: row["id"])] = (
                     TodoState(rawValue: row["state"]) ?? .ready, row["epoch"], row["lease_id"], row["worker"],
-                    row["attempts"], row["detail"]
+                    row["attempts"], row["detail"], (try? codec.decode([String: Int].self, from: Data(recoveries.utf8))) ?? [:]
                 )
             }
             var reports = Set<String>()
@@ -140,14 +145,15 @@ final class Store {
             if !changes.todos.isEmpty {
                 let statement = try db.cachedStatement(
                     sql: """
-                        INSERT OR REPLACE INTO todos (plan, id, state, epoch, lease_id, worker, attempts, detail)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT OR REPLACE INTO todos (plan, id, state, epoch, lease_id, worker, attempts, detail, recoveries)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """
                 )
                 for todo in changes.todos {
                     try statement.execute(arguments: [
                         todo.key.plan, todo.key.todo, todo.state.rawValue, todo.epoch, todo.leaseID, todo.worker,
                         todo.attempts, todo.detail,
+                        todo.recoveries.isEmpty ? "{}" : String(decoding: codec.json(todo.recoveries), as: UTF8.self),
                     ])
                 }
             }
@@ -181,5 +187,7 @@ final class Store {
 }
 
 extension Store.Snapshot {
-    typealias TodosByKey = [TodoKey: (state: TodoState, epoch: Int64, leaseID: String?, worker: String?, attempts: Int, detail: String?)]
+    typealias TodosByKey = [TodoKey: (
+        state: TodoState, epoch: Int64, leaseID: String?, worker: String?, attempts: Int, detail: String?, recoveries: [String: Int]
+    )]
 }

@@ -3,23 +3,31 @@
 /// with action `answer`.
 public struct AskBody: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
-        case leaseId = "lease_id", epoch, item, kind, text
+        case leaseId = "lease_id", epoch, item, kind, text, detection, proposal
     }
 
     public var leaseId: String
     public var epoch: Int64
     /// Unique per worker; the answer names it.
     public var item: String
-    /// `approval` or `question`.
+    /// `approval` or `question` (for a human, through the inbox), or `recovery` (for the coordinator's policy,
+    /// answered at once).
     public var kind: String
     public var text: String
+    /// For `recovery`: what went wrong (`stopped_early`, `hung`, `looping`…).
+    public var detection: String?
+    /// For `recovery`: what the session would do about it.
+    public var proposal: String?
 
-    public init(leaseId: String, epoch: Int64, item: String, kind: String, text: String) {
+    public init(leaseId: String, epoch: Int64, item: String, kind: String, text: String, detection: String? = nil, proposal: String? = nil)
+    {
         self.leaseId = leaseId
         self.epoch = epoch
         self.item = item
         self.kind = kind
         self.text = text
+        self.detection = detection
+        self.proposal = proposal
     }
 }
 
@@ -28,8 +36,11 @@ extension AskBody: WireBody {
         try requireLeaseID(leaseId, "lease_id")
         try require(epoch >= 1, "epoch", "must be 1 or more")
         try require(!item.isEmpty && item.utf8.count <= 200, "item", "must be 1 to 200 bytes")
-        try require(["approval", "question"].contains(kind), "kind", "must be approval or question")
+        try require(["approval", "question", "recovery"].contains(kind), "kind", "must be approval, question or recovery")
+        try require(kind != "recovery" || !(detection ?? "").isEmpty, "detection", "is required for a recovery")
         try requireText(text, "text", max: 16384)
+        try requireText(detection, "detection", max: 64)
+        try requireText(proposal, "proposal", max: 4096)
     }
 }
 

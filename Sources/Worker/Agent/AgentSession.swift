@@ -53,19 +53,37 @@ public struct HumanAnswer: Sendable, Equatable {
     }
 }
 
-/// Asks a human: `kind` is `approval` or `question`.
-public typealias AskHuman = @Sendable (_ kind: String, _ text: String) async -> HumanAnswer
+/// What a session asks: a human (`approval`, `question`, through the inbox), or the coordinator's policy
+/// (`recovery`: may it recover from `detection` by `proposal`?).
+public struct Question: Sendable, Equatable {
+    public var kind: String
+    public var text: String
+    public var detection: String?
+    public var proposal: String?
+
+    public init(kind: String, text: String, detection: String? = nil, proposal: String? = nil) {
+        self.kind = kind
+        self.text = text
+        self.detection = detection
+        self.proposal = proposal
+    }
+}
+
+/// Asks, and waits for the answer.
+public typealias AskHuman = @Sendable (_ question: Question) async -> HumanAnswer
 
 extension AgentSession {
-    /// Runs without checkpoints between turns, and with nobody to ask (every question is denied).
+    /// Runs without checkpoints between turns and without a coordinator to ask: recoveries are allowed, approvals
+    /// and questions denied.
     public func run(
         task: TaskSpec,
         lease: LeaseRef,
         workdir: String,
         events: @escaping @Sendable ([AgentEvent]) -> Void
     ) async -> AgentResult {
-        await run(task: task, lease: lease, workdir: workdir, events: events, checkpoint: {}) { _, _ in
-            HumanAnswer(decision: "deny", text: "no operator can be asked here")
+        await run(task: task, lease: lease, workdir: workdir, events: events, checkpoint: {}) { question in
+            // Nobody to ask: recoveries are allowed (the session's own budgets still bound them), the rest is denied.
+            HumanAnswer(decision: question.kind == "recovery" ? "approve" : "deny", text: "no coordinator to ask here")
         }
     }
 }

@@ -56,8 +56,18 @@ public struct CodexAgent: AgentSession {
         let maxTurns = max(1, task.budget?.turns ?? Self.defaultTurns)
         let started = ContinuousClock.now
         var session = Session(permissions: task.permissions, threadID: nil, prompt: prompt, turns: 0, transientRetries: 0, tail: "")
-        func detected(_ kind: String, _ evidence: String, then action: String) {
-            events([AgentEvent(kind: "detected", text: "\(kind): \(evidence)"), AgentEvent(kind: "recovery", text: action)])
+        /// Reports a detection and asks the coordinator's policy whether to recover by `action`; returns why not,
+        /// when the policy refuses (its limit for this kind of trouble is reached).
+        func detected(_ kind: String, _ evidence: String, then action: String) async -> String? {
+            events([AgentEvent(kind: "detected", text: "\(kind): \(evidence)")])
+            let decision = await ask(Question(kind: "recovery", text: evidence, detection: kind, proposal: action))
+            guard decision.decision == "approve" else {
+                let why = decision.text ?? "the coordinator's policy says stop"
+                events([AgentEvent(kind: "recovery", text: "escalate: \(why)")])
+                return "\(kind): \(why)"
+            }
+            events([AgentEvent(kind: "recovery", text: action)])
+            return nil
         }
         func fail(_ summary: String, _ status: Int32? = nil, checks: [CheckResult] = []) -> AgentResult {
             AgentResult(outcome: .failed, exitCode: status, summary: summary, outputTail: session.tail, checks: checks)
@@ -128,19 +138,23 @@ public struct CodexAgent: AgentSession {
                 if turn.hung {
                     session.prompt = "You stopped responding. Continue the task from where you were."
                     session.lastProblem = "the session hung"
-                    detected(
+                    if let refused = await detected(
                         "hung",
                         "no agent event for \(configuration.idleTimeout) while no command ran",
                         then: session.threadID == nil
                             ? "stop codex and start the turn again" : "stop codex and resume the thread with a nudge"
-                    )
+                    ) {
+                        return escalate(refused, run.status)
+                    }
                     if session.threadID == nil { session.prompt = prompt }
                     continue
                 }
                 if let evidence = turn.looping {
                     session.prompt = "You are repeating yourself: \(evidence). That approach is not working: try a different one."
                     session.lastProblem = "looping: \(evidence)"
-                    detected("looping", evidence, then: "stop codex and steer it toward a different approach")
+                    if let refused = await detected("looping", evidence, then: "stop codex and steer it toward a different approach") {
+                        return escalate(refused, run.status)
+                    }
                     continue
                 }
                 switch turn.ending {
@@ -152,11 +166,13 @@ public struct CodexAgent: AgentSession {
                         session.turns -= 1  // a turn the model never had does not count against the budget
                         let delay =
                             failure.retryAfter ?? .milliseconds(Int64(configuration.backoff.milliseconds) << (session.transientRetries - 1))
-                        detected(
+                        if let refused = await detected(
                             "transient_error",
                             message,
                             then: "back off \(delay) and retry the turn (\(session.transientRetries)/\(configuration.transientRetries))"
-                        )
+                        ) {
+                            return escalate(refused, run.status)
+                        }
                         try? await Task.sleep(for: delay)
                         continue
                     case .contextFull:
@@ -165,7 +181,9 @@ public struct CodexAgent: AgentSession {
                         session.prompt =
                             "\(prompt)\n\nAn earlier session ran out of context. What it last said:\n\(summary)\n"
                             + "The files already hold its work: continue from their current state."
-                        detected("context_full", message, then: "start a new thread seeded with a summary")
+                        if let refused = await detected("context_full", message, then: "start a new thread seeded with a summary") {
+                            return escalate(refused, run.status)
+                        }
                         continue
                     case .usageLimit:
                         return escalate("usage limit reached: \(message)", run.status)
@@ -176,11 +194,13 @@ public struct CodexAgent: AgentSession {
                     break
                 default:
                     session.lastProblem = "codex crashed"
-                    detected(
+                    if let refused = await detected(
                         "crashed",
                         "codex exited with status \(run.status) without ending its turn",
                         then: session.threadID == nil ? "start the turn again" : "resume the thread"
-                    )
+                    ) {
+                        return escalate(refused, run.status)
+                    }
                     if session.threadID == nil { session.prompt = prompt } else { session.prompt = "Continue the task." }
                     continue
                 }
@@ -211,7 +231,7 @@ public struct CodexAgent: AgentSession {
                     guard task.risk.map({ $0 == .low || $0 == .medium }) ?? true else {
                         // Outside the policy: an operator answers, through the inbox; the answer goes on the thread.
                         events([AgentEvent(kind: "detected", text: "asks_human: \(question)")])
-                        let answer = await ask("question", "codex asks: \(question.prefix(2000))")
+                        let answer = await ask(Question(kind: "question", text: "codex asks: \(question.prefix(2000))"))
                         guard answer.decision != "deny", let text = answer.text ?? (answer.decision == "approve" ? "Yes, go ahead." : nil)
                         else {
                             return escalate(
@@ -227,14 +247,22 @@ public struct CodexAgent: AgentSession {
                     session.prompt =
                         "Use your best judgment and decide yourself; do not wait for an answer. Then finish the task.\n"
                         + Self.failing(failed)
-                    detected("asks_human", question, then: "answer by policy (risk \(task.risk?.rawValue ?? "low")): decide and go on")
+                    if let refused = await detected(
+                        "asks_human",
+                        question,
+                        then: "answer by policy (risk \(task.risk?.rawValue ?? "low")): decide and go on"
+                    ) {
+                        return escalate(refused, run.status)
+                    }
                 } else {
                     session.prompt = Self.failing(failed)
-                    detected(
+                    if let refused = await detected(
                         "stopped_early",
                         "the turn ended with checks failing\n\(evidence)",
                         then: "repair: continue the same thread with the failing checks"
-                    )
+                    ) {
+                        return escalate(refused, run.status)
+                    }
                 }
                 guard session.threadID != nil else {
                     return fail(session.lastProblem ?? "no thread to continue", run.status, checks: checks)

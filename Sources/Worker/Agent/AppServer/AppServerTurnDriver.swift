@@ -190,7 +190,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
                 // The turn waits for the operator; waiting is not hanging.
                 let turn = state.withLock { $0.turn }
                 turn?.waiting(true)
-                let answer = await ask("approval", "codex asks to run: \(what)")
+                let answer = await ask(Question(kind: "approval", text: "codex asks to run: \(what)"))
                 turn?.waiting(false)
                 accept = answer.decision == "approve"
                 events([AgentEvent(kind: "approval", text: "\(accept ? "approved" : "denied") by an operator: \(what)")])
