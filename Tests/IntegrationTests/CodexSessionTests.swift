@@ -481,4 +481,28 @@ struct CodexSessionTests {
             #expect(decisions == ["recover", "escalate"])
         }
     }
+
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aLongRunningCommandIsNotAStall(mode: CodexConfiguration.Mode) async throws {
+        let (todo, _, events) = try await scenario(
+            mode,
+            ModelScript([.shell("sleep 3 && echo ok > done.txt"), .message("Done.")]),
+            todo: Todo(id: "t", prompt: "Make done.txt slowly.", checks: [Check(file: "done.txt")]),
+            worker: ["--idle-timeout", "1"]
+        )
+        #expect(detections(events).isEmpty, "a 3 s command with a 1 s idle limit is not a hang")
+        #expect(todo.detail?.contains("codex finished in 1 turn") == true)
+    }
+
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aDroppedStreamIsRetried(mode: CodexConfiguration.Mode) async throws {
+        let (todo, requests, events) = try await scenario(
+            mode,
+            ModelScript([.once(.drop, then: .message("Done."))]),
+            todo: Todo(id: "t", prompt: "Say done.")
+        )
+        #expect(detections(events) == ["transient_error"])
+        #expect(requests.count == 2)
+        #expect(todo.state == "done")
+    }
 }
