@@ -208,6 +208,10 @@ struct CodexSessionTests {
         let steer = try #require(requests.first { $0.text.contains("You are repeating yourself") })
         #expect(steer.text.contains("`/bin/bash -lc ls` ran 3 times") || steer.text.contains("ran 3 times"))
         #expect(todo.state == "done")
+        // app-server steers the running turn (`turn/steer`); exec can only stop codex and start a turn.
+        let action = mode == .appServer ? "steer the running turn" : "stop codex and steer it"
+        #expect(events.contains { $0.type == "agent.recovery" && $0.data["text"]?.stringValue?.hasPrefix(action) == true })
+        #expect(todo.detail?.contains("in 1 turn") == (mode == .appServer), "\(todo.detail ?? "")")
     }
 
     @Test(arguments: CodexConfiguration.Mode.allCases)

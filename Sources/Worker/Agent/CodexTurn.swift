@@ -69,6 +69,14 @@ final class CodexTurn: Sendable {
         }
     }
 
+    /// Clears a loop once it has been dealt with (steered), so only a new one counts.
+    func forgetLoop() {
+        state.withLock { state in
+            state.looping = nil
+            state.repeats.removeAll()
+        }
+    }
+
     /// Marks the start (true) or end (false) of a wait for a human; the idle clock restarts at the end.
     func waiting(_ started: Bool) {
         state.withLock { state in

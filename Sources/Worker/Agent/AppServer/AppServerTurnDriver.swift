@@ -73,6 +73,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
         let begun = ContinuousClock.now
         var interruptedAt: ContinuousClock.Instant?
         var timedOut = false
+        var steered = false
         while !Task.isCancelled {
             if state.withLock({ $0.completed }) { break }
             if connection.hasEnded {
@@ -81,6 +82,13 @@ final class AppServerTurnDriver: CodexTurnDriver {
                 return ProcessRun(status: status, timedOut: false, tail: connection.stderrTail)
             }
             let overTime = timeout.map { Double((ContinuousClock.now - begun).milliseconds) / 1000 > $0 } ?? false
+            if interruptedAt == nil, !steered, let evidence = turn.looping,
+                await steer(connection, thread: thread, turn: turn, evidence: evidence)
+            {
+                // Steered while it runs; a second loop in the same turn is interrupted instead.
+                steered = true
+                continue
+            }
             if interruptedAt == nil && (turn.checkHung(limit: configuration.idleTimeout) || turn.looping != nil || overTime) {
                 timedOut = overTime
                 interruptedAt = .now
@@ -101,6 +109,27 @@ final class AppServerTurnDriver: CodexTurnDriver {
             await finish()
         }
         return ProcessRun(status: 0, timedOut: timedOut, tail: connection.stderrTail)
+    }
+
+    /// A loop in a running turn: with the policy's consent, `turn/steer` it toward another approach without stopping it.
+    /// Returns false when the policy refuses (then the turn is interrupted and the session escalates).
+    private func steer(_ connection: AppServerConnection, thread: String, turn: CodexTurn, evidence: String) async -> Bool {
+        events([AgentEvent(kind: "detected", text: "looping: \(evidence)")])
+        let action = "steer the running turn toward a different approach"
+        let decision = await ask(Question(kind: "recovery", text: evidence, detection: "looping", proposal: action))
+        guard decision.decision == "approve", let turnID = state.withLock({ $0.turnID }) else { return false }
+        let text = "You are repeating yourself: \(evidence). That approach is not working: try a different one."
+        let steered = try? await connection.request(
+            "turn/steer",
+            [
+                "threadId": .string(thread), "input": .array([.object(["type": "text", "text": .string(text)])]),
+                "expectedTurnId": .string(turnID),
+            ]
+        )
+        guard steered != nil else { return false }
+        turn.forgetLoop()
+        events([AgentEvent(kind: "recovery", text: action)])
+        return true
     }
 
     /// A running server with the session's thread: started, or resumed after a crash.
