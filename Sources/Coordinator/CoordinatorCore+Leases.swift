@@ -63,55 +63,42 @@ extension CoordinatorCore {
         processedReports.insert(reportKey)
         changes.reports.append((body.leaseId, seq))
         release(key)
-        var todo = todos[key]!
-        let outcome = body.outcome
         var data: [String: JSONValue] = [
-            "outcome": .string(outcome.rawValue), "epoch": .int(body.epoch), "duration_ms": .int(body.durationMs),
+            "outcome": .string(body.outcome.rawValue), "epoch": .int(body.epoch), "duration_ms": .int(body.durationMs),
             "summary": .string(body.summary),
         ]
         if let exitCode = body.exitCode { data["exit_code"] = .int(Int64(exitCode)) }
-        switch outcome {
-        case .succeeded:
-            todo.state = .done
-            todo.detail = body.summary
-            todos[key] = todo
+        /// Puts the TODO in a final state, with the report's summary as the reason.
+        func end(_ state: TodoState) {
+            todos[key]!.state = state
+            todos[key]!.detail = body.summary
             touch(key)
-            record("todo.done", plan: key.plan, todo: key.todo, worker: worker, data)
+            record("todo.\(state.rawValue)", plan: key.plan, todo: key.todo, worker: worker, data)
             finished(key)
+        }
+        switch body.outcome {
+        case .succeeded:
+            end(.done)
+        case .escalated:
+            end(.escalated)
+        case .cancelled:
+            end(.cancelled)
         case .failed, .timedOut:
-            todo.attempts += 1
-            todo.detail = body.summary
-            todos[key] = todo
-            touch(key)
-            data["attempt"] = .int(Int64(todo.attempts))
+            todos[key]!.attempts += 1
+            let attempts = todos[key]!.attempts
+            data["attempt"] = .int(Int64(attempts))
             data["output_tail"] = .string(String(body.outputTail.suffix(2000)))
-            if todo.attempts < todo.spec.maxAttempts {
+            if attempts < todos[key]!.spec.maxAttempts {
+                todos[key]!.detail = body.summary
+                touch(key)
                 record("todo.retry", plan: key.plan, todo: key.todo, worker: worker, data)
                 makeReady(key, front: true)
             } else {
-                todo.state = .failed
-                todos[key] = todo
-                touch(key)
-                record("todo.failed", plan: key.plan, todo: key.todo, worker: worker, data)
-                finished(key)
+                end(.failed)
             }
-        case .escalated:
-            todo.state = .escalated
-            todo.detail = body.summary
-            todos[key] = todo
-            touch(key)
-            record("todo.escalated", plan: key.plan, todo: key.todo, worker: worker, data)
-            finished(key)
         case .handedBack:
             record("todo.handed_back", plan: key.plan, todo: key.todo, worker: worker, data)
             makeReady(key, front: true, detail: "handed back by \(worker): \(body.summary)")
-        case .cancelled:
-            todo.state = .cancelled
-            todo.detail = body.summary
-            todos[key] = todo
-            touch(key)
-            record("todo.cancelled", plan: key.plan, todo: key.todo, worker: worker, data)
-            finished(key)
         }
         send(CoordinatorCore.Socket.work, to: worker, .ack, AckBody(ref: ref, leaseId: body.leaseId))
     }
