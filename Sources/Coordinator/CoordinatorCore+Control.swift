@@ -40,6 +40,11 @@ extension CoordinatorCore {
                     error.ref = header.id
                     throw error
                 }
+            case .events:
+                let request = try codec.body(EventsRequest.self, from: body, ref: header.id)
+                // Uncommitted events of this batch are not in the store yet; the observer asks again for them.
+                let events = (try? store.events(after: request.after, limit: request.limit)) ?? []
+                reply(Socket.control, to: envelope, .events, EventsBody(events: events, lastSeq: lastSeq))
             case .inbox:
                 _ = try codec.body(EmptyBody.self, from: body, ref: header.id)
                 reply(Socket.control, to: envelope, .inbox, InboxBody(items: inbox.values.map(\.item).sorted { $0.askedAt < $1.askedAt }))
@@ -55,7 +60,7 @@ extension CoordinatorCore {
             default:
                 throw ProtocolError(
                     .unknownType,
-                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer)",
+                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events)",
                     ref: header.id
                 )
             }

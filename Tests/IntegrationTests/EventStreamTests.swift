@@ -39,4 +39,28 @@ struct EventStreamTests {
             #expect(watched.first { $0.type == "todo.done" }.map { $0.topic.hasPrefix("todo.watched.") } == true)
         }
     }
+
+    @Test func aLateJoinerCatchesUpWithNoGapAndNoDuplicate() async throws {
+        try await Cluster.with { cluster in
+            let endpoints = try await cluster.startCoordinator()
+            try cluster.startWorker("w1", slots: 2)
+            try await cluster.submit(Plan(id: "early", title: "early", todos: (0..<5).map { Todo(id: "e\($0)", command: "true") }))
+            try await cluster.waitForPlan("early")
+
+            // Joins after all of that: catches up from the start, then follows live.
+            let follower = try TestProcess(
+                name: "events",
+                arguments: ["events", "--follow", "--since", "0", "--json", "--events", endpoints.events, "--control", endpoints.control],
+                directory: cluster.directory
+            )
+            defer { follower.signal(SIGKILL) }
+            _ = try await follower.waitForLine(containing: #""type":"plan.done","plan":"early""#)
+            try await cluster.submit(Plan(id: "late", title: "late", todos: (0..<5).map { Todo(id: "l\($0)", command: "true") }))
+            _ = try await follower.waitForLine(containing: #""type":"plan.done","plan":"late""#)
+
+            let seqs = follower.output.split(separator: "\n").compactMap { try? JSONDecoder().decode(Event.self, from: Data($0.utf8)).seq }
+            #expect(seqs.first == 1)
+            #expect(seqs == Array(1...Int64(seqs.count)), "every event once, in order, across the catch-up and the live stream")
+        }
+    }
 }

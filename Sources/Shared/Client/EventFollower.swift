@@ -1,0 +1,47 @@
+/// Follows a coordinator's events with nothing missed: catches up from a sequence number through the control
+/// socket, then streams live events, and fills any gap the PUB socket leaves (a slow subscriber drops messages)
+/// from the log. Each event is handed over once, in sequence order.
+public struct EventFollower: Sendable {
+    public var events: String
+    public var control: String
+
+    public init(events: String, control: String) {
+        self.events = events
+        self.control = control
+    }
+
+    /// Calls `handle` for every event after `after` (or from the first live one when nil), until the task is
+    /// cancelled or `handle` returns false.
+    public func follow(after: Int64?, handle: (Event) -> Bool) async throws {
+        let live = try await EventSubscriber(endpoint: events).items()
+        let client = ControlClient(endpoint: control)
+        var cursor = after
+
+        /// Hands over the logged events after the cursor, up to `until` (or all there are).
+        func catchUp(until: Int64? = nil) async throws -> Bool {
+            guard var from = cursor else { return true }
+            while true {
+                let limit = until.map { Int(min(10_000, max(1, $0 - from))) } ?? 1000
+                let page = try await client.request(.events, EventsRequest(after: from, limit: limit), as: EventsBody.self)
+                for event in page.events where event.seq > from {
+                    if let until, event.seq > until { return true }
+                    guard handle(event) else { return false }
+                    from = event.seq
+                    cursor = event.seq
+                }
+                if page.events.isEmpty || from >= (until ?? page.lastSeq) { return true }
+            }
+        }
+
+        guard try await catchUp() else { return }
+        for await item in live {
+            guard case .event(_, let event) = item else { continue }  // gaps show in the sequence numbers below
+            if let last = cursor, event.seq <= last { continue }  // already handed over during the catch-up
+            if let last = cursor, event.seq > last + 1 {
+                guard try await catchUp(until: event.seq - 1) else { return }
+            }
+            guard handle(event) else { return }
+            cursor = event.seq
+        }
+    }
+}
