@@ -122,6 +122,14 @@ struct BodySample: Sendable, CustomTestStringConvertible {
             ])
         ),
         BodySample(.answer, AnswerBody(item: "w-1-q1", decision: "reply", text: "use MIT")),
+        BodySample(.events, EventsRequest(after: 120, limit: 1000)),
+        BodySample(
+            .events,
+            EventsBody(
+                events: [Event(seq: 121, ts: 5, type: "todo.done", plan: "p", todo: "t", data: ["outcome": "succeeded"])],
+                lastSeq: 121
+            )
+        ),
         BodySample(.error, ErrorBody(code: "stale_lease", message: "abort it", ref: "msg-3", leaseId: "lease-7f3a")),
         BodySample(.error, ErrorBody(code: "bad_json", message: "not JSON")),
         BodySample(.status, EmptyBody()),
