@@ -156,7 +156,10 @@ public final class GuardedProcess: Sendable {
         var buffer = [UInt8](repeating: 0, count: 65536)
         var exitStatus: Int32?
         while fds.contains(where: { $0.fd >= 0 }) {
-            let ready = poll(&fds, nfds_t(fds.count), 200)
+            // Once the program has exited, only drain what is already in the pipes (a lingering process outside the
+            // group may hold them open, so EOF is not waited for).
+            let ready = poll(&fds, nfds_t(fds.count), exitStatus == nil ? 200 : 0)
+            if ready <= 0 && exitStatus != nil { break }
             if ready > 0 {
                 for index in fds.indices where fds[index].fd >= 0 && fds[index].revents != 0 {
                     let count = read(fds[index].fd, &buffer, buffer.count)
@@ -173,10 +176,6 @@ public final class GuardedProcess: Sendable {
                 // while the unreaped guardian still holds its id, then reap.
                 kill(-pid, SIGKILL)
                 exitStatus = reap(blocking: true)
-            }
-            if exitStatus != nil && ready <= 0 {
-                // The program is gone and nothing more is waiting; a lingering grandchild may hold the pipe open.
-                break
             }
             let killAt = state.withLock { $0.killAt }
             if exitStatus == nil, let killAt, ContinuousClock.now >= killAt { kill(-pid, SIGKILL) }
