@@ -45,6 +45,15 @@ extension CoordinatorCore {
                 // Uncommitted events of this batch are not in the store yet; the observer asks again for them.
                 let events = (try? store.events(after: request.after, limit: request.limit)) ?? []
                 reply(Socket.control, to: envelope, .events, EventsBody(events: events, lastSeq: lastSeq))
+            case .todo:
+                let request = try codec.body(TodoRequest.self, from: body, ref: header.id)
+                do throws(ProtocolError) {
+                    reply(Socket.control, to: envelope, .todo, try operate(request, now: now))
+                } catch {
+                    var error = error
+                    error.ref = header.id
+                    throw error
+                }
             case .inbox:
                 _ = try codec.body(EmptyBody.self, from: body, ref: header.id)
                 reply(Socket.control, to: envelope, .inbox, InboxBody(items: inbox.values.map(\.item).sorted { $0.askedAt < $1.askedAt }))
@@ -60,7 +69,7 @@ extension CoordinatorCore {
             default:
                 throw ProtocolError(
                     .unknownType,
-                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events)",
+                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events, todo)",
                     ref: header.id
                 )
             }

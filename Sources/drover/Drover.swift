@@ -13,7 +13,7 @@ struct Drover: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, RunCommand.self, CoordinatorCommand.self, DoctorCommand.self, WorkerCommand.self, PlanCommand.self,
             StatusCommand.self,
-            EventsCommand.self, InboxCommand.self, ApproveCommand.self, DenyCommand.self, AnswerCommand.self,
+            EventsCommand.self, TodoCommand.self, InboxCommand.self, ApproveCommand.self, DenyCommand.self, AnswerCommand.self,
         ]
     )
 }

@@ -397,3 +397,50 @@ import Testing
         #expect(try recovery(harness, assign, item: "q9").decision == "deny")
     }
 }
+
+@Suite struct OperatorTests {
+    @Test func retryTakesUpAFailedTodoAndWhatWasSkippedBecauseOfIt() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let sent = try harness.submit(plan([Todo(id: "a", command: "false"), Todo(id: "b", command: "true", dependsOn: ["a"])]))
+        try harness.report("w1", try sent.assigns()[0], .failed)
+        #expect(harness.state("p", "b") == "skipped")
+        #expect(harness.core.plans["p"]?.state == .failed)
+
+        let retried = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: "retry"))
+        let reply = try #require(retried.first { $0.header?.type == .todo }).decode(TodoReply.self)
+        #expect(reply.todo.state == "assigned")
+        #expect(reply.todo.attempts == 0)
+        #expect(harness.state("p", "b") == "pending")
+        #expect(harness.core.plans["p"]?.state == .running)
+        #expect(retried.eventTypes.contains("plan.resumed"))
+        let again = try retried.assigns(to: "w1")
+        #expect(again.first?.lease.epoch == 2)
+        let next = try harness.report("w1", again[0])
+        try harness.report("w1", try next.assigns()[0])
+        #expect(harness.core.plans["p"]?.state == .done)
+    }
+
+    @Test func onlyFinishedUnsuccessfulTodosCanBeRetried() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        try harness.submit(plan([Todo(id: "a", command: "true")]))
+        let refused = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: "retry"))
+        #expect(try refused.errors().first?.message.contains("only a failed, escalated, cancelled or skipped TODO") == true)
+        let unknown = try harness.control(.todo, TodoRequest(plan: "p", todo: "zz", action: "show"))
+        #expect(try unknown.errors().first?.message.contains("no TODO p/zz") == true)
+    }
+
+    @Test func cancelStopsARunningTodoOnItsWorkerAndAWaitingOneAtOnce() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try harness.submit(plan([Todo(id: "a", command: "sleep 9"), Todo(id: "b", command: "true", dependsOn: ["a"])]))
+            .assigns()[0]
+        let running = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: "cancel"))
+        let control = try #require(running.first { $0.header?.type == .control }).decode(ControlBody.self)
+        #expect(control.action == "cancel")
+        #expect(control.leaseId == assign.lease.leaseId)
+        let waiting = try harness.control(.todo, TodoRequest(plan: "p", todo: "b", action: "cancel"))
+        #expect(try waiting.first { $0.header?.type == .todo }?.decode(TodoReply.self).todo.state == "cancelled")
+    }
+}

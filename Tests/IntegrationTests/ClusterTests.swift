@@ -204,4 +204,41 @@ struct ClusterTests {
             #expect(status.workers.map(\.id) == ["good"])
         }
     }
+
+    @Test func anOperatorRetriesAFailedTodoFromTheCommandLine() async throws {
+        try await Cluster.with { cluster in
+            let endpoints = try await cluster.startCoordinator()
+            try cluster.startWorker("w1")
+            // Fails until the operator has fixed things (made the flag file).
+            let todos = [Todo(id: "a", command: "test -f fixed"), Todo(id: "b", command: "echo b >> effects.log", dependsOn: ["a"])]
+            try await cluster.submit(Plan(id: "ops", title: "ops", todos: todos))
+            try await cluster.waitForPlan("ops", toBe: "failed")
+            try "".write(toFile: "\(cluster.directory)/fixed", atomically: true, encoding: .utf8)
+            let retry = try TestProcess(
+                name: "retry",
+                arguments: ["todo", "retry", "ops/a", "--control", endpoints.control],
+                directory: cluster.directory
+            )
+            #expect(try await retry.wait() == 0, "\(retry.output)")
+            #expect(retry.output.contains("retried"))
+            try await cluster.waitForPlan("ops")
+            #expect(cluster.lines(of: "effects.log") == ["b"], "the skipped dependent ran too")
+            let show = try TestProcess(
+                name: "show",
+                arguments: ["todo", "show", "ops/a", "--json", "--control", endpoints.control],
+                directory: cluster.directory
+            )
+            try await show.wait()
+            let reply = try JSONDecoder().decode(TodoReply.self, from: Data(show.output.utf8))
+            #expect(reply.todo.state == "done")
+            #expect(reply.events.contains { $0.type == "todo.retried" })
+            let bad = try TestProcess(
+                name: "bad",
+                arguments: ["todo", "retry", "nonsense", "--control", endpoints.control],
+                directory: cluster.directory
+            )
+            #expect(try await bad.wait() != 0)
+            #expect(bad.output.contains("PLAN/TODO"))
+        }
+    }
 }

@@ -123,6 +123,14 @@ struct BodySample: Sendable, CustomTestStringConvertible {
         ),
         BodySample(.answer, AnswerBody(item: "w-1-q1", decision: "reply", text: "use MIT")),
         BodySample(.events, EventsRequest(after: 120, limit: 1000)),
+        BodySample(.todo, TodoRequest(plan: "p", todo: "t", action: "retry")),
+        BodySample(
+            .todo,
+            TodoReply(
+                todo: .init(plan: "p", id: "t", title: "T", state: "ready", epoch: 2, worker: nil, attempts: 0, detail: "retried"),
+                events: []
+            )
+        ),
         BodySample(
             .events,
             EventsBody(

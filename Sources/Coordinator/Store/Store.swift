@@ -177,6 +177,17 @@ final class Store {
         }
     }
 
+    /// The latest `limit` events of one TODO (its `todo.…` and `agent.…` topics), oldest first.
+    func events(of key: TodoKey, limit: Int) throws -> [Event] {
+        try database.read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT body FROM events WHERE topic IN (?, ?) ORDER BY seq DESC LIMIT ?",
+                arguments: ["todo.\(key.plan).\(key.todo)", "agent.\(key.plan).\(key.todo)", limit]
+            ).reversed().map { try codec.decode(Event.self, from: Data($0.utf8)) }
+        }
+    }
+
     /// Events after `seq`, oldest first, at most `limit`.
     func events(after seq: Int64, limit: Int) throws -> [Event] {
         try database.read { db in
