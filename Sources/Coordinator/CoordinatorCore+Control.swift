@@ -45,6 +45,15 @@ extension CoordinatorCore {
                 // Uncommitted events of this batch are not in the store yet; the observer asks again for them.
                 let events = (try? store.events(after: request.after, limit: request.limit)) ?? []
                 reply(Socket.control, to: envelope, .events, EventsBody(events: events, lastSeq: lastSeq))
+            case .plan:
+                let request = try codec.body(PlanRequest.self, from: body, ref: header.id)
+                do throws(ProtocolError) {
+                    reply(Socket.control, to: envelope, .plan, try operate(request, now: now))
+                } catch {
+                    var error = error
+                    error.ref = header.id
+                    throw error
+                }
             case .todo:
                 let request = try codec.body(TodoRequest.self, from: body, ref: header.id)
                 do throws(ProtocolError) {
@@ -69,7 +78,7 @@ extension CoordinatorCore {
             default:
                 throw ProtocolError(
                     .unknownType,
-                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events, todo)",
+                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events, todo, plan)",
                     ref: header.id
                 )
             }
@@ -79,16 +88,7 @@ extension CoordinatorCore {
     }
 
     func status(now: Int64) -> StatusBody {
-        let planStatuses = plans.values.sorted { $0.order < $1.order }.map { record in
-            StatusBody.PlanStatus(
-                id: record.plan.id,
-                title: record.plan.title,
-                state: record.state.rawValue,
-                counts: counts(of: record.plan),
-                submittedAt: record.submittedAt,
-                finishedAt: record.finishedAt
-            )
-        }
+        let planStatuses = plans.values.sorted { $0.order < $1.order }.map(planStatus)
         var todoStatuses: [StatusBody.TodoStatus] = []
         for record in plans.values.sorted(by: { $0.order < $1.order }) {
             for spec in record.plan.todos {

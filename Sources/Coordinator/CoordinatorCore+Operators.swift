@@ -71,6 +71,41 @@ extension CoordinatorCore {
         for todo in revived where todos[todo]!.waitingOn == 0 { makeReady(todo, front: true) }
     }
 
+    func operate(_ request: PlanRequest, now: Int64) throws(ProtocolError) -> StatusBody.PlanStatus {
+        guard var record = plans[request.plan] else {
+            throw ProtocolError(.rejected, "no plan \(request.plan): see `drover status`")
+        }
+        switch request.action {
+        case "pause", "resume":
+            guard record.state == .running else { throw ProtocolError(.rejected, "plan \(request.plan) is \(record.state.rawValue)") }
+            record.paused = request.action == "pause"
+            plans[request.plan] = record
+            changes.planStates[request.plan] = record
+            self.record(record.paused ? "plan.paused" : "plan.resumed", plan: request.plan)
+            if !record.paused { schedule(now: now) }
+        default:
+            for todo in record.plan.todos {
+                let key = TodoKey(plan: request.plan, todo: todo.id)
+                guard let state = todos[key]?.state, !state.isTerminal else { continue }
+                _ = try? operate(TodoRequest(plan: request.plan, todo: todo.id, action: "cancel"), now: now)
+            }
+            self.record("plan.cancel_requested", plan: request.plan)
+        }
+        return planStatus(plans[request.plan]!)
+    }
+
+    func planStatus(_ record: PlanRecord) -> StatusBody.PlanStatus {
+        StatusBody.PlanStatus(
+            id: record.plan.id,
+            title: record.plan.title,
+            state: record.state.rawValue,
+            counts: counts(of: record.plan),
+            submittedAt: record.submittedAt,
+            finishedAt: record.finishedAt,
+            paused: record.paused ? true : nil
+        )
+    }
+
     func status(of key: TodoKey) -> StatusBody.TodoStatus {
         let todo = todos[key]!
         return StatusBody.TodoStatus(

@@ -114,6 +114,10 @@ extension CoordinatorCore {
         var waiting: [TodoKey] = []
         while free > 0, let key = ready.popFirst() {
             guard let todo = todos[key], todo.state == .ready else { continue }
+            if plans[key.plan]?.paused == true {
+                waiting.append(key)
+                continue
+            }
             var best: String?
             var bestFree = 0
             for id in candidates {

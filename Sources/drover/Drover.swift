@@ -13,7 +13,8 @@ struct Drover: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, RunCommand.self, CoordinatorCommand.self, DoctorCommand.self, WorkerCommand.self, PlanCommand.self,
             StatusCommand.self,
-            EventsCommand.self, TodoCommand.self, InboxCommand.self, ApproveCommand.self, DenyCommand.self, AnswerCommand.self,
+            EventsCommand.self, WorkersCommand.self, TodoCommand.self, InboxCommand.self, ApproveCommand.self, DenyCommand.self,
+            AnswerCommand.self,
         ]
     )
 }

@@ -6,7 +6,7 @@ struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Check plan files and hand them to a coordinator.",
-        subcommands: [Validate.self, Submit.self]
+        subcommands: [Validate.self, Submit.self, Pause.self, Resume.self, Cancel.self]
     )
 
     struct Validate: ParsableCommand {
@@ -79,6 +79,45 @@ struct PlanCommand: AsyncParsableCommand {
             } else {
                 print(reply.created ? "submitted plan \(reply.plan)" : "plan \(reply.plan) was already submitted")
             }
+        }
+    }
+
+    struct Pause: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Start no new TODO of a plan (running ones go on).")
+        @OptionGroup var target: PlanTarget
+        func run() async throws { try await target.send("pause") }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Let a paused plan go on.")
+        @OptionGroup var target: PlanTarget
+        func run() async throws { try await target.send("resume") }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel every unfinished TODO of a plan (running ones are stopped).")
+        @OptionGroup var target: PlanTarget
+        func run() async throws { try await target.send("cancel") }
+    }
+}
+
+/// The plan an operator acts on, and where its coordinator is.
+struct PlanTarget: ParsableArguments {
+    @Argument(help: "The plan id.") var plan: String
+    @OptionGroup var location: CoordinatorLocation
+    @Flag(help: "Print the plan's status as JSON.") var json = false
+
+    func send(_ action: String) async throws {
+        let status = try await ControlClient(endpoint: location.controlEndpoint).request(
+            .plan,
+            PlanRequest(plan: plan, action: action),
+            as: StatusBody.PlanStatus.self
+        )
+        if json {
+            printJSON(status)
+        } else {
+            let counts = status.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            print("plan \(status.id) [\(status.state)\(status.paused == true ? ", paused" : "")] \(counts)")
         }
     }
 }

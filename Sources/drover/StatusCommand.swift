@@ -30,7 +30,8 @@ enum StatusText {
         for plan in status.plans {
             let total = plan.counts.values.reduce(0, +)
             let counts = plan.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            lines.append("plan \(plan.id) [\(plan.state)] \(plan.counts["done"] ?? 0)/\(total) done (\(counts))")
+            let paused = plan.paused == true ? ", paused" : ""
+            lines.append("plan \(plan.id) [\(plan.state)\(paused)] \(plan.counts["done"] ?? 0)/\(total) done (\(counts))")
         }
         lines.append("")
         lines.append(status.workers.isEmpty ? "no workers connected" : "workers:")
@@ -54,5 +55,29 @@ enum StatusText {
             lines.append(line)
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+struct WorkersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "workers", abstract: "List the workers of a running coordinator.")
+
+    @OptionGroup var location: CoordinatorLocation
+    @Flag(help: "Print the workers as JSON.") var json = false
+
+    func run() async throws {
+        let status = try await ControlClient(endpoint: location.controlEndpoint).request(.status, EmptyBody(), as: StatusBody.self)
+        if json {
+            printJSON(status.workers)
+            return
+        }
+        if status.workers.isEmpty { print("no workers connected: start one with `drover worker --coordinator …`") }
+        for worker in status.workers {
+            let labels = worker.labels.isEmpty ? "" : " labels \(worker.labels.joined(separator: ","))"
+            print(
+                "\(worker.id) on \(worker.host): \(worker.running.count)/\(worker.slots) busy\(labels)\(worker.draining ? " (draining)" : "")"
+                    + ", seen \(worker.lastSeenMsAgo) ms ago"
+            )
+            for lease in worker.running { print("  \(lease)") }
+        }
     }
 }

@@ -444,3 +444,31 @@ import Testing
         #expect(try waiting.first { $0.header?.type == .todo }?.decode(TodoReply.self).todo.state == "cancelled")
     }
 }
+
+@Suite struct PlanOperatorTests {
+    @Test func aPausedPlanStartsNothingNewUntilResumedEvenAcrossARestart() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drover-pause-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let harness = try CoreHarness(statePath: directory.appendingPathComponent("state.sqlite").path)
+        try harness.control(.submit, SubmitBody(plan: plan([Todo(id: "a", command: "true"), Todo(id: "b", command: "true")])))
+        let paused = try harness.control(.plan, PlanRequest(plan: "p", action: "pause"))
+        #expect(try paused.first { $0.header?.type == .plan }?.decode(StatusBody.PlanStatus.self).paused == true)
+        #expect(try harness.register("w1", slots: 2).assigns().isEmpty)
+        try harness.restart()
+        #expect(harness.core.plans["p"]?.paused == true)
+        #expect(try harness.register("w1", slots: 2).assigns().isEmpty)
+        let resumed = try harness.control(.plan, PlanRequest(plan: "p", action: "resume"))
+        #expect(try resumed.assigns(to: "w1").count == 2)
+    }
+
+    @Test func cancellingAPlanCancelsWhatWaitsAndStopsWhatRuns() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        try harness.submit(plan([Todo(id: "a", command: "sleep 9"), Todo(id: "b", command: "true", dependsOn: ["a"])]))
+        let sent = try harness.control(.plan, PlanRequest(plan: "p", action: "cancel"))
+        #expect(sent.contains { $0.header?.type == .control && $0.to == "w1" })
+        #expect(harness.state("p", "b") == "cancelled")
+        #expect(try harness.control(.plan, PlanRequest(plan: "zz", action: "pause")).errors().first?.message.contains("no plan zz") == true)
+    }
+}

@@ -241,4 +241,36 @@ struct ClusterTests {
             #expect(bad.output.contains("PLAN/TODO"))
         }
     }
+
+    @Test func operatorsPauseAndResumeAPlanAndListWorkers() async throws {
+        try await Cluster.with { cluster in
+            let endpoints = try await cluster.startCoordinator()
+            try await cluster.submit(Plan(id: "held", title: "held", todos: [Todo(id: "a", command: "echo a >> effects.log")]))
+            let pause = try TestProcess(
+                name: "pause",
+                arguments: ["plan", "pause", "held", "--control", endpoints.control],
+                directory: cluster.directory
+            )
+            #expect(try await pause.wait() == 0)
+            #expect(pause.output.contains("plan held [running, paused]"))
+            try cluster.startWorker("w1")
+            try await cluster.waitForStatus("w1 to register") { $0.workers.count == 1 }
+            let workers = try TestProcess(
+                name: "workers",
+                arguments: ["workers", "--json", "--control", endpoints.control],
+                directory: cluster.directory
+            )
+            try await workers.wait()
+            #expect(try JSONDecoder().decode([StatusBody.WorkerStatus].self, from: Data(workers.output.utf8)).map(\.id) == ["w1"])
+            #expect(try await cluster.status().todos.first?.state == "ready", "nothing starts while the plan is paused")
+            let resume = try TestProcess(
+                name: "resume",
+                arguments: ["plan", "resume", "held", "--control", endpoints.control],
+                directory: cluster.directory
+            )
+            #expect(try await resume.wait() == 0)
+            try await cluster.waitForPlan("held")
+            #expect(cluster.lines(of: "effects.log") == ["a"])
+        }
+    }
 }

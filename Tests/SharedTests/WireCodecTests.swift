@@ -124,6 +124,19 @@ struct BodySample: Sendable, CustomTestStringConvertible {
         BodySample(.answer, AnswerBody(item: "w-1-q1", decision: "reply", text: "use MIT")),
         BodySample(.events, EventsRequest(after: 120, limit: 1000)),
         BodySample(.todo, TodoRequest(plan: "p", todo: "t", action: "retry")),
+        BodySample(.plan, PlanRequest(plan: "p", action: "pause")),
+        BodySample(
+            .plan,
+            StatusBody.PlanStatus(
+                id: "p",
+                title: "P",
+                state: "running",
+                counts: ["ready": 2],
+                submittedAt: 1,
+                finishedAt: nil,
+                paused: true
+            )
+        ),
         BodySample(
             .todo,
             TodoReply(

@@ -93,6 +93,8 @@ struct PlanRecord: Sendable {
     var finishedAt: Int64?
     /// TODOs not yet in a terminal state; derived, not persisted.
     var open = 0
+    /// Paused by an operator: none of its TODOs is assigned until it is resumed.
+    var paused = false
 }
 
 /// A connected worker. Kept in memory only: a restarted coordinator learns its workers again from `register`.

@@ -82,6 +82,9 @@ final class Store {
         migrator.registerMigration("v2: recoveries") { db in
             try db.execute(sql: "ALTER TABLE todos ADD COLUMN recoveries TEXT NOT NULL DEFAULT '{}'")
         }
+        migrator.registerMigration("v3: paused plans") { db in
+            try db.execute(sql: "ALTER TABLE plans ADD COLUMN paused INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 
@@ -91,7 +94,7 @@ final class Store {
     func load() throws -> Snapshot {
         try database.read { db in
             var plans: [PlanRecord] = []
-            for row in try Row.fetchAll(db, sql: "SELECT id, ord, spec, state, submitted_at, finished_at FROM plans ORDER BY ord") {
+            for row in try Row.fetchAll(db, sql: "SELECT id, ord, spec, state, submitted_at, finished_at, paused FROM plans ORDER BY ord") {
                 let spec: String = row["spec"]
                 let plan = try codec.decode(SubmitBody.self, from: Data(spec.utf8)).plan
                 plans.append(
@@ -100,7 +103,8 @@ final class Store {
                         state: PlanRecord.State(rawValue: row["state"]) ?? .running,
                         order: row["ord"],
                         submittedAt: row["submitted_at"],
-                        finishedAt: row["finished_at"]
+                        finishedAt: row["finished_at"],
+                        paused: row["paused"]
                     )
                 )
             }
@@ -137,9 +141,9 @@ final class Store {
                 }
             }
             if !changes.planStates.isEmpty {
-                let statement = try db.cachedStatement(sql: "UPDATE plans SET state = ?, finished_at = ? WHERE id = ?")
+                let statement = try db.cachedStatement(sql: "UPDATE plans SET state = ?, finished_at = ?, paused = ? WHERE id = ?")
                 for record in changes.planStates.values {
-                    try statement.execute(arguments: [record.state.rawValue, record.finishedAt, record.plan.id])
+                    try statement.execute(arguments: [record.state.rawValue, record.finishedAt, record.paused, record.plan.id])
                 }
             }
             if !changes.todos.isEmpty {

@@ -2,7 +2,7 @@
 public struct StatusBody: Codable, Sendable, Equatable {
     public struct PlanStatus: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
-            case id, title, state, counts, submittedAt = "submitted_at", finishedAt = "finished_at"
+            case id, title, state, counts, submittedAt = "submitted_at", finishedAt = "finished_at", paused
         }
 
         public var id: String
@@ -12,8 +12,19 @@ public struct StatusBody: Codable, Sendable, Equatable {
         public var counts: [String: Int]
         public var submittedAt: Int64
         public var finishedAt: Int64?
+        /// True while an operator has paused it: no new TODO of it starts.
+        public var paused: Bool?
 
-        public init(id: String, title: String, state: String, counts: [String: Int], submittedAt: Int64, finishedAt: Int64?) {
+        public init(
+            id: String,
+            title: String,
+            state: String,
+            counts: [String: Int],
+            submittedAt: Int64,
+            finishedAt: Int64?,
+            paused: Bool? = nil
+        ) {
+            self.paused = paused
             self.id = id
             self.title = title
             self.state = state

@@ -32,3 +32,25 @@ public struct TodoReply: WireBody, Equatable {
 
     public func validate() throws(ProtocolError) {}
 }
+
+/// `plan` on the control socket: `pause` (no new TODO of the plan starts; running ones go on), `resume`, or
+/// `cancel` (every unfinished TODO is cancelled; running ones are stopped on their workers). The reply is `plan`
+/// with the plan's status.
+public struct PlanRequest: WireBody, Equatable {
+    public var plan: String
+    public var action: String
+
+    public init(plan: String, action: String) {
+        self.plan = plan
+        self.action = action
+    }
+
+    public func validate() throws(ProtocolError) {
+        try requireID(plan, "plan")
+        try require(["pause", "resume", "cancel"].contains(action), "action", "must be pause, resume or cancel")
+    }
+}
+
+extension StatusBody.PlanStatus: WireBody {
+    public func validate() throws(ProtocolError) {}
+}
