@@ -2,12 +2,14 @@
 #include "CDroverSys.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 int drover_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
@@ -56,6 +58,8 @@ static void run_program(char *const argv[], char *const envp[], const char *cwd,
 }
 
 static void guard(pid_t caller, char *const argv[], char *const envp[], const char *cwd, int stdin_fd, int stdout_fd, int stderr_fd) {
+    // Every signal is blocked here (the caller blocked them around fork), so one sent to the caller's group in the
+    // moment before this call stays pending instead of killing the guardian; see the forwarding below.
     setpgid(0, 0);
     sigset_t waited;
     sigemptyset(&waited);
@@ -78,14 +82,19 @@ static void guard(pid_t caller, char *const argv[], char *const envp[], const ch
         run_program(argv, envp, cwd, stdin_fd, stdout_fd, stderr_fd);
     }
     // A stop request that arrived before the program existed is pending here, and pending signals are not
-    // inherited across fork: pass it on.
-    sigset_t pending;
-    if (sigpending(&pending) == 0) {
-        int stops[] = {SIGTERM, SIGINT, SIGHUP};
-        for (unsigned i = 0; i < sizeof stops / sizeof stops[0]; i++) {
-            if (sigismember(&pending, stops[i])) {
-                kill(program, stops[i]);
-            }
+    // inherited across fork: pass it on, but only if our caller sent it (a terminate right after the start). A
+    // signal meant for the caller's own group, caught here before setpgid, is not for the program.
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGHUP);
+    struct timespec now = {0, 0};
+    siginfo_t pending;
+    int sig;
+    while ((sig = sigtimedwait(&stops, &pending, &now)) > 0) {
+        if (pending.si_pid == caller) {
+            kill(program, sig);
         }
     }
     // The guardian keeps no copy of the output pipes, so readers see EOF when the program's side closes.
@@ -117,13 +126,20 @@ static void guard(pid_t caller, char *const argv[], char *const envp[], const ch
 
 pid_t drover_spawn_guarded(char *const argv[], char *const envp[], const char *cwd, int stdin_fd, int stdout_fd, int stderr_fd) {
     pid_t caller = getpid();
+    // The child starts with every signal blocked: until it has its own group it shares ours, and a signal sent to
+    // our group then (say the worker's SIGTERM) must not kill it.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
     pid_t pid = fork();
-    if (pid < 0) {
-        return -errno;
-    }
     if (pid == 0) {
         guard(caller, argv, envp, cwd, stdin_fd, stdout_fd, stderr_fd);
         _exit(126);
+    }
+    int error = errno;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    if (pid < 0) {
+        return -error;
     }
     // Also set the group from the parent side, so a signal sent to -pid right after we return cannot miss.
     setpgid(pid, pid);
