@@ -39,6 +39,19 @@ struct BenchCoordinator {
         throw BenchError("the coordinator exited before listening: \(text)")
     }
 
+    /// Runs `body` with a fresh coordinator, and stops it and removes its directory afterwards, also on errors.
+    static func with<T>(_ body: (BenchCoordinator) async throws -> T) async throws -> T {
+        let coordinator = try await start()
+        do {
+            let result = try await body(coordinator)
+            await coordinator.stop()
+            return result
+        } catch {
+            await coordinator.stop()
+            throw error
+        }
+    }
+
     var control: ControlClient { ControlClient(endpoint: endpoints.control, timeout: .seconds(30)) }
 
     /// User plus system CPU seconds the coordinator process (the guardian's child) has used.

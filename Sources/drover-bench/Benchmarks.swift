@@ -5,8 +5,10 @@ import Worker
 
 /// (a) End-to-end throughput: no-op TODOs through a real coordinator to simulated workers, state durable in SQLite.
 func throughput(workers: Int, slots: Int, todos: Int) async throws -> [String: JSONValue] {
-    let coordinator = try await BenchCoordinator.start()
-    defer { Task { await coordinator.stop() } }
+    try await BenchCoordinator.with { coordinator in try await throughput(on: coordinator, workers: workers, slots: slots, todos: todos) }
+}
+
+private func throughput(on coordinator: BenchCoordinator, workers: Int, slots: Int, todos: Int) async throws -> [String: JSONValue] {
     let counters = SimulationCounters()
     let (ids, sockets) = SimulatedWorkers.sockets(count: workers, endpoint: coordinator.endpoints.work, prefix: "sim")
     let loop = try await SocketLoop.start(
@@ -46,8 +48,10 @@ func throughput(workers: Int, slots: Int, todos: Int) async throws -> [String: J
 
 /// (b) Heartbeat ingest: how many messages a second the coordinator absorbs from many workers, and its CPU.
 func heartbeatIngest(workers: Int, seconds: Double) async throws -> [String: JSONValue] {
-    let coordinator = try await BenchCoordinator.start()
-    defer { Task { await coordinator.stop() } }
+    try await BenchCoordinator.with { coordinator in try await heartbeatIngest(on: coordinator, workers: workers, seconds: seconds) }
+}
+
+private func heartbeatIngest(on coordinator: BenchCoordinator, workers: Int, seconds: Double) async throws -> [String: JSONValue] {
     let counters = SimulationCounters()
     let (ids, sockets) = SimulatedWorkers.sockets(count: workers, endpoint: coordinator.endpoints.work, prefix: "hb")
     let loop = try await SocketLoop.start(
@@ -84,8 +88,10 @@ func heartbeatIngest(workers: Int, seconds: Double) async throws -> [String: JSO
 /// `kill`: SIGKILL, so the kernel closes the connection. `freeze`: SIGSTOP, so the connection stays open and only
 /// the missing heartbeats tell (a network partition looks like this).
 func failover(mode: String) async throws -> [String: JSONValue] {
-    let coordinator = try await BenchCoordinator.start()
-    defer { Task { await coordinator.stop() } }
+    try await BenchCoordinator.with { coordinator in try await failover(on: coordinator, mode: mode) }
+}
+
+private func failover(on coordinator: BenchCoordinator, mode: String) async throws -> [String: JSONValue] {
     var workers: [String: GuardedProcess] = [:]
     defer { for worker in workers.values { worker.signal(SIGKILL) } }
     for id in ["fa", "fb"] {
