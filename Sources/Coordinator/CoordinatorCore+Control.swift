@@ -23,8 +23,10 @@ extension CoordinatorCore {
             )
             return
         }
+        var ref: String?
         do throws(ProtocolError) {
             let header = try codec.header(from: frames[frames.count - 2])
+            ref = header.id
             let body = frames[frames.count - 1]
             switch header.type {
             case .status:
@@ -32,14 +34,8 @@ extension CoordinatorCore {
                 reply(Socket.control, to: envelope, .status, status(now: now))
             case .submit:
                 let submitted = try codec.body(SubmitBody.self, from: body, ref: header.id)
-                do throws(ProtocolError) {
-                    let json = String(decoding: body, as: UTF8.self)
-                    reply(Socket.control, to: envelope, .submit, try submit(submitted.plan, submitJSON: json, now: now))
-                } catch {
-                    var error = error
-                    error.ref = header.id
-                    throw error
-                }
+                let json = String(decoding: body, as: UTF8.self)
+                reply(Socket.control, to: envelope, .submit, try submit(submitted.plan, submitJSON: json, now: now))
             case .events:
                 let request = try codec.body(EventsRequest.self, from: body, ref: header.id)
                 // Uncommitted events of this batch are not in the store yet; the observer asks again for them.
@@ -47,34 +43,16 @@ extension CoordinatorCore {
                 reply(Socket.control, to: envelope, .events, EventsBody(events: events, lastSeq: lastSeq))
             case .plan:
                 let request = try codec.body(PlanRequest.self, from: body, ref: header.id)
-                do throws(ProtocolError) {
-                    reply(Socket.control, to: envelope, .plan, try operate(request, now: now))
-                } catch {
-                    var error = error
-                    error.ref = header.id
-                    throw error
-                }
+                reply(Socket.control, to: envelope, .plan, try operate(request, now: now))
             case .todo:
                 let request = try codec.body(TodoRequest.self, from: body, ref: header.id)
-                do throws(ProtocolError) {
-                    reply(Socket.control, to: envelope, .todo, try operate(request, now: now))
-                } catch {
-                    var error = error
-                    error.ref = header.id
-                    throw error
-                }
+                reply(Socket.control, to: envelope, .todo, try operate(request, now: now))
             case .inbox:
                 _ = try codec.body(EmptyBody.self, from: body, ref: header.id)
                 reply(Socket.control, to: envelope, .inbox, InboxBody(items: inbox.values.map(\.item).sorted { $0.askedAt < $1.askedAt }))
             case .answer:
                 let answer = try codec.body(AnswerBody.self, from: body, ref: header.id)
-                do throws(ProtocolError) {
-                    reply(Socket.control, to: envelope, .answer, try self.answer(answer))
-                } catch {
-                    var error = error
-                    error.ref = header.id
-                    throw error
-                }
+                reply(Socket.control, to: envelope, .answer, try self.answer(answer))
             default:
                 throw ProtocolError(
                     .unknownType,
@@ -83,6 +61,8 @@ extension CoordinatorCore {
                 )
             }
         } catch {
+            var error = error
+            error.ref = error.ref ?? ref  // every refusal names the request it answers
             refuse(Socket.control, envelope, error)
         }
     }

@@ -94,14 +94,14 @@ enum CodexBenchmarks {
                     let lease = LeaseRef(leaseId: "bench/s\(index)@1", plan: "bench", todo: "s\(index)", epoch: 1)
                     let task = TaskSpec(title: "s", command: nil, prompt: "Run true \(steps) times.", timeoutSeconds: 120, checks: [])
                     _ = await agent.run(task: task, lease: lease, workdir: workdir) { events in
-                        eventCount.acks.add(events.count, ordering: .relaxed)
+                        eventCount.agentEvents.add(events.count, ordering: .relaxed)
                     }
                 }
             }
         }
         let seconds = Double((ContinuousClock.now - start).milliseconds) / 1000
         let after = usage()
-        let events = eventCount.acks.load(ordering: .relaxed)
+        let events = eventCount.agentEvents.load(ordering: .relaxed)
         return [
             "sessions": .int(Int64(sessions)), "model_round_trips_per_session": .int(Int64(steps + 1)), "seconds": .double(seconds),
             "agent_events": .int(Int64(events)), "agent_events_per_second": .double((Double(events) / seconds).rounded()),

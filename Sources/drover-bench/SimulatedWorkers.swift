@@ -10,6 +10,8 @@ final class SimulationCounters: Sendable {
     /// While set, every tick sends a heartbeat on every socket (the ingest benchmark).
     let flood = Atomic<Bool>(false)
     let floodSent = Atomic<Int>(0)
+    /// Agent events the codex benchmark received.
+    let agentEvents = Atomic<Int>(0)
 }
 
 /// Many workers on one thread, one DEALER each, that take every assignment and report it done at once.

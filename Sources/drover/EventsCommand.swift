@@ -24,9 +24,7 @@ struct EventsCommand: AsyncParsableCommand {
             if !topic.isEmpty {
                 // With a topic filter the sequence has holes by design, so there are no gaps to repair.
                 let subscriber = EventSubscriber(endpoint: location.eventsEndpoint, topics: topic)
-                for await item in try await subscriber.items() {
-                    if case .event(_, let event) = item, event.seq > (since ?? 0) { output(event) }
-                }
+                for await item in try await subscriber.items() where item.event.seq > (since ?? 0) { output(item.event) }
                 return
             }
             let follower = EventFollower(events: location.eventsEndpoint, control: location.controlEndpoint)

@@ -24,6 +24,13 @@ struct StatusCommand: AsyncParsableCommand {
 
 /// The text form of a status reply.
 enum StatusText {
+    /// One worker: its host, how busy it is, its labels, and when it was last heard from.
+    static func workerLine(_ worker: StatusBody.WorkerStatus) -> String {
+        let labels = worker.labels.isEmpty ? "" : " labels \(worker.labels.joined(separator: ","))"
+        return "\(worker.id) on \(worker.host): \(worker.running.count)/\(worker.slots) busy\(labels)"
+            + (worker.draining ? " (draining)" : "") + ", seen \(worker.lastSeenMsAgo) ms ago"
+    }
+
     static func render(_ status: StatusBody, all: Bool) -> String {
         var lines: [String] = []
         if status.plans.isEmpty { lines.append("no plans yet: submit one with `drover plan submit FILE`") }
@@ -35,13 +42,7 @@ enum StatusText {
         }
         lines.append("")
         lines.append(status.workers.isEmpty ? "no workers connected" : "workers:")
-        for worker in status.workers {
-            let labels = worker.labels.isEmpty ? "" : " labels \(worker.labels.joined(separator: ","))"
-            lines.append(
-                "  \(worker.id) on \(worker.host): \(worker.running.count)/\(worker.slots) busy\(labels)"
-                    + (worker.draining ? " (draining)" : "") + ", seen \(worker.lastSeenMsAgo) ms ago"
-            )
-        }
+        for worker in status.workers { lines.append("  " + workerLine(worker)) }
         let shown = status.todos.filter { all || $0.state != "done" }
         if !shown.isEmpty {
             lines.append("")
@@ -72,11 +73,7 @@ struct WorkersCommand: AsyncParsableCommand {
         }
         if status.workers.isEmpty { print("no workers connected: start one with `drover worker --coordinator …`") }
         for worker in status.workers {
-            let labels = worker.labels.isEmpty ? "" : " labels \(worker.labels.joined(separator: ","))"
-            print(
-                "\(worker.id) on \(worker.host): \(worker.running.count)/\(worker.slots) busy\(labels)\(worker.draining ? " (draining)" : "")"
-                    + ", seen \(worker.lastSeenMsAgo) ms ago"
-            )
+            print(StatusText.workerLine(worker))
             for lease in worker.running { print("  \(lease)") }
         }
     }

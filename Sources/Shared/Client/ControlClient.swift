@@ -36,8 +36,8 @@ public struct ControlClient: Sendable {
         return try codec.body(Reply.self, from: frames[1], ref: header.id)
     }
 
-    /// Sends raw frames and returns the first reply's frames. For tests that speak bad protocol on purpose.
-    public func exchange(_ frames: [Data]) async throws -> [Data] {
+    /// Sends the frames once and returns the first reply's frames.
+    private func exchange(_ frames: [Data]) async throws -> [Data] {
         let context = try ZMQContext()
         let (replies, continuation) = AsyncStream.makeStream(of: [Data].self)
         // Not ZMQ_IMMEDIATE: the request waits in the socket until the connection is up, and is sent exactly once.

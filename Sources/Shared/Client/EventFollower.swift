@@ -35,7 +35,7 @@ public struct EventFollower: Sendable {
 
         guard try await catchUp() else { return }
         for await item in live {
-            guard case .event(_, let event) = item else { continue }  // gaps show in the sequence numbers below
+            let event = item.event
             if let last = cursor, event.seq <= last { continue }  // already handed over during the catch-up
             if let last = cursor, event.seq > last + 1 {
                 guard try await catchUp(until: event.seq - 1) else { return }

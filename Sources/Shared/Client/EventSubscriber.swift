@@ -1,12 +1,14 @@
 import Foundation
 
-/// Subscribes to a coordinator's event stream and hands over events in order, noting gaps in the sequence.
+/// Subscribes to a coordinator's event stream and hands over events as they arrive.
+///
+/// PUB drops events for a subscriber that falls behind; ``EventFollower`` notices the jumps in the sequence and
+/// fills them from the log.
 public struct EventSubscriber: Sendable {
-    /// An event, or news that some were missed (the PUB socket drops when a subscriber falls behind).
-    public enum Item: Sendable {
-        case event(topic: String, Event)
-        /// Events with these sequence numbers never arrived.
-        case gap(from: Int64, to: Int64)
+    /// One event and the topic it came under.
+    public struct Item: Sendable {
+        public var topic: String
+        public var event: Event
     }
 
     public var endpoint: String
@@ -26,7 +28,7 @@ public struct EventSubscriber: Sendable {
             context: context,
             sockets: [SocketSpec(.sub, connect: [endpoint], subscriptions: topics, highWaterMark: 1_000_000, lingerMilliseconds: 0)],
             tick: .seconds(1)
-        ) { [topics] _ in Handler(continuation: continuation, fullStream: topics.contains("")) }
+        ) { _ in Handler(continuation: continuation) }
         continuation.onTermination = { _ in loop.stop() }
         return stream
     }
@@ -34,23 +36,13 @@ public struct EventSubscriber: Sendable {
     private final class Handler: SocketLoopHandler {
         let continuation: AsyncStream<Item>.Continuation
         let codec = WireCodec()
-        /// Only a subscription to every topic can tell missed events from filtered ones.
-        let fullStream: Bool
-        var lastSeq: Int64?
 
-        init(continuation: AsyncStream<Item>.Continuation, fullStream: Bool) {
-            self.continuation = continuation
-            self.fullStream = fullStream
-        }
+        init(continuation: AsyncStream<Item>.Continuation) { self.continuation = continuation }
 
         func received(_ batch: [InboundMessage], sender: SocketLoop.Sender) {
             for message in batch where message.frames.count == 2 {
                 guard let event = try? codec.decode(Event.self, from: message.frames[1]) else { continue }
-                if fullStream, let lastSeq, event.seq > lastSeq + 1 {
-                    continuation.yield(.gap(from: lastSeq + 1, to: event.seq - 1))
-                }
-                lastSeq = max(lastSeq ?? 0, event.seq)
-                continuation.yield(.event(topic: String(decoding: message.frames[0], as: UTF8.self), event))
+                continuation.yield(Item(topic: String(decoding: message.frames[0], as: UTF8.self), event: event))
             }
         }
 

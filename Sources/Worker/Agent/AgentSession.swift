@@ -20,7 +20,8 @@ public struct AgentResult: Sendable, Equatable {
     }
 }
 
-/// The one seam between a worker slot and the agent doing the work (a command runner here; Codex sessions later).
+/// The one seam between a worker slot and the agent doing the work: ``CommandAgent``, ``CodexAgent``, or
+/// ``PromptOrCommandAgent`` choosing between them per TODO.
 ///
 /// The worker calls ``run(task:lease:workdir:events:)`` in a task of its own, one per slot. Cancelling that task
 /// means stop now: the session ends its processes and returns with outcome `cancelled`.
