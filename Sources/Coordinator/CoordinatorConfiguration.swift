@@ -16,6 +16,10 @@ public struct CoordinatorConfiguration: Sendable {
     public var recoveryLimits: [String: Int]
     /// The limit for kinds of trouble ``recoveryLimits`` does not name.
     public var defaultRecoveryLimit: Int
+    /// How long an inbox item waits for a human before ``inboxDefault`` answers it; `nil` waits for ever.
+    public var inboxTimeout: Duration?
+    /// What answers an inbox item nobody answered in time.
+    public var inboxDefault: InboxDefault
 
     /// The default limits.
     public static let defaultRecoveryLimits: [String: Int] = [
@@ -29,8 +33,12 @@ public struct CoordinatorConfiguration: Sendable {
         leaseTTL: Duration = .seconds(2),
         tick: Duration = .milliseconds(100),
         recoveryLimits: [String: Int] = CoordinatorConfiguration.defaultRecoveryLimits,
-        defaultRecoveryLimit: Int = 2
+        defaultRecoveryLimit: Int = 2,
+        inboxTimeout: Duration? = .seconds(1800),
+        inboxDefault: InboxDefault = InboxDefault()
     ) {
+        self.inboxTimeout = inboxTimeout
+        self.inboxDefault = inboxDefault
         self.recoveryLimits = recoveryLimits
         self.defaultRecoveryLimit = defaultRecoveryLimit
         self.endpoints = endpoints
@@ -38,5 +46,23 @@ public struct CoordinatorConfiguration: Sendable {
         self.heartbeatInterval = heartbeatInterval
         self.leaseTTL = leaseTTL
         self.tick = tick
+    }
+}
+
+/// The policy's answer to an inbox item that timed out.
+public struct InboxDefault: Sendable, Equatable {
+    /// `approve` or `deny`: what an approval request nobody answered gets. Denying is the safe default.
+    public var approval: String
+    /// The reply a question nobody answered gets.
+    public var reply: String
+
+    public init(
+        approval: String = "deny",
+        reply: String =
+            "No operator answered in time. Go on with your best judgement: choose the safest option that completes the task, "
+            + "and say in your final message what you assumed."
+    ) {
+        self.approval = approval
+        self.reply = reply
     }
 }

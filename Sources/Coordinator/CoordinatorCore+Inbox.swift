@@ -9,9 +9,11 @@ extension CoordinatorCore {
         var leaseID: String
         /// The worker's own name for the item.
         var workerItem: String
+        /// Monotonic milliseconds after which the policy default answers it.
+        var deadline: Int64?
     }
 
-    func ask(_ body: AskBody, from worker: String, ref: String) throws(ProtocolError) {
+    func ask(_ body: AskBody, from worker: String, ref: String, now: Int64) throws(ProtocolError) {
         let key = try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref)
         let id = "\(worker)-\(body.item)"
         if body.kind == "recovery" {
@@ -29,7 +31,12 @@ extension CoordinatorCore {
                 text: body.text,
                 askedAt: wallClockMilliseconds()
             )
-            inbox[id] = Waiting(item: item, leaseID: body.leaseId, workerItem: body.item)
+            inbox[id] = Waiting(
+                item: item,
+                leaseID: body.leaseId,
+                workerItem: body.item,
+                deadline: configuration.inboxTimeout.map { now + $0.milliseconds }
+            )
             record(
                 "inbox.added",
                 plan: key.plan,
@@ -46,6 +53,33 @@ extension CoordinatorCore {
         guard let waiting = inbox[body.item] else {
             throw ProtocolError(.rejected, "no inbox item \(body.item): it was answered already, or its TODO moved on (see `drover inbox`)")
         }
+        try deliver(body, to: waiting, event: "inbox.answered", [:])
+        return body
+    }
+
+    /// Answers the items nobody answered in time with the policy default (``CoordinatorConfiguration/inboxDefault``).
+    func expireInboxItems(now: Int64) {
+        for (id, waiting) in inbox {
+            guard let deadline = waiting.deadline, now >= deadline else { continue }
+            let policy = configuration.inboxDefault
+            let answer =
+                waiting.item.kind == "approval"
+                ? AnswerBody(item: id, decision: policy.approval, text: nil)
+                : AnswerBody(item: id, decision: "reply", text: policy.reply)
+            let timeout = configuration.inboxTimeout.map { "\(Int64($0.milliseconds / 1000)) s" } ?? "its timeout"
+            // The session may be gone already; then there is nothing to answer, and the item just leaves the inbox.
+            try? deliver(
+                answer,
+                to: waiting,
+                event: "inbox.expired",
+                ["reason": .string("nobody answered within \(timeout): the policy default answers it")]
+            )
+            inbox[id] = nil
+        }
+    }
+
+    /// Sends an answer to the session that asked and records it as `event`.
+    private func deliver(_ body: AnswerBody, to waiting: Waiting, event: String, _ extra: [String: JSONValue]) throws(ProtocolError) {
         inbox[body.item] = nil
         let item = waiting.item
         guard let key = leases[waiting.leaseID], todos[key]?.worker == item.worker else {
@@ -64,10 +98,9 @@ extension CoordinatorCore {
                 text: body.text
             )
         )
-        var data: [String: JSONValue] = ["item": .string(body.item), "decision": .string(body.decision)]
+        var data = extra.merging(["item": .string(body.item), "decision": .string(body.decision)]) { $1 }
         if let text = body.text { data["text"] = .string(text) }
-        record("inbox.answered", plan: key.plan, todo: key.todo, worker: item.worker, data)
-        return body
+        record(event, plan: key.plan, todo: key.todo, worker: item.worker, data)
     }
 
     /// The supervisor policy: a session may recover from a kind of trouble a limited number of times per TODO,

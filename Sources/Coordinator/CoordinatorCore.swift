@@ -90,6 +90,7 @@ final class CoordinatorCore {
     /// Expires leases, sends heartbeats and schedules. Call on a timer and after every batch.
     func tick(now: Int64) {
         expireLeases(now: now)
+        expireInboxItems(now: now)
         if now - lastHeartbeat >= heartbeatMs {
             lastHeartbeat = now
             for id in workers.keys {
@@ -167,7 +168,7 @@ final class CoordinatorCore {
                 try report(body, seq: header.seq, from: peer, ref: header.id)
             case .ask:
                 let body = try codec.body(AskBody.self, from: frames[2], ref: header.id)
-                try ask(body, from: peer, ref: header.id)
+                try ask(body, from: peer, ref: header.id, now: now)
             case .bye:
                 let body = try codec.body(ByeBody.self, from: frames[2], ref: header.id)
                 dropWorker(peer, type: "worker.left", reason: "worker \(peer) left: \(body.reason)", now: now)

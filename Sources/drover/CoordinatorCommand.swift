@@ -25,6 +25,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
             "How often a TODO may recover from one kind of trouble before it is escalated, as KIND=N (repeatable; kinds: stopped_early, hung, looping, crashed, transient_error, context_full, asks_human)."
     )
     var recoveryLimits: [String] = []
+    @Option(help: "Seconds an inbox item waits for an operator before the policy default answers it (0: wait for ever).")
+    var inboxTimeout: Double = 1800
+    @Option(help: "What an approval request nobody answered in time gets: approve or deny.")
+    var inboxDefaultApproval = "deny"
     @OptionGroup var logging: LoggingOptions
 
     /// `--recovery-limit` values over the defaults.
@@ -44,6 +48,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 throw ValidationError("--recovery-limit \(entry) must be KIND=N with N a whole number, e.g. stopped_early=3")
             }
         }
+        guard inboxTimeout >= 0, inboxTimeout.isFinite else {
+            throw ValidationError("--inbox-timeout (\(inboxTimeout)) must be a number of seconds, 0 or more (0: wait for ever)")
+        }
+        guard ["approve", "deny"].contains(inboxDefaultApproval) else {
+            throw ValidationError("--inbox-default-approval must be approve or deny, not \(inboxDefaultApproval)")
+        }
         guard heartbeatMs > 0, leaseTtlMs > heartbeatMs else {
             throw ValidationError("--lease-ttl-ms (\(leaseTtlMs)) must be greater than --heartbeat-ms (\(heartbeatMs)), and both positive")
         }
@@ -58,7 +68,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
             statePath: "\(stateDir)/state.sqlite",
             heartbeatInterval: .milliseconds(heartbeatMs),
             leaseTTL: .milliseconds(leaseTtlMs),
-            recoveryLimits: limits
+            recoveryLimits: limits,
+            inboxTimeout: inboxTimeout > 0 ? .milliseconds(Int64(inboxTimeout * 1000)) : nil,
+            inboxDefault: InboxDefault(approval: inboxDefaultApproval)
         )
         let stateDir = self.stateDir
         let service = CoordinatorService(configuration: configuration, logger: logger) { bound in

@@ -288,14 +288,14 @@ import Testing
 }
 
 @Suite struct InboxTests {
-    func asking() throws -> (CoreHarness, AssignBody) {
-        let harness = try CoreHarness()
+    func asking(kind: String = "approval", inboxTimeout: Duration? = .seconds(1800)) throws -> (CoreHarness, AssignBody) {
+        let harness = try CoreHarness(inboxTimeout: inboxTimeout)
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", prompt: "do it", risk: .high)])).assigns()[0]
         let sent = try harness.fromWorker(
             "w1",
             .ask,
-            AskBody(leaseId: assign.lease.leaseId, epoch: 1, item: "q1", kind: "approval", text: "rm -rf build")
+            AskBody(leaseId: assign.lease.leaseId, epoch: 1, item: "q1", kind: kind, text: "rm -rf build")
         )
         #expect(sent.contains { $0.header?.type == .ack }, "the ask is acknowledged, so the worker stops resending it")
         #expect(sent.eventTypes.contains("inbox.added"))
@@ -323,6 +323,32 @@ import Testing
         #expect(harness.core.inbox.isEmpty)
         let again = try harness.control(.answer, AnswerBody(item: "w1-q1", decision: "approve"))
         #expect(try again.errors().first?.message.contains("no inbox item w1-q1") == true)
+    }
+
+    @Test(arguments: [("approval", "deny"), ("question", "reply")])
+    func anUnansweredItemTimesOutToThePolicyDefault(kind: String, decision: String) throws {
+        let (harness, assign) = try asking(kind: kind, inboxTimeout: .seconds(1))
+        #expect(try harness.tick(advancing: 900).allSatisfy { $0.header?.type != .control }, "not before its time")
+        #expect(harness.core.inbox.count == 1)
+        try harness.fromWorker("w1", .heartbeat, HeartbeatBody(leases: [assign.lease.leaseId]))
+        let sent = try harness.tick(advancing: 200)
+        let control = try #require(sent.first { $0.header?.type == .control && $0.to == "w1" }).decode(ControlBody.self)
+        #expect(control.action == "answer")
+        #expect(control.item == "q1")
+        #expect(control.decision == decision)
+        #expect(decision == "deny" ? control.text == nil : control.text?.contains("No operator answered in time") == true)
+        #expect(sent.eventTypes.contains("inbox.expired"))
+        #expect(harness.core.inbox.isEmpty)
+        #expect(try harness.control(.answer, AnswerBody(item: "w1-q1", decision: "approve")).errors().first?.code == "rejected")
+    }
+
+    @Test func withoutATimeoutAnItemWaits() throws {
+        let (harness, assign) = try asking(inboxTimeout: nil)
+        for _ in 0..<10 {
+            try harness.fromWorker("w1", .heartbeat, HeartbeatBody(leases: [assign.lease.leaseId]))
+            try harness.tick(advancing: 1000)
+        }
+        #expect(harness.core.inbox.count == 1)
     }
 
     @Test func itemsOfALeaseThatEndsAreDropped() throws {

@@ -13,12 +13,13 @@ final class CoreHarness {
     private var seq: UInt64 = 0
     let configuration: CoordinatorConfiguration
 
-    init(statePath: String = ":memory:") throws {
+    init(statePath: String = ":memory:", inboxTimeout: Duration? = .seconds(1800)) throws {
         configuration = CoordinatorConfiguration(
             endpoints: Endpoints(),
             statePath: statePath,
             heartbeatInterval: .milliseconds(500),
-            leaseTTL: .seconds(2)
+            leaseTTL: .seconds(2),
+            inboxTimeout: inboxTimeout
         )
         store = try Store(path: statePath)
         core = try CoordinatorCore(
