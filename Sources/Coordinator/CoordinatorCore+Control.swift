@@ -53,10 +53,13 @@ extension CoordinatorCore {
             case .answer:
                 let answer = try codec.body(AnswerBody.self, from: body, ref: header.id)
                 reply(Socket.control, to: envelope, .answer, try self.answer(answer))
+            case .review:
+                let request = try codec.body(ReviewRequest.self, from: body, ref: header.id)
+                reply(Socket.control, to: envelope, .review, try review(request))
             default:
                 throw ProtocolError(
                     .unknownType,
-                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events, todo, plan)",
+                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events, todo, plan, review)",
                     ref: header.id
                 )
             }

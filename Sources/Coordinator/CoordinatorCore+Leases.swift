@@ -27,6 +27,7 @@ extension CoordinatorCore {
     func markAccepted(_ key: TodoKey, by worker: String) {
         guard let todo = todos[key], todo.state == .assigned else { return }
         todos[key]!.state = .running
+        todos[key]!.facts.startedAt = wallClockMilliseconds()
         touch(key)
         record("todo.running", plan: key.plan, todo: key.todo, worker: worker, ["epoch": .int(todo.epoch)])
     }
@@ -63,6 +64,8 @@ extension CoordinatorCore {
         processedReports.insert(reportKey)
         changes.reports.append((body.leaseId, seq))
         release(key)
+        todos[key]!.facts.tokens += body.tokens ?? 0
+        if let files = body.files { todos[key]!.facts.files = files }
         var data: [String: JSONValue] = [
             "outcome": .string(body.outcome.rawValue), "epoch": .int(body.epoch), "duration_ms": .int(body.durationMs),
             "summary": .string(body.summary),
@@ -72,6 +75,7 @@ extension CoordinatorCore {
         func end(_ state: TodoState) {
             todos[key]!.state = state
             todos[key]!.detail = body.summary
+            todos[key]!.facts.durationMs = body.durationMs
             touch(key)
             record("todo.\(state.rawValue)", plan: key.plan, todo: key.todo, worker: worker, data)
             finished(key)

@@ -73,7 +73,8 @@ extension CoordinatorCore {
                     attempts: row?.attempts ?? 0,
                     detail: row?.detail,
                     assignedAt: now,
-                    recoveries: row?.recoveries ?? [:]
+                    recoveries: row?.recoveries ?? [:],
+                    facts: row?.facts ?? WorkFacts()
                 )
             }
             link(record.plan)
@@ -173,6 +174,7 @@ extension CoordinatorCore {
     /// A TODO reached a terminal state: release its dependents, or skip them if it did not succeed; maybe end the plan.
     func finished(_ key: TodoKey) {
         let succeeded = todos[key]?.state == .done
+        todos[key]?.facts.finishedAt = wallClockMilliseconds()
         plans[key.plan]?.open -= 1
         var stack = dependents[key] ?? []
         while let dependent = stack.popLast() {

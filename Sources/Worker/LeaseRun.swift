@@ -68,6 +68,7 @@ struct LeaseRun: Sendable {
                 result.summary = "the work is done but could not be saved to \(branch)"
             }
         }
+        result.files = await workspace.changedFiles(await worktree.value)
         await workspace.remove(await worktree.value, repository: repository)
         return result
     }

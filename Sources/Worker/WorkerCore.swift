@@ -321,7 +321,9 @@ final class WorkerCore {
             summary: outcome == .handedBack ? "the worker is shutting down" : result.summary,
             outputTail: result.outputTail,
             durationMs: now - work.startedAt,
-            checks: result.checks
+            checks: result.checks,
+            tokens: result.tokens,
+            files: result.files.map { Array($0.prefix(WireLimits.maxFiles)) }
         )
         let header = self.header(.report)
         let frames = codec.frames(header, body)

@@ -13,14 +13,9 @@ struct AgentOptions: ParsableArguments {
             "The agent: command (runs each TODO's shell command) or codex (runs each TODO's prompt in codex; TODOs with only a command still run as commands)."
     )
     var agent: Kind = .command
-    @Option(help: "The codex executable (default: DROVER_CODEX, PATH, then the openai-codex-cli-bin Python package).")
-    var codex: String?
+    @OptionGroup var codex: CodexOptions
     @Option(help: "How codex runs: app-server (one process per lease, two-way) or exec (one process per turn, the fallback).")
     var codexMode: CodexConfiguration.Mode = .appServer
-    @Option(help: "The model codex uses.") var model = "gpt-5.5"
-    @Option(help: "A Responses API base URL for codex (a custom provider), e.g. http://127.0.0.1:8080/v1.") var modelBaseUrl: String?
-    @Option(help: "The environment variable holding the custom provider's API key (its value is never printed).")
-    var modelKeyEnv: String?
     @Option(help: "Directory for the per-lease CODEX_HOME folders.") var codexHome: String?
     @Option(help: "codex's sandbox: read-only, workspace-write or danger-full-access.") var sandbox = "workspace-write"
     @Option(help: "Seconds without an agent event, while no command runs, before a codex turn counts as hung.")
@@ -34,23 +29,7 @@ struct AgentOptions: ParsableArguments {
         }
         guard idleTimeout > 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be a positive number of seconds") }
         guard loopThreshold >= 2 else { throw ValidationError("--loop-threshold must be 2 or more") }
-        if let modelBaseUrl, URL(string: modelBaseUrl)?.scheme?.hasPrefix("http") != true {
-            throw ValidationError("--model-base-url \(modelBaseUrl) is not an http(s) URL")
-        }
-        _ = try codexPath()
-    }
-
-    private func codexPath() throws -> String {
-        if let codex {
-            guard FileManager.default.isExecutableFile(atPath: codex) else {
-                throw ValidationError("--codex \(codex) is not an executable file")
-            }
-            return codex
-        }
-        guard let found = CodexConfiguration.findExecutable() else {
-            throw ValidationError("codex was not found: install it with `pip install openai-codex-cli-bin`, or pass --codex PATH")
-        }
-        return found
+        _ = try codex.configuration()
     }
 
     func session() throws -> any AgentSession {
@@ -58,19 +37,48 @@ struct AgentOptions: ParsableArguments {
         case .command:
             return CommandAgent()
         case .codex:
-            var configuration = CodexConfiguration(
-                executable: try codexPath(),
-                mode: codexMode,
-                model: model,
-                baseURL: modelBaseUrl,
-                apiKeyVariable: modelKeyEnv,
-                sandbox: sandbox
-            )
+            var configuration = try codex.configuration()
+            configuration.mode = codexMode
+            configuration.sandbox = sandbox
             if let codexHome { configuration.homeRoot = codexHome }
             configuration.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
             configuration.loopThreshold = loopThreshold
             return PromptOrCommandAgent(prompts: CodexAgent(configuration: configuration))
         }
+    }
+}
+
+/// Which codex, and which model and provider it talks to: for worker sessions and the `review --ai` reviewer.
+struct CodexOptions: ParsableArguments {
+    @Option(
+        name: .customLong("codex"),
+        help: "The codex executable (default: DROVER_CODEX, PATH, then the openai-codex-cli-bin Python package)."
+    )
+    var executable: String?
+    @Option(help: "The model codex uses.") var model = "gpt-5.5"
+    @Option(help: "A Responses API base URL for codex (a custom provider), e.g. http://127.0.0.1:8080/v1.") var modelBaseUrl: String?
+    @Option(help: "The environment variable holding the custom provider's API key (its value is never printed).")
+    var modelKeyEnv: String?
+
+    /// The configuration these options describe; throws when codex is not found or a value is bad.
+    func configuration() throws -> CodexConfiguration {
+        if let modelBaseUrl, URL(string: modelBaseUrl)?.scheme?.hasPrefix("http") != true {
+            throw ValidationError("--model-base-url \(modelBaseUrl) is not an http(s) URL")
+        }
+        return CodexConfiguration(executable: try path(), model: model, baseURL: modelBaseUrl, apiKeyVariable: modelKeyEnv)
+    }
+
+    private func path() throws -> String {
+        if let executable {
+            guard FileManager.default.isExecutableFile(atPath: executable) else {
+                throw ValidationError("--codex \(executable) is not an executable file")
+            }
+            return executable
+        }
+        guard let found = CodexConfiguration.findExecutable() else {
+            throw ValidationError("codex was not found: install it with `pip install openai-codex-cli-bin`, or pass --codex PATH")
+        }
+        return found
     }
 }
 

@@ -273,4 +273,40 @@ struct ClusterTests {
             #expect(cluster.lines(of: "effects.log") == ["a"])
         }
     }
+
+    @Test func reviewNamesTheFailedTodoAsTheStepThatUnblocksMost() async throws {
+        try await Cluster.with { cluster in
+            let endpoints = try await cluster.startCoordinator()
+            try cluster.startWorker("w1")
+            let todos = [
+                Todo(id: "ok", command: "true"), Todo(id: "broken", command: "exit 3"),
+                Todo(id: "after", command: "true", dependsOn: ["broken"]),
+            ]
+            try await cluster.submit(Plan(id: "rv", title: "review me", todos: todos))
+            try await cluster.waitForPlan("rv", toBe: "failed")
+            func review(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+                let process = try TestProcess(
+                    name: "review",
+                    arguments: ["review", "--control", endpoints.control] + arguments,
+                    directory: cluster.directory
+                )
+                let status = try await process.wait()
+                return (status, process.output)
+            }
+            let json = try await review(["--json"])
+            #expect(json.status == 0, "\(json.output)")
+            let body = try JSONDecoder().decode(ReviewBody.self, from: Data(json.output.utf8))
+            #expect(body.progress == ReviewBody.Progress(total: 3, done: 1, running: 0, queued: 0, stopped: 2, waitingOnHuman: 0))
+            #expect(body.branches.map(\.branch) == ["drover/rv/ok", "drover/rv/broken", "drover/rv/after"])
+            #expect(body.bottlenecks.first { $0.kind == "blocking" }?.todo == "rv/broken")
+            #expect(body.nextSteps.first?.action == "look into rv/broken and retry it")
+            #expect(body.eta == nil && body.etaNote == "nothing is left to do")
+            let markdown = try await review(["--format", "markdown"])
+            #expect(markdown.output.contains("## Next steps"))
+            #expect(markdown.output.contains("1. look into rv/broken and retry it"))
+            let unknown = try await review(["--plan", "nope"])
+            #expect(unknown.status != 0)
+            #expect(unknown.output.contains("no plan nope"))
+        }
+    }
 }

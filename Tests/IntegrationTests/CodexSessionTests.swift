@@ -509,4 +509,41 @@ struct CodexSessionTests {
         #expect(requests.count == 2)
         #expect(todo.state == "done")
     }
+
+    /// `drover review --ai`: a read-only codex session answers in the review's output schema, and the narrative
+    /// comes back marked as the model's.
+    @Test func reviewAsksACodexReviewerForAStructuredNarrative() async throws {
+        let answer = #"{"summary":"One TODO is done; nothing is left.","concerns":["no tests ran"],"suggestions":["merge drover/ai/a"]}"#
+        let server = try ScriptedModelServer(script: ModelScript([.message(answer)]))
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            let endpoints = try await cluster.startCoordinator()
+            try cluster.startWorker("w1")
+            try await cluster.submit(Plan(id: "ai", title: "ai", todos: [Todo(id: "a", command: "true")]))
+            try await cluster.waitForPlan("ai")
+            let review = try TestProcess(
+                name: "review",
+                arguments: [
+                    "review", "--ai", "--json", "--control", endpoints.control, "--model-base-url", server.baseURL, "--model",
+                    "reviewer-model",
+                ],
+                directory: cluster.directory
+            )
+            #expect(try await review.wait(timeout: .seconds(120)) == 0, "\(review.output)")
+            let body = try JSONDecoder().decode(ReviewBody.self, from: Data(review.output.utf8))
+            #expect(
+                body.narrative
+                    == ReviewBody.Narrative(
+                        source: "codex",
+                        model: "reviewer-model",
+                        summary: "One TODO is done; nothing is left.",
+                        concerns: ["no tests ran"],
+                        suggestions: ["merge drover/ai/a"]
+                    )
+            )
+            let request = try #require(server.responseRequests.first).text
+            #expect(request.contains("codex_output_schema"), "the schema went to the model as the response format")
+            #expect(request.contains("nothing is left to do"), "the coordinator's figures are in the prompt")
+        }
+    }
 }

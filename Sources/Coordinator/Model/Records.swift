@@ -52,6 +52,10 @@ struct TodoRecord: Sendable {
     var recoveries: [String: Int] = [:]
     /// Dependencies not yet done; derived, not persisted.
     var waitingOn: Int = 0
+    /// When and how its work went, for `drover review` and the metrics.
+    var facts = WorkFacts()
+    /// Monotonic milliseconds since it was last made ready, for the queue latency metric; not persisted.
+    var readyAt: Int64?
 
     init(
         key: TodoKey,
@@ -63,8 +67,10 @@ struct TodoRecord: Sendable {
         attempts: Int,
         detail: String?,
         assignedAt: Int64 = 0,
-        recoveries: [String: Int] = [:]
+        recoveries: [String: Int] = [:],
+        facts: WorkFacts = WorkFacts()
     ) {
+        self.facts = facts
         self.recoveries = recoveries
         self.key = key
         self.specBox = SpecBox(spec)
@@ -81,6 +87,23 @@ struct TodoRecord: Sendable {
         let todo: Todo
         init(_ todo: Todo) { self.todo = todo }
     }
+}
+
+/// What the review needs to know about a TODO's work. Persisted as JSON in `todos.facts`.
+struct WorkFacts: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case startedAt = "started_at", finishedAt = "finished_at", durationMs = "duration_ms", files, tokens
+    }
+    /// Wall-clock milliseconds when its latest run began (the worker accepted it).
+    var startedAt: Int64?
+    /// Wall-clock milliseconds when it reached a final state.
+    var finishedAt: Int64?
+    /// How long the run that finished it took, as its worker measured.
+    var durationMs: Int64?
+    /// The files its branch changed, from the latest report that said.
+    var files: [String] = []
+    /// Model tokens over all its runs.
+    var tokens: Int64 = 0
 }
 
 /// A plan and its progress. Persisted in `plans`.

@@ -85,6 +85,9 @@ final class Store {
         migrator.registerMigration("v3: paused plans") { db in
             try db.execute(sql: "ALTER TABLE plans ADD COLUMN paused INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v4: work facts") { db in
+            try db.execute(sql: "ALTER TABLE todos ADD COLUMN facts TEXT NOT NULL DEFAULT '{}'")
+        }
         return migrator
     }
 
@@ -109,12 +112,16 @@ final class Store {
                 )
             }
             var todos: Snapshot.TodosByKey = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT plan, id, state, epoch, lease_id, worker, attempts, detail, recoveries FROM todos")
-            {
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT plan, id, state, epoch, lease_id, worker, attempts, detail, recoveries, facts FROM todos"
+            ) {
                 let recoveries: String = row["recoveries"]
+                let facts: String = row["facts"]
                 todos[TodoKey(plan: row["plan"], todo: row["id"])] = (
                     TodoState(rawValue: row["state"]) ?? .ready, row["epoch"], row["lease_id"], row["worker"],
-                    row["attempts"], row["detail"], (try? codec.decode([String: Int].self, from: Data(recoveries.utf8))) ?? [:]
+                    row["attempts"], row["detail"], (try? codec.decode([String: Int].self, from: Data(recoveries.utf8))) ?? [:],
+                    (try? codec.decode(WorkFacts.self, from: Data(facts.utf8))) ?? WorkFacts()
                 )
             }
             var reports = Set<String>()
@@ -149,8 +156,8 @@ final class Store {
             if !changes.todos.isEmpty {
                 let statement = try db.cachedStatement(
                     sql: """
-                        INSERT OR REPLACE INTO todos (plan, id, state, epoch, lease_id, worker, attempts, detail, recoveries)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT OR REPLACE INTO todos (plan, id, state, epoch, lease_id, worker, attempts, detail, recoveries, facts)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """
                 )
                 for todo in changes.todos {
@@ -158,6 +165,7 @@ final class Store {
                         todo.key.plan, todo.key.todo, todo.state.rawValue, todo.epoch, todo.leaseID, todo.worker,
                         todo.attempts, todo.detail,
                         todo.recoveries.isEmpty ? "{}" : String(decoding: codec.json(todo.recoveries), as: UTF8.self),
+                        todo.facts == WorkFacts() ? "{}" : String(decoding: codec.json(todo.facts), as: UTF8.self),
                     ])
                 }
             }
@@ -203,6 +211,7 @@ final class Store {
 
 extension Store.Snapshot {
     typealias TodosByKey = [TodoKey: (
-        state: TodoState, epoch: Int64, leaseID: String?, worker: String?, attempts: Int, detail: String?, recoveries: [String: Int]
+        state: TodoState, epoch: Int64, leaseID: String?, worker: String?, attempts: Int, detail: String?, recoveries: [String: Int],
+        facts: WorkFacts
     )]
 }

@@ -222,7 +222,7 @@ public struct CheckResult: Codable, Sendable, Equatable {
 public struct ReportBody: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case leaseId = "lease_id", epoch, outcome, exitCode = "exit_code", summary, outputTail = "output_tail", durationMs = "duration_ms",
-            checks
+            checks, tokens, files
     }
 
     public var leaseId: String
@@ -234,6 +234,10 @@ public struct ReportBody: Codable, Sendable, Equatable {
     public var outputTail: String
     public var durationMs: Int64
     public var checks: [CheckResult]
+    /// Model tokens the run used (optional).
+    public var tokens: Int64?
+    /// Files the TODO's branch changed against the default branch (optional; at most ``WireLimits/maxFiles``).
+    public var files: [String]?
 
     public init(
         leaseId: String,
@@ -243,8 +247,12 @@ public struct ReportBody: Codable, Sendable, Equatable {
         summary: String,
         outputTail: String,
         durationMs: Int64,
-        checks: [CheckResult]
+        checks: [CheckResult],
+        tokens: Int64? = nil,
+        files: [String]? = nil
     ) {
+        self.tokens = tokens
+        self.files = files
         self.leaseId = leaseId
         self.epoch = epoch
         self.outcome = outcome

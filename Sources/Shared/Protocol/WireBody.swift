@@ -23,6 +23,8 @@ public enum WireLimits {
     public static let textBytes = 256 << 10
     /// Lists (labels, leases, events).
     public static let listCount = 4096
+    /// Changed files in a report: enough to see which branches overlap.
+    public static let maxFiles = 1000
 }
 
 func require(_ condition: Bool, _ field: String, _ problem: String) throws(ProtocolError) {
@@ -111,6 +113,11 @@ extension ReportBody: WireBody {
         try requireText(outputTail, "output_tail")
         try require(durationMs >= 0, "duration_ms", "must not be negative")
         try require(checks.count <= 256, "checks", "has more than 256 entries")
+        try require((tokens ?? 0) >= 0, "tokens", "must not be negative")
+        if let files {
+            try require(files.count <= WireLimits.maxFiles, "files", "has more than \(WireLimits.maxFiles) entries")
+            for file in files { try requireText(file, "files", max: 4096) }
+        }
     }
 }
 

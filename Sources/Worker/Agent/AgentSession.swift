@@ -10,6 +10,10 @@ public struct AgentResult: Sendable, Equatable {
     /// The last of the output, bounded.
     public var outputTail: String
     public var checks: [CheckResult]
+    /// Model tokens the session used, when it ran a model.
+    public var tokens: Int64?
+    /// Files its branch changed, relative to the repository's default branch (set by the lease run).
+    public var files: [String]?
 
     public init(outcome: Outcome, exitCode: Int32? = nil, summary: String, outputTail: String = "", checks: [CheckResult] = []) {
         self.outcome = outcome

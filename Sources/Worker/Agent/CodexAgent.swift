@@ -99,8 +99,9 @@ public struct CodexAgent: AgentSession {
                     events: events
                 )
             }
-        let result = await supervise(driver: driver)
+        var result = await supervise(driver: driver)
         await driver.finish()
+        result.tokens = session.tokens
         return result
 
         func supervise(driver: any CodexTurnDriver) async -> AgentResult {
@@ -120,6 +121,7 @@ public struct CodexAgent: AgentSession {
                     timeout: task.timeoutSeconds
                 )
                 session.tail = run.tail
+                session.tokens += turn.tokens
                 session.threadID = turn.threadID ?? session.threadID
                 if Task.isCancelled {
                     return AgentResult(outcome: .cancelled, exitCode: run.status, summary: "stopped on request", outputTail: session.tail)
@@ -276,6 +278,8 @@ public struct CodexAgent: AgentSession {
         var permissions: Permissions?
         var threadID: String?
         var prompt: String
+        /// Tokens of every turn so far.
+        var tokens: Int64 = 0
         var turns: Int
         var transientRetries: Int
         var tail: String

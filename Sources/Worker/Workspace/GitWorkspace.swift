@@ -85,6 +85,13 @@ struct GitWorkspace {
         return unchanged ? "no changes; \(branch) is at \(short)" : "checkpoint \(short) pushed to \(branch)"
     }
 
+    /// The files the branch changed since it left the default branch, for the coordinator's review (which branches
+    /// touch the same files); `nil` when git cannot tell.
+    func changedFiles(_ worktree: Worktree) async -> [String]? {
+        guard let names = try? await git(["-C", worktree.path, "diff", "--name-only", "origin/HEAD...HEAD"]) else { return nil }
+        return names.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+    }
+
     /// Removes a lease's worktree (its commits live on in the repository).
     func remove(_ worktree: Worktree, repository: String) async {
         let clone = "\(root)/.drover-git/\(Self.safe(worker))/\(Self.safe(repository)).git"

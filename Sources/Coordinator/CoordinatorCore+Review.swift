@@ -1,0 +1,44 @@
+import Shared
+
+/// `review` on the control socket: a ``Reviewer`` over a copy of the state.
+extension CoordinatorCore {
+    func review(_ request: ReviewRequest) throws(ProtocolError) -> ReviewBody {
+        if let plan = request.plan, plans[plan] == nil {
+            throw ProtocolError(.rejected, "no plan \(plan) (see `drover status`)")
+        }
+        return Reviewer(reviewInput(plan: request.plan)).review()
+    }
+
+    func reviewInput(plan only: String?) -> ReviewInput {
+        var plans: [ReviewInput.PlanInfo] = []
+        var items: [ReviewInput.Item] = []
+        for record in self.plans.values.sorted(by: { $0.order < $1.order }) where only == nil || record.plan.id == only {
+            plans.append(.init(id: record.plan.id, title: record.plan.title, state: record.state.rawValue, paused: record.paused))
+            for spec in record.plan.todos {
+                guard let todo = todos[TodoKey(plan: record.plan.id, todo: spec.id)] else { continue }
+                items.append(
+                    ReviewInput.Item(
+                        key: todo.key.description,
+                        plan: record.plan.id,
+                        title: spec.title,
+                        state: todo.state,
+                        dependsOn: spec.dependsOn.map { "\(record.plan.id)/\($0)" },
+                        branch: record.plan.branch(of: spec.id),
+                        facts: todo.facts,
+                        repairs: todo.attempts + todo.recoveries.values.reduce(0, +),
+                        detail: todo.detail
+                    )
+                )
+            }
+        }
+        let taking = workers.values.filter { !$0.draining }
+        return ReviewInput(
+            now: wallClockMilliseconds(),
+            plans: plans,
+            items: items,
+            slots: taking.reduce(0) { $0 + $1.slots },
+            freeSlots: taking.reduce(0) { $0 + $1.freeSlots },
+            inbox: inbox.values.map(\.item).filter { only == nil || $0.plan == only }.sorted { $0.askedAt < $1.askedAt }
+        )
+    }
+}

@@ -1,0 +1,36 @@
+import Shared
+
+/// What ``Reviewer`` reads: a copy of the coordinator's state at one moment, so the review is a pure function of it.
+struct ReviewInput: Sendable {
+    struct PlanInfo: Sendable {
+        var id: String
+        var title: String
+        var state: String
+        var paused: Bool
+    }
+
+    /// One TODO, with its dependencies named by key.
+    struct Item: Sendable {
+        /// `plan/todo`.
+        var key: String
+        var plan: String
+        var title: String
+        var state: TodoState
+        var dependsOn: [String]
+        var branch: String
+        var facts: WorkFacts
+        /// Failed attempts plus recoveries granted.
+        var repairs: Int
+        var detail: String?
+    }
+
+    /// Wall-clock milliseconds.
+    var now: Int64
+    var plans: [PlanInfo]
+    /// In plan order, then in each plan's order.
+    var items: [Item]
+    /// Slots of the workers taking work (not draining), and those of them free.
+    var slots: Int
+    var freeSlots: Int
+    var inbox: [InboxItem]
+}

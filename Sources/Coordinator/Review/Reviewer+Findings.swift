@@ -1,0 +1,103 @@
+import Shared
+
+/// Bottlenecks and risks.
+extension Reviewer {
+    /// How many of each kind of bottleneck the review lists.
+    static let findingsPerKind = 3
+
+    func bottlenecks(_ eta: ReviewBody.Estimate?) -> [ReviewBody.Finding] {
+        blocking() + longRunning(eta) + mostRepaired() + idleWhileWaiting()
+    }
+
+    /// TODOs holding up the most work: those being worked on or ready, by what waits for them, and stopped ones by
+    /// what was skipped because of them. Pending TODOs are not counted: what holds them up is further upstream (and
+    /// leaving them out keeps a long chain from costing its length squared).
+    private func blocking() -> [ReviewBody.Finding] {
+        let findings: [ReviewBody.Finding] = input.items.compactMap { item in
+            let stopped = item.state == .failed || item.state == .escalated || item.state == .cancelled
+            guard item.state == .running || item.state == .assigned || item.state == .ready || stopped else { return nil }
+            let blocked = downstream(of: item.key).filter { key in
+                guard let state = byKey[key]?.state else { return false }
+                return stopped ? state == .skipped : !state.isTerminal
+            }
+            guard !blocked.isEmpty else { return nil }
+            let what = "\(blocked.count) TODO\(blocked.count == 1 ? "" : "s")"
+            let reason =
+                stopped
+                ? "\(item.state.rawValue): \(what) will not run until it is retried"
+                : asking.contains(item.key)
+                    ? "\(what) wait for it, and it waits for a human" : "\(what) wait for it (\(item.state.rawValue))"
+            return ReviewBody.Finding(kind: "blocking", todo: item.key, value: Double(blocked.count), reason: reason)
+        }
+        return Array(findings.sorted { $0.value > $1.value }.prefix(Self.findingsPerKind))
+    }
+
+    /// Running TODOs by how long they have been at it, compared with the finished ones.
+    private func longRunning(_ eta: ReviewBody.Estimate?) -> [ReviewBody.Finding] {
+        let findings: [ReviewBody.Finding] = input.items.compactMap { item in
+            guard item.state == .running, let started = item.facts.startedAt else { return nil }
+            let seconds = Double(input.now - started) / 1000
+            var reason = "running for \(humanDuration(seconds: seconds))"
+            if let eta, seconds > eta.sampleP90 {
+                reason += ", longer than 90% of the finished TODOs took (\(humanDuration(seconds: eta.sampleP90)))"
+            }
+            return ReviewBody.Finding(kind: "long_running", todo: item.key, value: seconds, reason: reason)
+        }
+        return Array(findings.sorted { $0.value > $1.value }.prefix(Self.findingsPerKind))
+    }
+
+    private func mostRepaired() -> [ReviewBody.Finding] {
+        let findings: [ReviewBody.Finding] = input.items.compactMap { item in
+            guard item.repairs > 0 else { return nil }
+            return ReviewBody.Finding(
+                kind: "most_repaired",
+                todo: item.key,
+                value: Double(item.repairs),
+                reason: "\(item.repairs) repair\(item.repairs == 1 ? "" : "s") (failed attempts and recoveries)"
+                    + (item.detail.map { "; last: \($0.prefix(200))" } ?? "")
+            )
+        }
+        return Array(findings.sorted { $0.value > $1.value }.prefix(Self.findingsPerKind))
+    }
+
+    /// Worker slots free while nothing is ready and work waits on a human.
+    private func idleWhileWaiting() -> [ReviewBody.Finding] {
+        let ready = input.items.contains { $0.state == .ready }
+        guard input.freeSlots > 0, !ready, !input.inbox.isEmpty else { return [] }
+        let items = input.inbox.count
+        return [
+            ReviewBody.Finding(
+                kind: "idle_while_waiting",
+                todo: nil,
+                value: Double(input.freeSlots),
+                reason: "\(input.freeSlots) worker slot\(input.freeSlots == 1 ? " is" : "s are") idle while "
+                    + "\(items) inbox item\(items == 1 ? " waits" : "s wait") for a human"
+            )
+        ]
+    }
+
+    /// Pairs of branches that changed the same files: they will conflict when merged.
+    func risks() -> [ReviewBody.Risk] {
+        var branchesByFile: [String: [String]] = [:]
+        for item in input.items where item.state != .skipped && item.state != .cancelled {
+            for file in Set(item.facts.files) { branchesByFile[file, default: []].append(item.branch) }
+        }
+        var filesByPair: [[String]: [String]] = [:]
+        for (file, branches) in branchesByFile where branches.count > 1 {
+            let sorted = branches.sorted()
+            for first in 0..<sorted.count {
+                for second in (first + 1)..<sorted.count { filesByPair[[sorted[first], sorted[second]], default: []].append(file) }
+            }
+        }
+        return filesByPair.map { pair, files in
+            let files = files.sorted()
+            let shown = files.prefix(3).joined(separator: ", ") + (files.count > 3 ? " and \(files.count - 3) more" : "")
+            return ReviewBody.Risk(
+                branches: pair,
+                files: files,
+                reason: "both change \(shown): merge one, then rebase the other before merging it"
+            )
+        }
+        .sorted { ($0.files.count, $1.branches.joined(separator: " ")) > ($1.files.count, $0.branches.joined(separator: " ")) }
+    }
+}
