@@ -20,6 +20,10 @@ public struct CoordinatorConfiguration: Sendable {
     public var inboxTimeout: Duration?
     /// What answers an inbox item nobody answered in time.
     public var inboxDefault: InboxDefault
+    /// The audit log (JSONL, rotated by size); `nil` keeps none.
+    public var auditLogPath: String?
+    /// The size at which the audit log is rotated; five old files are kept.
+    public var auditLogMaxBytes: Int
 
     /// The default limits.
     public static let defaultRecoveryLimits: [String: Int] = [
@@ -35,8 +39,12 @@ public struct CoordinatorConfiguration: Sendable {
         recoveryLimits: [String: Int] = CoordinatorConfiguration.defaultRecoveryLimits,
         defaultRecoveryLimit: Int = 2,
         inboxTimeout: Duration? = .seconds(1800),
-        inboxDefault: InboxDefault = InboxDefault()
+        inboxDefault: InboxDefault = InboxDefault(),
+        auditLogPath: String? = nil,
+        auditLogMaxBytes: Int = 10 << 20
     ) {
+        self.auditLogPath = auditLogPath
+        self.auditLogMaxBytes = auditLogMaxBytes
         self.inboxTimeout = inboxTimeout
         self.inboxDefault = inboxDefault
         self.recoveryLimits = recoveryLimits

@@ -71,6 +71,7 @@ extension CoordinatorCore {
             "summary": .string(body.summary),
         ]
         if let exitCode = body.exitCode { data["exit_code"] = .int(Int64(exitCode)) }
+        if let tokens = body.tokens { data["tokens"] = .int(tokens) }
         /// Puts the TODO in a final state, with the report's summary as the reason.
         func end(_ state: TodoState) {
             todos[key]!.state = state

@@ -99,6 +99,7 @@ extension CoordinatorCore {
     func makeReady(_ key: TodoKey, front: Bool, detail: String? = nil) {
         guard let state = todos[key]?.state, !state.isTerminal else { return }
         todos[key]!.state = .ready
+        todos[key]!.readyAt = wallClockMilliseconds()
         if let detail { todos[key]!.detail = detail }
         touch(key)
         if front { ready.prepend(key) } else { ready.append(key) }
@@ -150,6 +151,8 @@ extension CoordinatorCore {
         todo.worker = worker
         todo.state = .assigned
         todo.assignedAt = now
+        if let readyAt = todo.readyAt { metrics.assigned(after: .milliseconds(max(0, wallClockMilliseconds() - readyAt))) }
+        todo.readyAt = nil
         todos[key] = todo
         leases[leaseID] = key
         workers[worker]!.leases.insert(leaseID)

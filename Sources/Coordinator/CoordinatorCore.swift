@@ -22,6 +22,8 @@ final class CoordinatorCore {
     let logger: Logger
     let store: Store
     let codec = WireCodec()
+    let metrics: CoordinatorMetrics
+    let audit: AuditLog?
 
     var plans: [String: PlanRecord] = [:]
     var todos: [TodoKey: TodoRecord] = [:]
@@ -54,10 +56,18 @@ final class CoordinatorCore {
     var heartbeatMs: Int64 { configuration.heartbeatInterval.milliseconds }
     var ttlMs: Int64 { configuration.leaseTTL.milliseconds }
 
-    init(configuration: CoordinatorConfiguration, store: Store, logger: Logger, now: Int64) throws {
+    init(
+        configuration: CoordinatorConfiguration,
+        store: Store,
+        logger: Logger,
+        metrics: CoordinatorMetrics = CoordinatorMetrics(),
+        now: Int64
+    ) throws {
         self.configuration = configuration
         self.store = store
         self.logger = logger
+        self.metrics = metrics
+        self.audit = configuration.auditLogPath.map { AuditLog(path: $0, maxBytes: configuration.auditLogMaxBytes) }
         self.instance = String(UUID().uuidString.prefix(8)).lowercased()
         try recover(from: store.load(), now: now)
     }
@@ -71,7 +81,9 @@ final class CoordinatorCore {
         try store.write(changes)
         for (event, json) in changes.events {
             outgoing.append(OutboundMessage(socket: Socket.events, frames: [Data(event.topic.utf8), Data(json.utf8)]))
+            metrics.observe(event)
         }
+        audit?.write(changes.events.map(\.event))
         changes = Store.Changes()
         defer { outgoing.removeAll(keepingCapacity: true) }
         return outgoing
@@ -93,6 +105,7 @@ final class CoordinatorCore {
         expireInboxItems(now: now)
         if now - lastHeartbeat >= heartbeatMs {
             lastHeartbeat = now
+            refreshGauges()
             for id in workers.keys {
                 send(Socket.work, to: id, .heartbeat, HeartbeatBody(instance: instance))
             }
@@ -192,7 +205,7 @@ final class CoordinatorCore {
     /// Counts, logs and answers a refused message, replying with the request's envelope.
     func refuse(_ socket: Int, _ envelope: [Data], _ error: ProtocolError) {
         let routingID = envelope[0]
-        counters["rejected.\(error.code.rawValue)", default: 0] += 1
+        count("rejected.\(error.code.rawValue)")
         logger.notice(
             "refused a message",
             metadata: ["drover.peer": "\(String(decoding: routingID.prefix(64), as: UTF8.self))", "drover.error": "\(error)"]
@@ -229,5 +242,20 @@ final class CoordinatorCore {
 
     func count(_ counter: String, by amount: Int64 = 1) {
         counters[counter, default: 0] += amount
+        metrics.count(counter, by: amount)
+    }
+
+    /// Sets the metrics' gauges from the state.
+    func refreshGauges() {
+        var states: [String: Int] = [:]
+        for todo in todos.values { states[todo.state.rawValue, default: 0] += 1 }
+        let busy = workers.values.reduce(0) { $0 + $1.leases.count }
+        metrics.refresh(
+            todos: states,
+            workers: workers.count,
+            slots: workers.values.reduce(0) { $0 + $1.slots },
+            busySlots: busy,
+            inbox: inbox.count
+        )
     }
 }

@@ -8,6 +8,8 @@ import Synchronization
 /// socket loop's thread until graceful shutdown.
 public struct CoordinatorService: Service {
     public let configuration: CoordinatorConfiguration
+    /// Its Prometheus metrics, for whatever serves `/metrics`.
+    public let metrics: CoordinatorMetrics
     private let logger: Logger
     private let onListening: @Sendable (Endpoints) -> Void
 
@@ -16,9 +18,11 @@ public struct CoordinatorService: Service {
     public init(
         configuration: CoordinatorConfiguration,
         logger: Logger,
+        metrics: CoordinatorMetrics = CoordinatorMetrics(),
         onListening: @escaping @Sendable (Endpoints) -> Void = { _ in }
     ) {
         self.configuration = configuration
+        self.metrics = metrics
         self.logger = logger
         self.onListening = onListening
     }
@@ -26,6 +30,7 @@ public struct CoordinatorService: Service {
     public func run() async throws {
         let configuration = self.configuration
         let logger = self.logger
+        let metrics = self.metrics
         let context = try ZMQContext()
         let stopper = LoopStopper()
         let failure = FailureBox { stopper.stop() }
@@ -41,7 +46,7 @@ public struct CoordinatorService: Service {
             tick: configuration.tick
         ) { _ in
             let store = try Store(path: configuration.statePath)
-            let core = try CoordinatorCore(configuration: configuration, store: store, logger: logger, now: 0)
+            let core = try CoordinatorCore(configuration: configuration, store: store, logger: logger, metrics: metrics, now: 0)
             return CoordinatorHandler(core: core, failure: failure)
         }
         stopper.set(loop)

@@ -29,6 +29,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var inboxTimeout: Double = 1800
     @Option(help: "What an approval request nobody answered in time gets: approve or deny.")
     var inboxDefaultApproval = "deny"
+    @Option(help: "The audit log of decisions, JSONL rotated at 10 MiB (default: STATE_DIR/audit.jsonl; 'none' keeps none).")
+    var auditLog: String?
     @OptionGroup var logging: LoggingOptions
 
     /// `--recovery-limit` values over the defaults.
@@ -70,7 +72,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
             leaseTTL: .milliseconds(leaseTtlMs),
             recoveryLimits: limits,
             inboxTimeout: inboxTimeout > 0 ? .milliseconds(Int64(inboxTimeout * 1000)) : nil,
-            inboxDefault: InboxDefault(approval: inboxDefaultApproval)
+            inboxDefault: InboxDefault(approval: inboxDefaultApproval),
+            auditLogPath: auditLog == "none" ? nil : auditLog ?? "\(stateDir)/audit.jsonl"
         )
         let stateDir = self.stateDir
         let service = CoordinatorService(configuration: configuration, logger: logger) { bound in

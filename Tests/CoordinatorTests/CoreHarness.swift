@@ -13,13 +13,20 @@ final class CoreHarness {
     private var seq: UInt64 = 0
     let configuration: CoordinatorConfiguration
 
-    init(statePath: String = ":memory:", inboxTimeout: Duration? = .seconds(1800)) throws {
+    init(
+        statePath: String = ":memory:",
+        inboxTimeout: Duration? = .seconds(1800),
+        auditLogPath: String? = nil,
+        auditLogMaxBytes: Int = 10 << 20
+    ) throws {
         configuration = CoordinatorConfiguration(
             endpoints: Endpoints(),
             statePath: statePath,
             heartbeatInterval: .milliseconds(500),
             leaseTTL: .seconds(2),
-            inboxTimeout: inboxTimeout
+            inboxTimeout: inboxTimeout,
+            auditLogPath: auditLogPath,
+            auditLogMaxBytes: auditLogMaxBytes
         )
         store = try Store(path: statePath)
         core = try CoordinatorCore(

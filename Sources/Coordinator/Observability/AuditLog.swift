@@ -1,0 +1,88 @@
+import Foundation
+import Shared
+
+/// The audit log: every decision the coordinator or a session took, one JSON line each, with its reason and
+/// evidence, in a file rotated by size (`audit.jsonl`, then `audit.jsonl.1` … `audit.jsonl.<keep>`).
+///
+/// Decisions are the event log without the agents' chatter: scheduling, requeues and fencing, policy decisions,
+/// detections and recoveries, inbox answers and timeouts, operators' actions. Written at commit, on the core's
+/// thread; a failure to write is logged once and does not stop the coordinator.
+final class AuditLog {
+    let path: String
+    let maxBytes: Int
+    let keep: Int
+    private var handle: FileHandle?
+    private var size = 0
+    private var failed = false
+
+    init(path: String, maxBytes: Int = 10 << 20, keep: Int = 5) {
+        self.path = path
+        self.maxBytes = maxBytes
+        self.keep = keep
+    }
+
+    deinit { try? handle?.close() }
+
+    /// Agent events that are decisions; every other `agent.*` event is output, not a decision.
+    static let agentDecisions: Set<String> = ["agent.detected", "agent.recovery", "agent.approval"]
+
+    static func isDecision(_ type: String) -> Bool {
+        !type.hasPrefix("agent.") || agentDecisions.contains(type)
+    }
+
+    /// The audit line of an event: when, what, about what, why, and on what evidence.
+    static func line(_ event: Event) -> String {
+        var line: [String: JSONValue] = ["ts": .int(event.ts), "seq": .int(event.seq), "decision": .string(event.type)]
+        if let plan = event.plan { line["plan"] = .string(plan) }
+        if let todo = event.todo { line["todo"] = .string(todo) }
+        if let worker = event.worker { line["worker"] = .string(worker) }
+        let data = event.data
+        let reason = data["reason"] ?? data["summary"] ?? data["because"].map { .string("\($0.stringValue ?? "") did not succeed") }
+        if let reason { line["reason"] = reason }
+        if let evidence = data["evidence"] ?? data["text"] ?? data["output_tail"] { line["evidence"] = evidence }
+        line["data"] = .object(data)
+        var text = ""
+        JSONValue.object(line).appendJSON(to: &text)
+        return text
+    }
+
+    /// Appends the decisions among `events`.
+    func write(_ events: [Event]) {
+        var text = ""
+        for event in events where Self.isDecision(event.type) { text += Self.line(event) + "\n" }
+        guard !text.isEmpty, !failed else { return }
+        do {
+            if handle == nil { try open() }
+            if size + text.utf8.count > maxBytes, size > 0 { try rotate() }
+            try handle?.write(contentsOf: Data(text.utf8))
+            size += text.utf8.count
+        } catch {
+            failed = true
+            FileHandle.standardError.write(Data("drover: cannot write the audit log \(path): \(error); auditing stops\n".utf8))
+        }
+    }
+
+    private func open() throws {
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+            }
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        size = Int(try handle.seekToEnd())
+        self.handle = handle
+    }
+
+    /// `audit.jsonl` becomes `.1`, `.1` becomes `.2`…; the oldest beyond `keep` is removed.
+    private func rotate() throws {
+        try handle?.close()
+        handle = nil
+        let files = FileManager.default
+        try? files.removeItem(atPath: "\(path).\(keep)")
+        for index in stride(from: keep - 1, through: 1, by: -1) where files.fileExists(atPath: "\(path).\(index)") {
+            try files.moveItem(atPath: "\(path).\(index)", toPath: "\(path).\(index + 1)")
+        }
+        try files.moveItem(atPath: path, toPath: "\(path).1")
+        try open()
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Shared
+import Testing
+
+@testable import Coordinator
+
+/// Prometheus metrics and the audit log, driven through the core.
+@Suite struct ObservabilityTests {
+    /// The value of one series in the exposition text, e.g. `drover_todos{state="done"}`.
+    func value(_ series: String, in text: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(series + " ") {
+            return Double(line.dropFirst(series.count + 1))
+        }
+        return nil
+    }
+
+    @Test func metricsArePresentAndMove() throws {
+        let harness = try CoreHarness()
+        let metrics = harness.core.metrics
+        try harness.tick(advancing: 500)
+        var text = metrics.exposition()
+        #expect(value("drover_workers", in: text) == 0)
+        #expect(value(#"drover_todos{state="done"}"#, in: text) == 0)
+
+        try harness.register("w1", slots: 2)
+        try harness.raw(0, [Data("w1".utf8), Data("{".utf8), Data("{}".utf8)])
+        let assigns = try harness.submit(plan([Todo(id: "a", command: "true"), Todo(id: "b", command: "true")])).assigns()
+        for assign in assigns { try harness.report("w1", assign) }
+        try harness.tick(advancing: 500)
+        text = metrics.exposition()
+        #expect(value("drover_workers", in: text) == 1)
+        #expect(value("drover_worker_slots", in: text) == 2)
+        #expect(value(#"drover_todos{state="done"}"#, in: text) == 2)
+        #expect(value(#"drover_rejected_messages_total{code="bad_json"}"#, in: text) == 1)
+        #expect(value("drover_queue_latency_seconds_count", in: text) == 2)
+        #expect((value("drover_events_total", in: text) ?? 0) >= 6, "submitted, ready ×2, assigned ×2, done ×2…")
+
+        // Silence: the worker is lost, and its lease expiry is counted.
+        let third = try harness.submit(plan([Todo(id: "c", command: "true")], id: "q")).assigns()
+        #expect(third.count == 1)
+        try harness.tick(advancing: 2500)
+        #expect(value("drover_lease_expiries_total", in: metrics.exposition()) == 1)
+    }
+
+    @Test func detectionsAndPolicyDecisionsAreCountedByClassAndAction() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try harness.submit(plan([Todo(id: "a", prompt: "go")])).assigns()[0]
+        try harness.fromWorker(
+            "w1",
+            .progress,
+            ProgressBody(leaseId: assign.lease.leaseId, epoch: 1, events: [AgentEvent(kind: "detected", text: "hung: no event for 1 s")])
+        )
+        try harness.fromWorker(
+            "w1",
+            .ask,
+            AskBody(
+                leaseId: assign.lease.leaseId,
+                epoch: 1,
+                item: "r1",
+                kind: "recovery",
+                text: "no event for 1 s",
+                detection: "hung",
+                proposal: "resume with a nudge"
+            )
+        )
+        let text = harness.core.metrics.exposition()
+        #expect(value(#"drover_detections_total{class="hung"}"#, in: text) == 1)
+        #expect(text.contains(#"drover_recoveries_total{detection="hung",decision="recover",action="resume with a nudge"} 1"#))
+    }
+
+    @Test func theAuditLogHasEveryDecisionWithItsReasonAndRotates() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drover-audit-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = "\(directory)/audit.jsonl"
+        let harness = try CoreHarness(auditLogPath: path, auditLogMaxBytes: 2000)
+        try harness.register("w1")
+        for round in 0..<6 {
+            let assign = try harness.submit(plan([Todo(id: "a", command: "true")], id: "p\(round)")).assigns()[0]
+            try harness.fromWorker(
+                "w1",
+                .progress,
+                ProgressBody(leaseId: assign.lease.leaseId, epoch: 1, events: [AgentEvent(kind: "output", text: "chatter")])
+            )
+            try harness.report("w1", assign, .failed)
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(files.contains("audit.jsonl") && files.contains("audit.jsonl.1"), "rotated past 2000 bytes: \(files)")
+        var lines: [[String: JSONValue]] = []
+        for file in files.reversed() {  // oldest first: .N … .1, then the current file
+            let text = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                lines.append(try JSONDecoder().decode([String: JSONValue].self, from: Data(line.utf8)))
+            }
+        }
+        let decisions = lines.compactMap { $0["decision"]?.stringValue }
+        #expect(!decisions.contains("agent.output"), "agent output is not a decision")
+        #expect(decisions.contains("todo.assigned"))
+        let failed = try #require(lines.last { $0["decision"]?.stringValue == "todo.failed" })
+        #expect(failed["reason"]?.stringValue == "failed", "the report's summary is the reason")
+        #expect(failed["todo"]?.stringValue == "a")
+        let seqs = lines.compactMap { $0["seq"]?.intValue }
+        #expect(seqs == seqs.sorted(), "in order across the rotated files")
+    }
+}
