@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -144,4 +145,12 @@ pid_t drover_spawn_guarded(char *const argv[], char *const envp[], const char *c
     // Also set the group from the parent side, so a signal sent to -pid right after we return cannot miss.
     setpgid(pid, pid);
     return pid;
+}
+
+int drover_terminal_size(int fd, int *columns, int *rows) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0 || size.ws_col == 0) return -1;
+    *columns = size.ws_col;
+    *rows = size.ws_row;
+    return 0;
 }

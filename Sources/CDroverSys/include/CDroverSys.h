@@ -27,4 +27,7 @@ int drover_has_exited(pid_t pid);
 /// closed in the program. Returns the guardian's pid (which is also the process group id), or -errno.
 pid_t drover_spawn_guarded(char *const argv[], char *const envp[], const char *cwd, int stdin_fd, int stdout_fd, int stderr_fd);
 
+/// The size of the terminal on `fd`: 0 with `*columns` and `*rows` set, or -1 when `fd` is not a terminal.
+int drover_terminal_size(int fd, int *columns, int *rows);
+
 #endif

@@ -14,6 +14,8 @@ final class Cluster {
     private(set) var endpoints: Endpoints?
     private(set) var workers: [String: TestProcess] = [:]
     private var ended: [TestProcess] = []
+    /// Other `drover` processes of the test (observers, operators' commands), ended with the cluster.
+    private var others: [TestProcess] = []
 
     private init(transport: Transport) throws {
         // ipc paths must stay short (sun_path is about 107 bytes), so the directory lives in /tmp.
@@ -88,6 +90,13 @@ final class Cluster {
         return process
     }
 
+    /// Starts another `drover` command in the cluster directory; it is ended with the cluster.
+    func start(_ name: String, _ arguments: [String]) throws -> TestProcess {
+        let process = try TestProcess(name: name, arguments: arguments, directory: directory)
+        others.append(process)
+        return process
+    }
+
     /// SIGKILLs the coordinator (to restart it with ``startCoordinator(extra:)``).
     func killCoordinator() async {
         guard let coordinator else { return }
@@ -155,7 +164,7 @@ final class Cluster {
     }
 
     private func shutdown() async {
-        for process in [coordinator].compactMap({ $0 }) + Array(workers.values) {
+        for process in [coordinator].compactMap({ $0 }) + Array(workers.values) + others {
             await process.kill()
         }
         coordinator = nil
