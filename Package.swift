@@ -16,6 +16,8 @@ let dequeModule = Target.Dependency.product(name: "DequeModule", package: "swift
 let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
 let yams = Target.Dependency.product(name: "Yams", package: "Yams")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
+let hummingbirdWebSocket = Target.Dependency.product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
 
 let package = Package(
     name: "drover",
@@ -36,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         // MARK: - C shims
@@ -51,7 +55,7 @@ let package = Package(
         .target(name: "Shared", dependencies: ["CZeroMQ", "CDroverSys", logging, yams], swiftSettings: swiftSettings),
         .target(
             name: "Coordinator",
-            dependencies: ["Shared", logging, serviceLifecycle, grdb, dequeModule, prometheus],
+            dependencies: ["Shared", logging, serviceLifecycle, grdb, dequeModule, prometheus, hummingbird, hummingbirdWebSocket],
             swiftSettings: swiftSettings
         ),
         .target(name: "Worker", dependencies: ["Shared", "CDroverSys", logging, serviceLifecycle], swiftSettings: swiftSettings),

@@ -85,7 +85,8 @@ extension CoordinatorCore {
                         epoch: todo.epoch,
                         worker: todo.worker,
                         attempts: todo.attempts,
-                        detail: todo.detail
+                        detail: todo.detail,
+                        dependsOn: spec.dependsOn.isEmpty ? nil : spec.dependsOn
                     )
                 )
             }

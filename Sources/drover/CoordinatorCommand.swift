@@ -29,6 +29,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var inboxTimeout: Double = 1800
     @Option(help: "What an approval request nobody answered in time gets: approve or deny.")
     var inboxDefaultApproval = "deny"
+    @Option(help: "Where the web dashboard and /metrics listen, as HOST:PORT (port 0 picks one; 'none' serves nothing).")
+    var http = "127.0.0.1:7180"
     @Option(help: "The audit log of decisions, JSONL rotated at 10 MiB (default: STATE_DIR/audit.jsonl; 'none' keeps none).")
     var auditLog: String?
     @OptionGroup var logging: LoggingOptions
@@ -56,9 +58,20 @@ struct CoordinatorCommand: AsyncParsableCommand {
         guard ["approve", "deny"].contains(inboxDefaultApproval) else {
             throw ValidationError("--inbox-default-approval must be approve or deny, not \(inboxDefaultApproval)")
         }
+        if http != "none" { _ = try httpAddress() }
         guard heartbeatMs > 0, leaseTtlMs > heartbeatMs else {
             throw ValidationError("--lease-ttl-ms (\(leaseTtlMs)) must be greater than --heartbeat-ms (\(heartbeatMs)), and both positive")
         }
+    }
+
+    /// `--http` as host and port.
+    func httpAddress() throws -> (host: String, port: Int) {
+        guard let colon = http.lastIndex(of: ":"), let port = Int(http[http.index(after: colon)...]), (0...65535).contains(port),
+            colon != http.startIndex
+        else {
+            throw ValidationError("--http \(http) must be HOST:PORT, e.g. 127.0.0.1:7180 (port 0 picks a free one), or none")
+        }
+        return (String(http[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
     }
 
     func run() async throws {
@@ -76,8 +89,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
             auditLogPath: auditLog == "none" ? nil : auditLog ?? "\(stateDir)/audit.jsonl"
         )
         let stateDir = self.stateDir
-        let service = CoordinatorService(configuration: configuration, logger: logger) { bound in
+        let metrics = CoordinatorMetrics()
+        let listening = EndpointsPromise()
+        let service = CoordinatorService(configuration: configuration, logger: logger, metrics: metrics) { bound in
             try? EndpointsFile.write(bound, in: stateDir)
+            listening.fulfil(bound)
             // Announce the bound endpoints on stdout too: with port 0 ("tcp://127.0.0.1:*") this is how to learn them.
             print("listening work=\(bound.work) events=\(bound.events) control=\(bound.control)")
             flushOutput()
@@ -96,7 +112,18 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 }
             }
         }
-        let group = ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var services: [any Service] = [service]
+        if http != "none" {
+            let (host, port) = try httpAddress()
+            services.append(
+                DashboardService(host: host, port: port, metrics: metrics, logger: logger, coordinator: { await listening.value() }) {
+                    url in
+                    print("dashboard \(url) (metrics at \(url)metrics)")
+                    flushOutput()
+                }
+            )
+        }
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
 }

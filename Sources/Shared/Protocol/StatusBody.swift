@@ -35,6 +35,10 @@ public struct StatusBody: Codable, Sendable, Equatable {
     }
 
     public struct TodoStatus: Codable, Sendable, Equatable {
+        enum CodingKeys: String, CodingKey {
+            case plan, id, title, state, epoch, worker, attempts, detail, dependsOn = "depends_on"
+        }
+
         public var plan: String
         public var id: String
         public var title: String
@@ -43,6 +47,8 @@ public struct StatusBody: Codable, Sendable, Equatable {
         public var worker: String?
         public var attempts: Int
         public var detail: String?
+        /// The TODOs of the same plan it waits for (for drawing the plan's graph).
+        public var dependsOn: [String]?
 
         public init(
             plan: String,
@@ -52,8 +58,10 @@ public struct StatusBody: Codable, Sendable, Equatable {
             epoch: Int64,
             worker: String?,
             attempts: Int,
-            detail: String?
+            detail: String?,
+            dependsOn: [String]? = nil
         ) {
+            self.dependsOn = dependsOn
             self.plan = plan
             self.id = id
             self.title = title

@@ -12,6 +12,8 @@ final class Cluster {
     let transport: Transport
     private(set) var coordinator: TestProcess?
     private(set) var endpoints: Endpoints?
+    /// The coordinator's dashboard URL (`http://127.0.0.1:PORT/`).
+    private(set) var dashboard: String?
     private(set) var workers: [String: TestProcess] = [:]
     private var ended: [TestProcess] = []
     /// Other `drover` processes of the test (observers, operators' commands), ended with the cluster.
@@ -53,7 +55,7 @@ final class Cluster {
             name: "coordinator",
             arguments: [
                 "coordinator", "--work", requested.work, "--events", requested.events, "--control", requested.control,
-                "--state-dir", stateDir, "--log-level", "warning",
+                "--state-dir", stateDir, "--log-level", "warning", "--http", "127.0.0.1:0",
             ] + extra,
             directory: directory
         )
@@ -71,6 +73,7 @@ final class Cluster {
         }
         coordinator = process
         endpoints = bound
+        dashboard = try await process.waitForLine(containing: "dashboard http").split(separator: " ")[1].description
         return bound
     }
 
@@ -93,6 +96,13 @@ final class Cluster {
     /// Starts another `drover` command in the cluster directory; it is ended with the cluster.
     func start(_ name: String, _ arguments: [String]) throws -> TestProcess {
         let process = try TestProcess(name: name, arguments: arguments, directory: directory)
+        others.append(process)
+        return process
+    }
+
+    /// Starts any program in the cluster directory (`command[0]` is its path); it is ended with the cluster.
+    func startCommand(_ name: String, _ command: [String]) throws -> TestProcess {
+        let process = try TestProcess(name: name, command: command, directory: directory)
         others.append(process)
         return process
     }

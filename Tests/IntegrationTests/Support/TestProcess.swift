@@ -12,10 +12,15 @@ final class TestProcess: Sendable {
     private let collector: Task<Void, Never>
 
     /// Starts `drover` with `arguments`; `launcher` goes in front (e.g. `ip netns exec NAME`).
-    init(name: String, arguments: [String], directory: String, launcher: [String] = []) throws {
+    convenience init(name: String, arguments: [String], directory: String, launcher: [String] = []) throws {
+        try self.init(name: name, command: launcher + [TestProcess.droverPath] + arguments, directory: directory)
+    }
+
+    /// Starts any program (`command[0]` is its path, or a name on the PATH).
+    init(name: String, command: [String], directory: String) throws {
         self.name = name
         let process = try GuardedProcess(
-            arguments: launcher + [TestProcess.droverPath] + arguments,
+            arguments: command,
             environment: ProcessInfo.processInfo.environment,
             directory: directory
         )

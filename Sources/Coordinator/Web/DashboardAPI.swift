@@ -1,0 +1,99 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
+import Shared
+
+/// The dashboard's routes: the page, a JSON API over the control socket, metrics, and the live feed.
+struct DashboardAPI: Sendable {
+    var control: String
+    var events: String
+    var metrics: CoordinatorMetrics
+
+    private var client: ControlClient { ControlClient(endpoint: control, timeout: .seconds(10)) }
+
+    func addRoutes(to router: Router<BasicWebSocketRequestContext>) {
+        router.get("/") { _, _ in Self.respond(DashboardPage.html, type: "text/html; charset=utf-8") }
+        router.get("/metrics") { _, _ in Self.respond(metrics.exposition(), type: "text/plain; version=0.0.4; charset=utf-8") }
+        router.get("/api/status") { _, _ in try await forward(.status, EmptyBody(), as: StatusBody.self) }
+        router.get("/api/inbox") { _, _ in try await forward(.inbox, EmptyBody(), as: InboxBody.self) }
+        router.get("/api/review") { request, _ in
+            try await forward(.review, ReviewRequest(plan: request.uri.queryParameters.get("plan")), as: ReviewBody.self)
+        }
+        router.get("/api/events") { request, _ in
+            let after = request.uri.queryParameters.get("after", as: Int64.self) ?? 0
+            return try await forward(.events, EventsRequest(after: after, limit: 1000), as: EventsBody.self)
+        }
+        router.post("/api/answer") { request, _ in
+            let body = try await request.body.collect(upTo: 64 << 10)
+            guard let answer = try? JSONDecoder().decode(AnswerBody.self, from: Data(body.readableBytesView)) else {
+                return Self.respond(
+                    #"{"error":"the body must be JSON: {\"item\",\"decision\":\"approve|deny|reply\",\"text\"}"}"#,
+                    status: .badRequest
+                )
+            }
+            return try await forward(.answer, answer, as: AnswerBody.self)
+        }
+        router.ws("/ws") { _, _ in
+            .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let after = context.request.uri.queryParameters.get("after", as: Int64.self)
+            try await feed(after: after, inbound: inbound, outbound: outbound)
+        }
+    }
+
+    /// Sends every event after `after` to the browser until it goes away. A browser too slow for the stream loses
+    /// the oldest of what waits for it, sees the gap in the sequence numbers, and fills it from `/api/events`.
+    private func feed(after: Int64?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+        let (texts, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(10_000))
+        let follower = EventFollower(events: events, control: control)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await follower.follow(after: after) { event in
+                    continuation.yield(event.json)
+                    return !Task.isCancelled
+                }
+            }
+            group.addTask {
+                for try await _ in inbound {}  // until the browser closes the connection
+            }
+            group.addTask {
+                for await text in texts { try await outbound.write(.text(text)) }
+            }
+            try await group.next()
+            group.cancelAll()
+            continuation.finish()
+        }
+    }
+
+    /// A control request, its reply as JSON; a refusal becomes an HTTP error with the coordinator's reason.
+    private func forward<Body: Encodable & Sendable, Reply: WireBody>(
+        _ type: MessageType,
+        _ body: Body,
+        as reply: Reply.Type
+    ) async throws -> Response {
+        do {
+            let value = try await client.request(type, body, as: reply)
+            return Self.respond(String(decoding: WireCodec().json(value), as: UTF8.self), type: "application/json")
+        } catch let error as ProtocolError {
+            let status: HTTPResponse.Status = error.code == .rejected || error.code == .badField ? .badRequest : .internalServerError
+            return Self.respond(Self.errorJSON(error.message, code: error.code.rawValue), status: status)
+        } catch {
+            return Self.respond(Self.errorJSON("\(error)", code: "unavailable"), status: .serviceUnavailable)
+        }
+    }
+
+    static func errorJSON(_ message: String, code: String) -> String {
+        var text = ""
+        JSONValue.object(["error": .string(message), "code": .string(code)]).appendJSON(to: &text)
+        return text
+    }
+
+    static func respond(_ text: String, type: String = "application/json", status: HTTPResponse.Status = .ok) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: type, .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+        )
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+public import Logging
+import NIOCore
+public import ServiceLifecycle
+public import Shared
+
+/// The web dashboard and `/metrics`, served over HTTP beside a coordinator.
+///
+/// The page and its JSON API are a client of the coordinator's public protocol like any other: requests go to the
+/// control socket, and the live feed is an ``EventFollower`` per browser, forwarded over a WebSocket. So the web
+/// server shares nothing with the coordinator's thread but the metrics registry, which is made for that.
+///
+/// Routes: `GET /` (the page), `GET /api/status`, `GET /api/review`, `GET /api/inbox`, `GET /api/events?after=N`,
+/// `POST /api/answer` (`{"item","decision","text"}`), `GET /metrics`, and `GET /ws?after=N` (WebSocket: one event
+/// per text message, as in the event log).
+public struct DashboardService: Service {
+    /// `host:port` to listen on; port 0 picks a free one.
+    public var host: String
+    public var port: Int
+    public var metrics: CoordinatorMetrics
+    private let coordinator: @Sendable () async -> Endpoints
+    private let onListening: @Sendable (String) -> Void
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - coordinator: the coordinator's endpoints, once it has bound them.
+    ///   - onListening: called with the page's URL once the server listens.
+    public init(
+        host: String,
+        port: Int,
+        metrics: CoordinatorMetrics,
+        logger: Logger,
+        coordinator: @escaping @Sendable () async -> Endpoints,
+        onListening: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.host = host
+        self.port = port
+        self.metrics = metrics
+        self.logger = logger
+        self.coordinator = coordinator
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        let endpoints = await coordinator()
+        let api = DashboardAPI(
+            control: Endpoints.connectable(endpoints.control),
+            events: Endpoints.connectable(endpoints.events),
+            metrics: metrics
+        )
+        let router = Router(context: BasicWebSocketRequestContext.self)
+        api.addRoutes(to: router)
+        let (host, onListening) = (self.host, self.onListening)
+        let application = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "drover"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                onListening("http://\(host.contains(":") ? "[\(host)]" : host):\(port)/")
+            },
+            logger: logger
+        )
+        do {
+            try await application.run()
+        } catch {
+            // The dashboard is an extra: a port in use must not take the coordinator down with it.
+            logger.error(
+                "the dashboard is not served: \(error); pass --http HOST:PORT with a free port, or --http none",
+                metadata: ["drover.http": "\(host):\(port)"]
+            )
+            try? await gracefulShutdown()
+        }
+    }
+}
+
+/// Hands the coordinator's bound endpoints to services that start before they are known.
+public final class EndpointsPromise: Sendable {
+    private let stream: AsyncStream<Endpoints>
+    private let continuation: AsyncStream<Endpoints>.Continuation
+
+    public init() {
+        (stream, continuation) = AsyncStream.makeStream(of: Endpoints.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public func fulfil(_ endpoints: Endpoints) { continuation.yield(endpoints) }
+
+    public func value() async -> Endpoints {
+        for await endpoints in stream { return endpoints }
+        return Endpoints()
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import ScriptedModel
+import Shared
+import Testing
+import Worker
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// The web dashboard in a real headless Chromium, and its HTTP API and metrics.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct DashboardTests {
+    static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// The page renders, a live update arrives over the WebSocket, and an answer typed into the inbox reaches the
+    /// real codex session that asked, which then finishes its TODO. The screenshot is kept in `.build/artifacts`.
+    @Test(
+        .enabled(if: chromium != nil, "needs Chromium (apt install chromium)"),
+        .enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex (pip install openai-codex-cli-bin)")
+    )
+    func anInboxAnswerFromTheBrowserReachesTheSession() async throws {
+        let server = try ScriptedModelServer(
+            script: ModelScript([.message("Shall I drop the staging table?"), .shell("echo dropped > done.txt"), .message("Done.")])
+        )
+        defer { server.stop() }
+        let artifacts = Self.repository.appendingPathComponent(".build/artifacts").path
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        let screenshot = "\(artifacts)/dashboard.png"
+        try? FileManager.default.removeItem(atPath: screenshot)
+        try await Cluster.with { cluster in
+            try await cluster.startCoordinator()
+            try cluster.startWorker(
+                "codex-1",
+                extra: ["--agent", "codex", "--model-base-url", server.baseURL, "--codex-home", "\(cluster.directory)/codex-home"]
+            )
+            try await cluster.waitForStatus("the worker to register") { $0.workers.count == 1 }
+            let browser = try cluster.startCommand(
+                "chromium",
+                [
+                    "/usr/bin/env", "python3", Self.repository.appendingPathComponent("Tests/Browser/dashboard_check.py").path,
+                    "--url", try #require(cluster.dashboard), "--chromium", try #require(Self.chromium), "--worker", "codex-1",
+                    "--answer", "yes, only staging", "--screenshot", screenshot,
+                ]
+            )
+            _ = try await browser.waitForLine(containing: "READY", timeout: .seconds(60))
+            // Submitted only now, so every event of it reaches the page live.
+            let todo = Todo(id: "db", prompt: "Clean up the database.", checks: [Check(file: "done.txt")], risk: .high)
+            try await cluster.submit(Plan(id: "web", title: "web", todos: [todo]))
+            #expect(try await browser.wait(timeout: .seconds(120)) == 0, "\(browser.output)")
+            #expect(browser.output.contains("ANSWERED"))
+            let status = try await cluster.waitForPlan("web")
+            #expect(status.todos.first?.state == "done")
+            #expect(server.responseRequests.contains { $0.text.contains("yes, only staging") }, "the answer reached the model")
+            let png = try #require(FileManager.default.contents(atPath: screenshot))
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "a PNG screenshot")
+            #expect(png.count > 10_000, "a screenshot of a rendered page, not an empty one")
+        }
+    }
+
+    func get(_ url: String) async throws -> (status: Int, body: String) {
+        let (data, response) = try await URLSession.shared.data(from: try #require(URL(string: url)))
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    func post(_ url: String, _ body: String) async throws -> (status: Int, body: String) {
+        var request = URLRequest(url: try #require(URL(string: url)))
+        request.httpMethod = "POST"
+        request.httpBody = Data(body.utf8)
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func theApiAndMetricsAnswerOverHttpAndMetricsMove() async throws {
+        try await Cluster.with { cluster in
+            try await cluster.startCoordinator()
+            let base = try #require(cluster.dashboard)
+            let before = try await get(base + "metrics")
+            #expect(before.status == 200)
+            #expect(before.body.contains("drover_workers 0"))
+            try cluster.startWorker("w1")
+            try await cluster.submit(Plan(id: "m", title: "m", todos: [Todo(id: "a", command: "true"), Todo(id: "b", command: "true")]))
+            try await cluster.waitForPlan("m")
+            try await cluster.waitForStatus("the next heartbeat") { _ in true }
+            var metrics = ""
+            for _ in 0..<50 {
+                metrics = try await get(base + "metrics").body
+                if metrics.contains(#"drover_todos{state="done"} 2"#) { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(metrics.contains(#"drover_todos{state="done"} 2"#))
+            #expect(metrics.contains("drover_workers 1"))
+            #expect(metrics.contains("drover_queue_latency_seconds_count 2"))
+
+            let page = try await get(base)
+            #expect(page.status == 200 && page.body.contains("<title>Drover</title>"))
+            let status = try JSONDecoder().decode(StatusBody.self, from: Data(try await get(base + "api/status").body.utf8))
+            #expect(status.todos.map(\.id) == ["a", "b"])
+            let review = try JSONDecoder().decode(ReviewBody.self, from: Data(try await get(base + "api/review").body.utf8))
+            #expect(review.progress.done == 2)
+            let bad = try await post(base + "api/answer", "{not json")
+            #expect(bad.status == 400 && bad.body.contains("must be JSON"))
+            let unknown = try await post(base + "api/answer", #"{"item":"nope","decision":"approve"}"#)
+            #expect(unknown.status == 400 && unknown.body.contains("no inbox item nope"))
+            #expect(try await get(base + "api/review?plan=zzz").status == 400)
+        }
+    }
+}
