@@ -18,6 +18,7 @@ let yams = Target.Dependency.product(name: "Yams", package: "Yams")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let hummingbird = Target.Dependency.product(name: "Hummingbird", package: "hummingbird")
 let hummingbirdWebSocket = Target.Dependency.product(name: "HummingbirdWebSocket", package: "hummingbird-websocket")
+let webSocketClient = Target.Dependency.product(name: "HummingbirdWSClient", package: "hummingbird-websocket")
 
 let package = Package(
     name: "drover",
@@ -72,7 +73,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "drover-bench",
-            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", argumentParser, logging],
+            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", argumentParser, logging, webSocketClient],
             swiftSettings: swiftSettings
         ),
 

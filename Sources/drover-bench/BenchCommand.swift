@@ -11,13 +11,13 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: "Build in release mode first (swift build -c release); it starts .build/release/drover beside itself."
     )
 
-    @Option(help: "Which benchmarks: throughput, heartbeats, failover, codex, or all.") var only: String = "all"
+    @Option(help: "Which benchmarks: throughput, heartbeats, failover, codex, fanout, or all.") var only: String = "all"
     @Option(help: "TODOs per throughput run with 8 and 64 workers.") var todos = 20_000
     @Option(help: "Seconds to measure heartbeat ingest.") var seconds = 5.0
 
     func validate() throws {
-        guard ["all", "throughput", "heartbeats", "failover", "codex"].contains(only) else {
-            throw ValidationError("--only must be throughput, heartbeats, failover, codex or all")
+        guard ["all", "throughput", "heartbeats", "failover", "codex", "fanout"].contains(only) else {
+            throw ValidationError("--only must be throughput, heartbeats, failover, codex, fanout or all")
         }
         guard todos > 0, seconds > 0 else { throw ValidationError("--todos and --seconds must be positive") }
         guard FileManager.default.isExecutableFile(atPath: BenchCoordinator.droverPath) else {
@@ -48,6 +48,10 @@ struct BenchCommand: AsyncParsableCommand {
                 runs.append(.object(try await failover(mode: mode)))
             }
             results["failover"] = .array(runs)
+        }
+        if only == "all" || only == "fanout" {
+            progress("event fan-out to 10 observers and a dashboard client, \(todos / 4) TODOs")
+            results["fanout"] = .object(try await fanout(observers: 10, todos: max(1, todos / 4)))
         }
         if only == "all" || only == "codex" {
             if let codex = CodexConfiguration.findExecutable() {

@@ -7,6 +7,8 @@ struct BenchCoordinator {
     let process: GuardedProcess
     let endpoints: Endpoints
     let directory: String
+    /// The dashboard's URL (`http://127.0.0.1:PORT/`).
+    let dashboard: String
 
     static func start(extra: [String] = []) async throws -> BenchCoordinator {
         let directory = "/tmp/drover-bench-\(UUID().uuidString.prefix(8))"
@@ -14,7 +16,7 @@ struct BenchCoordinator {
         let process = try GuardedProcess(
             arguments: [
                 droverPath, "coordinator", "--work", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*",
-                "--control", "tcp://127.0.0.1:*", "--state-dir", "\(directory)/state", "--log-level", "error",
+                "--control", "tcp://127.0.0.1:*", "--state-dir", "\(directory)/state", "--log-level", "error", "--http", "127.0.0.1:0",
             ] + extra,
             environment: ProcessInfo.processInfo.environment,
             directory: directory
@@ -22,7 +24,9 @@ struct BenchCoordinator {
         var text = ""
         for await chunk in process.output {
             text += String(decoding: chunk.data, as: UTF8.self)
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening ") }) {
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening ") }),
+                let dashboard = text.split(separator: "\n").first(where: { $0.hasPrefix("dashboard ") })?.split(separator: " ")[1]
+            {
                 var endpoints = Endpoints()
                 for field in line.split(separator: " ") {
                     let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
@@ -33,7 +37,7 @@ struct BenchCoordinator {
                 }
                 // Keep draining its output so it never blocks on a full pipe.
                 Task { for await _ in process.output {} }
-                return BenchCoordinator(process: process, endpoints: endpoints, directory: directory)
+                return BenchCoordinator(process: process, endpoints: endpoints, directory: directory, dashboard: String(dashboard))
             }
         }
         throw BenchError("the coordinator exited before listening: \(text)")
