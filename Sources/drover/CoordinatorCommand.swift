@@ -58,20 +58,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
         guard ["approve", "deny"].contains(inboxDefaultApproval) else {
             throw ValidationError("--inbox-default-approval must be approve or deny, not \(inboxDefaultApproval)")
         }
-        if http != "none" { _ = try httpAddress() }
+        _ = try httpAddress(http)
         guard heartbeatMs > 0, leaseTtlMs > heartbeatMs else {
             throw ValidationError("--lease-ttl-ms (\(leaseTtlMs)) must be greater than --heartbeat-ms (\(heartbeatMs)), and both positive")
         }
-    }
-
-    /// `--http` as host and port.
-    func httpAddress() throws -> (host: String, port: Int) {
-        guard let colon = http.lastIndex(of: ":"), let port = Int(http[http.index(after: colon)...]), (0...65535).contains(port),
-            colon != http.startIndex
-        else {
-            throw ValidationError("--http \(http) must be HOST:PORT, e.g. 127.0.0.1:7180 (port 0 picks a free one), or none")
-        }
-        return (String(http[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
     }
 
     func run() async throws {
@@ -113,15 +103,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
             }
         }
         var services: [any Service] = [service]
-        if http != "none" {
-            let (host, port) = try httpAddress()
-            services.append(
-                DashboardService(host: host, port: port, metrics: metrics, logger: logger, coordinator: { await listening.value() }) {
-                    url in
-                    print("dashboard \(url) (metrics at \(url)metrics)")
-                    flushOutput()
-                }
-            )
+        if let (host, port) = try httpAddress(http) {
+            services.append(dashboard(host: host, port: port, metrics: metrics, logger: logger) { await listening.value() })
         }
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordinator
 import Foundation
 import Logging
 import Shared
@@ -38,6 +39,31 @@ struct CoordinatorLocation: ParsableArguments {
     private var recorded: Endpoints { EndpointsFile.read(in: stateDir) ?? Endpoints() }
     var controlEndpoint: String { control ?? Endpoints.connectable(recorded.control) }
     var eventsEndpoint: String { events ?? Endpoints.connectable(recorded.events) }
+}
+
+/// `--http HOST:PORT` as host and port; `nil` for `none`.
+func httpAddress(_ value: String) throws -> (host: String, port: Int)? {
+    guard value != "none" else { return nil }
+    guard let colon = value.lastIndex(of: ":"), colon != value.startIndex, let port = Int(value[value.index(after: colon)...]),
+        (0...65535).contains(port)
+    else {
+        throw ValidationError("--http \(value) must be HOST:PORT, e.g. 127.0.0.1:7180 (port 0 picks a free one), or none")
+    }
+    return (String(value[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+}
+
+/// The dashboard service, announcing its URL on stdout once it listens.
+func dashboard(
+    host: String,
+    port: Int,
+    metrics: CoordinatorMetrics,
+    logger: Logger,
+    coordinator: @escaping @Sendable () async -> Endpoints
+) -> DashboardService {
+    DashboardService(host: host, port: port, metrics: metrics, logger: logger, coordinator: coordinator) { url in
+        print("dashboard \(url) (metrics at \(url)metrics)")
+        flushOutput()
+    }
 }
 
 /// Writes JSON for scripts: sorted keys, one document.

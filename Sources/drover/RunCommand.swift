@@ -23,12 +23,15 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Forget earlier runs: start from an empty state directory.") var fresh = false
     @Flag(help: "Print the final status as JSON instead of progress.") var json = false
     @Option(help: "Least severe log level written to stderr.") var logLevel: Logger.Level = .warning
+    @Option(help: "Serve the web dashboard and /metrics at HOST:PORT while the plan runs (port 0 picks one), or none.")
+    var http = "none"
     @OptionGroup(title: "Agent") var agent: AgentOptions
 
     func validate() throws {
         try agent.check()
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, not \(workers)") }
         guard (1...64).contains(slots) else { throw ValidationError("--slots must be between 1 and 64, not \(slots)") }
+        _ = try httpAddress(http)
     }
 
     func run() async throws {
@@ -48,7 +51,8 @@ struct RunCommand: AsyncParsableCommand {
             slots: slots,
             workdir: workdir,
             agent: try agent.session(),
-            logger: logger
+            logger: logger,
+            http: try httpAddress(http)
         )
         let final = try await cluster.run(plan, quiet: json)
         guard let final else {
@@ -68,16 +72,28 @@ struct LocalCluster {
     var workdir: String
     var agent: any AgentSession
     var logger: Logger
+    /// Where to serve the dashboard, if anywhere.
+    var http: (host: String, port: Int)? = nil
 
     /// Runs `plan` to its end; returns the last status, or nil when stopped by a signal first.
     func run(_ plan: Plan, quiet: Bool) async throws -> StatusBody? {
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
         let endpoints = Endpoints.ipc(in: stateDir)
+        let metrics = CoordinatorMetrics()
         let coordinator = CoordinatorService(
-            configuration: CoordinatorConfiguration(endpoints: endpoints, statePath: "\(stateDir)/state.sqlite"),
-            logger: logger
+            configuration: CoordinatorConfiguration(
+                endpoints: endpoints,
+                statePath: "\(stateDir)/state.sqlite",
+                auditLogPath: "\(stateDir)/audit.jsonl"
+            ),
+            logger: logger,
+            metrics: metrics
         ) { [stateDir] bound in try? EndpointsFile.write(bound, in: stateDir) }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: coordinator)]
+        if let http {
+            // ipc endpoints are known before binding, so the dashboard needs no wait for them.
+            services.append(.init(service: dashboard(host: http.host, port: http.port, metrics: metrics, logger: logger) { endpoints }))
+        }
         for index in 1...workers {
             let configuration = WorkerConfiguration(
                 id: "local-\(index)",

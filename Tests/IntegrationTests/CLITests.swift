@@ -89,6 +89,18 @@ struct CLITests {
         let (ttlStatus, ttlOutput) = try await drover(["coordinator", "--heartbeat-ms", "500", "--lease-ttl-ms", "100"])
         #expect(ttlStatus != 0)
         #expect(ttlOutput.contains("--lease-ttl-ms"))
+        for (arguments, named) in [
+            (["coordinator", "--http", "localhost"], "--http localhost must be HOST:PORT"),
+            (["run", "plan.yaml", "--http", "127.0.0.1:99999"], "--http 127.0.0.1:99999 must be HOST:PORT"),
+            (["coordinator", "--inbox-timeout", "-1"], "--inbox-timeout"),
+            (["coordinator", "--inbox-default-approval", "maybe"], "--inbox-default-approval must be approve or deny"),
+            (["review", "--format", "html"], "html"),
+            (["watch", "--interval", "0"], "--interval must be at least 0.1 seconds"),
+        ] {
+            let (status, output) = try await drover(arguments)
+            #expect(status != 0, "\(arguments)")
+            #expect(output.contains(named), "\(arguments): \(output)")
+        }
     }
 
     @Test func statusWithNoCoordinatorSaysHowToStartOne() async throws {
