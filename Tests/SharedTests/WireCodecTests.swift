@@ -125,6 +125,22 @@ struct BodySample: Sendable, CustomTestStringConvertible {
         BodySample(.events, EventsRequest(after: 120, limit: 1000)),
         BodySample(.todo, TodoRequest(plan: "p", todo: "t", action: "retry")),
         BodySample(.plan, PlanRequest(plan: "p", action: "pause")),
+        BodySample(.review, ReviewRequest(plan: "p")),
+        BodySample(
+            .review,
+            ReviewBody(
+                generatedAt: 1,
+                progress: .init(total: 2, done: 1, queued: 1),
+                plans: [],
+                branches: [.init(todo: "p/a", branch: "drover/p/a", state: "done", files: 2, seconds: 1.5)],
+                velocity: .init(finished: 1, windowSeconds: 60, perHour: 60),
+                eta: nil,
+                etaNote: "no TODO has finished yet",
+                bottlenecks: [.init(kind: "blocking", todo: "p/b", value: 1, reason: "1 TODO waits for it")],
+                risks: [],
+                nextSteps: [.init(rank: 1, action: "start a worker", command: "drover worker", reason: "no worker")]
+            )
+        ),
         BodySample(
             .plan,
             StatusBody.PlanStatus(
@@ -356,6 +372,23 @@ struct BodySample: Sendable, CustomTestStringConvertible {
         let error = try #require(throws: ProtocolError.self) { try codec.header(from: frame) }
         #expect(error.code == .badField)
         #expect(error.message.contains("'\(field)'"), "\(error.message)")
+    }
+
+    @Test func reviewsAndReportsWithBadFieldsAreRefusedByName() throws {
+        let review = try #require(throws: ProtocolError.self) {
+            try codec.body(ReviewRequest.self, from: Data(#"{"plan":"has space"}"#.utf8))
+        }
+        #expect(review.code == .badField && review.message.contains("'plan'"))
+        let files = Array(repeating: "a.swift", count: WireLimits.maxFiles + 1).map { "\"\($0)\"" }.joined(separator: ",")
+        let report = #"{"lease_id":"p/t@1","epoch":1,"outcome":"succeeded","summary":"","output_tail":"","duration_ms":1,"checks":[],"#
+        let tooMany = try #require(throws: ProtocolError.self) {
+            try codec.body(ReportBody.self, from: Data((report + #""files":[\#(files)]}"#).utf8))
+        }
+        #expect(tooMany.code == .badField && tooMany.message.contains("'files'"))
+        let negative = try #require(throws: ProtocolError.self) {
+            try codec.body(ReportBody.self, from: Data((report + #""tokens":-1}"#).utf8))
+        }
+        #expect(negative.code == .badField && negative.message.contains("'tokens'"))
     }
 
     @Test func headerWithWrongTypedField() throws {
