@@ -21,6 +21,10 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Directory for the demo (default: a new one under /tmp, kept so you can look around).") var dir: String?
     @Option(help: "The codex executable (default: found as for `drover worker --agent codex`).") var codex: String?
     @Option(help: "Least severe log level written to stderr.") var logLevel: Logger.Level = .error
+    @Option(help: "Serve the web dashboard while the demo runs, at HOST:PORT (e.g. 127.0.0.1:7180), or none.")
+    var http = "none"
+
+    func validate() throws { _ = try httpAddress(http) }
 
     func run() async throws {
         let logger = bootstrapLogging(label: "drover.demo", level: logLevel)
@@ -50,7 +54,8 @@ struct DemoCommand: AsyncParsableCommand {
             slots: 1,
             workdir: "\(directory)/work",
             agent: PromptOrCommandAgent(prompts: CodexAgent(configuration: configuration)),
-            logger: logger
+            logger: logger,
+            http: try httpAddress(http)
         )
         try FileManager.default.createDirectory(atPath: cluster.workdir, withIntermediateDirectories: true)
         let final = try await cluster.run(plan, quiet: false)
@@ -77,6 +82,7 @@ struct DemoCommand: AsyncParsableCommand {
         print("")
         print("The branches are in \(repository):  git --git-dir \(repository) log --oneline --all")
         print("Every event:                         drover events --state-dir \(directory)/.drover")
+        print("Every decision, with its reason:     \(directory)/.drover/audit.jsonl")
         if final?.plans.first?.state != "done" { throw ExitCode(1) }
     }
 }
