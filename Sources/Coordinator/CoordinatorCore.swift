@@ -83,7 +83,7 @@ final class CoordinatorCore {
             outgoing.append(OutboundMessage(socket: Socket.events, frames: [Data(event.topic.utf8), Data(json.utf8)]))
             metrics.observe(event)
         }
-        audit?.write(changes.events.map(\.event))
+        audit?.write(changes.events)
         changes = Store.Changes()
         defer { outgoing.removeAll(keepingCapacity: true) }
         return outgoing

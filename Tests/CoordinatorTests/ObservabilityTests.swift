@@ -69,6 +69,50 @@ import Testing
         #expect(text.contains(#"drover_recoveries_total{detection="hung",decision="recover",action="resume with a nudge"} 1"#))
     }
 
+    @Test func workFactsSurviveTheirHandWrittenJSON() throws {
+        var facts = WorkFacts(startedAt: 5, finishedAt: nil, durationMs: 1200, files: [#"src/"odd" name.swift"#, "a\\b"], tokens: 42)
+        #expect(try JSONDecoder().decode(WorkFacts.self, from: Data(facts.json.utf8)) == facts)
+        facts = WorkFacts()
+        #expect(facts.json == "{}")
+        #expect(try JSONDecoder().decode(WorkFacts.self, from: Data(facts.json.utf8)) == facts)
+    }
+
+    @Test func aRestartedCoordinatorKeepsWhatTheReviewNeeds() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drover-facts-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let harness = try CoreHarness(statePath: directory.appendingPathComponent("state.sqlite").path)
+        try harness.register("w1")
+        let assign = try harness.submit(plan([Todo(id: "a", command: "true"), Todo(id: "b", command: "true", dependsOn: ["a"])])).assigns()[
+            0
+        ]
+        try harness.fromWorker("w1", .accept, LeaseAnswerBody(leaseId: assign.lease.leaseId, epoch: 1))
+        try harness.fromWorker(
+            "w1",
+            .report,
+            ReportBody(
+                leaseId: assign.lease.leaseId,
+                epoch: 1,
+                outcome: .succeeded,
+                exitCode: 0,
+                summary: "ok",
+                outputTail: "",
+                durationMs: 30_000,
+                checks: [],
+                tokens: 7,
+                files: ["x.swift"]
+            )
+        )
+        try harness.restart()
+        let facts = try #require(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.facts)
+        #expect(facts.durationMs == 30_000)
+        #expect(facts.tokens == 7)
+        #expect(facts.files == ["x.swift"])
+        #expect(facts.startedAt != nil && facts.finishedAt != nil)
+        let review = try harness.core.review(ReviewRequest())
+        #expect(review.eta?.sampleP50 == 30, "the finished duration is there to estimate from")
+    }
+
     @Test func theAuditLogHasEveryDecisionWithItsReasonAndRotates() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drover-audit-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

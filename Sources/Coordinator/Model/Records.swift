@@ -104,6 +104,40 @@ struct WorkFacts: Codable, Sendable, Equatable {
     var files: [String] = []
     /// Model tokens over all its runs.
     var tokens: Int64 = 0
+
+    init(startedAt: Int64? = nil, finishedAt: Int64? = nil, durationMs: Int64? = nil, files: [String] = [], tokens: Int64 = 0) {
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.durationMs = durationMs
+        self.files = files
+        self.tokens = tokens
+    }
+
+    /// Every field may be missing: the JSON leaves out what is empty.
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        startedAt = try container.decodeIfPresent(Int64.self, forKey: .startedAt)
+        finishedAt = try container.decodeIfPresent(Int64.self, forKey: .finishedAt)
+        durationMs = try container.decodeIfPresent(Int64.self, forKey: .durationMs)
+        files = try container.decodeIfPresent([String].self, forKey: .files) ?? []
+        tokens = try container.decodeIfPresent(Int64.self, forKey: .tokens) ?? 0
+    }
+
+    /// The JSON stored in `todos.facts`, written by hand: a TODO's row is written several times in its life, on the
+    /// hot path, where `JSONEncoder` costs a third of the throughput.
+    var json: String {
+        var text = "{"
+        for (key, value) in [("started_at", startedAt), ("finished_at", finishedAt), ("duration_ms", durationMs)] {
+            guard let value else { continue }
+            text += (text.count > 1 ? "," : "") + "\"\(key)\":\(value)"
+        }
+        if tokens != 0 { text += (text.count > 1 ? "," : "") + "\"tokens\":\(tokens)" }
+        if !files.isEmpty {
+            text += (text.count > 1 ? "," : "") + "\"files\":"
+            JSONValue.array(files.map { .string($0) }).appendJSON(to: &text)
+        }
+        return text + "}"
+    }
 }
 
 /// A plan and its progress. Persisted in `plans`.

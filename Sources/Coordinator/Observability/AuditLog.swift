@@ -30,26 +30,28 @@ final class AuditLog {
         !type.hasPrefix("agent.") || agentDecisions.contains(type)
     }
 
-    /// The audit line of an event: when, what, about what, why, and on what evidence.
-    static func line(_ event: Event) -> String {
-        var line: [String: JSONValue] = ["ts": .int(event.ts), "seq": .int(event.seq), "decision": .string(event.type)]
-        if let plan = event.plan { line["plan"] = .string(plan) }
-        if let todo = event.todo { line["todo"] = .string(todo) }
-        if let worker = event.worker { line["worker"] = .string(worker) }
+    /// The audit line of an event: the event as in the log (`seq`, `ts`, `type`, `plan`, `todo`, `worker`, `data`),
+    /// with the `decision`, its `reason` and its `evidence` in front. Built on the event's JSON, which is made
+    /// anyway, so auditing costs little on the hot path.
+    static func line(_ event: Event, json: String) -> String {
+        var text = #"{"decision":"#
+        WireCodec.appendJSONString(event.type, to: &text)
         let data = event.data
-        let reason = data["reason"] ?? data["summary"] ?? data["because"].map { .string("\($0.stringValue ?? "") did not succeed") }
-        if let reason { line["reason"] = reason }
-        if let evidence = data["evidence"] ?? data["text"] ?? data["output_tail"] { line["evidence"] = evidence }
-        line["data"] = .object(data)
-        var text = ""
-        JSONValue.object(line).appendJSON(to: &text)
-        return text
+        if let reason = data["reason"] ?? data["summary"] ?? data["because"].map({ .string("\($0.stringValue ?? "") did not succeed") }) {
+            text += #","reason":"#
+            reason.appendJSON(to: &text)
+        }
+        if let evidence = data["evidence"] ?? data["text"] ?? data["output_tail"] {
+            text += #","evidence":"#
+            evidence.appendJSON(to: &text)
+        }
+        return text + "," + json.dropFirst()
     }
 
     /// Appends the decisions among `events`.
-    func write(_ events: [Event]) {
+    func write(_ events: [(event: Event, json: String)]) {
         var text = ""
-        for event in events where Self.isDecision(event.type) { text += Self.line(event) + "\n" }
+        for (event, json) in events where Self.isDecision(event.type) { text += Self.line(event, json: json) + "\n" }
         guard !text.isEmpty, !failed else { return }
         do {
             if handle == nil { try open() }

@@ -165,7 +165,7 @@ final class Store {
                         todo.key.plan, todo.key.todo, todo.state.rawValue, todo.epoch, todo.leaseID, todo.worker,
                         todo.attempts, todo.detail,
                         todo.recoveries.isEmpty ? "{}" : String(decoding: codec.json(todo.recoveries), as: UTF8.self),
-                        todo.facts == WorkFacts() ? "{}" : String(decoding: codec.json(todo.facts), as: UTF8.self),
+                        todo.facts.json,
                     ])
                 }
             }

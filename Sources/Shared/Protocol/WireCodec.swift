@@ -30,7 +30,7 @@ public struct WireCodec {
     }
 
     /// Appends `value` as a JSON string literal.
-    static func appendJSONString(_ value: String, to text: inout String) {
+    public static func appendJSONString(_ value: String, to text: inout String) {
         text += "\""
         for scalar in value.unicodeScalars {
             switch scalar {
