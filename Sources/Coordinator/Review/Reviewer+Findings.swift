@@ -21,12 +21,13 @@ extension Reviewer {
                 return stopped ? state == .skipped : !state.isTerminal
             }
             guard !blocked.isEmpty else { return nil }
-            let what = "\(blocked.count) TODO\(blocked.count == 1 ? "" : "s")"
+            let what = blocked.count == 1 ? "1 TODO" : "\(blocked.count) TODOs"
+            let wait = blocked.count == 1 ? "waits" : "wait"
             let reason =
                 stopped
                 ? "\(item.state.rawValue): \(what) will not run until it is retried"
                 : asking.contains(item.key)
-                    ? "\(what) wait for it, and it waits for a human" : "\(what) wait for it (\(item.state.rawValue))"
+                    ? "\(what) \(wait) for it, and it waits for a human" : "\(what) \(wait) for it (\(item.state.rawValue))"
             return ReviewBody.Finding(kind: "blocking", todo: item.key, value: Double(blocked.count), reason: reason)
         }
         return Array(findings.sorted { $0.value > $1.value }.prefix(Self.findingsPerKind))
