@@ -65,10 +65,13 @@ struct DashboardTests {
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
 
-    func post(_ url: String, _ body: String) async throws -> (status: Int, body: String) {
+    func post(_ url: String, _ body: String, headers: [String: String] = ["Content-Type": "application/json"]) async throws -> (
+        status: Int, body: String
+    ) {
         var request = URLRequest(url: try #require(URL(string: url)))
         request.httpMethod = "POST"
         request.httpBody = Data(body.utf8)
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let (data, response) = try await URLSession.shared.data(for: request)
         return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
     }
@@ -105,6 +108,15 @@ struct DashboardTests {
             let unknown = try await post(base + "api/answer", #"{"item":"nope","decision":"approve"}"#)
             #expect(unknown.status == 400 && unknown.body.contains("no inbox item nope"))
             #expect(try await get(base + "api/review?plan=zzz").status == 400)
+            // Another site's page cannot answer for a visitor: no plain-text posts, no foreign origin.
+            let answer = #"{"item":"nope","decision":"approve"}"#
+            #expect(try await post(base + "api/answer", answer, headers: ["Content-Type": "text/plain"]).status == 415)
+            let foreign = try await post(
+                base + "api/answer",
+                answer,
+                headers: ["Content-Type": "application/json", "Origin": "http://evil.example"]
+            )
+            #expect(foreign.status == 403 && foreign.body.contains("dashboard's own page"))
         }
     }
 }

@@ -25,6 +25,7 @@ struct DashboardAPI: Sendable {
             return try await forward(.events, EventsRequest(after: after, limit: 1000), as: EventsBody.self)
         }
         router.post("/api/answer") { request, _ in
+            if let refusal = Self.refuseCrossSite(request) { return refusal }
             let body = try await request.body.collect(upTo: 64 << 10)
             guard let answer = try? JSONDecoder().decode(AnswerBody.self, from: Data(body.readableBytesView)) else {
                 return Self.respond(
@@ -34,8 +35,9 @@ struct DashboardAPI: Sendable {
             }
             return try await forward(.answer, answer, as: AnswerBody.self)
         }
-        router.ws("/ws") { _, _ in
-            .upgrade([:])
+        router.ws("/ws") { request, _ in
+            // Another site's page must not read the stream through the browser (cross-site WebSocket hijacking).
+            Self.sameOrigin(request) ? .upgrade([:]) : .dontUpgrade
         } onUpgrade: { inbound, outbound, context in
             let after = context.request.uri.queryParameters.get("after", as: Int64.self)
             try await feed(after: after, inbound: inbound, outbound: outbound)
@@ -81,6 +83,26 @@ struct DashboardAPI: Sendable {
         } catch {
             return Self.respond(Self.errorJSON("\(error)", code: "unavailable"), status: .serviceUnavailable)
         }
+    }
+
+    /// Whether a request comes from the dashboard's own page, or from no page at all (curl, scripts): a browser
+    /// names the page's origin, and it must be this server.
+    static func sameOrigin(_ request: Request) -> Bool {
+        guard let origin = request.headers[.origin] else { return true }
+        guard let host = request.head.authority else { return false }
+        return origin == "http://\(host)" || origin == "https://\(host)"
+    }
+
+    /// The page can answer approval requests, so another site must not make a visitor's browser do it: an answer
+    /// must be JSON (which a cross-site form cannot send without asking first) from this server's own page.
+    static func refuseCrossSite(_ request: Request) -> Response? {
+        guard sameOrigin(request) else {
+            return respond(errorJSON("answers are taken from the dashboard's own page only", code: "forbidden"), status: .forbidden)
+        }
+        guard request.headers[.contentType]?.hasPrefix("application/json") == true else {
+            return respond(errorJSON("send the answer as application/json", code: "unsupported_media_type"), status: .unsupportedMediaType)
+        }
+        return nil
     }
 
     static func errorJSON(_ message: String, code: String) -> String {
