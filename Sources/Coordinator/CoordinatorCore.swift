@@ -61,13 +61,14 @@ final class CoordinatorCore {
         store: Store,
         logger: Logger,
         metrics: CoordinatorMetrics = CoordinatorMetrics(),
+        audit: AuditLog? = nil,
         now: Int64
     ) throws {
         self.configuration = configuration
         self.store = store
         self.logger = logger
         self.metrics = metrics
-        self.audit = configuration.auditLogPath.map { AuditLog(path: $0, maxBytes: configuration.auditLogMaxBytes) }
+        self.audit = audit
         self.instance = String(UUID().uuidString.prefix(8)).lowercased()
         try recover(from: store.load(), now: now)
     }

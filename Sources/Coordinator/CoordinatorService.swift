@@ -31,6 +31,7 @@ public struct CoordinatorService: Service {
         let configuration = self.configuration
         let logger = self.logger
         let metrics = self.metrics
+        let audit = configuration.auditLogPath.map { AuditLog(path: $0, maxBytes: configuration.auditLogMaxBytes) }
         let context = try ZMQContext()
         let stopper = LoopStopper()
         let failure = FailureBox { stopper.stop() }
@@ -46,7 +47,14 @@ public struct CoordinatorService: Service {
             tick: configuration.tick
         ) { _ in
             let store = try Store(path: configuration.statePath)
-            let core = try CoordinatorCore(configuration: configuration, store: store, logger: logger, metrics: metrics, now: 0)
+            let core = try CoordinatorCore(
+                configuration: configuration,
+                store: store,
+                logger: logger,
+                metrics: metrics,
+                audit: audit,
+                now: 0
+            )
             return CoordinatorHandler(core: core, failure: failure)
         }
         stopper.set(loop)
@@ -66,6 +74,7 @@ public struct CoordinatorService: Service {
             loop.stop()
         }
         context.terminate()
+        audit?.flush()
         if let error = failure.value {
             logger.critical("coordinator stopped: the state store failed", metadata: ["drover.error": "\(error)"])
             throw error

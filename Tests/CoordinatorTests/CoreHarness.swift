@@ -33,7 +33,8 @@ final class CoreHarness {
             configuration: configuration,
             store: store,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-            now: now
+            audit: auditLogPath.map { AuditLog(path: $0, maxBytes: auditLogMaxBytes) },
+            now: 0
         )
     }
 
@@ -44,6 +45,7 @@ final class CoreHarness {
             configuration: configuration,
             store: store,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            audit: configuration.auditLogPath.map { AuditLog(path: $0, maxBytes: configuration.auditLogMaxBytes) },
             now: now
         )
     }

@@ -129,6 +129,7 @@ import Testing
             )
             try harness.report("w1", assign, .failed)
         }
+        harness.core.audit?.flush()
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         #expect(files.contains("audit.jsonl") && files.contains("audit.jsonl.1"), "rotated past 2000 bytes: \(files)")
         var lines: [[String: JSONValue]] = []

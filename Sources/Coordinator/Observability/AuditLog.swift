@@ -6,22 +6,21 @@ import Shared
 ///
 /// Decisions are the event log without the agents' chatter: scheduling, requeues and fencing, policy decisions,
 /// detections and recoveries, inbox answers and timeouts, operators' actions. Written at commit, on the core's
-/// thread; a failure to write is logged once and does not stop the coordinator.
-final class AuditLog {
-    let path: String
-    let maxBytes: Int
-    let keep: Int
-    private var handle: FileHandle?
-    private var size = 0
-    private var failed = false
+/// thread and written just after; a failure to write is logged once and does not stop the coordinator.
+public final class AuditLog: Sendable {
+    public let path: String
+    /// Lines are built on the core's thread and written on this queue, so the file's system calls stay off the
+    /// hot path; ``flush()`` waits for what is queued.
+    private let queue = DispatchQueue(label: "drover.audit")
+    private let file: AuditFile
 
-    init(path: String, maxBytes: Int = 10 << 20, keep: Int = 5) {
+    public init(path: String, maxBytes: Int = 10 << 20, keep: Int = 5) {
         self.path = path
-        self.maxBytes = maxBytes
-        self.keep = keep
+        self.file = AuditFile(path: path, maxBytes: maxBytes, keep: keep)
     }
 
-    deinit { try? handle?.close() }
+    /// Waits until every line handed over so far is written.
+    public func flush() { queue.sync {} }
 
     /// Agent events that are decisions; every other `agent.*` event is output, not a decision.
     static let agentDecisions: Set<String> = ["agent.detected", "agent.recovery", "agent.approval"]
@@ -52,7 +51,30 @@ final class AuditLog {
     func write(_ events: [(event: Event, json: String)]) {
         var text = ""
         for (event, json) in events where Self.isDecision(event.type) { text += Self.line(event, json: json) + "\n" }
-        guard !text.isEmpty, !failed else { return }
+        guard !text.isEmpty else { return }
+        queue.async { [file, text] in file.append(text) }
+    }
+}
+
+/// The audit file and its rotation. Used on the audit queue only.
+private final class AuditFile: @unchecked Sendable {
+    let path: String
+    let maxBytes: Int
+    let keep: Int
+    private var handle: FileHandle?
+    private var size = 0
+    private var failed = false
+
+    init(path: String, maxBytes: Int, keep: Int) {
+        self.path = path
+        self.maxBytes = maxBytes
+        self.keep = keep
+    }
+
+    deinit { try? handle?.close() }
+
+    func append(_ text: String) {
+        guard !failed else { return }
         do {
             if handle == nil { try open() }
             if size + text.utf8.count > maxBytes, size > 0 { try rotate() }
