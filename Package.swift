@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "Shared", "DroverTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", "drover"],
+            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", "drover", webSocketClient],
             swiftSettings: swiftSettings
         ),
     ]

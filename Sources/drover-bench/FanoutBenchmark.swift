@@ -80,8 +80,13 @@ private func fanout(on coordinator: BenchCoordinator, observers: Int, todos: Int
     _ = try await coordinator.control.request(.submit, SubmitBody(plan: plan), as: SubmittedBody.self)
     try await awaitCondition(timeout: .seconds(300), "\(todos) TODOs to finish") { counters.acks.load(ordering: .relaxed) >= todos }
     let end = try await coordinator.control.request(.status, EmptyBody(), as: StatusBody.self).seq
-    try await awaitCondition(timeout: .seconds(120), "every observer to reach event #\(end)") {
-        tallies.allSatisfy { $0.counts.withLock { $0.last } >= end } && delays.last.load(ordering: .relaxed) >= end
+    do {
+        try await awaitCondition(timeout: .seconds(60), "every observer to reach event #\(end)") {
+            tallies.allSatisfy { $0.counts.withLock { $0.last } >= end } && delays.last.load(ordering: .relaxed) >= end
+        }
+    } catch {
+        let reached = tallies.map { $0.counts.withLock { $0.last } }
+        throw BenchError("\(error): the observers reached \(reached), the dashboard client \(delays.last.load(ordering: .relaxed))")
     }
     let seconds = Double((ContinuousClock.now - began).milliseconds) / 1000
     let expected = Int(end - start)

@@ -1,6 +1,10 @@
 import Foundation
+import HTTPTypes
+import HummingbirdWSClient
+import Logging
 import ScriptedModel
 import Shared
+import Synchronization
 import Testing
 import Worker
 
@@ -117,6 +121,46 @@ struct DashboardTests {
                 headers: ["Content-Type": "application/json", "Origin": "http://evil.example"]
             )
             #expect(foreign.status == 403 && foreign.body.contains("dashboard's own page"))
+        }
+    }
+
+    /// What a WebSocket client received, and whether it was let in.
+    final class Received: Sendable {
+        let events = Mutex<[Event]>([])
+    }
+
+    /// Connects to the dashboard's feed, collects events until `count` arrived (or the server refuses).
+    func feed(_ url: String, origin: String?, count: Int) async throws -> [Event] {
+        let received = Received()
+        var headers = HTTPFields()
+        if let origin { headers[.origin] = origin }
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        try await WebSocketClient.connect(url: url, configuration: .init(additionalHeaders: headers), logger: logger) { inbound, _, _ in
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                guard case .text(let text) = message else { continue }
+                let total = received.events.withLock { events in
+                    if let event = try? WireCodec().decode(Event.self, from: Data(text.utf8)) { events.append(event) }
+                    return events.count
+                }
+                if total >= count { return }
+            }
+        }
+        return received.events.withLock { $0 }
+    }
+
+    @Test func theLiveFeedServesClientsButNotOtherSitesPages() async throws {
+        try await Cluster.with { cluster in
+            try await cluster.startCoordinator()
+            let url = try #require(cluster.dashboard).replacingOccurrences(of: "http://", with: "ws://") + "ws?after=0"
+            // A script (its client sends `Origin: ws://127.0.0.1`) gets the log from the start, in order.
+            let events = try await feed(url, origin: nil, count: 1)
+            #expect(events.first?.seq == 1 && events.first?.type == "coordinator.started")
+            // A page of another site does not.
+            let foreign = (try? await feed(url, origin: "http://evil.example", count: 1)) ?? []
+            #expect(foreign.isEmpty, "the upgrade is refused")
+            // Its own page is let in.
+            let own = try await feed(url, origin: try #require(cluster.dashboard).dropLast().description, count: 1)
+            #expect(own.first?.seq == 1)
         }
     }
 }

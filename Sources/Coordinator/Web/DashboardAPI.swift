@@ -85,12 +85,16 @@ struct DashboardAPI: Sendable {
         }
     }
 
-    /// Whether a request comes from the dashboard's own page, or from no page at all (curl, scripts): a browser
-    /// names the page's origin, and it must be this server.
+    /// Whether a request comes from the dashboard's own page, or from no web page at all (curl, scripts, WebSocket
+    /// clients, which may send an `Origin` of their own such as `ws://host`): a browser names the page's web
+    /// origin (`http(s)://…`, or `null`), and it must be this server.
     static func sameOrigin(_ request: Request) -> Bool {
-        guard let origin = request.headers[.origin] else { return true }
-        guard let host = request.head.authority else { return false }
-        return origin == "http://\(host)" || origin == "https://\(host)"
+        let host = request.head.authority
+        return request.headers[values: .origin].allSatisfy { origin in
+            guard origin == "null" || origin.hasPrefix("http://") || origin.hasPrefix("https://") else { return true }
+            guard let host else { return false }
+            return origin == "http://\(host)" || origin == "https://\(host)"
+        }
     }
 
     /// The page can answer approval requests, so another site must not make a visitor's browser do it: an answer

@@ -22,7 +22,7 @@ public struct EventFollower: Sendable {
             guard var from = cursor else { return true }
             while true {
                 let limit = until.map { Int(min(10_000, max(1, $0 - from))) } ?? 1000
-                let page = try await client.request(.events, EventsRequest(after: from, limit: limit), as: EventsBody.self)
+                let page = try await fetch(after: from, limit: limit)
                 for event in page.events where event.seq > from {
                     if let until, event.seq > until { return true }
                     guard handle(event) else { return false }
@@ -30,6 +30,21 @@ public struct EventFollower: Sendable {
                     cursor = event.seq
                 }
                 if page.events.isEmpty || from >= (until ?? page.lastSeq) { return true }
+            }
+        }
+
+        /// A page of the log. A busy coordinator may answer late: the follower asks again (backing off) rather
+        /// than give up, since what it missed is still in the log. Refusals are passed on.
+        func fetch(after: Int64, limit: Int) async throws -> EventsBody {
+            var pause = Duration.milliseconds(100)
+            while true {
+                do {
+                    return try await client.request(.events, EventsRequest(after: after, limit: limit), as: EventsBody.self)
+                } catch is ControlClient.Failure {
+                    try Task.checkCancellation()
+                    try await Task.sleep(for: pause)
+                    pause = min(pause * 2, .seconds(2))
+                }
             }
         }
 
