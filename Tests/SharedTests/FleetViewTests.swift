@@ -1,0 +1,74 @@
+import Shared
+import Testing
+
+/// The screen `drover watch` draws.
+@Suite struct FleetViewTests {
+    func status(running: Bool) -> StatusBody {
+        StatusBody(
+            instance: "c1",
+            seq: 9,
+            plans: [
+                .init(
+                    id: "p",
+                    title: "P",
+                    state: "running",
+                    counts: ["done": 1, running ? "running" : "ready": 1],
+                    submittedAt: 0,
+                    finishedAt: nil
+                )
+            ],
+            todos: [
+                .init(plan: "p", id: "a", title: "A", state: "done", epoch: 1, worker: nil, attempts: 0, detail: nil),
+                .init(
+                    plan: "p",
+                    id: "b",
+                    title: "B",
+                    state: running ? "running" : "ready",
+                    epoch: 1,
+                    worker: "w1",
+                    attempts: 0,
+                    detail: nil
+                ),
+            ],
+            workers: [.init(id: "w1", host: "h", slots: 2, labels: [], running: ["p/b@1"], draining: false, lastSeenMsAgo: 40)],
+            counters: [:]
+        )
+    }
+
+    @Test func showsWorkersRunningTodosWithTheirLatestActivityAndFitsTheScreen() {
+        var view = FleetView()
+        view.update(status: status(running: true), inbox: 2)
+        view.apply(Event(seq: 8, ts: 1_000, type: "todo.running", plan: "p", todo: "b", worker: "w1"))
+        view.apply(
+            Event(
+                seq: 9,
+                ts: 2_000,
+                type: "agent.output",
+                plan: "p",
+                todo: "b",
+                worker: "w1",
+                data: ["kind": "output", "text": "step 1\nstep 2\n"]
+            )
+        )
+        let lines = view.render(columns: 60, rows: 40, now: 62_000)
+        #expect(lines.contains("plans: p [running] 1/2"))
+        #expect(lines.contains("inbox: 2 waiting for a human (drover inbox)"))
+        #expect(lines.contains("  w1 on h: 1/2 busy, seen 40 ms ago"))
+        #expect(lines.contains("  p/b on w1 · 1 min 1 s · output: step 2"), "\(lines)")
+        #expect(lines.contains("  #9 agent.output p/b @w1: step 1 step 2 "))
+        #expect(lines.allSatisfy { $0.count <= 60 })
+        let small = view.render(columns: 30, rows: 8, now: 62_000)
+        #expect(small.count == 8)
+        #expect(small.allSatisfy { $0.count <= 30 })
+    }
+
+    @Test func finishedTodosLeaveTheRunningList() {
+        var view = FleetView()
+        view.update(status: status(running: true), inbox: 0)
+        view.apply(Event(seq: 9, ts: 2_000, type: "agent.output", plan: "p", todo: "b", worker: "w1", data: ["text": "x"]))
+        #expect(view.activity["p/b"] != nil)
+        view.update(status: status(running: false), inbox: 0)
+        #expect(view.activity.isEmpty)
+        #expect(view.render(columns: 80, rows: 40).contains("RUNNING (0)"))
+    }
+}
