@@ -34,19 +34,20 @@ struct AnswerCommand: AsyncParsableCommand {
         discussion: "`drover approve ITEM` and `drover deny ITEM` answer approvals."
     )
 
-    @Argument(help: "The inbox item (see `drover inbox`).") var item: String
+    @Argument(help: "The inbox item (see `drover inbox`), or PLAN/TODO when one item of it waits.") var item: String
     @Argument(help: "The answer.") var text: String?
     @OptionGroup var location: CoordinatorLocation
     @Flag(help: "Print the result as JSON.") var json = false
 
     func validate() throws {
-        if (text ?? "").isEmpty { throw ValidationError("give the answer's text: drover answer ITEM TEXT") }
+        if (text ?? "").isEmpty { throw ValidationError("give the answer's text: drover answer ITEM|PLAN/TODO TEXT") }
     }
 
     func run() async throws {
-        let reply = try await ControlClient(endpoint: location.controlEndpoint).request(
+        let client = ControlClient(endpoint: location.controlEndpoint)
+        let reply = try await client.request(
             .answer,
-            AnswerBody(item: item, decision: "reply", text: text),
+            AnswerBody(item: try await InboxReference.resolve(item, client: client), decision: "reply", text: text),
             as: AnswerBody.self
         )
         if json { printJSON(reply) } else { print("\(reply.item): answered") }
@@ -66,14 +67,15 @@ struct DenyCommand: AsyncParsableCommand {
 }
 
 struct ItemOptions: ParsableArguments {
-    @Argument(help: "The inbox item (see `drover inbox`).") var item: String
+    @Argument(help: "The inbox item (see `drover inbox`), or PLAN/TODO when one item of it waits.") var item: String
     @OptionGroup var location: CoordinatorLocation
     @Flag(help: "Print the result as JSON.") var json = false
 
     func send(_ decision: String) async throws {
-        let reply = try await ControlClient(endpoint: location.controlEndpoint).request(
+        let client = ControlClient(endpoint: location.controlEndpoint)
+        let reply = try await client.request(
             .answer,
-            AnswerBody(item: item, decision: decision),
+            AnswerBody(item: try await InboxReference.resolve(item, client: client), decision: decision),
             as: AnswerBody.self
         )
         if json { printJSON(reply) } else { print("\(reply.item): \(decision == "approve" ? "approved" : "denied")") }

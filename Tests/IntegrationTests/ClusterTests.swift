@@ -307,6 +307,9 @@ struct ClusterTests {
             let unknown = try await review(["--plan", "nope"])
             #expect(unknown.status != 0)
             #expect(unknown.output.contains("no plan nope"))
+            let answer = try cluster.start("answer", ["answer", "rv/ok", "yes", "--control", endpoints.control])
+            #expect(try await answer.wait() != 0)
+            #expect(answer.output.contains("nothing of rv/ok waits in the inbox"), "\(answer.output)")
             // The audit log in the state directory has the decision, with the report's summary as its reason.
             let audit = try #require(cluster.lines(of: "state/audit.jsonl").first { $0.contains(#""decision":"todo.failed""#) })
             #expect(audit.contains(#""todo":"broken""#) && audit.contains(#""reason":"command exited with status 3""#), "\(audit)")
