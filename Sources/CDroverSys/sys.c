@@ -70,7 +70,8 @@ static void guard(pid_t caller, char *const argv[], char *const envp[], const ch
     sigaddset(&waited, SIGINT);
     sigaddset(&waited, SIGHUP);
     sigprocmask(SIG_BLOCK, &waited, NULL);
-    // SIGUSR2 means "the worker died"; checked once more after arming, in case it died before.
+    // SIGUSR2 means "reparented": the caller died, or only the thread that forked us ended (see the loop below);
+    // checked once more after arming, in case the caller died before.
     prctl(PR_SET_PDEATHSIG, SIGUSR2);
     if (getppid() != caller) {
         kill(0, SIGKILL);
@@ -108,7 +109,9 @@ static void guard(pid_t caller, char *const argv[], char *const envp[], const ch
     for (;;) {
         siginfo_t info;
         int sig = sigwaitinfo(&waited, &info);
-        if (sig == SIGUSR2) {
+        // The kernel sends it whenever the guardian is reparented: when the caller's thread that started it ends
+        // (the guardian then belongs to another thread of the caller: nothing to do), and when the caller dies.
+        if (sig == SIGUSR2 && getppid() != caller) {
             kill(0, SIGKILL);  // the whole group, the guardian included
         }
         if (sig == SIGCHLD) {

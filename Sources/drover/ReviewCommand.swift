@@ -33,14 +33,24 @@ struct ReviewCommand: AsyncParsableCommand {
             ReviewRequest(plan: plan),
             as: ReviewBody.self
         )
+        // The figures are printed even when the reviewer fails; the failure is said after them, and sets the status.
+        var reviewerFailure: (any Error)?
         if ai {
             if !json { printError("asking a Codex reviewer (\(codex.model))…") }
-            review.narrative = try await CodexReviewer(configuration: try codex.configuration()).narrate(review)
+            do {
+                review.narrative = try await CodexReviewer(configuration: try codex.configuration()).narrate(review)
+            } catch {
+                reviewerFailure = error
+            }
         }
         if json {
             printJSON(review)
         } else {
             print(ReviewText(review, markdown: format == .markdown).render())
+        }
+        if let reviewerFailure {
+            printError("no AI narrative: \(reviewerFailure) (check --model, --model-base-url and the API key)")
+            throw ExitCode(1)
         }
     }
 }

@@ -545,6 +545,21 @@ struct CodexSessionTests {
             let request = try #require(server.responseRequests.first).text
             #expect(request.contains("codex_output_schema"), "the schema went to the model as the response format")
             #expect(request.contains("nothing is left to do"), "the coordinator's figures are in the prompt")
+            // A reviewer that fails (the model refuses the request): the figures still come, the failure is said
+            // after them, and the status is not 0.
+            let refusing = try ScriptedModelServer(
+                script: ModelScript([], otherwise: .httpError(status: 400, body: #"{"error":{"message":"bad request from the test"}}"#))
+            )
+            defer { refusing.stop() }
+            let failed = try TestProcess(
+                name: "review",
+                arguments: ["review", "--ai", "--control", endpoints.control, "--model-base-url", refusing.baseURL],
+                directory: cluster.directory
+            )
+            let status = try await failed.wait(timeout: .seconds(120))
+            #expect(status == 1, "\(status)")
+            #expect(failed.output.contains("NEXT STEPS"))
+            #expect(failed.output.contains("no AI narrative: the Codex reviewer exited with status"), "\(failed.output.suffix(800))")
         }
     }
 }

@@ -1,5 +1,6 @@
 import DroverTestSupport
 import Foundation
+import Synchronization
 import Testing
 import Worker
 
@@ -145,6 +146,23 @@ private func awaitLine(_ line: String, from process: GuardedProcess, within time
         #expect(status == 128 + SIGKILL)
         #expect(elapsed >= .milliseconds(500), "killed only after the grace: \(elapsed)")
         #expect(elapsed < .seconds(10))
+    }
+
+    /// The kernel tells the guardian when the thread that started it ends, not only when the process dies; a
+    /// program must outlive the thread (threads of a pool come and go), and still die with the process.
+    @Test func theProgramOutlivesTheThreadThatStartedIt() async throws {
+        let started = Mutex<GuardedProcess?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            started.withLock { $0 = try? shell("sleep 1; echo survived") }
+            done.signal()
+        }
+        thread.start()
+        done.wait()  // the thread ends right after starting the program
+        let process = try #require(started.withLock { $0 })
+        let finished = try #require(await finish(process))
+        #expect(finished.stdout == "survived\n")
+        #expect(finished.status == 0)
     }
 
     @Test func terminateAfterExitDoesNothing() async throws {
