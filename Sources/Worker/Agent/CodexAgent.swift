@@ -46,8 +46,7 @@ public struct CodexAgent: AgentSession {
         }
         let home = "\(configuration.homeRoot)/\(GitWorkspace.safe(lease.leaseId))"
         do {
-            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-            try configuration.configTOML.write(toFile: "\(home)/config.toml", atomically: true, encoding: .utf8)
+            try configuration.prepareHome(at: home)
         } catch {
             return AgentResult(outcome: .failed, summary: "cannot prepare CODEX_HOME at \(home): \(error.localizedDescription)")
         }

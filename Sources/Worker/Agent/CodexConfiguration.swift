@@ -62,6 +62,12 @@ public struct CodexConfiguration: Sendable {
         self.streamIdleTimeoutMilliseconds = streamIdleTimeoutMilliseconds
     }
 
+    /// Makes `path` a `CODEX_HOME` with this configuration's `config.toml` in it.
+    func prepareHome(at path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try configTOML.write(toFile: "\(path)/config.toml", atomically: true, encoding: .utf8)
+    }
+
     /// The `config.toml` for a lease's `CODEX_HOME`.
     var configTOML: String {
         var lines = ["model = \(Self.quoted(model))"]

@@ -35,9 +35,8 @@ public struct CodexReviewer: Sendable {
 
     public func narrate(_ review: ReviewBody) async throws -> ReviewBody.Narrative {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("drover-review-\(UUID().uuidString.prefix(8))").path
-        try FileManager.default.createDirectory(atPath: "\(folder)/home", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try configuration.configTOML.write(toFile: "\(folder)/home/config.toml", atomically: true, encoding: .utf8)
+        try configuration.prepareHome(at: "\(folder)/home")
         try Self.schema.write(toFile: "\(folder)/schema.json", atomically: true, encoding: .utf8)
         let figures = String(decoding: WireCodec().json(review), as: UTF8.self)
         let prompt = """

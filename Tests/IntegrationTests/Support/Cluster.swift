@@ -95,9 +95,7 @@ final class Cluster {
 
     /// Starts another `drover` command in the cluster directory; it is ended with the cluster.
     func start(_ name: String, _ arguments: [String]) throws -> TestProcess {
-        let process = try TestProcess(name: name, arguments: arguments, directory: directory)
-        others.append(process)
-        return process
+        try startCommand(name, [TestProcess.droverPath] + arguments)
     }
 
     /// Starts any program in the cluster directory (`command[0]` is its path); it is ended with the cluster.
