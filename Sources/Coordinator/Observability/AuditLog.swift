@@ -82,7 +82,12 @@ private final class AuditFile: @unchecked Sendable {
             size += text.utf8.count
         } catch {
             failed = true
-            FileHandle.standardError.write(Data("drover: cannot write the audit log \(path): \(error); auditing stops\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "drover: cannot write the audit log \(path): \(error); auditing stops (make the directory writable, or pass --audit-log PATH or none)\n"
+                        .utf8
+                )
+            )
         }
     }
 
