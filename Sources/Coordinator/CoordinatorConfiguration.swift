@@ -11,11 +11,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var leaseTTL: Duration
     /// How often leases are checked and work is scheduled when no message arrives.
     public var tick: Duration
-    /// How many times a TODO may recover from each kind of trouble (`stopped_early`, `hung`, `looping`, `crashed`,
-    /// `transient_error`, `context_full`, `asks_human`) across all its sessions, on any worker, before it is escalated.
-    public var recoveryLimits: [String: Int]
-    /// The limit for kinds of trouble ``recoveryLimits`` does not name.
-    public var defaultRecoveryLimit: Int
+    /// How many times a TODO may recover from each kind of trouble across all its sessions, on any worker, before
+    /// it is escalated.
+    public var recoveryPolicy: RecoveryPolicy
     /// How long an inbox item waits for a human before ``inboxDefault`` answers it; `nil` waits for ever.
     public var inboxTimeout: Duration?
     /// What answers an inbox item nobody answered in time.
@@ -25,19 +23,13 @@ public struct CoordinatorConfiguration: Sendable {
     /// The size at which the audit log is rotated; five old files are kept.
     public var auditLogMaxBytes: Int
 
-    /// The default limits.
-    public static let defaultRecoveryLimits: [String: Int] = [
-        "stopped_early": 3, "hung": 2, "looping": 2, "crashed": 2, "transient_error": 5, "context_full": 1, "asks_human": 3,
-    ]
-
     public init(
         endpoints: Endpoints = Endpoints(),
         statePath: String = ".drover/state.sqlite",
         heartbeatInterval: Duration = .milliseconds(500),
         leaseTTL: Duration = .seconds(2),
         tick: Duration = .milliseconds(100),
-        recoveryLimits: [String: Int] = CoordinatorConfiguration.defaultRecoveryLimits,
-        defaultRecoveryLimit: Int = 2,
+        recoveryPolicy: RecoveryPolicy = RecoveryPolicy(),
         inboxTimeout: Duration? = .seconds(1800),
         inboxDefault: InboxDefault = InboxDefault(),
         auditLogPath: String? = nil,
@@ -47,8 +39,7 @@ public struct CoordinatorConfiguration: Sendable {
         self.auditLogMaxBytes = auditLogMaxBytes
         self.inboxTimeout = inboxTimeout
         self.inboxDefault = inboxDefault
-        self.recoveryLimits = recoveryLimits
-        self.defaultRecoveryLimit = defaultRecoveryLimit
+        self.recoveryPolicy = recoveryPolicy
         self.endpoints = endpoints
         self.statePath = statePath
         self.heartbeatInterval = heartbeatInterval
@@ -60,12 +51,12 @@ public struct CoordinatorConfiguration: Sendable {
 /// The policy's answer to an inbox item that timed out.
 public struct InboxDefault: Sendable, Equatable {
     /// `approve` or `deny`: what an approval request nobody answered gets. Denying is the safe default.
-    public var approval: String
+    public var approval: Decision
     /// The reply a question nobody answered gets.
     public var reply: String
 
     public init(
-        approval: String = "deny",
+        approval: Decision = .deny,
         reply: String =
             "No operator answered in time. Go on with your best judgement: choose the safest option that completes the task, "
             + "and say in your final message what you assumed."

@@ -81,7 +81,7 @@ extension CoordinatorCore {
                         plan: record.plan.id,
                         id: spec.id,
                         title: spec.title,
-                        state: todo.state.rawValue,
+                        state: todo.state,
                         epoch: todo.epoch,
                         worker: todo.worker,
                         attempts: todo.attempts,

@@ -8,7 +8,7 @@ extension CoordinatorCore {
             todo.worker == worker
         else {
             count("stale_refused")
-            record("lease.refused", worker: worker, ["lease": .string(leaseID), "epoch": .int(epoch)])
+            record(.leaseRefused, worker: worker, ["lease": .string(leaseID), "epoch": .int(epoch)])
             throw ProtocolError(
                 .staleLease,
                 "lease \(leaseID) (epoch \(epoch)) is not yours any more: abort its work",
@@ -29,7 +29,7 @@ extension CoordinatorCore {
         todos[key]!.state = .running
         todos[key]!.facts.startedAt = wallClockMilliseconds()
         touch(key)
-        record("todo.running", plan: key.plan, todo: key.todo, worker: worker, ["epoch": .int(todo.epoch)])
+        record(.todoRunning, plan: key.plan, todo: key.todo, worker: worker, ["epoch": .int(todo.epoch)])
     }
 
     func reject(_ body: LeaseAnswerBody, from worker: String, ref: String, now: Int64) throws(ProtocolError) {
@@ -45,10 +45,11 @@ extension CoordinatorCore {
     func progress(_ body: ProgressBody, from worker: String, ref: String) throws(ProtocolError) {
         let key = try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref)
         for event in body.events {
-            var data: [String: JSONValue] = ["kind": .string(event.kind)]
+            var data: [String: JSONValue] = ["kind": .string(event.kind.rawValue)]
             if let stream = event.stream { data["stream"] = .string(stream) }
             if let text = event.text { data["text"] = .string(text) }
-            record("agent.\(event.kind)", plan: key.plan, todo: key.todo, worker: worker, data)
+            if let detection = event.detection { data["detection"] = .string(detection.rawValue) }
+            record(.agent(event.kind), plan: key.plan, todo: key.todo, worker: worker, data)
         }
     }
 
@@ -78,7 +79,7 @@ extension CoordinatorCore {
             todos[key]!.detail = body.summary
             todos[key]!.facts.durationMs = body.durationMs
             touch(key)
-            record("todo.\(state.rawValue)", plan: key.plan, todo: key.todo, worker: worker, data)
+            record(.todo(state), plan: key.plan, todo: key.todo, worker: worker, data)
             finished(key)
         }
         switch body.outcome {
@@ -96,13 +97,13 @@ extension CoordinatorCore {
             if attempts < todos[key]!.spec.maxAttempts {
                 todos[key]!.detail = body.summary
                 touch(key)
-                record("todo.retry", plan: key.plan, todo: key.todo, worker: worker, data)
+                record(.todoRetry, plan: key.plan, todo: key.todo, worker: worker, data)
                 makeReady(key, front: true)
             } else {
                 end(.failed)
             }
         case .handedBack:
-            record("todo.handed_back", plan: key.plan, todo: key.todo, worker: worker, data)
+            record(.todoHandedBack, plan: key.plan, todo: key.todo, worker: worker, data)
             makeReady(key, front: true, detail: "handed back by \(worker): \(body.summary)")
         }
         send(CoordinatorCore.Socket.work, to: worker, .ack, AckBody(ref: ref, leaseId: body.leaseId))
@@ -127,7 +128,7 @@ extension CoordinatorCore {
         release(key)
         count("requeued")
         record(
-            "todo.requeued",
+            .todoRequeued,
             plan: key.plan,
             todo: key.todo,
             worker: worker,

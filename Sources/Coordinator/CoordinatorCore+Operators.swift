@@ -9,7 +9,7 @@ extension CoordinatorCore {
             throw ProtocolError(.rejected, "no TODO \(request.plan)/\(request.todo): see `drover status --all`")
         }
         switch request.action {
-        case "retry":
+        case .retry:
             guard [.failed, .escalated, .cancelled, .skipped].contains(todo.state) else {
                 throw ProtocolError(
                     .rejected,
@@ -18,19 +18,19 @@ extension CoordinatorCore {
             }
             retry(key)
             schedule(now: now)
-        case "cancel":
+        case .cancel:
             guard !todo.state.isTerminal else {
                 throw ProtocolError(.rejected, "\(key) is already \(todo.state.rawValue)")
             }
             if todo.state.holdsLease, let leaseID = todo.leaseID, let worker = todo.worker {
                 // The worker stops the work and reports `cancelled`.
-                send(Socket.work, to: worker, .control, ControlBody(action: "cancel", leaseId: leaseID, reason: "an operator cancelled it"))
-                record("todo.cancel_requested", plan: key.plan, todo: key.todo, worker: worker)
+                send(Socket.work, to: worker, .control, ControlBody(action: .cancel, leaseId: leaseID, reason: "an operator cancelled it"))
+                record(.todoCancelRequested, plan: key.plan, todo: key.todo, worker: worker)
             } else {
                 todos[key]!.state = .cancelled
                 todos[key]!.detail = "cancelled by an operator"
                 touch(key)
-                record("todo.cancelled", plan: key.plan, todo: key.todo, ["reason": "an operator cancelled it"])
+                record(.todoCancelled, plan: key.plan, todo: key.todo, ["reason": "an operator cancelled it"])
                 finished(key)
             }
         default:
@@ -63,11 +63,11 @@ extension CoordinatorCore {
                 plan.state = .running
                 plan.finishedAt = nil
                 changes.planStates[key.plan] = plan
-                record("plan.resumed", plan: key.plan, ["because": .string(key.todo)])
+                record(.planResumed, plan: key.plan, ["because": .string(key.todo)])
             }
             plans[key.plan] = plan
         }
-        record("todo.retried", plan: key.plan, todo: key.todo, ["revived": .array(revived.map { .string($0.todo) })])
+        record(.todoRetried, plan: key.plan, todo: key.todo, ["revived": .array(revived.map { .string($0.todo) })])
         for todo in revived where todos[todo]!.waitingOn == 0 { makeReady(todo, front: true) }
     }
 
@@ -76,20 +76,20 @@ extension CoordinatorCore {
             throw ProtocolError(.rejected, "no plan \(request.plan): see `drover status`")
         }
         switch request.action {
-        case "pause", "resume":
+        case .pause, .resume:
             guard record.state == .running else { throw ProtocolError(.rejected, "plan \(request.plan) is \(record.state.rawValue)") }
-            record.paused = request.action == "pause"
+            record.paused = request.action == .pause
             plans[request.plan] = record
             changes.planStates[request.plan] = record
-            self.record(record.paused ? "plan.paused" : "plan.resumed", plan: request.plan)
+            self.record(record.paused ? .planPaused : .planResumed, plan: request.plan)
             if !record.paused { schedule(now: now) }
         default:
             for todo in record.plan.todos {
                 let key = TodoKey(plan: request.plan, todo: todo.id)
                 guard let state = todos[key]?.state, !state.isTerminal else { continue }
-                _ = try? operate(TodoRequest(plan: request.plan, todo: todo.id, action: "cancel"), now: now)
+                _ = try? operate(TodoRequest(plan: request.plan, todo: todo.id, action: .cancel), now: now)
             }
-            self.record("plan.cancel_requested", plan: request.plan)
+            self.record(.planCancelRequested, plan: request.plan)
         }
         return planStatus(plans[request.plan]!)
     }
@@ -98,7 +98,7 @@ extension CoordinatorCore {
         StatusBody.PlanStatus(
             id: record.plan.id,
             title: record.plan.title,
-            state: record.state.rawValue,
+            state: record.state,
             counts: counts(of: record.plan),
             submittedAt: record.submittedAt,
             finishedAt: record.finishedAt,
@@ -112,7 +112,7 @@ extension CoordinatorCore {
             plan: key.plan,
             id: key.todo,
             title: todo.spec.title,
-            state: todo.state.rawValue,
+            state: todo.state,
             epoch: todo.epoch,
             worker: todo.worker,
             attempts: todo.attempts,

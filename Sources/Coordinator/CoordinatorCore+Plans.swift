@@ -22,7 +22,7 @@ extension CoordinatorCore {
         )
         plans[plan.id] = planRecord
         changes.newPlans.append((planRecord, submitJSON))
-        record("plan.submitted", plan: plan.id, ["title": .string(plan.title), "todos": .int(Int64(plan.todos.count))])
+        record(.planSubmitted, plan: plan.id, ["title": .string(plan.title), "todos": .int(Int64(plan.todos.count))])
         for todo in plan.todos {
             let key = TodoKey(plan: plan.id, todo: todo.id)
             todos[key] = TodoRecord(key: key, spec: todo, state: .pending, epoch: 0, leaseID: nil, worker: nil, attempts: 0, detail: nil)
@@ -91,7 +91,7 @@ extension CoordinatorCore {
                 }
             }
         }
-        record("coordinator.started", ["instance": .string(instance), "leases_awaiting_workers": .int(Int64(recovered))])
+        record(.coordinatorStarted, ["instance": .string(instance), "leases_awaiting_workers": .int(Int64(recovered))])
         // A plan whose last TODO ended just before a crash is finished now.
         for id in plans.keys { finishPlanIfDone(id) }
     }
@@ -103,7 +103,7 @@ extension CoordinatorCore {
         if let detail { todos[key]!.detail = detail }
         touch(key)
         if front { ready.prepend(key) } else { ready.append(key) }
-        if state != .ready && !front { record("todo.ready", plan: key.plan, todo: key.todo) }
+        if state != .ready && !front { record(.todoReady, plan: key.plan, todo: key.todo) }
     }
 
     /// Hands ready TODOs to workers with a free slot and every label the TODO needs, most free slots first.
@@ -171,7 +171,7 @@ extension CoordinatorCore {
             branch: plans[key.plan]?.plan.branch(of: key.todo)
         )
         send(CoordinatorCore.Socket.work, to: worker, .assign, AssignBody(lease: lease, ttlMs: ttlMs, task: task))
-        record("todo.assigned", plan: key.plan, todo: key.todo, worker: worker, ["epoch": .int(todo.epoch), "lease": .string(leaseID)])
+        record(.todoAssigned, plan: key.plan, todo: key.todo, worker: worker, ["epoch": .int(todo.epoch), "lease": .string(leaseID)])
     }
 
     /// A TODO reached a terminal state: release its dependents, or skip them if it did not succeed; maybe end the plan.
@@ -190,7 +190,7 @@ extension CoordinatorCore {
                 todos[dependent]!.detail = "not run: \(key.todo) did not succeed"
                 touch(dependent)
                 plans[dependent.plan]?.open -= 1
-                record("todo.skipped", plan: dependent.plan, todo: dependent.todo, ["because": .string(key.todo)])
+                record(.todoSkipped, plan: dependent.plan, todo: dependent.todo, ["because": .string(key.todo)])
                 stack.append(contentsOf: dependents[dependent] ?? [])
             }
         }
@@ -205,7 +205,7 @@ extension CoordinatorCore {
         plans[planID] = record
         changes.planStates[planID] = record
         self.record(
-            record.state == .done ? "plan.done" : "plan.failed",
+            record.state == .done ? .planDone : .planFailed,
             plan: planID,
             ["counts": .object(counts.mapValues { .int(Int64($0)) })]
         )

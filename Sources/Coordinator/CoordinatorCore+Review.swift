@@ -13,7 +13,7 @@ extension CoordinatorCore {
         var plans: [ReviewInput.PlanInfo] = []
         var items: [ReviewInput.Item] = []
         for record in self.plans.values.sorted(by: { $0.order < $1.order }) where only == nil || record.plan.id == only {
-            plans.append(.init(id: record.plan.id, title: record.plan.title, state: record.state.rawValue, paused: record.paused))
+            plans.append(.init(id: record.plan.id, title: record.plan.title, state: record.state, paused: record.paused))
             for spec in record.plan.todos {
                 guard let todo = todos[TodoKey(plan: record.plan.id, todo: spec.id)] else { continue }
                 items.append(

@@ -36,7 +36,7 @@ extension CoordinatorCore {
             WelcomeBody(instance: instance, heartbeatMs: heartbeatMs, leaseTtlMs: ttlMs, abort: abort)
         )
         record(
-            known == nil ? "worker.joined" : "worker.rejoined",
+            known == nil ? .workerJoined : .workerRejoined,
             worker: id,
             [
                 "host": .string(body.host), "slots": .int(Int64(body.slots)),
@@ -53,12 +53,12 @@ extension CoordinatorCore {
         }
         if let draining = body.draining, draining != workers[id]?.draining {
             workers[id]?.draining = draining
-            if draining { record("worker.draining", worker: id) }
+            if draining { record(.workerDraining, worker: id) }
         }
     }
 
     /// Forgets a worker and puts everything it held back in the queue.
-    func dropWorker(_ id: String, type: String, reason: String, now: Int64) {
+    func dropWorker(_ id: String, type: EventType, reason: String, now: Int64) {
         guard let worker = workers.removeValue(forKey: id) else { return }
         for leaseID in worker.leases.sorted() {
             if let key = leases[leaseID] {
@@ -73,7 +73,7 @@ extension CoordinatorCore {
     func expireLeases(now: Int64) {
         for (id, worker) in workers where now - worker.lastSeen > ttlMs {
             count("lease_expired", by: Int64(worker.leases.count))
-            dropWorker(id, type: "worker.lost", reason: "worker \(id) lost: no heartbeat for \(now - worker.lastSeen) ms", now: now)
+            dropWorker(id, type: .workerLost, reason: "worker \(id) lost: no heartbeat for \(now - worker.lastSeen) ms", now: now)
         }
         for (leaseID, deadline) in orphanLeases where deadline < now {
             orphanLeases[leaseID] = nil

@@ -40,7 +40,7 @@ final class CoordinatorCore {
     /// Items waiting for a human, by id. Kept in memory: after a restart, sessions ask again.
     var inbox: [String: Waiting] = [:]
     /// Recovery decisions by question id, so a resent question gets the same answer and is counted once.
-    var recoveryDecisions: [String: (allow: Bool, text: String?)] = [:]
+    var recoveryDecisions: [String: RecoveryPolicy.Verdict] = [:]
     var counters: [String: Int64] = [:]
     var lastSeq: Int64 = 0
     /// Every message received, valid or not (reported as the `received` counter).
@@ -119,7 +119,7 @@ final class CoordinatorCore {
         guard message.socket == Socket.work, error.isHostUnreachable, let first = message.frames.first else { return }
         let worker = String(decoding: first, as: UTF8.self)
         if workers[worker] != nil {
-            dropWorker(worker, type: "worker.lost", reason: "worker \(worker) lost: it is no longer connected", now: now)
+            dropWorker(worker, type: .workerLost, reason: "worker \(worker) lost: it is no longer connected", now: now)
         }
     }
 
@@ -183,9 +183,12 @@ final class CoordinatorCore {
             case .ask:
                 let body = try codec.body(AskBody.self, from: frames[2], ref: header.id)
                 try ask(body, from: peer, ref: header.id, now: now)
+            case .recover:
+                let body = try codec.body(RecoverBody.self, from: frames[2], ref: header.id)
+                try recover(body, from: peer, ref: header.id)
             case .bye:
                 let body = try codec.body(ByeBody.self, from: frames[2], ref: header.id)
-                dropWorker(peer, type: "worker.left", reason: "worker \(peer) left: \(body.reason)", now: now)
+                dropWorker(peer, type: .workerLeft, reason: "worker \(peer) left: \(body.reason)", now: now)
             default:
                 throw ProtocolError(
                     .unknownType,
@@ -206,7 +209,7 @@ final class CoordinatorCore {
     /// Counts, logs and answers a refused message, replying with the request's envelope.
     func refuse(_ socket: Int, _ envelope: [Data], _ error: ProtocolError) {
         let routingID = envelope[0]
-        count("rejected.\(error.code.rawValue)")
+        count("rejected.\(error.code)")
         logger.notice(
             "refused a message",
             metadata: ["drover.peer": "\(String(decoding: routingID.prefix(64), as: UTF8.self))", "drover.error": "\(error)"]
@@ -230,7 +233,7 @@ final class CoordinatorCore {
     }
 
     /// Appends an event to the log; it is stored with the batch and published after the commit.
-    func record(_ type: String, plan: String? = nil, todo: String? = nil, worker: String? = nil, _ data: [String: JSONValue] = [:]) {
+    func record(_ type: EventType, plan: String? = nil, todo: String? = nil, worker: String? = nil, _ data: [String: JSONValue] = [:]) {
         lastSeq += 1
         let event = Event(seq: lastSeq, ts: wallClockMilliseconds(), type: type, plan: plan, todo: todo, worker: worker, data: data)
         changes.events.append((event, event.json))

@@ -19,11 +19,11 @@ struct LeaseRun: Sendable {
         _ task: TaskSpec,
         lease: LeaseRef,
         abort: Abort,
-        ask: @escaping AskHuman,
-        events: @escaping @Sendable ([AgentEvent]) -> Void
+        context: AgentContext
     ) async -> AgentResult {
+        let events = context.events
         guard let repository = task.repository, let branch = task.branch else {
-            return await agent.run(task: task, lease: lease, workdir: workdir, events: events, checkpoint: {}, ask: ask)
+            return await agent.run(task: task, lease: lease, workdir: workdir, context: context)
         }
         let workspace = GitWorkspace(root: workdir, worker: worker)
         let prepared: GitWorkspace.Worktree
@@ -32,7 +32,7 @@ struct LeaseRun: Sendable {
         } catch {
             return AgentResult(outcome: .failed, summary: "could not prepare the worktree: \(error)")
         }
-        events([AgentEvent(kind: "workspace", text: "worktree on \(branch), from \(prepared.startedFrom)")])
+        events([AgentEvent(kind: .workspace, text: "worktree on \(branch), from \(prepared.startedFrom)")])
         var task = task
         if !prepared.startedAt.isEmpty, let prompt = task.prompt {
             // A reassigned TODO goes on from its checkpoint: say so, or the agent would start over.
@@ -45,21 +45,16 @@ struct LeaseRun: Sendable {
             guard !abort.isSet else { return nil }
             do {
                 let line = try await worktree.update { try await workspace.checkpoint(&$0, lease: lease, outcome: outcome) }
-                events([AgentEvent(kind: "checkpoint", text: line)])
+                events([AgentEvent(kind: .checkpoint, text: line)])
                 return line
             } catch {
-                events([AgentEvent(kind: "checkpoint_failed", text: "\(error)")])
+                events([AgentEvent(kind: .checkpointFailed, text: "\(error)")])
                 return nil
             }
         }
-        var result = await agent.run(
-            task: task,
-            lease: lease,
-            workdir: prepared.path,
-            events: events,
-            checkpoint: { _ = await checkpoint("checkpoint") },
-            ask: ask
-        )
+        var context = context
+        context.checkpoint = { _ = await checkpoint("checkpoint") }
+        var result = await agent.run(task: task, lease: lease, workdir: prepared.path, context: context)
         if !abort.isSet {
             if let line = await checkpoint(result.outcome.rawValue) {
                 result.summary += " (\(line))"

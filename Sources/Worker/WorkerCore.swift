@@ -74,6 +74,8 @@ final class WorkerCore {
             finished(leaseID, result, now: now)
         case .ask(let leaseID, let question, let continuation):
             ask(leaseID, question, continuation, now: now)
+        case .recover(let leaseID, let request, let continuation):
+            recover(leaseID, request, continuation, now: now)
         case .drain:
             startDraining(now: now)
         }
@@ -104,6 +106,8 @@ final class WorkerCore {
     /// Questions sent to the coordinator's inbox, by item, with the session waiting for each.
     private var asks: [String: (leaseID: String, body: AskBody, continuation: CheckedContinuation<HumanAnswer, Never>)] = [:]
     private var askCount = 0
+    /// Recovery requests sent to the coordinator's policy, by item, with the session waiting for each.
+    private var recoveries: [String: (leaseID: String, continuation: CheckedContinuation<RecoveryVerdict, Never>)] = [:]
 
     /// Leases of reports in the outbox, kept so a re-registration can declare them.
     private var reportLeases: [String: LeaseRef] = [:]
@@ -148,12 +152,18 @@ final class WorkerCore {
                 assign(body, now: now)
             case .control:
                 let body = try codec.body(ControlBody.self, from: frames[1])
-                if body.action == "answer" {
+                if body.action == .answer {
                     if let item = body.item, let waiting = asks.removeValue(forKey: item) {
-                        waiting.continuation.resume(returning: HumanAnswer(decision: body.decision ?? "deny", text: body.text))
+                        waiting.continuation.resume(returning: HumanAnswer(decision: body.decision ?? .deny, text: body.text))
                     }
                 } else {
-                    stop(body.leaseId, abort: body.action == "abort", reason: body.reason)
+                    stop(body.leaseId, abort: body.action == .abort, reason: body.reason)
+                }
+            case .recovery:
+                let body = try codec.body(RecoveryBody.self, from: frames[1])
+                acknowledged(body.ref)
+                if let waiting = recoveries.removeValue(forKey: body.item) {
+                    waiting.continuation.resume(returning: RecoveryVerdict(decision: body.decision, reason: body.reason))
                 }
             case .ack:
                 let body = try codec.body(AckBody.self, from: frames[1])
@@ -212,13 +222,13 @@ final class WorkerCore {
         let worker = configuration.id
         let abort = LeaseRun.Abort()
         let task = Task {
-            let ask: AskHuman = { question in
-                await withCheckedContinuation { inputs.yield(.ask(leaseID: lease.leaseId, question, $0)) }
-            }
+            let context = AgentContext(
+                events: { inputs.yield(.progress(leaseID: lease.leaseId, $0)) },
+                ask: { question in await withCheckedContinuation { inputs.yield(.ask(leaseID: lease.leaseId, question, $0)) } },
+                recover: { request in await withCheckedContinuation { inputs.yield(.recover(leaseID: lease.leaseId, request, $0)) } }
+            )
             let run = LeaseRun(agent: agent, workdir: workdir, worker: worker)
-            let result = await run.run(body.task, lease: lease, abort: abort, ask: ask) { events in
-                inputs.yield(.progress(leaseID: lease.leaseId, events))
-            }
+            let result = await run.run(body.task, lease: lease, abort: abort, context: context)
             inputs.yield(.finished(leaseID: lease.leaseId, result))
         }
         running[lease.leaseId] = Running(lease: lease, task: task, abort: abort, startedAt: now)
@@ -248,12 +258,12 @@ final class WorkerCore {
 
     private func refused(_ body: ErrorBody, now: Int64) {
         switch body.code {
-        case ProtocolError.Code.unknownWorker.rawValue:
+        case .unknownWorker:
             if registered || now - lastRegister > heartbeatMs {
                 registered = false
                 register(now: now)
             }
-        case ProtocolError.Code.staleLease.rawValue:
+        case .staleLease:
             if let leaseID = body.leaseId { stop(leaseID, abort: true, reason: body.message) }
         default:
             logger.error(
@@ -269,7 +279,7 @@ final class WorkerCore {
 
     private func ask(_ leaseID: String, _ question: Question, _ continuation: CheckedContinuation<HumanAnswer, Never>, now: Int64) {
         guard let work = running[leaseID], !work.aborted else {
-            continuation.resume(returning: HumanAnswer(decision: "deny", text: "the lease has ended"))
+            continuation.resume(returning: HumanAnswer(decision: .deny, text: "the lease has ended"))
             return
         }
         askCount += 1
@@ -279,9 +289,7 @@ final class WorkerCore {
             epoch: work.lease.epoch,
             item: item,
             kind: question.kind,
-            text: question.text,
-            detection: question.detection,
-            proposal: question.proposal
+            text: question.text
         )
         asks[item] = (leaseID, body, continuation)
         // Like a report, it stays in the outbox until the coordinator has it.
@@ -290,16 +298,53 @@ final class WorkerCore {
         outbox.append(Pending(id: header.id, leaseID: leaseID, frames: frames, sentAt: now))
         loop.send(OutboundMessage(socket: 0, frames: frames))
         logger.notice(
-            question.kind == "recovery" ? "asking the supervisor policy" : "asking an operator",
+            "asking an operator",
             metadata: ["drover.lease": "\(leaseID)", "drover.item": "\(item)"]
         )
     }
 
-    /// Questions of a lease that ended get "deny", so their sessions do not wait for ever.
+    /// Sends a recovery request to the coordinator's policy; like a report, it stays in the outbox until the
+    /// decision comes back.
+    private func recover(
+        _ leaseID: String,
+        _ request: RecoveryRequest,
+        _ continuation: CheckedContinuation<RecoveryVerdict, Never>,
+        now: Int64
+    ) {
+        guard let work = running[leaseID], !work.aborted else {
+            continuation.resume(returning: RecoveryVerdict(decision: .escalate, reason: "the lease has ended"))
+            return
+        }
+        askCount += 1
+        let item = "r\(askCount)"
+        let body = RecoverBody(
+            leaseId: leaseID,
+            epoch: work.lease.epoch,
+            item: item,
+            detection: request.detection,
+            proposal: request.proposal,
+            evidence: String(request.evidence.prefix(16000))
+        )
+        recoveries[item] = (leaseID, continuation)
+        let header = self.header(.recover)
+        let frames = codec.frames(header, body)
+        outbox.append(Pending(id: header.id, leaseID: leaseID, frames: frames, sentAt: now))
+        loop.send(OutboundMessage(socket: 0, frames: frames))
+        logger.notice(
+            "asking the supervisor policy",
+            metadata: ["drover.lease": "\(leaseID)", "drover.item": "\(item)", "drover.detection": "\(request.detection)"]
+        )
+    }
+
+    /// Questions of a lease that ended get "deny", and recoveries "escalate", so their sessions do not wait for ever.
     private func denyAsks(of leaseID: String) {
         for (item, waiting) in asks where waiting.leaseID == leaseID {
             asks[item] = nil
-            waiting.continuation.resume(returning: HumanAnswer(decision: "deny", text: "the lease has ended"))
+            waiting.continuation.resume(returning: HumanAnswer(decision: .deny, text: "the lease has ended"))
+        }
+        for (item, waiting) in recoveries where waiting.leaseID == leaseID {
+            recoveries[item] = nil
+            waiting.continuation.resume(returning: RecoveryVerdict(decision: .escalate, reason: "the lease has ended"))
         }
     }
 

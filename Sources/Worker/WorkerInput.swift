@@ -10,6 +10,8 @@ enum WorkerInput: Sendable {
     case finished(leaseID: String, AgentResult)
     /// A session asks a human; the answer resumes it.
     case ask(leaseID: String, Question, CheckedContinuation<HumanAnswer, Never>)
+    /// A session asks the supervisor policy whether it may recover; the decision resumes it.
+    case recover(leaseID: String, RecoveryRequest, CheckedContinuation<RecoveryVerdict, Never>)
     case drain
 }
 

@@ -116,7 +116,7 @@ private func failover(on coordinator: BenchCoordinator, mode: String) async thro
     try await awaitCondition(timeout: .seconds(30), "the TODO to run") {
         let todo = try await control.request(.status, EmptyBody(), as: StatusBody.self).todos.first
         victim = todo?.worker ?? ""
-        return todo?.state == "running"
+        return todo?.state == .running
     }
     let start = ContinuousClock.now
     workers[victim]?.signal(mode == "kill" ? SIGKILL : SIGSTOP)
@@ -124,7 +124,7 @@ private func failover(on coordinator: BenchCoordinator, mode: String) async thro
     try await awaitCondition(timeout: .seconds(30), interval: .milliseconds(5), "the TODO to run elsewhere") {
         let todo = try await control.request(.status, EmptyBody(), as: StatusBody.self).todos.first
         newWorker = todo?.worker ?? ""
-        return todo?.state == "running" && todo?.epoch == 2
+        return todo?.state == .running && todo?.epoch == 2
     }
     let seconds = Double((ContinuousClock.now - start).milliseconds) / 1000
     return ["mode": .string(mode), "seconds_to_running_elsewhere": .double(seconds), "from": .string(victim), "to": .string(newWorker)]

@@ -62,7 +62,7 @@ enum CodexBenchmarks {
             let now = ContinuousClock.now
             times.withLock { times in
                 for event in events where times.detected == nil {
-                    if event.kind == "detected" { times.detected = now } else { times.last = now }
+                    if event.kind == .detected { times.detected = now } else { times.last = now }
                 }
             }
         }

@@ -36,13 +36,13 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     /// `--recovery-limit` values over the defaults.
-    var limits: [String: Int] {
-        var limits = CoordinatorConfiguration.defaultRecoveryLimits
+    var recoveryPolicy: RecoveryPolicy {
+        var policy = RecoveryPolicy()
         for entry in recoveryLimits {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
-            if parts.count == 2, let value = Int(parts[1]) { limits[parts[0]] = value }
+            if parts.count == 2, let value = Int(parts[1]) { policy.limits[Detection(rawValue: parts[0])] = value }
         }
-        return limits
+        return policy
     }
 
     func validate() throws {
@@ -73,9 +73,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
             statePath: "\(stateDir)/state.sqlite",
             heartbeatInterval: .milliseconds(heartbeatMs),
             leaseTTL: .milliseconds(leaseTtlMs),
-            recoveryLimits: limits,
+            recoveryPolicy: recoveryPolicy,
             inboxTimeout: inboxTimeout > 0 ? .milliseconds(Int64(inboxTimeout * 1000)) : nil,
-            inboxDefault: InboxDefault(approval: inboxDefaultApproval),
+            inboxDefault: InboxDefault(approval: Decision(rawValue: inboxDefaultApproval)),
             auditLogPath: auditLog == "none" ? nil : auditLog ?? "\(stateDir)/audit.jsonl"
         )
         let stateDir = self.stateDir

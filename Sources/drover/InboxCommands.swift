@@ -47,7 +47,7 @@ struct AnswerCommand: AsyncParsableCommand {
         let client = ControlClient(endpoint: location.controlEndpoint)
         let reply = try await client.request(
             .answer,
-            AnswerBody(item: try await InboxReference.resolve(item, client: client), decision: "reply", text: text),
+            AnswerBody(item: try await InboxReference.resolve(item, client: client), decision: .reply, text: text),
             as: AnswerBody.self
         )
         if json { printJSON(reply) } else { print("\(reply.item): answered") }
@@ -57,13 +57,13 @@ struct AnswerCommand: AsyncParsableCommand {
 struct ApproveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "approve", abstract: "Approve an inbox item.")
     @OptionGroup var answer: ItemOptions
-    func run() async throws { try await answer.send("approve") }
+    func run() async throws { try await answer.send(.approve) }
 }
 
 struct DenyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "deny", abstract: "Deny an inbox item.")
     @OptionGroup var answer: ItemOptions
-    func run() async throws { try await answer.send("deny") }
+    func run() async throws { try await answer.send(.deny) }
 }
 
 struct ItemOptions: ParsableArguments {
@@ -71,13 +71,13 @@ struct ItemOptions: ParsableArguments {
     @OptionGroup var location: CoordinatorLocation
     @Flag(help: "Print the result as JSON.") var json = false
 
-    func send(_ decision: String) async throws {
+    func send(_ decision: Decision) async throws {
         let client = ControlClient(endpoint: location.controlEndpoint)
         let reply = try await client.request(
             .answer,
             AnswerBody(item: try await InboxReference.resolve(item, client: client), decision: decision),
             as: AnswerBody.self
         )
-        if json { printJSON(reply) } else { print("\(reply.item): \(decision == "approve" ? "approved" : "denied")") }
+        if json { printJSON(reply) } else { print("\(reply.item): \(decision == .approve ? "approved" : "denied")") }
     }
 }

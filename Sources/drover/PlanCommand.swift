@@ -85,19 +85,19 @@ struct PlanCommand: AsyncParsableCommand {
     struct Pause: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start no new TODO of a plan (running ones go on).")
         @OptionGroup var target: PlanTarget
-        func run() async throws { try await target.send("pause") }
+        func run() async throws { try await target.send(.pause) }
     }
 
     struct Resume: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Let a paused plan go on.")
         @OptionGroup var target: PlanTarget
-        func run() async throws { try await target.send("resume") }
+        func run() async throws { try await target.send(.resume) }
     }
 
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cancel every unfinished TODO of a plan (running ones are stopped).")
         @OptionGroup var target: PlanTarget
-        func run() async throws { try await target.send("cancel") }
+        func run() async throws { try await target.send(.cancel) }
     }
 }
 
@@ -107,7 +107,7 @@ struct PlanTarget: ParsableArguments {
     @OptionGroup var location: CoordinatorLocation
     @Flag(help: "Print the plan's status as JSON.") var json = false
 
-    func send(_ action: String) async throws {
+    func send(_ action: PlanRequest.Action) async throws {
         let status = try await ControlClient(endpoint: location.controlEndpoint).request(
             .plan,
             PlanRequest(plan: plan, action: action),

@@ -60,7 +60,7 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(130)
         }
         if json { printJSON(final) }
-        if final.plans.first(where: { $0.id == plan.id })?.state != "done" { throw ExitCode(1) }
+        if final.plans.first(where: { $0.id == plan.id })?.state != .done { throw ExitCode(1) }
     }
 }
 
@@ -149,7 +149,7 @@ final class PlanMonitor: Service, Sendable {
                 flushOutput()
                 lastLine = line
             }
-            if planStatus.state != "running" {
+            if planStatus.state != .running {
                 if !quiet {
                     if terminal { print("") }
                     summarize(status, planStatus, seconds: Double((ContinuousClock.now - started).milliseconds) / 1000)
@@ -172,9 +172,9 @@ final class PlanMonitor: Service, Sendable {
     private func summarize(_ status: StatusBody, _ plan: StatusBody.PlanStatus, seconds: Double) {
         let total = plan.counts.values.reduce(0, +)
         print("plan \(plan.id) \(plan.state): \(plan.counts["done"] ?? 0)/\(total) TODOs done in \(String(format: "%.1f", seconds)) s")
-        for todo in status.todos where todo.plan == plan.id && todo.state != "done" {
+        for todo in status.todos where todo.plan == plan.id && todo.state != .done {
             print("  \(todo.state) \(todo.id): \(todo.detail ?? "")")
         }
-        if plan.state != "done" { print("see every decision with `drover events --state-dir …`") }
+        if plan.state != .done { print("see every decision with `drover events --state-dir …`") }
     }
 }

@@ -43,16 +43,16 @@ enum StatusText {
         lines.append("")
         lines.append(status.workers.isEmpty ? "no workers connected" : "workers:")
         for worker in status.workers { lines.append("  " + workerLine(worker)) }
-        let shown = status.todos.filter { all || $0.state != "done" }
+        let shown = status.todos.filter { all || $0.state != .done }
         if !shown.isEmpty {
             lines.append("")
             lines.append(all ? "TODOs:" : "TODOs not done:")
         }
         for todo in shown {
-            var line = "  \(todo.state.padding(toLength: 9, withPad: " ", startingAt: 0)) \(todo.plan)/\(todo.id)"
+            var line = "  \(todo.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(todo.plan)/\(todo.id)"
             if let worker = todo.worker { line += " on \(worker)" }
             if todo.epoch > 1 { line += " (epoch \(todo.epoch))" }
-            if let detail = todo.detail, todo.state != "done" { line += ": \(detail.prefix(120))" }
+            if let detail = todo.detail, todo.state != .done { line += ": \(detail.prefix(120))" }
             lines.append(line)
         }
         return lines.joined(separator: "\n")

@@ -31,7 +31,7 @@ struct TodoCommand: AsyncParsableCommand {
         let parts = todo.split(separator: "/").map(String.init)
         let reply = try await ControlClient(endpoint: location.controlEndpoint).request(
             .todo,
-            TodoRequest(plan: parts[0], todo: parts[1], action: action.rawValue),
+            TodoRequest(plan: parts[0], todo: parts[1], action: TodoRequest.Action(rawValue: action.rawValue)),
             as: TodoReply.self
         )
         if json {

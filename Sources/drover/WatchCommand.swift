@@ -75,7 +75,7 @@ struct WatchCommand: AsyncParsableCommand {
     /// One status line for the plain output.
     static func summary(_ status: StatusBody, inbox: Int) -> String {
         let plans = status.plans.map { "\($0.id) \($0.counts["done"] ?? 0)/\($0.counts.values.reduce(0, +)) \($0.state)" }
-        let running = status.todos.filter { $0.state == "running" }.count
+        let running = status.todos.filter { $0.state == .running }.count
         return "status: \(status.workers.count) workers, \(running) running, inbox \(inbox); plans: "
             + (plans.isEmpty ? "none" : plans.joined(separator: ", "))
     }

@@ -67,7 +67,7 @@ import Testing
         let again = try harness.submit(original)
         #expect(try again.first { $0.header?.type == .submit }?.decode(SubmittedBody.self).created == false)
         let clash = try harness.submit(plan([Todo(id: "b", command: "true")]))
-        #expect(try clash.errors().first?.code == "rejected")
+        #expect(try clash.errors().first?.code == .rejected)
     }
 
     @Test func eventSequenceNumbersHaveNoHoles() throws {
@@ -81,7 +81,7 @@ import Testing
         events += try harness.report("w1", try next.assigns()[0]).events
         let seqs = events.map(\.seq)
         #expect(seqs == Array(seqs[0]...seqs[0] + Int64(seqs.count - 1)))
-        #expect(events.last?.type == "plan.done")
+        #expect(events.last?.type == .planDone)
     }
 }
 
@@ -102,11 +102,11 @@ import Testing
 
         // The old owner comes back and reports under epoch 1: refused, and told to abort.
         let unknown = try harness.report("w1", assign)
-        #expect(try unknown.errors().first?.code == "unknown_worker")
+        #expect(try unknown.errors().first?.code == .unknownWorker)
         try harness.register("w1")
         let stale = try harness.report("w1", assign)
         let error = try #require(try stale.errors().first)
-        #expect(error.code == "stale_lease")
+        #expect(error.code == .staleLease)
         #expect(error.leaseId == "p/a@1")
         #expect(harness.state("p", "a") == "assigned")
         #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.worker == "w2")
@@ -234,19 +234,19 @@ import Testing
 }
 
 @Suite struct RefusalTests {
-    static let badFrames: [([Data], String)] = [
-        ([Data("only-one".utf8)], "bad_frames"),
-        ([Data("{nope".utf8), Data("{}".utf8)], "bad_json"),
-        ([Data(#"{"v":2,"type":"heartbeat","id":"x","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unsupported_version"),
-        ([Data(#"{"v":1,"type":"launch","id":"x","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unknown_type"),
-        ([Data(#"{"v":1,"type":"register","id":"x","seq":1,"ts":0}"#.utf8), Data(#"{"worker":"rogue"}"#.utf8)], "bad_field"),
-        ([Data(#"{"v":1,"type":"heartbeat","id":"x","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unknown_worker"),
-        ([Data(#"{"v":1,"type":"assign","id":"x","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unknown_worker"),
-        ([Data(#"{"v":1,"type":"register","id":"x","seq":1,"ts":0}"#.utf8), Data(repeating: 32, count: (1 << 20) + 1)], "too_large"),
+    static let badFrames: [([Data], ProtocolError.Code)] = [
+        ([Data("only-one".utf8)], .badFrames),
+        ([Data("{nope".utf8), Data("{}".utf8)], .badJSON),
+        ([Data(#"{"v":2,"type":"heartbeat","id":"x","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], .unsupportedVersion),
+        ([Data(#"{"v":1,"type":"launch","id":"x","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], .unknownType),
+        ([Data(#"{"v":1,"type":"register","id":"x","seq":1,"ts":0}"#.utf8), Data(#"{"worker":"rogue"}"#.utf8)], .badField),
+        ([Data(#"{"v":1,"type":"heartbeat","id":"x","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], .unknownWorker),
+        ([Data(#"{"v":1,"type":"assign","id":"x","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], .unknownWorker),
+        ([Data(#"{"v":1,"type":"register","id":"x","seq":1,"ts":0}"#.utf8), Data(repeating: 32, count: (1 << 20) + 1)], .tooLarge),
     ]
 
     @Test(arguments: badFrames)
-    func badFramesGetAnErrorReplyAndAreCounted(frames: [Data], code: String) throws {
+    func badFramesGetAnErrorReplyAndAreCounted(frames: [Data], code: ProtocolError.Code) throws {
         let harness = try CoreHarness()
         let sent = try harness.raw(0, [Data("rogue".utf8)] + frames)
         let error = try #require(try sent.errors().first)
@@ -260,7 +260,7 @@ import Testing
         let header = Header(type: .register, id: "x", seq: 1)
         let frames = harness.codec.frames(header, RegisterBody(worker: "victim", host: "h", slots: 1, labels: [], holding: []))
         let error = try #require(try harness.raw(0, [Data("rogue".utf8)] + frames).errors().first)
-        #expect(error.code == "bad_field")
+        #expect(error.code == .badField)
         #expect(error.message.contains("routing id"))
         #expect(harness.core.workers.isEmpty)
     }
@@ -277,10 +277,10 @@ import Testing
 
     @Test func controlSocketRefusesWorkMessagesAndInvalidPlans() throws {
         let harness = try CoreHarness()
-        #expect(try harness.control(.heartbeat, HeartbeatBody()).errors().first?.code == "unknown_type")
+        #expect(try harness.control(.heartbeat, HeartbeatBody()).errors().first?.code == .unknownType)
         let cyclic = plan([Todo(id: "a", command: "true", dependsOn: ["b"]), Todo(id: "b", command: "true", dependsOn: ["a"])])
         let error = try #require(try harness.submit(cyclic).errors().first)
-        #expect(error.code == "rejected")
+        #expect(error.code == .rejected)
         #expect(error.ref?.hasPrefix("op-") == true, "the refusal names the request it answers")
         #expect(error.message.contains("cycle"))
         #expect(harness.core.plans.isEmpty)
@@ -288,7 +288,7 @@ import Testing
 }
 
 @Suite struct InboxTests {
-    func asking(kind: String = "approval", inboxTimeout: Duration? = .seconds(1800)) throws -> (CoreHarness, AssignBody) {
+    func asking(kind: AskKind = .approval, inboxTimeout: Duration? = .seconds(1800)) throws -> (CoreHarness, AssignBody) {
         let harness = try CoreHarness(inboxTimeout: inboxTimeout)
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", prompt: "do it", risk: .high)])).assigns()[0]
@@ -307,39 +307,39 @@ import Testing
         let listing = try #require(try harness.control(.inbox, EmptyBody()).first { $0.header?.type == .inbox }).decode(InboxBody.self)
         #expect(listing.items.map(\.id) == ["w1-q1"])
         #expect(listing.items.first?.text == "rm -rf build")
-        let sent = try harness.control(.answer, AnswerBody(item: "w1-q1", decision: "approve"))
+        let sent = try harness.control(.answer, AnswerBody(item: "w1-q1", decision: .approve))
         let control = try #require(sent.first { $0.header?.type == .control && $0.to == "w1" }).decode(ControlBody.self)
         #expect(
             control
                 == ControlBody(
-                    action: "answer",
+                    action: .answer,
                     leaseId: assign.lease.leaseId,
                     reason: "an operator answered",
                     item: "q1",
-                    decision: "approve"
+                    decision: .approve
                 )
         )
         #expect(sent.eventTypes.contains("inbox.answered"))
         #expect(harness.core.inbox.isEmpty)
-        let again = try harness.control(.answer, AnswerBody(item: "w1-q1", decision: "approve"))
+        let again = try harness.control(.answer, AnswerBody(item: "w1-q1", decision: .approve))
         #expect(try again.errors().first?.message.contains("no inbox item w1-q1") == true)
     }
 
-    @Test(arguments: [("approval", "deny"), ("question", "reply")])
-    func anUnansweredItemTimesOutToThePolicyDefault(kind: String, decision: String) throws {
+    @Test(arguments: [(AskKind.approval, Decision.deny), (.question, .reply)])
+    func anUnansweredItemTimesOutToThePolicyDefault(kind: AskKind, decision: Decision) throws {
         let (harness, assign) = try asking(kind: kind, inboxTimeout: .seconds(1))
         #expect(try harness.tick(advancing: 900).allSatisfy { $0.header?.type != .control }, "not before its time")
         #expect(harness.core.inbox.count == 1)
         try harness.fromWorker("w1", .heartbeat, HeartbeatBody(leases: [assign.lease.leaseId]))
         let sent = try harness.tick(advancing: 200)
         let control = try #require(sent.first { $0.header?.type == .control && $0.to == "w1" }).decode(ControlBody.self)
-        #expect(control.action == "answer")
+        #expect(control.action == .answer)
         #expect(control.item == "q1")
         #expect(control.decision == decision)
-        #expect(decision == "deny" ? control.text == nil : control.text?.contains("No operator answered in time") == true)
+        #expect(decision == .deny ? control.text == nil : control.text?.contains("No operator answered in time") == true)
         #expect(sent.eventTypes.contains("inbox.expired"))
         #expect(harness.core.inbox.isEmpty)
-        #expect(try harness.control(.answer, AnswerBody(item: "w1-q1", decision: "approve")).errors().first?.code == "rejected")
+        #expect(try harness.control(.answer, AnswerBody(item: "w1-q1", decision: .approve)).errors().first?.code == .rejected)
     }
 
     @Test func withoutATimeoutAnItemWaits() throws {
@@ -363,19 +363,19 @@ import Testing
         try harness.fromWorker(
             "w1",
             .ask,
-            AskBody(leaseId: assign.lease.leaseId, epoch: 1, item: "q1", kind: "approval", text: "rm -rf build")
+            AskBody(leaseId: assign.lease.leaseId, epoch: 1, item: "q1", kind: .approval, text: "rm -rf build")
         )
         #expect(harness.core.inbox.count == 1)
     }
 }
 
 @Suite struct SupervisorPolicyTests {
-    func recovery(_ harness: CoreHarness, _ assign: AssignBody, item: String, detection: String = "stopped_early") throws -> ControlBody {
+    func recovery(_ harness: CoreHarness, _ assign: AssignBody, item: String, detection: Detection = .stoppedEarly) throws -> ControlBody {
         let body = AskBody(
             leaseId: assign.lease.leaseId,
             epoch: assign.lease.epoch,
             item: item,
-            kind: "recovery",
+            kind: .recovery,
             text: "check failed",
             detection: detection,
             proposal: "repair"
@@ -390,13 +390,13 @@ import Testing
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
         for index in 1...3 {
-            #expect(try recovery(harness, assign, item: "q\(index)").decision == "approve")
+            #expect(try recovery(harness, assign, item: "q\(index)").decision == .approve)
         }
         let refused = try recovery(harness, assign, item: "q4")
-        #expect(refused.decision == "deny")
+        #expect(refused.decision == .deny)
         #expect(refused.text?.contains("the limit of 3 stopped_early recoveries") == true)
         // Other kinds of trouble have their own limits.
-        #expect(try recovery(harness, assign, item: "q5", detection: "hung").decision == "approve")
+        #expect(try recovery(harness, assign, item: "q5", detection: .hung).decision == .approve)
         #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.recoveries == ["stopped_early": 3, "hung": 1])
     }
 
@@ -420,7 +420,7 @@ import Testing
         try harness.restart()
         #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.recoveries == ["stopped_early": 3])
         try harness.register("w1", holding: [assign.lease])
-        #expect(try recovery(harness, assign, item: "q9").decision == "deny")
+        #expect(try recovery(harness, assign, item: "q9").decision == .deny)
     }
 }
 
@@ -433,9 +433,9 @@ import Testing
         #expect(harness.state("p", "b") == "skipped")
         #expect(harness.core.plans["p"]?.state == .failed)
 
-        let retried = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: "retry"))
+        let retried = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .retry))
         let reply = try #require(retried.first { $0.header?.type == .todo }).decode(TodoReply.self)
-        #expect(reply.todo.state == "assigned")
+        #expect(reply.todo.state == .assigned)
         #expect(reply.todo.attempts == 0)
         #expect(harness.state("p", "b") == "pending")
         #expect(harness.core.plans["p"]?.state == .running)
@@ -451,9 +451,9 @@ import Testing
         let harness = try CoreHarness()
         try harness.register("w1")
         try harness.submit(plan([Todo(id: "a", command: "true")]))
-        let refused = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: "retry"))
+        let refused = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .retry))
         #expect(try refused.errors().first?.message.contains("only a failed, escalated, cancelled or skipped TODO") == true)
-        let unknown = try harness.control(.todo, TodoRequest(plan: "p", todo: "zz", action: "show"))
+        let unknown = try harness.control(.todo, TodoRequest(plan: "p", todo: "zz", action: .show))
         #expect(try unknown.errors().first?.message.contains("no TODO p/zz") == true)
     }
 
@@ -462,12 +462,12 @@ import Testing
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", command: "sleep 9"), Todo(id: "b", command: "true", dependsOn: ["a"])]))
             .assigns()[0]
-        let running = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: "cancel"))
+        let running = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .cancel))
         let control = try #require(running.first { $0.header?.type == .control }).decode(ControlBody.self)
-        #expect(control.action == "cancel")
+        #expect(control.action == .cancel)
         #expect(control.leaseId == assign.lease.leaseId)
-        let waiting = try harness.control(.todo, TodoRequest(plan: "p", todo: "b", action: "cancel"))
-        #expect(try waiting.first { $0.header?.type == .todo }?.decode(TodoReply.self).todo.state == "cancelled")
+        let waiting = try harness.control(.todo, TodoRequest(plan: "p", todo: "b", action: .cancel))
+        #expect(try waiting.first { $0.header?.type == .todo }?.decode(TodoReply.self).todo.state == .cancelled)
     }
 }
 
@@ -478,13 +478,13 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let harness = try CoreHarness(statePath: directory.appendingPathComponent("state.sqlite").path)
         try harness.control(.submit, SubmitBody(plan: plan([Todo(id: "a", command: "true"), Todo(id: "b", command: "true")])))
-        let paused = try harness.control(.plan, PlanRequest(plan: "p", action: "pause"))
+        let paused = try harness.control(.plan, PlanRequest(plan: "p", action: .pause))
         #expect(try paused.first { $0.header?.type == .plan }?.decode(StatusBody.PlanStatus.self).paused == true)
         #expect(try harness.register("w1", slots: 2).assigns().isEmpty)
         try harness.restart()
         #expect(harness.core.plans["p"]?.paused == true)
         #expect(try harness.register("w1", slots: 2).assigns().isEmpty)
-        let resumed = try harness.control(.plan, PlanRequest(plan: "p", action: "resume"))
+        let resumed = try harness.control(.plan, PlanRequest(plan: "p", action: .resume))
         #expect(try resumed.assigns(to: "w1").count == 2)
     }
 
@@ -492,9 +492,9 @@ import Testing
         let harness = try CoreHarness()
         try harness.register("w1")
         try harness.submit(plan([Todo(id: "a", command: "sleep 9"), Todo(id: "b", command: "true", dependsOn: ["a"])]))
-        let sent = try harness.control(.plan, PlanRequest(plan: "p", action: "cancel"))
+        let sent = try harness.control(.plan, PlanRequest(plan: "p", action: .cancel))
         #expect(sent.contains { $0.header?.type == .control && $0.to == "w1" })
         #expect(harness.state("p", "b") == "cancelled")
-        #expect(try harness.control(.plan, PlanRequest(plan: "zz", action: "pause")).errors().first?.message.contains("no plan zz") == true)
+        #expect(try harness.control(.plan, PlanRequest(plan: "zz", action: .pause)).errors().first?.message.contains("no plan zz") == true)
     }
 }

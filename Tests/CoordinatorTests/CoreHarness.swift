@@ -153,7 +153,7 @@ extension [Sent] {
     }
 
     var events: [Event] { compactMap(\.event) }
-    var eventTypes: [String] { events.map(\.type) }
+    var eventTypes: [String] { events.map(\.type.rawValue) }
 }
 
 func plan(_ todos: [Todo], id: String = "p") -> Plan { Plan(id: id, title: id, todos: todos) }

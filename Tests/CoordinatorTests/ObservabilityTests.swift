@@ -49,19 +49,22 @@ import Testing
         try harness.fromWorker(
             "w1",
             .progress,
-            ProgressBody(leaseId: assign.lease.leaseId, epoch: 1, events: [AgentEvent(kind: "detected", text: "hung: no event for 1 s")])
+            ProgressBody(
+                leaseId: assign.lease.leaseId,
+                epoch: 1,
+                events: [AgentEvent(kind: .detected, text: "no event for 1 s", detection: .hung)]
+            )
         )
         try harness.fromWorker(
             "w1",
-            .ask,
-            AskBody(
+            .recover,
+            RecoverBody(
                 leaseId: assign.lease.leaseId,
                 epoch: 1,
                 item: "r1",
-                kind: "recovery",
-                text: "no event for 1 s",
-                detection: "hung",
-                proposal: "resume with a nudge"
+                detection: .hung,
+                proposal: "resume with a nudge",
+                evidence: "no event for 1 s"
             )
         )
         let text = harness.core.metrics.exposition()
@@ -125,7 +128,7 @@ import Testing
             try harness.fromWorker(
                 "w1",
                 .progress,
-                ProgressBody(leaseId: assign.lease.leaseId, epoch: 1, events: [AgentEvent(kind: "output", text: "chatter")])
+                ProgressBody(leaseId: assign.lease.leaseId, epoch: 1, events: [AgentEvent(kind: .output, text: "chatter")])
             )
             try harness.report("w1", assign, .failed)
         }

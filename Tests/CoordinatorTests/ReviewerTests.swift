@@ -37,7 +37,7 @@ import Testing
     func input(_ items: [ReviewInput.Item], slots: Int, freeSlots: Int, inbox: [InboxItem] = []) -> ReviewInput {
         ReviewInput(
             now: Self.now,
-            plans: [.init(id: "p", title: "P", state: "running", paused: false)],
+            plans: [.init(id: "p", title: "P", state: .running, paused: false)],
             items: items,
             slots: slots,
             freeSlots: freeSlots,
@@ -61,7 +61,7 @@ import Testing
             item("i", .failed, repairs: 3),
             item("j", .skipped, after: ["i"]),
         ]
-        let question = InboxItem(id: "w1-q1", plan: "p", todo: "e", worker: "w1", kind: "approval", text: "rm -rf build", askedAt: 1)
+        let question = InboxItem(id: "w1-q1", plan: "p", todo: "e", worker: "w1", kind: .approval, text: "rm -rf build", askedAt: 1)
         let review = Reviewer(input(items, slots: 4, freeSlots: 3, inbox: [question])).review()
 
         let eta = try #require(review.eta)

@@ -36,7 +36,7 @@ struct ClusterTests {
                     #expect(position[dependency]! < position[todo.id]!, "\(todo.id) ran before its dependency \(dependency)")
                 }
             }
-            let doneBy = Set(try cluster.events().filter { $0.type == "todo.done" }.compactMap(\.worker))
+            let doneBy = Set(try cluster.events().filter { $0.type == .todoDone }.compactMap(\.worker))
             #expect(doneBy.count >= 2, "work was spread over the workers: \(doneBy)")
         }
     }
@@ -50,7 +50,7 @@ struct ClusterTests {
             let slow = Todo(id: "slow", command: "echo started >> starts.log; sleep 2; echo $DROVER_TODO >> effects.log")
             try await cluster.submit(Plan(id: "p", title: "p", todos: [slow]))
             let running = try await cluster.waitForStatus("slow to run") { status in
-                status.todos.first?.state == "running" && !cluster.lines(of: "starts.log").isEmpty
+                status.todos.first?.state == .running && !cluster.lines(of: "starts.log").isEmpty
             }
             let victim = try #require(running.todos[0].worker)
             await cluster.killWorker(victim)
@@ -58,9 +58,9 @@ struct ClusterTests {
             let done = try await cluster.waitForPlan("p")
             #expect(cluster.lines(of: "effects.log") == ["slow"], "completed exactly once")
             #expect(cluster.lines(of: "starts.log").count == 2, "started on the victim, then again elsewhere")
-            let requeued = try cluster.events().first { $0.type == "todo.requeued" }
+            let requeued = try cluster.events().first { $0.type == .todoRequeued }
             #expect(requeued?.data["reason"]?.stringValue?.contains("lost") == true)
-            #expect(try cluster.events().last { $0.type == "todo.done" }?.worker != victim)
+            #expect(try cluster.events().last { $0.type == .todoDone }?.worker != victim)
             #expect(done.todos[0].epoch == 2)
 
             // The victim's report for epoch 1, replayed, is refused and its sender told to abort.
@@ -83,7 +83,7 @@ struct ClusterTests {
             let (header, body) = try await replay.request(.report, stale, expecting: .error)
             #expect(header.type == .error)
             let error = try WireCodec().body(ErrorBody.self, from: body)
-            #expect(error.code == "stale_lease")
+            #expect(error.code == .staleLease)
             #expect(error.leaseId == "p/slow@1")
             #expect(try await cluster.status().counters["stale_refused"] == 1)
         }
@@ -114,7 +114,7 @@ struct ClusterTests {
             #expect(Set(effects) == Set(todos.map(\.id)))
             let events = try cluster.events()
             #expect(events.map(\.seq) == Array(1...Int64(events.count)), "the event log has no holes across the restart")
-            #expect(events.filter { $0.type == "coordinator.started" }.count == 2)
+            #expect(events.filter { $0.type == .coordinatorStarted }.count == 2)
         }
     }
 
@@ -135,14 +135,14 @@ struct ClusterTests {
                     ]
                 )
             )
-            try await cluster.waitForStatus("long to run on first") { $0.todos.first?.state == "running" }
+            try await cluster.waitForStatus("long to run on first") { $0.todos.first?.state == .running }
             first.signal(SIGTERM)
             #expect(try await first.wait() == 0, "a drained worker exits cleanly")
-            try await cluster.waitForStatus("long to be handed back") { $0.todos.first?.state == "ready" }
+            try await cluster.waitForStatus("long to be handed back") { $0.todos.first?.state == .ready }
             let second = try cluster.startWorker("second")
             try await cluster.waitForPlan("p")
             #expect(cluster.lines(of: "effects.log") == ["long"])
-            let types = try cluster.events().map(\.type)
+            let types = try cluster.events().map(\.type.rawValue)
             #expect(types.contains("todo.handed_back"))
             #expect(types.contains("worker.left"))
 
@@ -152,13 +152,13 @@ struct ClusterTests {
             let patient = try cluster.startWorker("patient", extra: ["--drain-timeout", "30"])
             try await cluster.submit(Plan(id: "q", title: "q", todos: [Todo(id: "short", command: "sleep 1; echo short >> effects.log")]))
             try await cluster.waitForStatus("short to run on patient") { status in
-                status.todos.contains { $0.id == "short" && $0.state == "running" && $0.worker == "patient" }
+                status.todos.contains { $0.id == "short" && $0.state == .running && $0.worker == "patient" }
             }
             patient.signal(SIGTERM)
             #expect(try await patient.wait() == 0)
             let status = try await cluster.waitForPlan("q")
             #expect(status.plans.first { $0.id == "q" }?.counts == ["done": 1])
-            #expect(try cluster.events().last { $0.type == "todo.done" }?.worker == "patient")
+            #expect(try cluster.events().last { $0.type == .todoDone }?.worker == "patient")
         }
     }
 
@@ -170,17 +170,17 @@ struct ClusterTests {
             try await cluster.submit(plan)
 
             let rogue = try await RawPeer(endpoint: endpoints.work, routingID: "rogue")
-            let cases: [([Data], String)] = [
-                ([Data("lonely".utf8)], "bad_frames"),
-                ([Data("{not json".utf8), Data("{}".utf8)], "bad_json"),
-                ([Data(#"{"v":9,"type":"heartbeat","id":"a","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unsupported_version"),
-                ([Data(#"{"v":1,"type":"explode","id":"b","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unknown_type"),
+            let cases: [([Data], ProtocolError.Code)] = [
+                ([Data("lonely".utf8)], .badFrames),
+                ([Data("{not json".utf8), Data("{}".utf8)], .badJSON),
+                ([Data(#"{"v":9,"type":"heartbeat","id":"a","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], .unsupportedVersion),
+                ([Data(#"{"v":1,"type":"explode","id":"b","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], .unknownType),
                 (
                     [Data(#"{"v":1,"type":"register","id":"c","seq":1,"ts":0}"#.utf8), Data(#"{"worker":"rogue","slots":"many"}"#.utf8)],
-                    "bad_field"
+                    .badField
                 ),
-                ([Data(#"{"v":1,"type":"register","id":"d","seq":1,"ts":0}"#.utf8), Data(repeating: 120, count: 2 << 20)], "too_large"),
-                ([Data(#"{"v":1,"type":"report","id":"e","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], "unknown_worker"),
+                ([Data(#"{"v":1,"type":"register","id":"d","seq":1,"ts":0}"#.utf8), Data(repeating: 120, count: 2 << 20)], .tooLarge),
+                ([Data(#"{"v":1,"type":"report","id":"e","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], .unknownWorker),
             ]
             for (frames, code) in cases {
                 var reply: ErrorBody?
@@ -212,7 +212,7 @@ struct ClusterTests {
             // Fails until the operator has fixed things (made the flag file).
             let todos = [Todo(id: "a", command: "test -f fixed"), Todo(id: "b", command: "echo b >> effects.log", dependsOn: ["a"])]
             try await cluster.submit(Plan(id: "ops", title: "ops", todos: todos))
-            try await cluster.waitForPlan("ops", toBe: "failed")
+            try await cluster.waitForPlan("ops", toBe: .failed)
             try "".write(toFile: "\(cluster.directory)/fixed", atomically: true, encoding: .utf8)
             let retry = try TestProcess(
                 name: "retry",
@@ -230,8 +230,8 @@ struct ClusterTests {
             )
             try await show.wait()
             let reply = try JSONDecoder().decode(TodoReply.self, from: Data(show.output.utf8))
-            #expect(reply.todo.state == "done")
-            #expect(reply.events.contains { $0.type == "todo.retried" })
+            #expect(reply.todo.state == .done)
+            #expect(reply.events.contains { $0.type == .todoRetried })
             let bad = try TestProcess(
                 name: "bad",
                 arguments: ["todo", "retry", "nonsense", "--control", endpoints.control],
@@ -262,7 +262,7 @@ struct ClusterTests {
             )
             try await workers.wait()
             #expect(try JSONDecoder().decode([StatusBody.WorkerStatus].self, from: Data(workers.output.utf8)).map(\.id) == ["w1"])
-            #expect(try await cluster.status().todos.first?.state == "ready", "nothing starts while the plan is paused")
+            #expect(try await cluster.status().todos.first?.state == .ready, "nothing starts while the plan is paused")
             let resume = try TestProcess(
                 name: "resume",
                 arguments: ["plan", "resume", "held", "--control", endpoints.control],
@@ -283,7 +283,7 @@ struct ClusterTests {
                 Todo(id: "after", command: "true", dependsOn: ["broken"]),
             ]
             try await cluster.submit(Plan(id: "rv", title: "review me", todos: todos))
-            try await cluster.waitForPlan("rv", toBe: "failed")
+            try await cluster.waitForPlan("rv", toBe: .failed)
             func review(_ arguments: [String]) async throws -> (status: Int32, output: String) {
                 let process = try TestProcess(
                     name: "review",

@@ -26,7 +26,7 @@ struct CodexSessionTests {
         _ mode: CodexConfiguration.Mode,
         _ script: ModelScript,
         todo: Todo,
-        state: String = "done",
+        state: TodoState = .done,
         worker: [String] = []
     ) async throws -> (StatusBody.TodoStatus, [RecordedRequest], [Event]) {
         let server = try ScriptedModelServer(script: script)
@@ -35,7 +35,7 @@ struct CodexSessionTests {
             try await cluster.startCoordinator()
             try codexWorker(cluster, server, mode: mode, extra: worker)
             try await cluster.submit(Plan(id: "s", title: "s", todos: [todo]))
-            let status = try await cluster.waitForPlan("s", toBe: state == "done" ? "done" : "failed")
+            let status = try await cluster.waitForPlan("s", toBe: state == .done ? .done : .failed)
             let todoStatus = try #require(status.todos.first)
             #expect(todoStatus.state == state)
             return (todoStatus, server.responseRequests, try cluster.events())
@@ -58,7 +58,7 @@ struct CodexSessionTests {
     }
 
     func detections(_ events: [Event]) -> [String] {
-        events.filter { $0.type == "agent.detected" }.compactMap { $0.data["text"]?.stringValue?.components(separatedBy: ":").first }
+        events.filter { $0.type == .agent(.detected) }.compactMap { $0.data["text"]?.stringValue?.components(separatedBy: ":").first }
     }
 
     @Test(arguments: CodexConfiguration.Mode.allCases)
@@ -84,11 +84,11 @@ struct CodexSessionTests {
             #expect(requests.first?.text.contains("Write a greeting into greeting.txt.") == true, "the prompt reached the model")
             #expect(requests.last?.text.contains("function_call_output") == true, "the command's output went back to the model")
             let events = try cluster.events()
-            #expect(events.contains { $0.type == "agent.thread" })
+            #expect(events.contains { $0.type == .agent(.thread) })
             #expect(
-                events.contains { $0.type == "agent.command" && $0.data["text"]?.stringValue?.contains("echo hello from codex") == true }
+                events.contains { $0.type == .agent(.command) && $0.data["text"]?.stringValue?.contains("echo hello from codex") == true }
             )
-            #expect(events.contains { $0.type == "agent.turn_completed" })
+            #expect(events.contains { $0.type == .agent(.turnCompleted) })
             #expect(cluster.lines(of: "greeting.txt") == ["hello from codex"])
         }
     }
@@ -103,10 +103,10 @@ struct CodexSessionTests {
             try await cluster.startCoordinator()
             try codexWorker(cluster, server, mode: mode)
             try await cluster.submit(Plan(id: "broken", title: "broken", todos: [Todo(id: "t", prompt: "Do something.")]))
-            let status = try await cluster.waitForPlan("broken", toBe: "failed")
+            let status = try await cluster.waitForPlan("broken", toBe: .failed)
             let detail = try #require(status.todos.first?.detail)
             #expect(detail.contains("codex turn failed"), "\(detail)")
-            #expect(try cluster.events().contains { $0.type == "agent.turn_failed" })
+            #expect(try cluster.events().contains { $0.type == .agent(.turnFailed) })
         }
     }
 
@@ -135,8 +135,8 @@ struct CodexSessionTests {
             #expect(repair.contains("result.txt does not exist"), "with the failing check's output")
             #expect(repair.contains("I will create result.txt next."), "on the same thread: the first turn is in the history")
             let events = try cluster.events()
-            #expect(events.contains { $0.type == "agent.detected" && $0.data["text"]?.stringValue?.hasPrefix("stopped_early") == true })
-            #expect(events.contains { $0.type == "agent.recovery" && $0.data["text"]?.stringValue?.hasPrefix("repair") == true })
+            #expect(events.contains { $0.type == .agent(.detected) && $0.data["text"]?.stringValue?.hasPrefix("stopped_early") == true })
+            #expect(events.contains { $0.type == .agent(.recovery) && $0.data["text"]?.stringValue?.hasPrefix("repair") == true })
         }
     }
 
@@ -149,10 +149,10 @@ struct CodexSessionTests {
             try codexWorker(cluster, server, mode: mode)
             let todo = Todo(id: "t", prompt: "Create result.txt.", checks: [Check(file: "result.txt")], budget: Budget(turns: 2))
             try await cluster.submit(Plan(id: "claims", title: "claims", todos: [todo]))
-            let status = try await cluster.waitForPlan("claims", toBe: "failed")
+            let status = try await cluster.waitForPlan("claims", toBe: .failed)
             let detail = try #require(status.todos.first?.detail)
             #expect(detail.contains("over budget: 2 turns spent"), "codex saying it is done is not enough: \(detail)")
-            #expect(status.todos.first?.state == "escalated")
+            #expect(status.todos.first?.state == .escalated)
             #expect(detail.contains("result.txt does not exist"))
             #expect(server.responseRequests.count == 2)
         }
@@ -169,7 +169,7 @@ struct CodexSessionTests {
         #expect(detections(events) == ["hung"])
         #expect(
             events.contains {
-                $0.type == "agent.recovery" && $0.data["text"]?.stringValue?.contains("resume the thread with a nudge") == true
+                $0.type == .agent(.recovery) && $0.data["text"]?.stringValue?.contains("resume the thread with a nudge") == true
             }
         )
         #expect(requests.count == 3)
@@ -189,7 +189,7 @@ struct CodexSessionTests {
             todo: Todo(id: "t", prompt: "Say done.")
         )
         #expect(detections(events) == ["transient_error"])
-        #expect(events.contains { $0.type == "agent.recovery" && $0.data["text"]?.stringValue?.contains("back off 0.3 seconds") == true })
+        #expect(events.contains { $0.type == .agent(.recovery) && $0.data["text"]?.stringValue?.contains("back off 0.3 seconds") == true })
         #expect(requests.count == 2)
         #expect(todo.detail?.contains("codex finished in 1 turn") == true, "a turn the model never had does not count")
     }
@@ -203,14 +203,14 @@ struct CodexSessionTests {
         )
         #expect(
             detections(events) == ["looping"],
-            "\(events.filter { $0.type.hasPrefix("agent.") }.map { "\($0.type) \($0.data["text"]?.stringValue ?? "")" })"
+            "\(events.filter { $0.type.subject == "agent" }.map { "\($0.type) \($0.data["text"]?.stringValue ?? "")" })"
         )
         let steer = try #require(requests.first { $0.text.contains("You are repeating yourself") })
         #expect(steer.text.contains("`/bin/bash -lc ls` ran 3 times") || steer.text.contains("ran 3 times"))
-        #expect(todo.state == "done")
+        #expect(todo.state == .done)
         // app-server steers the running turn (`turn/steer`); exec can only stop codex and start a turn.
         let action = mode == .appServer ? "steer the running turn" : "stop codex and steer it"
-        #expect(events.contains { $0.type == "agent.recovery" && $0.data["text"]?.stringValue?.hasPrefix(action) == true })
+        #expect(events.contains { $0.type == .agent(.recovery) && $0.data["text"]?.stringValue?.hasPrefix(action) == true })
         #expect(todo.detail?.contains("in 1 turn") == (mode == .appServer), "\(todo.detail ?? "")")
     }
 
@@ -253,7 +253,7 @@ struct CodexSessionTests {
             let todo = Todo(id: "t", prompt: "Clean up the database.", checks: [Check(file: "done.txt")], risk: .high)
             try await cluster.submit(Plan(id: "q", title: "q", todos: [todo]))
             let item = try await inboxItem(cluster, control: endpoints.control)
-            #expect(item.kind == "question")
+            #expect(item.kind == .question)
             #expect(item.text.contains("Shall I drop the staging table?"))
             let answer = try TestProcess(
                 name: "answer",
@@ -282,10 +282,10 @@ struct CodexSessionTests {
                 directory: cluster.directory
             )
             #expect(try await deny.wait() == 0)
-            let status = try await cluster.waitForPlan("q", toBe: "failed")
+            let status = try await cluster.waitForPlan("q", toBe: .failed)
             let detail = try #require(status.todos.first?.detail)
             #expect(detail.contains("the answer was no"), "\(detail)")
-            #expect(status.todos.first?.state == "escalated")
+            #expect(status.todos.first?.state == .escalated)
             #expect(detail.contains("Shall I drop the production table?"))
             #expect(server.responseRequests.count == 1, "nothing more was asked of the model")
         }
@@ -304,8 +304,8 @@ struct CodexSessionTests {
         )
         #expect(detections(events) == ["context_full"])
         #expect(requests[1].text.contains("An earlier session ran out of context"))
-        #expect(todo.state == "done")
-        let threads = Set(events.filter { $0.type == "agent.thread" }.compactMap { $0.data["text"]?.stringValue })
+        #expect(todo.state == .done)
+        let threads = Set(events.filter { $0.type == .agent(.thread) }.compactMap { $0.data["text"]?.stringValue })
         #expect(threads.count == 2, "a new thread")
     }
 
@@ -316,7 +316,7 @@ struct CodexSessionTests {
             mode,
             ModelScript([], otherwise: .httpError(status: 429, body: body)),
             todo: Todo(id: "t", prompt: "Anything."),
-            state: "escalated"
+            state: .escalated
         )
         #expect(todo.detail?.contains("usage limit reached") == true, "\(todo.detail ?? "")")
         #expect(requests.count == 1)
@@ -335,7 +335,7 @@ struct CodexSessionTests {
             #expect(Self.killCodex(home: "\(cluster.directory)/codex-home") > 0, "codex was found and killed")
             let status = try await cluster.waitForPlan("crash")
             #expect(status.todos.first?.epoch == 1, "recovered inside the same lease")
-            let detected = try cluster.events().filter { $0.type == "agent.detected" }.compactMap { $0.data["text"]?.stringValue }
+            let detected = try cluster.events().filter { $0.type == .agent(.detected) }.compactMap { $0.data["text"]?.stringValue }
             #expect(detected.count == 1)
             #expect(detected.first?.hasPrefix("crashed: codex exited with status 137") == true, "\(detected)")
             #expect(server.responseRequests.count == 2)
@@ -373,7 +373,7 @@ struct CodexSessionTests {
                 budget: Budget(turns: 1),
                 permissions: Permissions(sandbox: "read-only")
             ),
-            state: "escalated"
+            state: .escalated
         )
         #expect(todo.detail?.contains("over budget: 1 turns spent") == true, "\(todo.detail ?? "")")
         let toolOutput = try #require(requests.dropFirst().first).text
@@ -390,13 +390,13 @@ struct CodexSessionTests {
             ModelScript([.escalatedShell("echo escalated > approved.txt", justification: "needs to write outside"), .message("Done.")]),
             todo: Todo(id: "t", prompt: "Write approved.txt.", risk: .low)
         )
-        let approvals = events.filter { $0.type == "agent.approval" }.compactMap { $0.data["text"]?.stringValue }
+        let approvals = events.filter { $0.type == .agent(.approval) }.compactMap { $0.data["text"]?.stringValue }
         #expect(approvals.count == 1 && approvals[0].hasPrefix("accepted by policy (risk low)"), "\(approvals)")
-        #expect(events.contains { $0.type == "agent.command" && $0.data["text"]?.stringValue?.contains("(exit 0)") == true })
+        #expect(events.contains { $0.type == .agent(.command) && $0.data["text"]?.stringValue?.contains("(exit 0)") == true })
     }
 
-    @Test(arguments: ["approve", "deny"])
-    func anApprovalOutsideThePolicyWaitsInTheInboxForAnOperator(decision: String) async throws {
+    @Test(arguments: [Decision.approve, .deny])
+    func anApprovalOutsideThePolicyWaitsInTheInboxForAnOperator(decision: Decision) async throws {
         let server = try ScriptedModelServer(
             script: ModelScript([
                 .escalatedShell("echo escalated > approved.txt", justification: "needs to write outside"), .message("Done."),
@@ -422,27 +422,27 @@ struct CodexSessionTests {
                 if items.isEmpty { try await Task.sleep(for: .milliseconds(100)) }
             }
             let item = try #require(items.first)
-            #expect(item.kind == "approval")
+            #expect(item.kind == .approval)
             #expect(item.text.contains("echo escalated > approved.txt"))
             #expect(item.todo == "t")
             try await Task.sleep(for: .seconds(3))  // past the idle limit, on purpose: the session must still be waiting
             #expect(
-                try cluster.events().contains { $0.type == "agent.detected" && $0.data["text"]?.stringValue?.hasPrefix("hung") == true }
+                try cluster.events().contains { $0.type == .agent(.detected) && $0.data["text"]?.stringValue?.hasPrefix("hung") == true }
                     == false
             )
 
             let answer = try TestProcess(
-                name: decision,
-                arguments: [decision, item.id, "--control", endpoints.control],
+                name: decision.rawValue,
+                arguments: [decision.rawValue, item.id, "--control", endpoints.control],
                 directory: cluster.directory
             )
             #expect(try await answer.wait() == 0, "\(answer.output)")
             try await cluster.waitForPlan("ask")
             let events = try cluster.events()
-            #expect(events.contains { $0.type == "inbox.answered" && $0.data["decision"]?.stringValue == decision })
-            let ran = events.contains { $0.type == "agent.command" && $0.data["text"]?.stringValue?.contains("(exit 0)") == true }
-            #expect(ran == (decision == "approve"))
-            #expect(FileManager.default.fileExists(atPath: "\(cluster.directory)/approved.txt") == (decision == "approve"))
+            #expect(events.contains { $0.type == .inboxAnswered && $0.data["decision"]?.stringValue == decision.rawValue })
+            let ran = events.contains { $0.type == .agent(.command) && $0.data["text"]?.stringValue?.contains("(exit 0)") == true }
+            #expect(ran == (decision == .approve))
+            #expect(FileManager.default.fileExists(atPath: "\(cluster.directory)/approved.txt") == (decision == .approve))
 
             // Answering twice is refused with the reason.
             let again = try TestProcess(
@@ -462,7 +462,7 @@ struct CodexSessionTests {
             mode,
             ModelScript([.shell("true"), .message("Done.")]),
             todo: Todo(id: "t", prompt: "Run true.", budget: Budget(tokens: 150)),
-            state: "escalated"
+            state: .escalated
         )
         #expect(todo.detail?.contains("over budget:") == true && todo.detail?.contains("the budget is 150") == true, "\(todo.detail ?? "")")
     }
@@ -475,14 +475,14 @@ struct CodexSessionTests {
             try codexWorker(cluster, server, mode: .appServer)
             let todo = Todo(id: "t", prompt: "Create result.txt.", checks: [Check(file: "result.txt")], budget: Budget(turns: 10))
             try await cluster.submit(Plan(id: "limit", title: "limit", todos: [todo]))
-            let status = try await cluster.waitForPlan("limit", toBe: "failed")
-            #expect(status.todos.first?.state == "escalated")
+            let status = try await cluster.waitForPlan("limit", toBe: .failed)
+            #expect(status.todos.first?.state == .escalated)
             #expect(
                 status.todos.first?.detail?.contains("the limit of 1 stopped_early recoveries for this TODO is reached") == true,
                 "\(status.todos)"
             )
             #expect(server.responseRequests.count == 2, "one repair, then the policy said stop")
-            let decisions = try cluster.events().filter { $0.type == "policy.decided" }.compactMap { $0.data["decision"]?.stringValue }
+            let decisions = try cluster.events().filter { $0.type == .policyDecided }.compactMap { $0.data["decision"]?.stringValue }
             #expect(decisions == ["recover", "escalate"])
         }
     }
@@ -508,7 +508,7 @@ struct CodexSessionTests {
         )
         #expect(detections(events) == ["transient_error"])
         #expect(requests.count == 2)
-        #expect(todo.state == "done")
+        #expect(todo.state == .done)
     }
 
     /// `drover review --ai`: a read-only codex session answers in the review's output schema, and the narrative

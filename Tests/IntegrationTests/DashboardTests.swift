@@ -56,7 +56,7 @@ struct DashboardTests {
             #expect(try await browser.wait(timeout: .seconds(120)) == 0, "\(browser.output)")
             #expect(browser.output.contains("ANSWERED"))
             let status = try await cluster.waitForPlan("web")
-            #expect(status.todos.first?.state == "done")
+            #expect(status.todos.first?.state == .done)
             #expect(server.responseRequests.contains { $0.text.contains("yes, only staging") }, "the answer reached the model")
             let png = try #require(FileManager.default.contents(atPath: screenshot))
             #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "a PNG screenshot")
@@ -153,7 +153,7 @@ struct DashboardTests {
             let url = try #require(cluster.dashboard).replacingOccurrences(of: "http://", with: "ws://") + "ws?after=0"
             // A script (its client sends `Origin: ws://127.0.0.1`) gets the log from the start, in order.
             let events = try await feed(url, origin: nil, count: 1)
-            #expect(events.first?.seq == 1 && events.first?.type == "coordinator.started")
+            #expect(events.first?.seq == 1 && events.first?.type == .coordinatorStarted)
             // A page of another site does not.
             let foreign = (try? await feed(url, origin: "http://evil.example", count: 1)) ?? []
             #expect(foreign.isEmpty, "the upgrade is refused")

@@ -34,9 +34,9 @@ struct EventStreamTests {
             #expect(seqs == Array(seqs[0]...seqs[0] + Int64(seqs.count - 1)), "no gap and no duplicate")
             #expect(!follower.output.contains("missed events"))
             let watched = events.filter { $0.plan == "watched" }
-            #expect(watched.filter { $0.type == "todo.done" }.count == 10)
-            #expect(watched.contains { $0.type == "agent.output" && $0.data["text"]?.stringValue == "t3\n" })
-            #expect(watched.first { $0.type == "todo.done" }.map { $0.topic.hasPrefix("todo.watched.") } == true)
+            #expect(watched.filter { $0.type == .todoDone }.count == 10)
+            #expect(watched.contains { $0.type == .agent(.output) && $0.data["text"]?.stringValue == "t3\n" })
+            #expect(watched.first { $0.type == .todoDone }.map { $0.topic.hasPrefix("todo.watched.") } == true)
         }
     }
 

@@ -82,12 +82,12 @@ struct MultiHostTests {
                 launcher: hosts.inside("coord", [])
             )
             #expect(try await submit.wait(timeout: .seconds(20)) == 0, "\(submit.output)")
-            _ = try await waitFor("long to run on host-a") { $0.todos.first?.state == "running" && $0.todos.first?.worker == "host-a" }
+            _ = try await waitFor("long to run on host-a") { $0.todos.first?.state == .running && $0.todos.first?.worker == "host-a" }
 
             _ = try startWorker("b")
             _ = try await waitFor("host-b to register") { $0.workers.count == 2 }
             try await hosts.setLink(of: "a", up: false)
-            let moved = try await waitFor("long to be done on host-b") { $0.plans.first?.state == "done" }
+            let moved = try await waitFor("long to be done on host-b") { $0.plans.first?.state == .done }
             #expect(moved.todos.first?.epoch == 2)
             #expect(moved.workers.map(\.id) == ["host-b"], "host-a was declared lost")
 
@@ -97,13 +97,13 @@ struct MultiHostTests {
             var rejoined: Event?
             while rejoined == nil && ContinuousClock.now < deadline {
                 rejoined = try EventLog.read(statePath: "\(directory)/state/state.sqlite").first { event in
-                    event.worker == "host-a" && event.type.hasPrefix("worker.") && event.data["aborted"] != .array([])
+                    event.worker == "host-a" && event.type.subject == "worker" && event.data["aborted"] != .array([])
                         && event.data["aborted"] != nil
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
             let event = try #require(rejoined, "host-a never came back; its output:\n\(workerA.output.suffix(2000))")
-            #expect(event.type == "worker.joined", "it was forgotten when it was lost, so it joins anew")
+            #expect(event.type == .workerJoined, "it was forgotten when it was lost, so it joins anew")
             #expect(event.data["aborted"] == .array(["remote/long@1"]))
             _ = try await workerA.waitForLine(containing: "aborting")
             let lostLine = try await workerA.waitForLine(containing: "dropped the result of an aborted lease")

@@ -13,7 +13,7 @@ struct WatchTests {
         let todos = [Todo(id: "quick", command: "echo quick"), Todo(id: "slow", command: "echo working; sleep 60")]
         try await cluster.submit(Plan(id: "watched", title: "watched", todos: todos))
         try await cluster.waitForStatus("slow to run and quick to be done") { status in
-            status.todos.map(\.state).sorted() == ["done", "running"]
+            status.todos.map(\.state.rawValue).sorted() == ["done", "running"]
         }
         return endpoints
     }

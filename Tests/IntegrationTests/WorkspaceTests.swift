@@ -51,7 +51,7 @@ struct WorkspaceTests {
                 try await sh("git --git-dir remote.git rev-parse main", in: dir)
                     == (try await sh("git --git-dir remote.git rev-parse drover/git/two-step~2", in: dir))
             )
-            let workspaces = try cluster.events().filter { $0.type == "agent.workspace" }.compactMap { $0.data["text"]?.stringValue }
+            let workspaces = try cluster.events().filter { $0.type == .agent(.workspace) }.compactMap { $0.data["text"]?.stringValue }
             #expect(
                 workspaces == [
                     "worktree on drover/git/two-step, from the default branch", "worktree on drover/git/two-step, from drover/git/two-step",
@@ -96,7 +96,7 @@ struct WorkspaceTests {
 
             let status = try await cluster.waitForPlan("kill")
             #expect(status.todos.first?.epoch == 2)
-            #expect(try cluster.events().last { $0.type == "todo.done" }?.worker == "second")
+            #expect(try cluster.events().last { $0.type == .todoDone }?.worker == "second")
             let files = try await sh("git --git-dir remote.git ls-tree --name-only drover/kill/parts", in: dir)
             #expect(files.split(separator: "\n").sorted() == ["README", "part1.txt", "part2.txt"])
             let log = try await sh("git --git-dir remote.git log --format=%s drover/kill/parts", in: dir)

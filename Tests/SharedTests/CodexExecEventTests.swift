@@ -19,18 +19,18 @@ import Testing
             #"{"type":"turn.failed","error":{"message":"stream disconnected before completion: stream closed before response.completed"}}"#
         )
         #expect(failed == .turnFailed(message: "stream disconnected before completion: stream closed before response.completed"))
-        #expect(parse(#"{"type":"error","message":"Reconnecting... 1/2 (stream disconnected)"}"#)?.agentEvent.kind == "error")
+        #expect(parse(#"{"type":"error","message":"Reconnecting... 1/2 (stream disconnected)"}"#)?.agentEvent.kind == .error)
     }
 
     @Test func commandExecutionItems() {
         let started = parse(
             #"{"type":"item.started","item":{"id":"item_1","type":"command_execution","command":"/bin/bash -lc 'echo hi'","aggregated_output":"","exit_code":null,"status":"in_progress"}}"#
         )
-        #expect(started?.agentEvent == AgentEvent(kind: "command_started", text: "/bin/bash -lc 'echo hi'"))
+        #expect(started?.agentEvent == AgentEvent(kind: .commandStarted, text: "/bin/bash -lc 'echo hi'"))
         let done = parse(
             #"{"type":"item.completed","item":{"id":"item_1","type":"command_execution","command":"ls /x","aggregated_output":"ls: cannot access '/x'\n","exit_code":2,"status":"failed"}}"#
         )
-        #expect(done?.agentEvent.kind == "command")
+        #expect(done?.agentEvent.kind == .command)
         #expect(done?.agentEvent.text == "$ ls /x (exit 2)\nls: cannot access '/x'\n")
     }
 
@@ -38,14 +38,14 @@ import Testing
         let change = parse(
             #"{"type":"item.completed","item":{"id":"item_2","type":"file_change","changes":[{"path":"/w/a.txt","kind":"add"}],"status":"completed"}}"#
         )
-        #expect(change?.agentEvent == AgentEvent(kind: "file_change", text: "add /w/a.txt"))
+        #expect(change?.agentEvent == AgentEvent(kind: .fileChange, text: "add /w/a.txt"))
         #expect(
             parse(#"{"type":"item.completed","item":{"id":"item_4","type":"agent_message","text":"done"}}"#)?.agentEvent
-                == AgentEvent(kind: "message", text: "done")
+                == AgentEvent(kind: .message, text: "done")
         )
         #expect(
             parse(#"{"type":"item.completed","item":{"id":"item_0","type":"error","message":"Model metadata not found"}}"#)?.agentEvent.kind
-                == "warning"
+                == .warning
         )
     }
 
@@ -54,7 +54,7 @@ import Testing
         let search = parse(
             #"{"type":"item.completed","item":{"id":"item_3","type":"web_search","id":"ws_1","query":"q","action":{"type":"search"}}}"#
         )
-        #expect(search?.agentEvent.kind == "item")
+        #expect(search?.agentEvent.kind == .item)
         #expect(parse(#"{"type":"item.plan.delta","delta":"x","brand_new":true}"#) == .other(type: "item.plan.delta"))
         #expect(parse(#"{"type":"turn.completed","usage":{"input_tokens":1,"cache_write_input_tokens":0,"future":{"a":1}}}"#) != nil)
         #expect(parse("not json") == nil)

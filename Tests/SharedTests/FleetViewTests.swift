@@ -11,19 +11,19 @@ import Testing
                 .init(
                     id: "p",
                     title: "P",
-                    state: "running",
+                    state: .running,
                     counts: ["done": 1, running ? "running" : "ready": 1],
                     submittedAt: 0,
                     finishedAt: nil
                 )
             ],
             todos: [
-                .init(plan: "p", id: "a", title: "A", state: "done", epoch: 1, worker: nil, attempts: 0, detail: nil),
+                .init(plan: "p", id: "a", title: "A", state: .done, epoch: 1, worker: nil, attempts: 0, detail: nil),
                 .init(
                     plan: "p",
                     id: "b",
                     title: "B",
-                    state: running ? "running" : "ready",
+                    state: running ? .running : .ready,
                     epoch: 1,
                     worker: "w1",
                     attempts: 0,
@@ -38,12 +38,12 @@ import Testing
     @Test func showsWorkersRunningTodosWithTheirLatestActivityAndFitsTheScreen() {
         var view = FleetView()
         view.update(status: status(running: true), inbox: 2)
-        view.apply(Event(seq: 8, ts: 1_000, type: "todo.running", plan: "p", todo: "b", worker: "w1"))
+        view.apply(Event(seq: 8, ts: 1_000, type: .todoRunning, plan: "p", todo: "b", worker: "w1"))
         view.apply(
             Event(
                 seq: 9,
                 ts: 2_000,
-                type: "agent.output",
+                type: .agent(.output),
                 plan: "p",
                 todo: "b",
                 worker: "w1",
@@ -65,7 +65,7 @@ import Testing
     @Test func finishedTodosLeaveTheRunningList() {
         var view = FleetView()
         view.update(status: status(running: true), inbox: 0)
-        view.apply(Event(seq: 9, ts: 2_000, type: "agent.output", plan: "p", todo: "b", worker: "w1", data: ["text": "x"]))
+        view.apply(Event(seq: 9, ts: 2_000, type: .agent(.output), plan: "p", todo: "b", worker: "w1", data: ["text": "x"]))
         #expect(view.activity["p/b"] != nil)
         view.update(status: status(running: false), inbox: 0)
         #expect(view.activity.isEmpty)

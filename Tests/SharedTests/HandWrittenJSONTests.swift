@@ -20,7 +20,7 @@ import Testing
         let event = Event(
             seq: 7,
             ts: 99,
-            type: "todo.done",
+            type: .todoDone,
             plan: "p",
             todo: text,
             worker: nil,
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func eventJSONIsStable() {
-        let event = Event(seq: 1, ts: 2, type: "plan.done", plan: "p", data: ["b": 1, "a": "x"])
+        let event = Event(seq: 1, ts: 2, type: .planDone, plan: "p", data: ["b": 1, "a": "x"])
         #expect(event.json == #"{"seq":1,"ts":2,"type":"plan.done","plan":"p","data":{"a":"x","b":1}}"#)
     }
 }

@@ -69,9 +69,9 @@ struct BodySample: Sendable, CustomTestStringConvertible {
                 leaseId: "lease-7f3a",
                 epoch: 3,
                 events: [
-                    AgentEvent(kind: "started"),
-                    AgentEvent(kind: "output", stream: "stdout", text: "compiling…\n"),
-                    AgentEvent(kind: "output", stream: "stderr", text: "warning: \"quoted\" / slashed\n"),
+                    AgentEvent(kind: .started),
+                    AgentEvent(kind: .output, stream: "stdout", text: "compiling…\n"),
+                    AgentEvent(kind: .output, stream: "stderr", text: "warning: \"quoted\" / slashed\n"),
                 ]
             )
         ),
@@ -106,25 +106,49 @@ struct BodySample: Sendable, CustomTestStringConvertible {
         ),
         BodySample(.ack, AckBody(ref: "msg-1", leaseId: "lease-7f3a")),
         BodySample(.ack, AckBody(ref: "msg-2")),
-        BodySample(.control, ControlBody(action: "cancel", leaseId: "lease-7f3a", reason: "operator asked")),
-        BodySample(.control, ControlBody(action: "abort", leaseId: "lease-7f3a", reason: "stale")),
+        BodySample(.control, ControlBody(action: .cancel, leaseId: "lease-7f3a", reason: "operator asked")),
+        BodySample(.control, ControlBody(action: .abort, leaseId: "lease-7f3a", reason: "stale")),
         BodySample(.bye, ByeBody(reason: "shutting down")),
-        BodySample(.ask, AskBody(leaseId: "lease-7f3a", epoch: 3, item: "q1", kind: "approval", text: "codex asks to run: rm -rf build")),
+        BodySample(
+            .recover,
+            RecoverBody(
+                leaseId: "lease-7f3a",
+                epoch: 3,
+                item: "r1",
+                detection: .stoppedEarly,
+                proposal: "repair: continue the same thread with the failing checks",
+                evidence: "the turn ended with checks failing"
+            )
+        ),
+        BodySample(
+            .recovery,
+            RecoveryBody(
+                ref: "w-1-17",
+                leaseId: "lease-7f3a",
+                item: "r1",
+                detection: .stoppedEarly,
+                decision: .recover,
+                reason: nil,
+                count: 1,
+                limit: 3
+            )
+        ),
+        BodySample(.ask, AskBody(leaseId: "lease-7f3a", epoch: 3, item: "q1", kind: .approval, text: "codex asks to run: rm -rf build")),
         BodySample(
             .control,
-            ControlBody(action: "answer", leaseId: "lease-7f3a", reason: "an operator answered", item: "q1", decision: "approve")
+            ControlBody(action: .answer, leaseId: "lease-7f3a", reason: "an operator answered", item: "q1", decision: .approve)
         ),
         BodySample(.inbox, EmptyBody()),
         BodySample(
             .inbox,
             InboxBody(items: [
-                InboxItem(id: "w-1-q1", plan: "p", todo: "t", worker: "w-1", kind: "approval", text: "rm -rf build", askedAt: 1)
+                InboxItem(id: "w-1-q1", plan: "p", todo: "t", worker: "w-1", kind: .approval, text: "rm -rf build", askedAt: 1)
             ])
         ),
-        BodySample(.answer, AnswerBody(item: "w-1-q1", decision: "reply", text: "use MIT")),
+        BodySample(.answer, AnswerBody(item: "w-1-q1", decision: .reply, text: "use MIT")),
         BodySample(.events, EventsRequest(after: 120, limit: 1000)),
-        BodySample(.todo, TodoRequest(plan: "p", todo: "t", action: "retry")),
-        BodySample(.plan, PlanRequest(plan: "p", action: "pause")),
+        BodySample(.todo, TodoRequest(plan: "p", todo: "t", action: .retry)),
+        BodySample(.plan, PlanRequest(plan: "p", action: .pause)),
         BodySample(.review, ReviewRequest(plan: "p")),
         BodySample(
             .review,
@@ -132,7 +156,7 @@ struct BodySample: Sendable, CustomTestStringConvertible {
                 generatedAt: 1,
                 progress: .init(total: 2, done: 1, queued: 1),
                 plans: [],
-                branches: [.init(todo: "p/a", branch: "drover/p/a", state: "done", files: 2, seconds: 1.5)],
+                branches: [.init(todo: "p/a", branch: "drover/p/a", state: .done, files: 2, seconds: 1.5)],
                 velocity: .init(finished: 1, windowSeconds: 60, perHour: 60),
                 eta: nil,
                 etaNote: "no TODO has finished yet",
@@ -146,7 +170,7 @@ struct BodySample: Sendable, CustomTestStringConvertible {
             StatusBody.PlanStatus(
                 id: "p",
                 title: "P",
-                state: "running",
+                state: .running,
                 counts: ["ready": 2],
                 submittedAt: 1,
                 finishedAt: nil,
@@ -156,19 +180,19 @@ struct BodySample: Sendable, CustomTestStringConvertible {
         BodySample(
             .todo,
             TodoReply(
-                todo: .init(plan: "p", id: "t", title: "T", state: "ready", epoch: 2, worker: nil, attempts: 0, detail: "retried"),
+                todo: .init(plan: "p", id: "t", title: "T", state: .ready, epoch: 2, worker: nil, attempts: 0, detail: "retried"),
                 events: []
             )
         ),
         BodySample(
             .events,
             EventsBody(
-                events: [Event(seq: 121, ts: 5, type: "todo.done", plan: "p", todo: "t", data: ["outcome": "succeeded"])],
+                events: [Event(seq: 121, ts: 5, type: .todoDone, plan: "p", todo: "t", data: ["outcome": "succeeded"])],
                 lastSeq: 121
             )
         ),
-        BodySample(.error, ErrorBody(code: "stale_lease", message: "abort it", ref: "msg-3", leaseId: "lease-7f3a")),
-        BodySample(.error, ErrorBody(code: "bad_json", message: "not JSON")),
+        BodySample(.error, ErrorBody(code: .staleLease, message: "abort it", ref: "msg-3", leaseId: "lease-7f3a")),
+        BodySample(.error, ErrorBody(code: .badJSON, message: "not JSON")),
         BodySample(.status, EmptyBody()),
         BodySample(
             .submit,
@@ -202,10 +226,10 @@ struct BodySample: Sendable, CustomTestStringConvertible {
                 instance: "c-9",
                 seq: 42,
                 plans: [
-                    .init(id: "release-1", title: "R", state: "running", counts: ["done": 1, "ready": 2], submittedAt: 1, finishedAt: nil)
+                    .init(id: "release-1", title: "R", state: .running, counts: ["done": 1, "ready": 2], submittedAt: 1, finishedAt: nil)
                 ],
                 todos: [
-                    .init(plan: "release-1", id: "build", title: "B", state: "leased", epoch: 3, worker: "w-1", attempts: 1, detail: nil)
+                    .init(plan: "release-1", id: "build", title: "B", state: .assigned, epoch: 3, worker: "w-1", attempts: 1, detail: nil)
                 ],
                 workers: [
                     .init(
@@ -539,9 +563,12 @@ struct BodySample: Sendable, CustomTestStringConvertible {
 
     @Test func otherValidations() throws {
         #expect(try bodyError(WelcomeBody.self, WelcomeBody(instance: "i", heartbeatMs: 0, leaseTtlMs: 1, abort: [])).code == .badField)
-        #expect(try bodyError(ControlBody.self, ControlBody(action: "pause", leaseId: "l", reason: "")).message.contains("'action'"))
+        #expect(
+            try bodyError(ControlBody.self, ControlBody(action: ControlAction(rawValue: "pause"), leaseId: "l", reason: "")).message
+                .contains("'action'")
+        )
         #expect(try bodyError(AckBody.self, AckBody(ref: "")).message.contains("'ref'"))
-        let progress = ProgressBody(leaseId: "l", epoch: 1, events: [AgentEvent(kind: "")])
+        let progress = ProgressBody(leaseId: "l", epoch: 1, events: [AgentEvent(kind: AgentEventKind(rawValue: ""))])
         #expect(try bodyError(ProgressBody.self, progress).message.contains("'events[0].kind'"))
         let report = ReportBody(
             leaseId: "l",
@@ -567,7 +594,7 @@ struct BodySample: Sendable, CustomTestStringConvertible {
 
     @Test func errorReplyCarriesTheRefusal() {
         let error = ProtocolError(.staleLease, "abort it", ref: "m-1", leaseId: "l-1")
-        #expect(error.body == ErrorBody(code: "stale_lease", message: "abort it", ref: "m-1", leaseId: "l-1"))
+        #expect(error.body == ErrorBody(code: .staleLease, message: "abort it", ref: "m-1", leaseId: "l-1"))
         #expect(error.description == "stale_lease: abort it")
     }
 

@@ -15,7 +15,7 @@ private final class EventLog: Sendable {
 
     /// The text of the output events of one stream, joined.
     func output(_ stream: String) -> String {
-        all.filter { $0.kind == "output" && $0.stream == stream }.compactMap(\.text).joined()
+        all.filter { $0.kind == .output && $0.stream == stream }.compactMap(\.text).joined()
     }
 }
 
@@ -58,7 +58,7 @@ private final class EventLog: Sendable {
         #expect(result.outputTail.contains("world\n"))
         #expect(events.output("stdout") == "hello\nworld\n")
         #expect(events.output("stderr") == "oops\n")
-        #expect(events.all.allSatisfy { $0.kind == "output" })
+        #expect(events.all.allSatisfy { $0.kind == .output })
     }
 
     @Test(arguments: [1, 7, 42]) func nonZeroExitFails(status: Int32) async throws {

@@ -1,28 +1,5 @@
 import Shared
 
-/// Where a TODO is in its life (design §5, the subset the cluster core drives).
-enum TodoState: String, Codable, Sendable {
-    /// Waiting for dependencies.
-    case pending
-    /// Dependencies done; waiting for a worker.
-    case ready
-    /// Sent to a worker under a lease; not yet accepted.
-    case assigned
-    /// Accepted by the worker and being worked on.
-    case running
-    case done
-    /// Failed more often than its attempts allow.
-    case failed
-    /// Will not run because something it depends on failed or was cancelled.
-    case skipped
-    case cancelled
-    /// Its agent stopped because only a human can take it further (budget spent, usage limit, an operator's no).
-    case escalated
-
-    var isTerminal: Bool { self == .done || self == .failed || self == .skipped || self == .cancelled || self == .escalated }
-    var holdsLease: Bool { self == .assigned || self == .running }
-}
-
 /// A TODO's key: ids are unique within their plan.
 struct TodoKey: Hashable, Sendable, CustomStringConvertible {
     var plan: String
@@ -142,7 +119,7 @@ struct WorkFacts: Codable, Sendable, Equatable {
 
 /// A plan and its progress. Persisted in `plans`.
 struct PlanRecord: Sendable {
-    enum State: String, Codable, Sendable { case running, done, failed }
+    typealias State = PlanState
     var plan: Plan
     var state: State
     var order: Int

@@ -23,10 +23,10 @@ public final class AuditLog: Sendable {
     public func flush() { queue.sync {} }
 
     /// Agent events that are decisions; every other `agent.*` event is output, not a decision.
-    static let agentDecisions: Set<String> = ["agent.detected", "agent.recovery", "agent.approval"]
+    static let agentDecisions: Set<EventType> = [.agent(.detected), .agent(.recovery), .agent(.approval)]
 
-    static func isDecision(_ type: String) -> Bool {
-        !type.hasPrefix("agent.") || agentDecisions.contains(type)
+    static func isDecision(_ type: EventType) -> Bool {
+        type.subject != "agent" || agentDecisions.contains(type)
     }
 
     /// The audit line of an event: the event as in the log (`seq`, `ts`, `type`, `plan`, `todo`, `worker`, `data`),
@@ -34,7 +34,7 @@ public final class AuditLog: Sendable {
     /// anyway, so auditing costs little on the hot path.
     static func line(_ event: Event, json: String) -> String {
         var text = #"{"decision":"#
-        WireCodec.appendJSONString(event.type, to: &text)
+        WireCodec.appendJSONString(event.type.rawValue, to: &text)
         let data = event.data
         if let reason = data["reason"] ?? data["summary"] ?? data["because"].map({ .string("\($0.stringValue ?? "") did not succeed") }) {
             text += #","reason":"#

@@ -50,15 +50,13 @@ public final class CoordinatorMetrics: Sendable {
     func observe(_ event: Event) {
         events.increment()
         switch event.type {
-        case "agent.detected":
-            // "hung: no agent event for 1 s…": the class is the text before the colon.
-            let text = event.data["text"]?.stringValue ?? ""
-            let kind = text.split(separator: ":", maxSplits: 1).first.map(String.init) ?? "unknown"
+        case .agent(.detected):
+            let kind = event.data["detection"]?.stringValue ?? "unknown"
             registry.makeCounter(
                 descriptor: Self.name("detections", "total", "Troubles sessions detected, by class."),
                 labels: [("class", Self.label(kind))]
             ).increment()
-        case "policy.decided":
+        case .policyDecided:
             registry.makeCounter(
                 descriptor: Self.name(
                     "recoveries",
@@ -72,7 +70,7 @@ public final class CoordinatorMetrics: Sendable {
                 ]
             ).increment()
         default:
-            if event.type.hasPrefix("todo."), let used = event.data["tokens"]?.intValue { tokens.increment(by: used) }
+            if event.type.subject == "todo", let used = event.data["tokens"]?.intValue { tokens.increment(by: used) }
         }
     }
 

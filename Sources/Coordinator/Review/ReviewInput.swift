@@ -5,7 +5,7 @@ struct ReviewInput: Sendable {
     struct PlanInfo: Sendable {
         var id: String
         var title: String
-        var state: String
+        var state: PlanState
         var paused: Bool
     }
 

@@ -15,7 +15,7 @@ extension Reviewer {
             let key = "\(item.plan)/\(item.todo)"
             let blocked = downstream(of: key).filter { !(byKey[$0]?.state.isTerminal ?? true) }.count
             let command =
-                item.kind == "approval" ? "drover approve \(item.id)  (or: drover deny \(item.id))" : "drover answer \(item.id) \"…\""
+                item.kind == .approval ? "drover approve \(item.id)  (or: drover deny \(item.id))" : "drover answer \(item.id) \"…\""
             candidates.append(
                 (
                     500 + Double(blocked), "answer \(item.kind) \(item.id) from \(key)", command,

@@ -37,7 +37,7 @@ struct Reviewer {
                 ReviewBody.PlanProgress(
                     plan: plan.id,
                     title: plan.title,
-                    state: plan.paused ? "paused" : plan.state,
+                    state: plan.paused ? "paused" : plan.state.rawValue,
                     progress: progress(input.items.filter { $0.plan == plan.id })
                 )
             },
@@ -75,7 +75,7 @@ struct Reviewer {
         return ReviewBody.BranchProgress(
             todo: item.key,
             branch: item.branch,
-            state: item.state.rawValue,
+            state: item.state,
             files: item.facts.files.count,
             seconds: seconds
         )

@@ -181,7 +181,7 @@ final class Store {
                 )
                 for (event, json) in changes.events {
                     try statement.execute(arguments: [
-                        event.seq, event.ts, event.type, event.topic, json,
+                        event.seq, event.ts, event.type.rawValue, event.topic, json,
                     ])
                 }
             }

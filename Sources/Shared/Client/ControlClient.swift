@@ -31,7 +31,7 @@ public struct ControlClient: Sendable {
         let header = try codec.header(from: frames[0])
         if header.type == .error {
             let error = try codec.body(ErrorBody.self, from: frames[1])
-            throw ProtocolError(.init(rawValue: error.code), error.message, ref: error.ref, leaseId: error.leaseId)
+            throw ProtocolError(error.code, error.message, ref: error.ref, leaseId: error.leaseId)
         }
         return try codec.body(Reply.self, from: frames[1], ref: header.id)
     }

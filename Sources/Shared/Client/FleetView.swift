@@ -21,7 +21,7 @@ public struct FleetView: Sendable {
     public mutating func update(status: StatusBody, inbox: Int) {
         self.status = status
         inboxCount = inbox
-        let running = Set(status.todos.filter { $0.state == "running" || $0.state == "assigned" }.map { "\($0.plan)/\($0.id)" })
+        let running = Set(status.todos.filter { $0.state == .running || $0.state == .assigned }.map { "\($0.plan)/\($0.id)" })
         activity = activity.filter { running.contains($0.key) }
         started = started.filter { running.contains($0.key) }
     }
@@ -31,9 +31,9 @@ public struct FleetView: Sendable {
         if recent.count > recentLimit { recent.removeFirst(recent.count - recentLimit) }
         guard let plan = event.plan, let todo = event.todo else { return }
         let key = "\(plan)/\(todo)"
-        if event.type == "todo.running" { started[key] = event.ts }
-        if event.type.hasPrefix("agent.") {
-            let kind = event.data["kind"]?.stringValue ?? String(event.type.dropFirst("agent.".count))
+        if event.type == .todoRunning { started[key] = event.ts }
+        if event.type.subject == "agent" {
+            let kind = event.data["kind"]?.stringValue ?? String(event.type.rawValue.dropFirst("agent.".count))
             let text = event.data["text"]?.stringValue ?? ""
             let last = text.split(separator: "\n").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             activity[key] = "\(kind): \(last)"
@@ -47,7 +47,7 @@ public struct FleetView: Sendable {
         let clock = Date(timeIntervalSince1970: Double(now) / 1000).formatted(.iso8601.time(includingFractionalSeconds: false))
         lines.append("drover watch · coordinator \(status.instance) · event #\(status.seq) · \(clock)")
         let plans = status.plans.map { plan in
-            "\(plan.id) [\(plan.paused == true ? "paused" : plan.state)] \(plan.counts["done"] ?? 0)/\(plan.counts.values.reduce(0, +))"
+            "\(plan.id) [\(plan.paused == true ? "paused" : plan.state.rawValue)] \(plan.counts["done"] ?? 0)/\(plan.counts.values.reduce(0, +))"
         }
         lines.append("plans: " + (plans.isEmpty ? "none" : plans.joined(separator: " · ")))
         lines.append(inboxCount == 0 ? "inbox: empty" : "inbox: \(inboxCount) waiting for a human (drover inbox)")
@@ -60,7 +60,7 @@ public struct FleetView: Sendable {
                     + (worker.draining ? ", draining" : "") + ", seen \(worker.lastSeenMsAgo) ms ago"
             )
         }
-        let running = status.todos.filter { $0.state == "running" || $0.state == "assigned" }
+        let running = status.todos.filter { $0.state == .running || $0.state == .assigned }
         lines.append("")
         lines.append("RUNNING (\(running.count))")
         for todo in running {

@@ -54,19 +54,19 @@ public enum CodexExecEvent: Sendable, Equatable {
     public var agentEvent: AgentEvent {
         switch self {
         case .threadStarted(let id):
-            return AgentEvent(kind: "thread", text: id)
+            return AgentEvent(kind: .thread, text: id)
         case .turnStarted:
-            return AgentEvent(kind: "turn_started")
+            return AgentEvent(kind: .turnStarted)
         case .item(let phase, let type, let fields):
             switch type {
             case "agent_message":
-                return AgentEvent(kind: "message", text: fields["text"]?.stringValue)
+                return AgentEvent(kind: .message, text: fields["text"]?.stringValue)
             case "command_execution":
                 let command = fields["command"]?.stringValue ?? ""
-                if phase == "started" { return AgentEvent(kind: "command_started", text: command) }
+                if phase == "started" { return AgentEvent(kind: .commandStarted, text: command) }
                 let exit = fields["exit_code"]?.intValue.map { " (exit \($0))" } ?? ""
                 let output = fields["aggregated_output"]?.stringValue ?? ""
-                return AgentEvent(kind: "command", text: "$ \(command)\(exit)\n\(output.suffix(4000))")
+                return AgentEvent(kind: .command, text: "$ \(command)\(exit)\n\(output.suffix(4000))")
             case "file_change":
                 var paths: [String] = []
                 if case .array(let changes)? = fields["changes"] {
@@ -74,23 +74,23 @@ public enum CodexExecEvent: Sendable, Equatable {
                         paths.append("\(change["kind"]?.stringValue ?? "?") \(change["path"]?.stringValue ?? "?")")
                     }
                 }
-                return AgentEvent(kind: phase == "started" ? "file_change_started" : "file_change", text: paths.joined(separator: "\n"))
+                return AgentEvent(kind: phase == "started" ? .fileChangeStarted : .fileChange, text: paths.joined(separator: "\n"))
             case "error":
-                return AgentEvent(kind: "warning", text: fields["message"]?.stringValue)
+                return AgentEvent(kind: .warning, text: fields["message"]?.stringValue)
             case "reasoning":
-                return AgentEvent(kind: "reasoning", text: fields["text"]?.stringValue)
+                return AgentEvent(kind: .reasoning, text: fields["text"]?.stringValue)
             default:
-                return AgentEvent(kind: "item", text: "\(phase) \(type)")
+                return AgentEvent(kind: .item, text: "\(phase) \(type)")
             }
         case .error(let message):
-            return AgentEvent(kind: "error", text: message)
+            return AgentEvent(kind: .error, text: message)
         case .turnCompleted(let usage):
             let tokens = ["input_tokens", "output_tokens"].compactMap { key in usage[key]?.intValue.map { "\(key)=\($0)" } }
-            return AgentEvent(kind: "turn_completed", text: tokens.joined(separator: " "))
+            return AgentEvent(kind: .turnCompleted, text: tokens.joined(separator: " "))
         case .turnFailed(let message):
-            return AgentEvent(kind: "turn_failed", text: message)
+            return AgentEvent(kind: .turnFailed, text: message)
         case .other(let type):
-            return AgentEvent(kind: "other", text: type)
+            return AgentEvent(kind: .other, text: type)
         }
     }
 }

@@ -7,7 +7,7 @@ public struct Event: Codable, Sendable, Equatable {
     /// Milliseconds since the Unix epoch.
     public var ts: Int64
     /// What happened: `todo.assigned`, `worker.lost`… The prefix before the first dot is the subject.
-    public var type: String
+    public var type: EventType
     public var plan: String?
     public var todo: String?
     public var worker: String?
@@ -17,7 +17,7 @@ public struct Event: Codable, Sendable, Equatable {
     public init(
         seq: Int64,
         ts: Int64,
-        type: String,
+        type: EventType,
         plan: String? = nil,
         todo: String? = nil,
         worker: String? = nil,
@@ -37,7 +37,7 @@ public struct Event: Codable, Sendable, Equatable {
     /// `todo.<plan>.<todo>` for TODO changes, `agent.<plan>.<todo>` for agent activity, `worker.<id>`,
     /// `plan.<id>`, and the type's own subject for the rest (`coordinator`, `lease`).
     public var topic: String {
-        let subject = type.split(separator: ".", maxSplits: 1).first.map(String.init) ?? type
+        let subject = type.subject
         switch subject {
         case "todo", "agent":
             return "\(subject).\(plan ?? "-").\(todo ?? "-")"
@@ -46,7 +46,7 @@ public struct Event: Codable, Sendable, Equatable {
         case "plan":
             return "plan.\(plan ?? "-")"
         default:
-            return subject
+            return String(subject)
         }
     }
 }
@@ -55,7 +55,7 @@ extension Event {
     /// The event as compact JSON, the same document `JSONEncoder` would give (keys in a fixed order).
     public var json: String {
         var text = #"{"seq":"# + String(seq) + #","ts":"# + String(ts) + #","type":"#
-        WireCodec.appendJSONString(type, to: &text)
+        WireCodec.appendJSONString(type.rawValue, to: &text)
         for (key, value) in [("plan", plan), ("todo", todo), ("worker", worker)] {
             guard let value else { continue }
             text += #",""# + key + #"":"#

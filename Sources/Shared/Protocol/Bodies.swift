@@ -158,16 +158,18 @@ public struct LeaseAnswerBody: Codable, Sendable, Equatable {
 
 /// One normalized agent event: what an agent did, as the coordinator and observers see it.
 public struct AgentEvent: Codable, Sendable, Equatable {
-    /// `started`, `output`, `check`: a small open set; readers ignore kinds they do not know.
-    public var kind: String
+    public var kind: AgentEventKind
     /// For output: `stdout` or `stderr`.
     public var stream: String?
     public var text: String?
+    /// For `detected`: what the supervisor saw go wrong.
+    public var detection: Detection?
 
-    public init(kind: String, stream: String? = nil, text: String? = nil) {
+    public init(kind: AgentEventKind, stream: String? = nil, text: String? = nil, detection: Detection? = nil) {
         self.kind = kind
         self.stream = stream
         self.text = text
+        self.detection = detection
     }
 }
 
@@ -285,16 +287,21 @@ public struct ControlBody: Codable, Sendable, Equatable {
         case action, leaseId = "lease_id", reason, item, decision, text
     }
 
-    /// `cancel` (stop, report `cancelled`), `abort` (stop, report nothing: the lease is no longer yours), or
-    /// `answer` (an operator answered the inbox item `item`: `decision` and `text`).
-    public var action: String
+    public var action: ControlAction
     public var leaseId: String
     public var reason: String
     public var item: String?
-    public var decision: String?
+    public var decision: Decision?
     public var text: String?
 
-    public init(action: String, leaseId: String, reason: String, item: String? = nil, decision: String? = nil, text: String? = nil) {
+    public init(
+        action: ControlAction,
+        leaseId: String,
+        reason: String,
+        item: String? = nil,
+        decision: Decision? = nil,
+        text: String? = nil
+    ) {
         self.action = action
         self.leaseId = leaseId
         self.reason = reason
@@ -317,14 +324,14 @@ public struct ErrorBody: Codable, Sendable, Equatable {
         case code, message, ref, leaseId = "lease_id"
     }
 
-    public var code: String
+    public var code: ProtocolError.Code
     public var message: String
     /// The id of the refused message, when its header could be read.
     public var ref: String?
     /// For `stale_lease`: the lease the sender must abort.
     public var leaseId: String?
 
-    public init(code: String, message: String, ref: String? = nil, leaseId: String? = nil) {
+    public init(code: ProtocolError.Code, message: String, ref: String? = nil, leaseId: String? = nil) {
         self.code = code
         self.message = message
         self.ref = ref

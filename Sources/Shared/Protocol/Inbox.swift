@@ -10,17 +10,24 @@ public struct AskBody: Codable, Sendable, Equatable {
     public var epoch: Int64
     /// Unique per worker; the answer names it.
     public var item: String
-    /// `approval` or `question` (for a human, through the inbox), or `recovery` (for the coordinator's policy,
-    /// answered at once).
-    public var kind: String
+    /// `approval` or `question` (for a human, through the inbox). `recovery` is the old form of a `recover`
+    /// request, still accepted from older workers.
+    public var kind: AskKind
     public var text: String
-    /// For `recovery`: what went wrong (`stopped_early`, `hung`, `looping`…).
-    public var detection: String?
+    /// For `recovery`: what went wrong.
+    public var detection: Detection?
     /// For `recovery`: what the session would do about it.
     public var proposal: String?
 
-    public init(leaseId: String, epoch: Int64, item: String, kind: String, text: String, detection: String? = nil, proposal: String? = nil)
-    {
+    public init(
+        leaseId: String,
+        epoch: Int64,
+        item: String,
+        kind: AskKind,
+        text: String,
+        detection: Detection? = nil,
+        proposal: String? = nil
+    ) {
         self.leaseId = leaseId
         self.epoch = epoch
         self.item = item
@@ -36,10 +43,10 @@ extension AskBody: WireBody {
         try requireLeaseID(leaseId, "lease_id")
         try require(epoch >= 1, "epoch", "must be 1 or more")
         try require(!item.isEmpty && item.utf8.count <= 200, "item", "must be 1 to 200 bytes")
-        try require(["approval", "question", "recovery"].contains(kind), "kind", "must be approval, question or recovery")
-        try require(kind != "recovery" || !(detection ?? "").isEmpty, "detection", "is required for a recovery")
+        try require(AskKind.forHumans.contains(kind) || kind == .recovery, "kind", "must be approval, question or recovery")
+        try require(kind != .recovery || !(detection?.rawValue ?? "").isEmpty, "detection", "is required for a recovery")
         try requireText(text, "text", max: 16384)
-        try requireText(detection, "detection", max: 64)
+        try requireText(detection?.rawValue, "detection", max: 64)
         try requireText(proposal, "proposal", max: 4096)
     }
 }
@@ -50,7 +57,7 @@ public struct InboxItem: Codable, Sendable, Equatable {
     public var plan: String
     public var todo: String
     public var worker: String
-    public var kind: String
+    public var kind: AskKind
     public var text: String
     /// Milliseconds since the Unix epoch.
     public var askedAt: Int64
@@ -59,7 +66,7 @@ public struct InboxItem: Codable, Sendable, Equatable {
         case id, plan, todo, worker, kind, text, askedAt = "asked_at"
     }
 
-    public init(id: String, plan: String, todo: String, worker: String, kind: String, text: String, askedAt: Int64) {
+    public init(id: String, plan: String, todo: String, worker: String, kind: AskKind, text: String, askedAt: Int64) {
         self.id = id
         self.plan = plan
         self.todo = todo
@@ -82,10 +89,10 @@ public struct InboxBody: WireBody, Equatable {
 public struct AnswerBody: WireBody, Equatable {
     public var item: String
     /// `approve`, `deny`, or `reply` (with `text`).
-    public var decision: String
+    public var decision: Decision
     public var text: String?
 
-    public init(item: String, decision: String, text: String? = nil) {
+    public init(item: String, decision: Decision, text: String? = nil) {
         self.item = item
         self.decision = decision
         self.text = text
@@ -93,7 +100,7 @@ public struct AnswerBody: WireBody, Equatable {
 
     public func validate() throws(ProtocolError) {
         try require(!item.isEmpty && item.utf8.count <= 200, "item", "must be 1 to 200 bytes")
-        try require(["approve", "deny", "reply"].contains(decision), "decision", "must be approve, deny or reply")
+        try require(Decision.all.contains(decision), "decision", "must be approve, deny or reply")
         try requireText(text, "text", max: 16384)
     }
 }

@@ -2,10 +2,9 @@
 /// ``Code-swift.struct/rawValue``, so the codes are stable strings.
 public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A stable, machine-readable reason. New codes may be added; clients treat unknown ones as generic errors.
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: WireWord {
         public var rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
 
         /// The message does not have the frames the socket expects.
         public static let badFrames = Code(rawValue: "bad_frames")
@@ -43,5 +42,5 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
     public var description: String { "\(code): \(message)" }
 
     /// The body of the `error` message that reports this error.
-    public var body: ErrorBody { ErrorBody(code: code.rawValue, message: message, ref: ref, leaseId: leaseId) }
+    public var body: ErrorBody { ErrorBody(code: code, message: message, ref: ref, leaseId: leaseId) }
 }

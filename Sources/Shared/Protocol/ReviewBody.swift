@@ -51,6 +51,7 @@ public struct ReviewBody: Codable, Sendable, Equatable {
     public struct PlanProgress: Codable, Sendable, Equatable {
         public var plan: String
         public var title: String
+        /// A ``PlanState``, or `paused`.
         public var state: String
         public var progress: Progress
 
@@ -68,13 +69,13 @@ public struct ReviewBody: Codable, Sendable, Equatable {
         /// `plan/todo`.
         public var todo: String
         public var branch: String
-        public var state: String
+        public var state: TodoState
         /// Files the branch changed, as its last report said.
         public var files: Int
         /// How long it has been running, or how long its finishing run took.
         public var seconds: Double?
 
-        public init(todo: String, branch: String, state: String, files: Int, seconds: Double?) {
+        public init(todo: String, branch: String, state: TodoState, files: Int, seconds: Double?) {
             self.todo = todo
             self.branch = branch
             self.state = state

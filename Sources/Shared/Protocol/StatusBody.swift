@@ -7,7 +7,7 @@ public struct StatusBody: Codable, Sendable, Equatable {
 
         public var id: String
         public var title: String
-        public var state: String
+        public var state: PlanState
         /// TODO count by state.
         public var counts: [String: Int]
         public var submittedAt: Int64
@@ -18,7 +18,7 @@ public struct StatusBody: Codable, Sendable, Equatable {
         public init(
             id: String,
             title: String,
-            state: String,
+            state: PlanState,
             counts: [String: Int],
             submittedAt: Int64,
             finishedAt: Int64?,
@@ -42,7 +42,7 @@ public struct StatusBody: Codable, Sendable, Equatable {
         public var plan: String
         public var id: String
         public var title: String
-        public var state: String
+        public var state: TodoState
         public var epoch: Int64
         public var worker: String?
         public var attempts: Int
@@ -54,7 +54,7 @@ public struct StatusBody: Codable, Sendable, Equatable {
             plan: String,
             id: String,
             title: String,
-            state: String,
+            state: TodoState,
             epoch: Int64,
             worker: String?,
             attempts: Int,

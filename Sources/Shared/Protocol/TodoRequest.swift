@@ -1,13 +1,27 @@
 /// `todo` on the control socket: look at one TODO, take it up again, or cancel it. The reply is `todo` with a
 /// ``TodoReply``, or an `error` saying why the action is not possible.
 public struct TodoRequest: WireBody, Equatable {
+    /// What an operator does to one TODO.
+    public struct Action: WireWord {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        /// Look: its status and latest events.
+        public static let show = Action(rawValue: "show")
+        /// A failed, escalated, cancelled or skipped TODO goes back to the queue, with fresh attempts and recovery
+        /// counts, and what was skipped because of it is pending again.
+        public static let retry = Action(rawValue: "retry")
+        /// Stop it: a running TODO is stopped on its worker.
+        public static let cancel = Action(rawValue: "cancel")
+
+        public static let all: Set<Action> = [.show, .retry, .cancel]
+    }
+
     public var plan: String
     public var todo: String
-    /// `show`, `retry` (a failed, escalated, cancelled or skipped TODO goes back to the queue, with fresh attempts and
-    /// recovery counts, and what was skipped because of it is pending again) or `cancel`.
-    public var action: String
+    public var action: Action
 
-    public init(plan: String, todo: String, action: String) {
+    public init(plan: String, todo: String, action: Action) {
         self.plan = plan
         self.todo = todo
         self.action = action
@@ -16,7 +30,7 @@ public struct TodoRequest: WireBody, Equatable {
     public func validate() throws(ProtocolError) {
         try requireID(plan, "plan")
         try requireID(todo, "todo")
-        try require(["show", "retry", "cancel"].contains(action), "action", "must be show, retry or cancel")
+        try require(Action.all.contains(action), "action", "must be show, retry or cancel")
     }
 }
 
@@ -37,17 +51,29 @@ public struct TodoReply: WireBody, Equatable {
 /// `cancel` (every unfinished TODO is cancelled; running ones are stopped on their workers). The reply is `plan`
 /// with the plan's status.
 public struct PlanRequest: WireBody, Equatable {
-    public var plan: String
-    public var action: String
+    /// What an operator does to a plan.
+    public struct Action: WireWord {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
 
-    public init(plan: String, action: String) {
+        public static let pause = Action(rawValue: "pause")
+        public static let resume = Action(rawValue: "resume")
+        public static let cancel = Action(rawValue: "cancel")
+
+        public static let all: Set<Action> = [.pause, .resume, .cancel]
+    }
+
+    public var plan: String
+    public var action: Action
+
+    public init(plan: String, action: Action) {
         self.plan = plan
         self.action = action
     }
 
     public func validate() throws(ProtocolError) {
         try requireID(plan, "plan")
-        try require(["pause", "resume", "cancel"].contains(action), "action", "must be pause, resume or cancel")
+        try require(Action.all.contains(action), "action", "must be pause, resume or cancel")
     }
 }
 

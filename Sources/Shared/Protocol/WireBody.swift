@@ -99,8 +99,13 @@ extension ProgressBody: WireBody {
         try require(epoch >= 1, "epoch", "must be 1 or more")
         try require(events.count <= WireLimits.listCount, "events", "is too long")
         for (index, event) in events.enumerated() {
-            try require(!event.kind.isEmpty && event.kind.utf8.count <= 64, "events[\(index)].kind", "must be 1 to 64 bytes")
+            try require(
+                !event.kind.rawValue.isEmpty && event.kind.rawValue.utf8.count <= 64,
+                "events[\(index)].kind",
+                "must be 1 to 64 bytes"
+            )
             try requireText(event.text, "events[\(index)].text")
+            try requireText(event.detection?.rawValue, "events[\(index)].detection", max: 64)
         }
     }
 }
@@ -129,7 +134,7 @@ extension AckBody: WireBody {
 
 extension ControlBody: WireBody {
     public func validate() throws(ProtocolError) {
-        try require(["cancel", "abort", "answer"].contains(action), "action", "must be cancel, abort or answer")
+        try require([ControlAction.cancel, .abort, .answer].contains(action), "action", "must be cancel, abort or answer")
         try requireLeaseID(leaseId, "lease_id")
     }
 }

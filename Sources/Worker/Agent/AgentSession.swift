@@ -27,71 +27,113 @@ public struct AgentResult: Sendable, Equatable {
 /// The one seam between a worker slot and the agent doing the work: ``CommandAgent``, ``CodexAgent``, or
 /// ``PromptOrCommandAgent`` choosing between them per TODO.
 ///
-/// The worker calls ``run(task:lease:workdir:events:)`` in a task of its own, one per slot. Cancelling that task
+/// The worker calls ``run(task:lease:workdir:context:)`` in a task of its own, one per slot. Cancelling that task
 /// means stop now: the session ends its processes and returns with outcome `cancelled`.
 public protocol AgentSession: Sendable {
-    /// Does the work of one lease and returns how it ended.
-    /// - Parameters:
-    ///   - events: called with agent events as they happen; the worker forwards them as `progress`.
-    ///   - checkpoint: call after each turn: the worker commits and pushes the work so far, so that if this worker
-    ///     dies the TODO goes on elsewhere from there.
-    ///   - ask: asks a human (through the coordinator's inbox) and waits for the answer.
-    func run(
-        task: TaskSpec,
-        lease: LeaseRef,
-        workdir: String,
-        events: @escaping @Sendable ([AgentEvent]) -> Void,
-        checkpoint: @escaping @Sendable () async -> Void,
-        ask: @escaping AskHuman
-    ) async -> AgentResult
+    /// Does the work of one lease and returns how it ended; `context` is how it talks to the rest of Drover.
+    func run(task: TaskSpec, lease: LeaseRef, workdir: String, context: AgentContext) async -> AgentResult
 }
-
-/// An operator's answer to what a session asked.
-public struct HumanAnswer: Sendable, Equatable {
-    /// `approve`, `deny` or `reply`.
-    public var decision: String
-    public var text: String?
-
-    public init(decision: String, text: String? = nil) {
-        self.decision = decision
-        self.text = text
-    }
-}
-
-/// What a session asks: a human (`approval`, `question`, through the inbox), or the coordinator's policy
-/// (`recovery`: may it recover from `detection` by `proposal`?).
-public struct Question: Sendable, Equatable {
-    public var kind: String
-    public var text: String
-    public var detection: String?
-    public var proposal: String?
-
-    public init(kind: String, text: String, detection: String? = nil, proposal: String? = nil) {
-        self.kind = kind
-        self.text = text
-        self.detection = detection
-        self.proposal = proposal
-    }
-}
-
-/// Asks, and waits for the answer.
-public typealias AskHuman = @Sendable (_ question: Question) async -> HumanAnswer
 
 extension AgentSession {
-    /// Runs without checkpoints between turns and without a coordinator to ask: recoveries are allowed, approvals
-    /// and questions denied.
+    /// Runs with no coordinator to ask (``AgentContext/standalone(events:)``).
     public func run(
         task: TaskSpec,
         lease: LeaseRef,
         workdir: String,
         events: @escaping @Sendable ([AgentEvent]) -> Void
     ) async -> AgentResult {
-        await run(task: task, lease: lease, workdir: workdir, events: events, checkpoint: {}) { question in
-            // Nobody to ask: recoveries are allowed (the session's own budgets still bound them), the rest is denied.
-            HumanAnswer(decision: question.kind == "recovery" ? "approve" : "deny", text: "no coordinator to ask here")
-        }
+        await run(task: task, lease: lease, workdir: workdir, context: .standalone(events: events))
     }
 }
+
+/// How a running session talks to the rest of Drover: its events out, checkpoints, and the two kinds of question
+/// it may ask (a human, through the inbox; the supervisor policy, about a recovery).
+public struct AgentContext: Sendable {
+    /// Called with agent events as they happen; the worker forwards them as `progress`.
+    public var events: @Sendable ([AgentEvent]) -> Void
+    /// Call after each turn: the worker commits and pushes the work so far, so that if this worker dies the TODO
+    /// goes on elsewhere from there.
+    public var checkpoint: @Sendable () async -> Void
+    /// Asks a human (through the coordinator's inbox) and waits for the answer.
+    public var ask: AskHuman
+    /// Asks the coordinator's supervisor policy whether the session may recover from what went wrong.
+    public var recover: AskPolicy
+
+    public init(
+        events: @escaping @Sendable ([AgentEvent]) -> Void,
+        checkpoint: @escaping @Sendable () async -> Void = {},
+        ask: @escaping AskHuman,
+        recover: @escaping AskPolicy
+    ) {
+        self.events = events
+        self.checkpoint = checkpoint
+        self.ask = ask
+        self.recover = recover
+    }
+
+    /// A session with no coordinator to ask: recoveries are allowed (the session's own budgets still bound them),
+    /// approvals and questions denied, and no checkpoints.
+    public static func standalone(events: @escaping @Sendable ([AgentEvent]) -> Void) -> AgentContext {
+        AgentContext(
+            events: events,
+            ask: { _ in HumanAnswer(decision: .deny, text: "no coordinator to ask here") },
+            recover: { _ in RecoveryVerdict(decision: .recover, reason: nil) }
+        )
+    }
+}
+
+/// An operator's answer to what a session asked.
+public struct HumanAnswer: Sendable, Equatable {
+    public var decision: Decision
+    public var text: String?
+
+    public init(decision: Decision, text: String? = nil) {
+        self.decision = decision
+        self.text = text
+    }
+}
+
+/// What a session asks a human, through the inbox.
+public struct Question: Sendable, Equatable {
+    public var kind: AskKind
+    public var text: String
+
+    public init(kind: AskKind, text: String) {
+        self.kind = kind
+        self.text = text
+    }
+}
+
+/// Asks, and waits for the answer.
+public typealias AskHuman = @Sendable (_ question: Question) async -> HumanAnswer
+
+/// What a session's supervisor asks the coordinator's policy: may it recover from `detection` by `proposal`?
+public struct RecoveryRequest: Sendable, Equatable {
+    public var detection: Detection
+    public var evidence: String
+    public var proposal: String
+
+    public init(detection: Detection, evidence: String, proposal: String) {
+        self.detection = detection
+        self.evidence = evidence
+        self.proposal = proposal
+    }
+}
+
+/// The policy's answer to a ``RecoveryRequest``.
+public struct RecoveryVerdict: Sendable, Equatable {
+    public var decision: RecoveryDecision
+    /// Why not, when the decision is `escalate`.
+    public var reason: String?
+
+    public init(decision: RecoveryDecision, reason: String?) {
+        self.decision = decision
+        self.reason = reason
+    }
+}
+
+/// Asks the supervisor policy, and waits for its decision.
+public typealias AskPolicy = @Sendable (_ request: RecoveryRequest) async -> RecoveryVerdict
 
 extension LeaseRef {
     /// The worker's environment plus what tells a TODO's processes which lease they run under:

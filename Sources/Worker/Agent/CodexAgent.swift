@@ -33,14 +33,7 @@ public struct CodexAgent: AgentSession {
     /// Turns per lease when the TODO's budget does not say.
     public static let defaultTurns = 4
 
-    public func run(
-        task: TaskSpec,
-        lease: LeaseRef,
-        workdir: String,
-        events: @escaping @Sendable ([AgentEvent]) -> Void,
-        checkpoint: @escaping @Sendable () async -> Void,
-        ask: @escaping AskHuman
-    ) async -> AgentResult {
+    public func run(task: TaskSpec, lease: LeaseRef, workdir: String, context: AgentContext) async -> AgentResult {
         guard let prompt = task.prompt else {
             return AgentResult(outcome: .failed, summary: "this worker runs codex, and the TODO has no 'prompt'")
         }
@@ -52,20 +45,23 @@ public struct CodexAgent: AgentSession {
         }
         let environment = lease.environment(adding: ["CODEX_HOME": home])
 
+        let events = context.events
+        let ask = context.ask
+        let checkpoint = context.checkpoint
         let maxTurns = max(1, task.budget?.turns ?? Self.defaultTurns)
         let started = ContinuousClock.now
         var session = Session(permissions: task.permissions, threadID: nil, prompt: prompt, turns: 0, transientRetries: 0, tail: "")
         /// Reports a detection and asks the coordinator's policy whether to recover by `action`; returns why not,
         /// when the policy refuses (its limit for this kind of trouble is reached).
-        func detected(_ kind: String, _ evidence: String, then action: String) async -> String? {
-            events([AgentEvent(kind: "detected", text: "\(kind): \(evidence)")])
-            let decision = await ask(Question(kind: "recovery", text: evidence, detection: kind, proposal: action))
-            guard decision.decision == "approve" else {
-                let why = decision.text ?? "the coordinator's policy says stop"
-                events([AgentEvent(kind: "recovery", text: "escalate: \(why)")])
+        func detected(_ kind: Detection, _ evidence: String, then action: String) async -> String? {
+            events([AgentEvent(kind: .detected, text: "\(kind): \(evidence)", detection: kind)])
+            let verdict = await context.recover(RecoveryRequest(detection: kind, evidence: evidence, proposal: action))
+            guard verdict.decision == .recover else {
+                let why = verdict.reason ?? "the coordinator's policy says stop"
+                events([AgentEvent(kind: .recovery, text: "escalate: \(why)")])
                 return "\(kind): \(why)"
             }
-            events([AgentEvent(kind: "recovery", text: action)])
+            events([AgentEvent(kind: .recovery, text: action)])
             return nil
         }
         func fail(_ summary: String, _ status: Int32? = nil, checks: [CheckResult] = []) -> AgentResult {
@@ -90,6 +86,7 @@ public struct CodexAgent: AgentSession {
             case .appServer:
                 AppServerTurnDriver(
                     ask: ask,
+                    recover: context.recover,
                     configuration: configuration,
                     environment: environment,
                     workdir: workdir,
@@ -140,7 +137,7 @@ public struct CodexAgent: AgentSession {
                     session.prompt = "You stopped responding. Continue the task from where you were."
                     session.lastProblem = "the session hung"
                     if let refused = await detected(
-                        "hung",
+                        .hung,
                         "no agent event for \(configuration.idleTimeout) while no command ran",
                         then: session.threadID == nil
                             ? "stop codex and start the turn again" : "stop codex and resume the thread with a nudge"
@@ -153,7 +150,7 @@ public struct CodexAgent: AgentSession {
                 if let evidence = turn.looping {
                     session.prompt = "You are repeating yourself: \(evidence). That approach is not working: try a different one."
                     session.lastProblem = "looping: \(evidence)"
-                    if let refused = await detected("looping", evidence, then: "stop codex and steer it toward a different approach") {
+                    if let refused = await detected(.looping, evidence, then: "stop codex and steer it toward a different approach") {
                         return escalate(refused, run.status)
                     }
                     continue
@@ -168,7 +165,7 @@ public struct CodexAgent: AgentSession {
                         let delay =
                             failure.retryAfter ?? .milliseconds(Int64(configuration.backoff.milliseconds) << (session.transientRetries - 1))
                         if let refused = await detected(
-                            "transient_error",
+                            .transientError,
                             message,
                             then: "back off \(delay) and retry the turn (\(session.transientRetries)/\(configuration.transientRetries))"
                         ) {
@@ -182,7 +179,7 @@ public struct CodexAgent: AgentSession {
                         session.prompt =
                             "\(prompt)\n\nAn earlier session ran out of context. What it last said:\n\(summary)\n"
                             + "The files already hold its work: continue from their current state."
-                        if let refused = await detected("context_full", message, then: "start a new thread seeded with a summary") {
+                        if let refused = await detected(.contextFull, message, then: "start a new thread seeded with a summary") {
                             return escalate(refused, run.status)
                         }
                         continue
@@ -196,7 +193,7 @@ public struct CodexAgent: AgentSession {
                 default:
                     session.lastProblem = "codex crashed"
                     if let refused = await detected(
-                        "crashed",
+                        .crashed,
                         "codex exited with status \(run.status) without ending its turn",
                         then: session.threadID == nil ? "start the turn again" : "resume the thread"
                     ) {
@@ -231,9 +228,9 @@ public struct CodexAgent: AgentSession {
                 if let question = turn.lastMessage, Self.isQuestion(question) {
                     guard task.risk.map({ $0 == .low || $0 == .medium }) ?? true else {
                         // Outside the policy: an operator answers, through the inbox; the answer goes on the thread.
-                        events([AgentEvent(kind: "detected", text: "asks_human: \(question)")])
-                        let answer = await ask(Question(kind: "question", text: "codex asks: \(question.prefix(2000))"))
-                        guard answer.decision != "deny", let text = answer.text ?? (answer.decision == "approve" ? "Yes, go ahead." : nil)
+                        events([AgentEvent(kind: .detected, text: "asks_human: \(question)", detection: .asksHuman)])
+                        let answer = await ask(Question(kind: .question, text: "codex asks: \(question.prefix(2000))"))
+                        guard answer.decision != .deny, let text = answer.text ?? (answer.decision == .approve ? "Yes, go ahead." : nil)
                         else {
                             return escalate(
                                 "needs input (risk \(task.risk?.rawValue ?? "?")): codex asked, and the answer was no: \(question.prefix(300))",
@@ -242,14 +239,14 @@ public struct CodexAgent: AgentSession {
                             )
                         }
                         session.prompt = "The operator answers: \(text)\nGo on with the task.\n" + Self.failing(failed)
-                        events([AgentEvent(kind: "recovery", text: "continue the thread with the operator's answer")])
+                        events([AgentEvent(kind: .recovery, text: "continue the thread with the operator's answer")])
                         continue
                     }
                     session.prompt =
                         "Use your best judgment and decide yourself; do not wait for an answer. Then finish the task.\n"
                         + Self.failing(failed)
                     if let refused = await detected(
-                        "asks_human",
+                        .asksHuman,
                         question,
                         then: "answer by policy (risk \(task.risk?.rawValue ?? "low")): decide and go on"
                     ) {
@@ -258,7 +255,7 @@ public struct CodexAgent: AgentSession {
                 } else {
                     session.prompt = Self.failing(failed)
                     if let refused = await detected(
-                        "stopped_early",
+                        .stoppedEarly,
                         "the turn ended with checks failing\n\(evidence)",
                         then: "repair: continue the same thread with the failing checks"
                     ) {

@@ -14,22 +14,15 @@ public struct CommandAgent: AgentSession {
         self.grace = grace
     }
 
-    public func run(
-        task: TaskSpec,
-        lease: LeaseRef,
-        workdir: String,
-        events: @escaping @Sendable ([AgentEvent]) -> Void,
-        checkpoint: @escaping @Sendable () async -> Void,
-        ask: @escaping AskHuman
-    ) async -> AgentResult {
+    public func run(task: TaskSpec, lease: LeaseRef, workdir: String, context: AgentContext) async -> AgentResult {
         guard let command = task.command else {
             return AgentResult(outcome: .failed, summary: "this worker runs commands, and the TODO has no 'command'")
         }
         let env = lease.environment(adding: environment)
         let run = await Self.shell(command, environment: env, directory: workdir, timeout: task.timeoutSeconds, grace: grace) {
             chunk in
-            events([
-                AgentEvent(kind: "output", stream: chunk.stream.rawValue, text: String(decoding: chunk.data.prefix(8192), as: UTF8.self))
+            context.events([
+                AgentEvent(kind: .output, stream: chunk.stream.rawValue, text: String(decoding: chunk.data.prefix(8192), as: UTF8.self))
             ])
         }
         if Task.isCancelled {

@@ -11,15 +11,8 @@ public struct PromptOrCommandAgent: AgentSession {
         self.commands = commands
     }
 
-    public func run(
-        task: TaskSpec,
-        lease: LeaseRef,
-        workdir: String,
-        events: @escaping @Sendable ([AgentEvent]) -> Void,
-        checkpoint: @escaping @Sendable () async -> Void,
-        ask: @escaping AskHuman
-    ) async -> AgentResult {
+    public func run(task: TaskSpec, lease: LeaseRef, workdir: String, context: AgentContext) async -> AgentResult {
         let agent = task.prompt == nil ? commands : prompts
-        return await agent.run(task: task, lease: lease, workdir: workdir, events: events, checkpoint: checkpoint, ask: ask)
+        return await agent.run(task: task, lease: lease, workdir: workdir, context: context)
     }
 }

@@ -64,16 +64,16 @@ struct DemoCommand: AsyncParsableCommand {
         print("What Drover saw and did:")
         let events = try EventLog.read(statePath: "\(directory)/.drover/state.sqlite")
         for todo in plan.todos {
-            let state = final?.todos.first { $0.id == todo.id }?.state ?? "?"
+            let state = final?.todos.first { $0.id == todo.id }?.state.rawValue ?? "?"
             print("  \(todo.id) [\(state)]")
-            for event in events where event.todo == todo.id && (event.type == "agent.detected" || event.type == "agent.recovery") {
+            for event in events where event.todo == todo.id && (event.type == .agent(.detected) || event.type == .agent(.recovery)) {
                 let lines = (event.data["text"]?.stringValue ?? "").split(separator: "\n").prefix(2)
-                print("    \(event.type == "agent.detected" ? "detected" : "  → ") \(lines.first?.prefix(110) ?? "")")
+                print("    \(event.type == .agent(.detected) ? "detected" : "  → ") \(lines.first?.prefix(110) ?? "")")
                 // The evidence: for a failed check, what it said.
                 for line in lines.dropFirst() { print("               \(line.prefix(100))") }
             }
             let pushed = events.last {
-                $0.todo == todo.id && $0.type == "agent.checkpoint" && $0.data["text"]?.stringValue?.contains("pushed") == true
+                $0.todo == todo.id && $0.type == .agent(.checkpoint) && $0.data["text"]?.stringValue?.contains("pushed") == true
             }
             if let checkpoint = pushed?.data["text"]?.stringValue {
                 print("    \(checkpoint)")
@@ -83,7 +83,7 @@ struct DemoCommand: AsyncParsableCommand {
         print("The branches are in \(repository):  git --git-dir \(repository) log --oneline --all")
         print("Every event:                         drover events --state-dir \(directory)/.drover")
         print("Every decision, with its reason:     \(directory)/.drover/audit.jsonl")
-        if final?.plans.first?.state != "done" { throw ExitCode(1) }
+        if final?.plans.first?.state != .done { throw ExitCode(1) }
     }
 }
 

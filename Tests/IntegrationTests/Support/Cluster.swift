@@ -148,13 +148,13 @@ final class Cluster {
         }
         let workerOutput = workers.map { "--- \($0.key):\n\($0.value.output.suffix(1500))" }.joined(separator: "\n")
         throw TestFailure(
-            "timed out waiting for \(what); last status: \(last.map { "\($0.plans) \($0.todos.filter { $0.state != "done" })" } ?? "none")\n"
+            "timed out waiting for \(what); last status: \(last.map { "\($0.plans) \($0.todos.filter { $0.state != .done })" } ?? "none")\n"
                 + "--- coordinator:\n\(coordinator?.output.suffix(1500) ?? "")\n\(workerOutput)"
         )
     }
 
     @discardableResult
-    func waitForPlan(_ id: String, toBe state: String = "done", timeout: Duration = .seconds(90)) async throws -> StatusBody {
+    func waitForPlan(_ id: String, toBe state: PlanState = .done, timeout: Duration = .seconds(90)) async throws -> StatusBody {
         try await waitForStatus(timeout: timeout, "plan \(id) to be \(state)") { status in
             status.plans.first { $0.id == id }?.state == state
         }

@@ -8,6 +8,7 @@ import Synchronization
 /// through the coordinator's inbox while the turn waits.
 final class AppServerTurnDriver: CodexTurnDriver {
     private let ask: AskHuman
+    private let recover: AskPolicy
     private let configuration: CodexConfiguration
     private let environment: [String: String]
     private let workdir: String
@@ -27,6 +28,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
 
     init(
         ask: @escaping AskHuman,
+        recover: @escaping AskPolicy,
         configuration: CodexConfiguration,
         environment: [String: String],
         workdir: String,
@@ -35,6 +37,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
         events: @escaping @Sendable ([AgentEvent]) -> Void
     ) {
         self.ask = ask
+        self.recover = recover
         self.configuration = configuration
         self.environment = environment
         self.workdir = workdir
@@ -114,10 +117,10 @@ final class AppServerTurnDriver: CodexTurnDriver {
     /// A loop in a running turn: with the policy's consent, `turn/steer` it toward another approach without stopping it.
     /// Returns false when the policy refuses (then the turn is interrupted and the session escalates).
     private func steer(_ connection: AppServerConnection, thread: String, turn: CodexTurn, evidence: String) async -> Bool {
-        events([AgentEvent(kind: "detected", text: "looping: \(evidence)")])
+        events([AgentEvent(kind: .detected, text: "looping: \(evidence)", detection: .looping)])
         let action = "steer the running turn toward a different approach"
-        let decision = await ask(Question(kind: "recovery", text: evidence, detection: "looping", proposal: action))
-        guard decision.decision == "approve", let turnID = state.withLock({ $0.turnID }) else { return false }
+        let verdict = await recover(RecoveryRequest(detection: .looping, evidence: evidence, proposal: action))
+        guard verdict.decision == .recover, let turnID = state.withLock({ $0.turnID }) else { return false }
         let text = "You are repeating yourself: \(evidence). That approach is not working: try a different one."
         let steered = try? await connection.request(
             "turn/steer",
@@ -128,7 +131,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
         )
         guard steered != nil else { return false }
         turn.forgetLoop()
-        events([AgentEvent(kind: "recovery", text: action)])
+        events([AgentEvent(kind: .recovery, text: action)])
         return true
     }
 
@@ -211,22 +214,26 @@ final class AppServerTurnDriver: CodexTurnDriver {
         case "item/commandExecution/requestApproval", "item/fileChange/requestApproval":
             var accept = allowed
             if allowed {
-                events([AgentEvent(kind: "approval", text: "accepted by policy (risk \(risk?.rawValue ?? "low")): \(what)")])
+                events([AgentEvent(kind: .approval, text: "accepted by policy (risk \(risk?.rawValue ?? "low")): \(what)")])
             } else {
                 events([
-                    AgentEvent(kind: "detected", text: "asks_human: approval outside the policy (risk \(risk?.rawValue ?? "?")): \(what)")
+                    AgentEvent(
+                        kind: .detected,
+                        text: "asks_human: approval outside the policy (risk \(risk?.rawValue ?? "?")): \(what)",
+                        detection: .asksHuman
+                    )
                 ])
                 // The turn waits for the operator; waiting is not hanging.
                 let turn = state.withLock { $0.turn }
                 turn?.waiting(true)
-                let answer = await ask(Question(kind: "approval", text: "codex asks to run: \(what)"))
+                let answer = await ask(Question(kind: .approval, text: "codex asks to run: \(what)"))
                 turn?.waiting(false)
-                accept = answer.decision == "approve"
-                events([AgentEvent(kind: "approval", text: "\(accept ? "approved" : "denied") by an operator: \(what)")])
+                accept = answer.decision == .approve
+                events([AgentEvent(kind: .approval, text: "\(accept ? "approved" : "denied") by an operator: \(what)")])
             }
             return .object(["decision": .string(accept ? "accept" : "decline")])
         case "item/permissions/requestApproval":
-            events([AgentEvent(kind: "approval", text: "declined by policy: more permissions than the TODO grants (\(what))")])
+            events([AgentEvent(kind: .approval, text: "declined by policy: more permissions than the TODO grants (\(what))")])
             return .object(["permissions": .object([:]), "scope": "turn"])
         default:
             return .object(["error": .object(["code": .int(-32601), "message": .string("\(method) is not supported by drover")])])

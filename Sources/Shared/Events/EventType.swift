@@ -1,0 +1,68 @@
+/// What an ``Event`` says happened: `subject.verb`. The subject (before the first dot) picks the topic.
+///
+/// Every type the coordinator records is named here, so a reader can find each and what causes it; observers
+/// must still accept types they do not know (the set grows).
+public struct EventType: WireWord {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// The part before the first dot: `todo`, `agent`, `worker`, `plan`, `inbox`, `policy`, `lease`, `coordinator`.
+    public var subject: Substring { rawValue.split(separator: ".", maxSplits: 1).first ?? Substring(rawValue) }
+
+    // MARK: The coordinator
+
+    public static let coordinatorStarted = EventType(rawValue: "coordinator.started")
+
+    // MARK: Plans
+
+    public static let planSubmitted = EventType(rawValue: "plan.submitted")
+    public static let planDone = EventType(rawValue: "plan.done")
+    public static let planFailed = EventType(rawValue: "plan.failed")
+    public static let planPaused = EventType(rawValue: "plan.paused")
+    public static let planResumed = EventType(rawValue: "plan.resumed")
+    public static let planCancelRequested = EventType(rawValue: "plan.cancel_requested")
+
+    // MARK: TODOs
+
+    public static let todoReady = EventType(rawValue: "todo.ready")
+    public static let todoAssigned = EventType(rawValue: "todo.assigned")
+    public static let todoRunning = EventType(rawValue: "todo.running")
+    public static let todoDone = EventType(rawValue: "todo.done")
+    public static let todoFailed = EventType(rawValue: "todo.failed")
+    public static let todoEscalated = EventType(rawValue: "todo.escalated")
+    public static let todoCancelled = EventType(rawValue: "todo.cancelled")
+    public static let todoSkipped = EventType(rawValue: "todo.skipped")
+    /// A failed run that will be tried again (attempts left).
+    public static let todoRetry = EventType(rawValue: "todo.retry")
+    /// An operator took a finished TODO up again.
+    public static let todoRetried = EventType(rawValue: "todo.retried")
+    public static let todoHandedBack = EventType(rawValue: "todo.handed_back")
+    public static let todoRequeued = EventType(rawValue: "todo.requeued")
+    public static let todoCancelRequested = EventType(rawValue: "todo.cancel_requested")
+
+    /// The event a TODO reaching `state` records (`todo.done`, `todo.failed`…).
+    public static func todo(_ state: TodoState) -> EventType { EventType(rawValue: "todo.\(state.rawValue)") }
+
+    // MARK: Workers and leases
+
+    public static let workerJoined = EventType(rawValue: "worker.joined")
+    public static let workerRejoined = EventType(rawValue: "worker.rejoined")
+    public static let workerLost = EventType(rawValue: "worker.lost")
+    public static let workerLeft = EventType(rawValue: "worker.left")
+    public static let workerDraining = EventType(rawValue: "worker.draining")
+    /// A message under a lease that is not the sender's any more was refused (fencing).
+    public static let leaseRefused = EventType(rawValue: "lease.refused")
+
+    // MARK: The inbox and the policy
+
+    public static let inboxAdded = EventType(rawValue: "inbox.added")
+    public static let inboxAnswered = EventType(rawValue: "inbox.answered")
+    public static let inboxExpired = EventType(rawValue: "inbox.expired")
+    public static let inboxDropped = EventType(rawValue: "inbox.dropped")
+    public static let policyDecided = EventType(rawValue: "policy.decided")
+
+    // MARK: Agents
+
+    /// Agent activity relayed from a worker: `agent.<kind>`.
+    public static func agent(_ kind: AgentEventKind) -> EventType { EventType(rawValue: "agent.\(kind.rawValue)") }
+}

@@ -1,0 +1,128 @@
+/// The protocol's open vocabularies: words that cross the wire as strings.
+///
+/// Each is a struct with static members, as ``ProtocolError/Code-swift.struct`` is: code names the words it knows,
+/// and a word it does not know still decodes (the wire stays open to new values; validation says which are allowed
+/// where).
+public protocol WireWord: RawRepresentable, Codable, Hashable, Sendable, CustomStringConvertible where RawValue == String {
+    init(rawValue: String)
+}
+
+extension WireWord {
+    public var description: String { rawValue }
+
+    public init(from decoder: any Decoder) throws {
+        self.init(rawValue: try decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}
+
+/// What a `control` message orders a worker to do about one lease.
+public struct ControlAction: WireWord {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// Stop the work and report `cancelled`.
+    public static let cancel = ControlAction(rawValue: "cancel")
+    /// Stop the work and report nothing: the lease is not yours any more.
+    public static let abort = ControlAction(rawValue: "abort")
+    /// An operator answered the inbox item `item`.
+    public static let answer = ControlAction(rawValue: "answer")
+}
+
+/// What a session asks a human through the inbox.
+public struct AskKind: WireWord {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// May the session do something outside its granted policy (run a command, write a file)?
+    public static let approval = AskKind(rawValue: "approval")
+    /// The agent asked something only a human can answer.
+    public static let question = AskKind(rawValue: "question")
+    /// Old-style recovery request, from workers that predate the `recover` message; answered by the policy.
+    public static let recovery = AskKind(rawValue: "recovery")
+
+    /// The kinds a human answers.
+    public static let forHumans: Set<AskKind> = [.approval, .question]
+}
+
+/// An answer to an inbox item.
+public struct Decision: WireWord {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let approve = Decision(rawValue: "approve")
+    public static let deny = Decision(rawValue: "deny")
+    /// A free-text answer, in `text`.
+    public static let reply = Decision(rawValue: "reply")
+
+    public static let all: Set<Decision> = [.approve, .deny, .reply]
+}
+
+/// A way a session went wrong, as the worker's session supervisor saw it. The coordinator's recovery limits are
+/// counted per detection.
+public struct Detection: WireWord {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// The turn ended with the TODO's checks failing.
+    public static let stoppedEarly = Detection(rawValue: "stopped_early")
+    /// No agent event for the idle limit while no command ran.
+    public static let hung = Detection(rawValue: "hung")
+    /// The same command with the same result again and again.
+    public static let looping = Detection(rawValue: "looping")
+    /// Codex exited without ending its turn.
+    public static let crashed = Detection(rawValue: "crashed")
+    /// A rate limit, an overloaded model, a dropped stream.
+    public static let transientError = Detection(rawValue: "transient_error")
+    /// The context window is full.
+    public static let contextFull = Detection(rawValue: "context_full")
+    /// The agent's final message asks a question.
+    public static let asksHuman = Detection(rawValue: "asks_human")
+}
+
+/// The supervisor policy's answer to a `recover` request.
+public struct RecoveryDecision: WireWord {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    /// Go ahead with the proposed recovery.
+    public static let recover = RecoveryDecision(rawValue: "recover")
+    /// Stop and escalate: the limit for this kind of trouble is reached.
+    public static let escalate = RecoveryDecision(rawValue: "escalate")
+}
+
+/// The kind of an agent event (``AgentEvent/kind``): a small open set; readers ignore kinds they do not know.
+public struct AgentEventKind: WireWord {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let started = AgentEventKind(rawValue: "started")
+    public static let output = AgentEventKind(rawValue: "output")
+    public static let check = AgentEventKind(rawValue: "check")
+    public static let workspace = AgentEventKind(rawValue: "workspace")
+    public static let checkpoint = AgentEventKind(rawValue: "checkpoint")
+    public static let checkpointFailed = AgentEventKind(rawValue: "checkpoint_failed")
+    /// The supervisor saw something go wrong: `<detection>: <evidence>`.
+    public static let detected = AgentEventKind(rawValue: "detected")
+    /// What the supervisor does about it, or `escalate: <why>`.
+    public static let recovery = AgentEventKind(rawValue: "recovery")
+    public static let approval = AgentEventKind(rawValue: "approval")
+    public static let thread = AgentEventKind(rawValue: "thread")
+    public static let turnStarted = AgentEventKind(rawValue: "turn_started")
+    public static let turnCompleted = AgentEventKind(rawValue: "turn_completed")
+    public static let turnFailed = AgentEventKind(rawValue: "turn_failed")
+    public static let message = AgentEventKind(rawValue: "message")
+    public static let reasoning = AgentEventKind(rawValue: "reasoning")
+    public static let command = AgentEventKind(rawValue: "command")
+    public static let fileChange = AgentEventKind(rawValue: "file_change")
+    public static let fileChangeStarted = AgentEventKind(rawValue: "file_change_started")
+    public static let commandStarted = AgentEventKind(rawValue: "command_started")
+    public static let item = AgentEventKind(rawValue: "item")
+    public static let error = AgentEventKind(rawValue: "error")
+    public static let warning = AgentEventKind(rawValue: "warning")
+    public static let other = AgentEventKind(rawValue: "other")
+}
