@@ -49,7 +49,7 @@ extension CoordinatorCore {
                 reply(Socket.control, to: envelope, .todo, try operate(request, now: now))
             case .inbox:
                 _ = try codec.body(EmptyBody.self, from: body, ref: header.id)
-                reply(Socket.control, to: envelope, .inbox, InboxBody(items: inbox.values.map(\.item).sorted { $0.askedAt < $1.askedAt }))
+                reply(Socket.control, to: envelope, .inbox, InboxBody(items: inbox.items))
             case .answer:
                 let answer = try codec.body(AnswerBody.self, from: body, ref: header.id)
                 reply(Socket.control, to: envelope, .answer, try self.answer(answer))
@@ -71,27 +71,11 @@ extension CoordinatorCore {
     }
 
     func status(now: Int64) -> StatusBody {
-        let planStatuses = plans.values.sorted { $0.order < $1.order }.map(planStatus)
-        var todoStatuses: [StatusBody.TodoStatus] = []
-        for record in plans.values.sorted(by: { $0.order < $1.order }) {
-            for spec in record.plan.todos {
-                guard let todo = todos[TodoKey(plan: record.plan.id, todo: spec.id)] else { continue }
-                todoStatuses.append(
-                    StatusBody.TodoStatus(
-                        plan: record.plan.id,
-                        id: spec.id,
-                        title: spec.title,
-                        state: todo.state,
-                        epoch: todo.epoch,
-                        worker: todo.worker,
-                        attempts: todo.attempts,
-                        detail: todo.detail,
-                        dependsOn: spec.dependsOn.isEmpty ? nil : spec.dependsOn
-                    )
-                )
-            }
+        let plans = todos.plans.values.sorted { $0.order < $1.order }
+        let todoStatuses = plans.flatMap { record in
+            record.plan.todos.compactMap { status(of: TodoKey(plan: record.plan.id, todo: $0.id)) }
         }
-        let workerStatuses = workers.values.sorted { $0.id < $1.id }.map { worker in
+        let workerStatuses = workers.all.sorted { $0.id < $1.id }.map { worker in
             StatusBody.WorkerStatus(
                 id: worker.id,
                 host: worker.host,
@@ -107,7 +91,7 @@ extension CoordinatorCore {
         return StatusBody(
             instance: instance,
             seq: lastSeq,
-            plans: planStatuses,
+            plans: plans.map(planStatus),
             todos: todoStatuses,
             workers: workerStatuses,
             counters: counters

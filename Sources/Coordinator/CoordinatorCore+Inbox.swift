@@ -1,82 +1,47 @@
 import Foundation
 import Shared
 
-/// The inbox: what sessions on any worker wait for a human to decide, and the answers going back to them.
+/// The inbox (what sessions wait for a human to decide, and the answers going back to them) and the supervisor
+/// policy's recovery decisions.
 extension CoordinatorCore {
-    /// An inbox item and where its answer goes.
-    struct Waiting {
-        var item: InboxItem
-        var leaseID: String
-        /// The worker's own name for the item.
-        var workerItem: String
-        /// Monotonic milliseconds after which the policy default answers it.
-        var deadline: Int64?
-    }
-
     func ask(_ body: AskBody, from worker: String, ref: String, now: Int64) throws(ProtocolError) {
         let key = try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref)
-        let id = "\(worker)-\(body.item)"
+        defer { send(CoordinatorCore.Socket.work, to: worker, .ack, AckBody(ref: ref, leaseId: body.leaseId)) }
         if body.kind == .recovery {
-            // The old form of `recover`: decided by the same policy, answered the old way.
-            let verdict = decideRecovery(
-                RecoverBody(
-                    leaseId: body.leaseId,
-                    epoch: body.epoch,
-                    item: body.item,
-                    detection: body.detection ?? Detection(rawValue: "unknown"),
-                    proposal: body.proposal ?? "",
-                    evidence: body.text
-                ),
-                id: id,
-                key: key,
-                worker: worker
-            )
-            send(
-                CoordinatorCore.Socket.work,
-                to: worker,
-                .control,
-                ControlBody(
-                    action: .answer,
-                    leaseId: body.leaseId,
-                    reason: "the supervisor policy decided",
-                    item: body.item,
-                    decision: verdict.decision == .recover ? .approve : .deny,
-                    text: verdict.reason
-                )
-            )
-            send(CoordinatorCore.Socket.work, to: worker, .ack, AckBody(ref: ref, leaseId: body.leaseId))
+            answerOldStyleRecovery(body, key: key, worker: worker)
             return
         }
-        if inbox[id] == nil {
-            let item = InboxItem(
-                id: id,
-                plan: key.plan,
-                todo: key.todo,
-                worker: worker,
-                kind: body.kind,
-                text: body.text,
-                askedAt: wallClockMilliseconds()
-            )
-            inbox[id] = Waiting(
+        let id = Inbox.id(worker: worker, item: body.item)
+        let item = InboxItem(
+            id: id,
+            plan: key.plan,
+            todo: key.todo,
+            worker: worker,
+            kind: body.kind,
+            text: body.text,
+            askedAt: wallClockMilliseconds()
+        )
+        let added = inbox.add(
+            Inbox.Waiting(
                 item: item,
                 leaseID: body.leaseId,
                 workerItem: body.item,
                 deadline: configuration.inboxTimeout.map { now + $0.milliseconds }
             )
-            record(
-                .inboxAdded,
-                plan: key.plan,
-                todo: key.todo,
-                worker: worker,
-                ["item": .string(id), "kind": .string(body.kind.rawValue), "text": .string(body.text)]
-            )
-        }
-        send(CoordinatorCore.Socket.work, to: worker, .ack, AckBody(ref: ref, leaseId: body.leaseId))
+        )
+        guard added else { return }
+        record(
+            .inboxAdded,
+            plan: key.plan,
+            todo: key.todo,
+            worker: worker,
+            ["item": .string(id), "kind": .string(body.kind.rawValue), "text": .string(body.text)]
+        )
     }
 
     /// An operator's answer: passed to the session that asked, if it still holds its lease.
     func answer(_ body: AnswerBody) throws(ProtocolError) -> AnswerBody {
-        guard let waiting = inbox[body.item] else {
+        guard let waiting = inbox.take(body.item) else {
             throw ProtocolError(.rejected, "no inbox item \(body.item): it was answered already, or its TODO moved on (see `drover inbox`)")
         }
         try deliver(body, to: waiting, event: .inboxAnswered, [:])
@@ -85,9 +50,9 @@ extension CoordinatorCore {
 
     /// Answers the items nobody answered in time with the policy default (``CoordinatorConfiguration/inboxDefault``).
     func expireInboxItems(now: Int64) {
-        for (id, waiting) in inbox {
-            guard let deadline = waiting.deadline, now >= deadline else { continue }
+        for waiting in inbox.takeExpired(now: now) {
             let policy = configuration.inboxDefault
+            let id = waiting.item.id
             let answer =
                 waiting.item.kind == .approval
                 ? AnswerBody(item: id, decision: policy.approval, text: nil)
@@ -100,13 +65,13 @@ extension CoordinatorCore {
                 event: .inboxExpired,
                 ["reason": .string("nobody answered within \(timeout): the policy default answers it")]
             )
-            inbox[id] = nil
         }
     }
 
     /// Sends an answer to the session that asked and records it as `event`.
-    private func deliver(_ body: AnswerBody, to waiting: Waiting, event: EventType, _ extra: [String: JSONValue]) throws(ProtocolError) {
-        inbox[body.item] = nil
+    private func deliver(_ body: AnswerBody, to waiting: Inbox.Waiting, event: EventType, _ extra: [String: JSONValue])
+        throws(ProtocolError)
+    {
         let item = waiting.item
         guard let key = leases[waiting.leaseID], todos[key]?.worker == item.worker else {
             throw ProtocolError(.rejected, "the session that asked \(body.item) is gone (its lease ended)")
@@ -129,10 +94,12 @@ extension CoordinatorCore {
         record(event, plan: key.plan, todo: key.todo, worker: item.worker, data)
     }
 
+    // MARK: - Recoveries
+
     /// A `recover` request: the supervisor policy decides, and the decision goes back as `recovery`.
     func recover(_ body: RecoverBody, from worker: String, ref: String) throws(ProtocolError) {
         let key = try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref)
-        let verdict = decideRecovery(body, id: "\(worker)-\(body.item)", key: key, worker: worker)
+        let verdict = decideRecovery(body, key: key, worker: worker)
         send(
             CoordinatorCore.Socket.work,
             to: worker,
@@ -150,16 +117,40 @@ extension CoordinatorCore {
         )
     }
 
+    /// The old form of `recover` (an `ask` of kind `recovery`): decided by the same policy, answered the old way.
+    private func answerOldStyleRecovery(_ body: AskBody, key: TodoKey, worker: String) {
+        let request = RecoverBody(
+            leaseId: body.leaseId,
+            epoch: body.epoch,
+            item: body.item,
+            detection: body.detection ?? Detection(rawValue: "unknown"),
+            proposal: body.proposal ?? "",
+            evidence: body.text
+        )
+        let verdict = decideRecovery(request, key: key, worker: worker)
+        send(
+            CoordinatorCore.Socket.work,
+            to: worker,
+            .control,
+            ControlBody(
+                action: .answer,
+                leaseId: body.leaseId,
+                reason: "the supervisor policy decided",
+                item: body.item,
+                decision: verdict.decision == .recover ? .approve : .deny,
+                text: verdict.reason
+            )
+        )
+    }
+
     /// Asks ``RecoveryPolicy`` about one request, counting the recovery against the TODO when it is granted. A
     /// resent request (same worker and item) gets the same decision and is counted once.
-    func decideRecovery(_ body: RecoverBody, id: String, key: TodoKey, worker: String) -> RecoveryPolicy.Verdict {
+    private func decideRecovery(_ body: RecoverBody, key: TodoKey, worker: String) -> RecoveryPolicy.Verdict {
+        let id = Inbox.id(worker: worker, item: body.item)
         if let earlier = recoveryDecisions[id] { return earlier }
         let used = todos[key]?.recoveries[body.detection.rawValue] ?? 0
         let verdict = configuration.recoveryPolicy.decide(body.detection, used: used)
-        if verdict.decision == .recover {
-            todos[key]?.recoveries[body.detection.rawValue] = verdict.count
-            touch(key)
-        }
+        if verdict.decision == .recover { todos.grantRecovery(key, body.detection, count: verdict.count) }
         recoveryDecisions[id] = verdict
         record(
             .policyDecided,
@@ -173,13 +164,5 @@ extension CoordinatorCore {
             ]
         )
         return verdict
-    }
-
-    /// Items whose lease has ended can no longer be answered.
-    func dropInboxItems(of leaseID: String) {
-        for (id, waiting) in inbox where waiting.leaseID == leaseID {
-            inbox[id] = nil
-            record(.inboxDropped, plan: waiting.item.plan, todo: waiting.item.todo, worker: waiting.item.worker, ["item": .string(id)])
-        }
     }
 }

@@ -4,9 +4,7 @@ import Shared
 extension CoordinatorCore {
     /// The TODO the lease belongs to, if the lease is the sender's current one; throws `stale_lease` otherwise.
     func current(_ leaseID: String, epoch: Int64, from worker: String, ref: String) throws(ProtocolError) -> TodoKey {
-        guard let key = leases[leaseID], let todo = todos[key], todo.leaseID == leaseID, todo.epoch == epoch,
-            todo.worker == worker
-        else {
+        guard let key = leases.fence(leaseID, epoch: epoch, from: worker, in: todos) else {
             count("stale_refused")
             record(.leaseRefused, worker: worker, ["lease": .string(leaseID), "epoch": .int(epoch)])
             throw ProtocolError(
@@ -25,20 +23,16 @@ extension CoordinatorCore {
 
     /// The worker has the TODO in hand: from now on only its silence, not the accept timeout, ends the lease.
     func markAccepted(_ key: TodoKey, by worker: String) {
-        guard let todo = todos[key], todo.state == .assigned else { return }
-        todos[key]!.state = .running
-        todos[key]!.facts.startedAt = wallClockMilliseconds()
-        touch(key)
+        guard let todo = todos.start(key, at: wallClockMilliseconds()) else { return }
         record(.todoRunning, plan: key.plan, todo: key.todo, worker: worker, ["epoch": .int(todo.epoch)])
     }
 
     func reject(_ body: LeaseAnswerBody, from worker: String, ref: String, now: Int64) throws(ProtocolError) {
         let key = try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref)
-        // Give the worker a rest so a worker that cannot take work is not offered the same TODO in a tight loop.
-        workers[worker]?.restUntil = now + heartbeatMs
-        // …and a worker that keeps refusing one TODO is not asked about it again for a while.
-        workers[worker]?.rejected[key] = now + 10 * heartbeatMs
-        if body.reason == "draining" { workers[worker]?.draining = true }
+        // A rest, so a worker that cannot take work is not offered it again in a tight loop, and a longer one from
+        // this TODO, so a worker that keeps refusing it is not asked about it again for a while.
+        workers.rest(worker, until: now + heartbeatMs, avoiding: key, until: now + 10 * heartbeatMs)
+        if body.reason == "draining" { _ = workers.setDraining(worker, true) }
         requeue(key, reason: "worker \(worker) rejected it: \(body.reason ?? "no reason given")")
     }
 
@@ -54,86 +48,70 @@ extension CoordinatorCore {
     }
 
     func report(_ body: ReportBody, seq: UInt64, from worker: String, ref: String) throws(ProtocolError) {
-        let reportKey = Store.reportKey(body.leaseId, seq)
-        if processedReports.contains(reportKey) {
+        if leases.isProcessed(body.leaseId, seq: seq) {
             // A resend of a report we already processed (our ack was lost): acknowledge it again, change nothing.
             count("duplicate_reports")
             send(CoordinatorCore.Socket.work, to: worker, .ack, AckBody(ref: ref, leaseId: body.leaseId))
             return
         }
         let key = try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref)
-        processedReports.insert(reportKey)
-        changes.reports.append((body.leaseId, seq))
+        leases.markProcessed(body.leaseId, seq: seq)
         release(key)
-        todos[key]!.facts.tokens += body.tokens ?? 0
-        if let files = body.files { todos[key]!.facts.files = files }
+        todos.addWork(key, tokens: body.tokens ?? 0, files: body.files)
         var data: [String: JSONValue] = [
             "outcome": .string(body.outcome.rawValue), "epoch": .int(body.epoch), "duration_ms": .int(body.durationMs),
             "summary": .string(body.summary),
         ]
         if let exitCode = body.exitCode { data["exit_code"] = .int(Int64(exitCode)) }
         if let tokens = body.tokens { data["tokens"] = .int(tokens) }
-        /// Puts the TODO in a final state, with the report's summary as the reason.
-        func end(_ state: TodoState) {
-            todos[key]!.state = state
-            todos[key]!.detail = body.summary
-            todos[key]!.facts.durationMs = body.durationMs
-            touch(key)
-            record(.todo(state), plan: key.plan, todo: key.todo, worker: worker, data)
-            finished(key)
-        }
         switch body.outcome {
         case .succeeded:
-            end(.done)
+            end(key, as: .done, detail: body.summary, durationMs: body.durationMs, worker: worker, data)
         case .escalated:
-            end(.escalated)
+            end(key, as: .escalated, detail: body.summary, durationMs: body.durationMs, worker: worker, data)
         case .cancelled:
-            end(.cancelled)
+            end(key, as: .cancelled, detail: body.summary, durationMs: body.durationMs, worker: worker, data)
         case .failed, .timedOut:
-            todos[key]!.attempts += 1
-            let attempts = todos[key]!.attempts
+            guard let (attempts, retry) = todos.countFailedAttempt(key, detail: body.summary) else { break }
             data["attempt"] = .int(Int64(attempts))
             data["output_tail"] = .string(String(body.outputTail.suffix(2000)))
-            if attempts < todos[key]!.spec.maxAttempts {
-                todos[key]!.detail = body.summary
-                touch(key)
+            if retry {
                 record(.todoRetry, plan: key.plan, todo: key.todo, worker: worker, data)
-                makeReady(key, front: true)
+                todos.makeReady(key, front: true)
             } else {
-                end(.failed)
+                end(key, as: .failed, detail: body.summary, durationMs: body.durationMs, worker: worker, data)
             }
         case .handedBack:
             record(.todoHandedBack, plan: key.plan, todo: key.todo, worker: worker, data)
-            makeReady(key, front: true, detail: "handed back by \(worker): \(body.summary)")
+            todos.makeReady(key, front: true, detail: "handed back by \(worker): \(body.summary)")
         }
         send(CoordinatorCore.Socket.work, to: worker, .ack, AckBody(ref: ref, leaseId: body.leaseId))
     }
 
-    /// Ends the TODO's lease (it no longer belongs to any worker).
+    /// Ends the TODO's lease (it no longer belongs to any worker); what waited in the inbox under it is dropped.
     func release(_ key: TodoKey) {
-        guard let leaseID = todos[key]?.leaseID else { return }
-        dropInboxItems(of: leaseID)
-        leases[leaseID] = nil
-        orphanLeases[leaseID] = nil
-        if let worker = todos[key]?.worker { workers[worker]?.leases.remove(leaseID) }
-        todos[key]!.leaseID = nil
-        todos[key]!.worker = nil
+        guard let (leaseID, worker) = todos.release(key) else { return }
+        for waiting in inbox.takeItems(of: leaseID) {
+            let item = waiting.item
+            record(.inboxDropped, plan: item.plan, todo: item.todo, worker: item.worker, ["item": .string(item.id)])
+        }
+        leases.end(leaseID)
+        if let worker { workers.release(leaseID, from: worker) }
     }
 
     /// Takes the lease away and puts the TODO back in the queue; the next assignment has epoch + 1.
     func requeue(_ key: TodoKey, reason: String) {
         guard let todo = todos[key], todo.state.holdsLease else { return }
         let leaseID = todo.leaseID ?? "-"
-        let worker = todo.worker
         release(key)
         count("requeued")
         record(
             .todoRequeued,
             plan: key.plan,
             todo: key.todo,
-            worker: worker,
+            worker: todo.worker,
             ["reason": .string(reason), "lease": .string(leaseID), "epoch": .int(todo.epoch)]
         )
-        makeReady(key, front: true, detail: reason)
+        todos.makeReady(key, front: true, detail: reason)
     }
 }

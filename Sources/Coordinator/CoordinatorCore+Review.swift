@@ -3,7 +3,7 @@ import Shared
 /// `review` on the control socket: a ``Reviewer`` over a copy of the state.
 extension CoordinatorCore {
     func review(_ request: ReviewRequest) throws(ProtocolError) -> ReviewBody {
-        if let plan = request.plan, plans[plan] == nil {
+        if let plan = request.plan, todos.plans[plan] == nil {
             throw ProtocolError(.rejected, "no plan \(plan) (see `drover status`)")
         }
         return Reviewer(reviewInput(plan: request.plan)).review()
@@ -12,7 +12,7 @@ extension CoordinatorCore {
     func reviewInput(plan only: String?) -> ReviewInput {
         var plans: [ReviewInput.PlanInfo] = []
         var items: [ReviewInput.Item] = []
-        for record in self.plans.values.sorted(by: { $0.order < $1.order }) where only == nil || record.plan.id == only {
+        for record in todos.plans.values.sorted(by: { $0.order < $1.order }) where only == nil || record.plan.id == only {
             plans.append(.init(id: record.plan.id, title: record.plan.title, state: record.state, paused: record.paused))
             for spec in record.plan.todos {
                 guard let todo = todos[TodoKey(plan: record.plan.id, todo: spec.id)] else { continue }
@@ -31,14 +31,14 @@ extension CoordinatorCore {
                 )
             }
         }
-        let taking = workers.values.filter { !$0.draining }
+        let slots = workers.slots
         return ReviewInput(
             now: wallClockMilliseconds(),
             plans: plans,
             items: items,
-            slots: taking.reduce(0) { $0 + $1.slots },
-            freeSlots: taking.reduce(0) { $0 + $1.freeSlots },
-            inbox: inbox.values.map(\.item).filter { only == nil || $0.plan == only }.sorted { $0.askedAt < $1.askedAt }
+            slots: slots.total,
+            freeSlots: slots.free,
+            inbox: inbox.items.filter { only == nil || $0.plan == only }
         )
     }
 }

@@ -1,4 +1,3 @@
-import DequeModule
 import Foundation
 import Logging
 import Shared
@@ -25,30 +24,22 @@ final class CoordinatorCore {
     let metrics: CoordinatorMetrics
     let audit: AuditLog?
 
-    var plans: [String: PlanRecord] = [:]
-    var todos: [TodoKey: TodoRecord] = [:]
-    /// For each TODO, the TODOs that depend on it.
-    var dependents: [TodoKey: [TodoKey]] = [:]
-    /// TODOs waiting for a worker, in the order they should go out.
-    var ready = Deque<TodoKey>()
-    /// Live leases by id.
-    var leases: [String: TodoKey] = [:]
-    /// Leases recovered after a restart whose worker has not registered again yet, with their deadline.
-    var orphanLeases: [String: Int64] = [:]
-    var workers: [String: WorkerRecord] = [:]
-    var processedReports: Set<String> = []
-    /// Items waiting for a human, by id. Kept in memory: after a restart, sessions ask again.
-    var inbox: [String: Waiting] = [:]
-    /// Recovery decisions by question id, so a resent question gets the same answer and is counted once.
+    /// Plans and TODOs, and every change of a TODO's state.
+    var todos = TodoTable()
+    /// Who holds which TODO; fencing.
+    var leases = LeaseTable()
+    var workers = WorkerRegistry()
+    /// Items waiting for a human.
+    var inbox = Inbox()
+    /// Recovery decisions by request id, so a resent request gets the same decision and is counted once.
     var recoveryDecisions: [String: RecoveryPolicy.Verdict] = [:]
     var counters: [String: Int64] = [:]
     var lastSeq: Int64 = 0
     /// Every message received, valid or not (reported as the `received` counter).
     var receivedMessages: Int64 = 0
 
-    var changes = Store.Changes()
-    /// TODOs changed since the last commit; their rows are written from memory at commit time.
-    var dirtyTodos: Set<TodoKey> = []
+    /// Events recorded since the last commit, with their JSON.
+    private var recorded: [(event: Event, json: String)] = []
     private var outgoing: [OutboundMessage] = []
     private var messageCounter: UInt64 = 0
     private var lastHeartbeat: Int64 = -1_000_000_000
@@ -75,17 +66,22 @@ final class CoordinatorCore {
 
     // MARK: - Batches
 
+    /// Whether something changed that the next ``commit()`` must write.
+    var hasUncommittedChanges: Bool { todos.hasChanges || leases.hasChanges || !recorded.isEmpty }
+
     /// Writes every change since the last commit in one transaction, then hands back the replies and events to send.
     func commit() throws -> [OutboundMessage] {
-        changes.todos = dirtyTodos.compactMap { todos[$0] }
-        dirtyTodos.removeAll(keepingCapacity: true)
+        var changes = Store.Changes()
+        todos.takeChanges(into: &changes)
+        leases.takeChanges(into: &changes)
+        changes.events = recorded
+        recorded.removeAll(keepingCapacity: true)
         try store.write(changes)
         for (event, json) in changes.events {
             outgoing.append(OutboundMessage(socket: Socket.events, frames: [Data(event.topic.utf8), Data(json.utf8)]))
             metrics.observe(event)
         }
         audit?.write(changes.events)
-        changes = Store.Changes()
         defer { outgoing.removeAll(keepingCapacity: true) }
         return outgoing
     }
@@ -107,7 +103,7 @@ final class CoordinatorCore {
         if now - lastHeartbeat >= heartbeatMs {
             lastHeartbeat = now
             refreshGauges()
-            for id in workers.keys {
+            for id in workers.ids {
                 send(Socket.work, to: id, .heartbeat, HeartbeatBody(instance: instance))
             }
         }
@@ -156,14 +152,13 @@ final class CoordinatorCore {
                 register(body, ref: header.id, now: now)
                 return
             }
-            guard workers[peer] != nil else {
+            guard workers.heard(from: peer, now: now) else {
                 throw ProtocolError(
                     .unknownWorker,
                     "worker \(peer.prefix(64)) is not registered here: send 'register' first",
                     ref: header.id
                 )
             }
-            workers[peer]!.lastSeen = now
             switch header.type {
             case .heartbeat:
                 let body = try codec.body(HeartbeatBody.self, from: frames[2], ref: header.id)
@@ -236,12 +231,7 @@ final class CoordinatorCore {
     func record(_ type: EventType, plan: String? = nil, todo: String? = nil, worker: String? = nil, _ data: [String: JSONValue] = [:]) {
         lastSeq += 1
         let event = Event(seq: lastSeq, ts: wallClockMilliseconds(), type: type, plan: plan, todo: todo, worker: worker, data: data)
-        changes.events.append((event, event.json))
-    }
-
-    /// Marks a TODO changed, so the commit stores it.
-    func touch(_ key: TodoKey) {
-        dirtyTodos.insert(key)
+        recorded.append((event, event.json))
     }
 
     func count(_ counter: String, by amount: Int64 = 1) {
@@ -252,13 +242,12 @@ final class CoordinatorCore {
     /// Sets the metrics' gauges from the state.
     func refreshGauges() {
         var states: [String: Int] = [:]
-        for todo in todos.values { states[todo.state.rawValue, default: 0] += 1 }
-        let busy = workers.values.reduce(0) { $0 + $1.leases.count }
+        for todo in todos.todos.values { states[todo.state.rawValue, default: 0] += 1 }
         metrics.refresh(
             todos: states,
             workers: workers.count,
-            slots: workers.values.reduce(0) { $0 + $1.slots },
-            busySlots: busy,
+            slots: workers.all.reduce(0) { $0 + $1.slots },
+            busySlots: workers.all.reduce(0) { $0 + $1.leases.count },
             inbox: inbox.count
         )
     }

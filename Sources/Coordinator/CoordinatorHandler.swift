@@ -50,7 +50,7 @@ final class CoordinatorHandler: SocketLoopHandler {
                     core.sendFailed(message, error: error, now: now)
                 } catch {}
             }
-            if core.changes.isEmpty && core.dirtyTodos.isEmpty { return }
+            if !core.hasUncommittedChanges { return }
         }
     }
 }

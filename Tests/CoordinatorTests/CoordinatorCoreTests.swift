@@ -56,7 +56,7 @@ import Testing
         #expect(harness.state("p", "a") == "failed")
         #expect(harness.state("p", "b") == "skipped")
         #expect(end.eventTypes.contains("plan.failed"))
-        #expect(harness.core.plans["p"]?.state == .failed)
+        #expect(harness.core.todos.plans["p"]?.state == .failed)
     }
 
     @Test func resubmittingTheSamePlanIsAcceptedAndADifferentOneWithItsIdIsRefused() throws {
@@ -262,7 +262,7 @@ import Testing
         let error = try #require(try harness.raw(0, [Data("rogue".utf8)] + frames).errors().first)
         #expect(error.code == .badField)
         #expect(error.message.contains("routing id"))
-        #expect(harness.core.workers.isEmpty)
+        #expect(harness.core.workers.count == 0)
     }
 
     @Test func controlSocketAnswersREQClientsWithTheirEnvelope() throws {
@@ -283,7 +283,7 @@ import Testing
         #expect(error.code == .rejected)
         #expect(error.ref?.hasPrefix("op-") == true, "the refusal names the request it answers")
         #expect(error.message.contains("cycle"))
-        #expect(harness.core.plans.isEmpty)
+        #expect(harness.core.todos.plans.isEmpty)
     }
 }
 
@@ -370,19 +370,20 @@ import Testing
 }
 
 @Suite struct SupervisorPolicyTests {
-    func recovery(_ harness: CoreHarness, _ assign: AssignBody, item: String, detection: Detection = .stoppedEarly) throws -> ControlBody {
-        let body = AskBody(
+    /// A `recover` request, and the `recovery` decision that answers it.
+    func recovery(_ harness: CoreHarness, _ assign: AssignBody, item: String, detection: Detection = .stoppedEarly) throws -> RecoveryBody {
+        let body = RecoverBody(
             leaseId: assign.lease.leaseId,
             epoch: assign.lease.epoch,
             item: item,
-            kind: .recovery,
-            text: "check failed",
             detection: detection,
-            proposal: "repair"
+            proposal: "repair",
+            evidence: "check failed"
         )
-        let sent = try harness.fromWorker("w1", .ask, body)
-        #expect(sent.contains { $0.header?.type == .ack })
-        return try #require(sent.first { $0.header?.type == .control }).decode(ControlBody.self)
+        let sent = try harness.fromWorker("w1", .recover, body)
+        let reply = try #require(sent.first { $0.header?.type == .recovery }).decode(RecoveryBody.self)
+        #expect(reply.item == item && reply.detection == detection && reply.leaseId == assign.lease.leaseId)
+        return reply
     }
 
     @Test func recoveriesAreGrantedUpToTheLimitThenEscalated() throws {
@@ -390,23 +391,59 @@ import Testing
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
         for index in 1...3 {
-            #expect(try recovery(harness, assign, item: "q\(index)").decision == .approve)
+            let granted = try recovery(harness, assign, item: "r\(index)")
+            #expect(granted.decision == .recover && granted.count == index && granted.limit == 3)
         }
-        let refused = try recovery(harness, assign, item: "q4")
-        #expect(refused.decision == .deny)
-        #expect(refused.text?.contains("the limit of 3 stopped_early recoveries") == true)
+        let refused = try recovery(harness, assign, item: "r4")
+        #expect(refused.decision == .escalate)
+        #expect(refused.reason?.contains("the limit of 3 stopped_early recoveries") == true)
         // Other kinds of trouble have their own limits.
-        #expect(try recovery(harness, assign, item: "q5", detection: .hung).decision == .approve)
+        #expect(try recovery(harness, assign, item: "r5", detection: .hung).decision == .recover)
         #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.recoveries == ["stopped_early": 3, "hung": 1])
     }
 
-    @Test func aResentQuestionIsCountedOnce() throws {
+    @Test func aResentRequestGetsTheSameDecisionCountedOnce() throws {
         let harness = try CoreHarness()
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
-        _ = try recovery(harness, assign, item: "q1")
-        _ = try recovery(harness, assign, item: "q1")
+        let first = try recovery(harness, assign, item: "r1")
+        let again = try recovery(harness, assign, item: "r1")
+        #expect(again.decision == first.decision && again.count == first.count, "the same decision, answering the resent request")
         #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.recoveries["stopped_early"] == 1)
+    }
+
+    @Test func aRecoveryUnderAnOldLeaseIsRefused() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
+        let sent = try harness.fromWorker(
+            "w1",
+            .recover,
+            RecoverBody(leaseId: assign.lease.leaseId, epoch: 7, item: "r1", detection: .hung, proposal: "p", evidence: "e")
+        )
+        #expect(try sent.errors().first?.code == .staleLease)
+        #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.recoveries == [:])
+    }
+
+    @Test func theOldFormOfARecoveryIsStillDecidedAndAnsweredTheOldWay() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
+        let body = AskBody(
+            leaseId: assign.lease.leaseId,
+            epoch: assign.lease.epoch,
+            item: "q1",
+            kind: .recovery,
+            text: "check failed",
+            detection: .stoppedEarly,
+            proposal: "repair"
+        )
+        let sent = try harness.fromWorker("w1", .ask, body)
+        #expect(sent.contains { $0.header?.type == .ack })
+        let answer = try #require(sent.first { $0.header?.type == .control }).decode(ControlBody.self)
+        #expect(answer.action == .answer && answer.item == "q1" && answer.decision == .approve)
+        #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.recoveries["stopped_early"] == 1)
+        #expect(harness.core.inbox.isEmpty, "a recovery is not a question for a human")
     }
 
     @Test func limitsHoldAcrossWorkersAndRestarts() throws {
@@ -416,11 +453,11 @@ import Testing
         let harness = try CoreHarness(statePath: directory.appendingPathComponent("state.sqlite").path)
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
-        for index in 1...3 { _ = try recovery(harness, assign, item: "q\(index)") }
+        for index in 1...3 { _ = try recovery(harness, assign, item: "r\(index)") }
         try harness.restart()
         #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.recoveries == ["stopped_early": 3])
         try harness.register("w1", holding: [assign.lease])
-        #expect(try recovery(harness, assign, item: "q9").decision == .deny)
+        #expect(try recovery(harness, assign, item: "r9").decision == .escalate)
     }
 }
 
@@ -431,20 +468,20 @@ import Testing
         let sent = try harness.submit(plan([Todo(id: "a", command: "false"), Todo(id: "b", command: "true", dependsOn: ["a"])]))
         try harness.report("w1", try sent.assigns()[0], .failed)
         #expect(harness.state("p", "b") == "skipped")
-        #expect(harness.core.plans["p"]?.state == .failed)
+        #expect(harness.core.todos.plans["p"]?.state == .failed)
 
         let retried = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .retry))
         let reply = try #require(retried.first { $0.header?.type == .todo }).decode(TodoReply.self)
         #expect(reply.todo.state == .assigned)
         #expect(reply.todo.attempts == 0)
         #expect(harness.state("p", "b") == "pending")
-        #expect(harness.core.plans["p"]?.state == .running)
+        #expect(harness.core.todos.plans["p"]?.state == .running)
         #expect(retried.eventTypes.contains("plan.resumed"))
         let again = try retried.assigns(to: "w1")
         #expect(again.first?.lease.epoch == 2)
         let next = try harness.report("w1", again[0])
         try harness.report("w1", try next.assigns()[0])
-        #expect(harness.core.plans["p"]?.state == .done)
+        #expect(harness.core.todos.plans["p"]?.state == .done)
     }
 
     @Test func onlyFinishedUnsuccessfulTodosCanBeRetried() throws {
@@ -482,7 +519,7 @@ import Testing
         #expect(try paused.first { $0.header?.type == .plan }?.decode(StatusBody.PlanStatus.self).paused == true)
         #expect(try harness.register("w1", slots: 2).assigns().isEmpty)
         try harness.restart()
-        #expect(harness.core.plans["p"]?.paused == true)
+        #expect(harness.core.todos.plans["p"]?.paused == true)
         #expect(try harness.register("w1", slots: 2).assigns().isEmpty)
         let resumed = try harness.control(.plan, PlanRequest(plan: "p", action: .resume))
         #expect(try resumed.assigns(to: "w1").count == 2)

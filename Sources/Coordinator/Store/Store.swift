@@ -14,8 +14,9 @@ final class Store {
         /// New plans, with the JSON of the `submit` body they came in (stored as it came: no second encoding).
         var newPlans: [(record: PlanRecord, submitJSON: String)] = []
         /// Plans whose state changed.
-        var planStates: [String: PlanRecord] = [:]
-        var todos: [TodoRecord] = []
+        var planStates: [PlanRecord] = []
+        /// TODO rows that changed, written whole.
+        var todos: [(key: TodoKey, row: TodoRow)] = []
         var reports: [(leaseID: String, seq: UInt64)] = []
         var events: [(event: Event, json: String)] = []
 
@@ -25,7 +26,7 @@ final class Store {
     /// What a restarted coordinator begins from.
     struct Snapshot {
         var plans: [PlanRecord]
-        var todos: TodosByKey
+        var todos: [TodoKey: TodoRow]
         var processedReports: Set<String>
         var lastSeq: Int64
     }
@@ -91,9 +92,6 @@ final class Store {
         return migrator
     }
 
-    /// The key of a processed report in ``Snapshot/processedReports``.
-    static func reportKey(_ leaseID: String, _ seq: UInt64) -> String { "\(leaseID)#\(seq)" }
-
     func load() throws -> Snapshot {
         try database.read { db in
             var plans: [PlanRecord] = []
@@ -111,22 +109,27 @@ final class Store {
                     )
                 )
             }
-            var todos: Snapshot.TodosByKey = [:]
+            var todos: [TodoKey: TodoRow] = [:]
             for row in try Row.fetchAll(
                 db,
                 sql: "SELECT plan, id, state, epoch, lease_id, worker, attempts, detail, recoveries, facts FROM todos"
             ) {
                 let recoveries: String = row["recoveries"]
                 let facts: String = row["facts"]
-                todos[TodoKey(plan: row["plan"], todo: row["id"])] = (
-                    TodoState(rawValue: row["state"]) ?? .ready, row["epoch"], row["lease_id"], row["worker"],
-                    row["attempts"], row["detail"], (try? codec.decode([String: Int].self, from: Data(recoveries.utf8))) ?? [:],
-                    (try? codec.decode(WorkFacts.self, from: Data(facts.utf8))) ?? WorkFacts()
+                todos[TodoKey(plan: row["plan"], todo: row["id"])] = TodoRow(
+                    state: TodoState(rawValue: row["state"]) ?? .ready,
+                    epoch: row["epoch"],
+                    leaseID: row["lease_id"],
+                    worker: row["worker"],
+                    attempts: row["attempts"],
+                    detail: row["detail"],
+                    recoveries: (try? codec.decode([String: Int].self, from: Data(recoveries.utf8))) ?? [:],
+                    facts: (try? codec.decode(WorkFacts.self, from: Data(facts.utf8))) ?? WorkFacts()
                 )
             }
             var reports = Set<String>()
             for row in try Row.fetchAll(db, sql: "SELECT lease_id, seq FROM reports") {
-                reports.insert(Self.reportKey(row["lease_id"], UInt64(row["seq"] as Int64)))
+                reports.insert(LeaseTable.reportKey(row["lease_id"], UInt64(row["seq"] as Int64)))
             }
             let lastSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0
             return Snapshot(plans: plans, todos: todos, processedReports: reports, lastSeq: lastSeq)
@@ -149,7 +152,7 @@ final class Store {
             }
             if !changes.planStates.isEmpty {
                 let statement = try db.cachedStatement(sql: "UPDATE plans SET state = ?, finished_at = ?, paused = ? WHERE id = ?")
-                for record in changes.planStates.values {
+                for record in changes.planStates {
                     try statement.execute(arguments: [record.state.rawValue, record.finishedAt, record.paused, record.plan.id])
                 }
             }
@@ -160,9 +163,9 @@ final class Store {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """
                 )
-                for todo in changes.todos {
+                for (key, todo) in changes.todos {
                     try statement.execute(arguments: [
-                        todo.key.plan, todo.key.todo, todo.state.rawValue, todo.epoch, todo.leaseID, todo.worker,
+                        key.plan, key.todo, todo.state.rawValue, todo.epoch, todo.leaseID, todo.worker,
                         todo.attempts, todo.detail,
                         todo.recoveries.isEmpty ? "{}" : String(decoding: codec.json(todo.recoveries), as: UTF8.self),
                         todo.facts.json,
@@ -207,11 +210,4 @@ final class Store {
                 .map { try codec.decode(Event.self, from: Data($0.utf8)) }
         }
     }
-}
-
-extension Store.Snapshot {
-    typealias TodosByKey = [TodoKey: (
-        state: TodoState, epoch: Int64, leaseID: String?, worker: String?, attempts: Int, detail: String?, recoveries: [String: Int],
-        facts: WorkFacts
-    )]
 }

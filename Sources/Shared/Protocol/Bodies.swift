@@ -122,6 +122,25 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     }
 }
 
+extension TaskSpec {
+    /// What a worker is told of a plan's TODO: the work itself, without what only the scheduler needs (its id,
+    /// dependencies, labels and attempts).
+    public init(_ todo: Todo, repository: String?, branch: String?) {
+        self.init(
+            title: todo.title,
+            command: todo.command,
+            prompt: todo.prompt,
+            timeoutSeconds: todo.timeoutSeconds,
+            checks: todo.checks,
+            budget: todo.budget,
+            risk: todo.risk,
+            permissions: todo.permissions,
+            repository: repository,
+            branch: branch
+        )
+    }
+}
+
 /// `assign`, coordinator → worker: a lease and the work under it.
 public struct AssignBody: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {

@@ -7,65 +7,6 @@ struct TodoKey: Hashable, Sendable, CustomStringConvertible {
     var description: String { "\(plan)/\(todo)" }
 }
 
-/// The coordinator's view of one TODO. Persisted row by row in `todos`.
-struct TodoRecord: Sendable {
-    var key: TodoKey
-    /// What the plan says; never changes, and is shared rather than copied with the record (the hot path copies
-    /// records all the time, and a `Todo` is a dozen strings and arrays to retain).
-    var spec: Todo { specBox.todo }
-    private let specBox: SpecBox
-    var state: TodoState
-    /// Grows by one on every assignment; stored before the assign is sent.
-    var epoch: Int64
-    var leaseID: String?
-    var worker: String?
-    /// Runs that ended failed or timed out.
-    var attempts: Int
-    /// Why it is in its state, for people: the last outcome or the reason it was requeued.
-    var detail: String?
-    /// Monotonic milliseconds of the assignment, for the accept timeout; not persisted.
-    var assignedAt: Int64 = 0
-    /// Recoveries granted so far, by kind of trouble, across all sessions of this TODO.
-    var recoveries: [String: Int] = [:]
-    /// Dependencies not yet done; derived, not persisted.
-    var waitingOn: Int = 0
-    /// When and how its work went, for `drover review` and the metrics.
-    var facts = WorkFacts()
-    /// Monotonic milliseconds since it was last made ready, for the queue latency metric; not persisted.
-    var readyAt: Int64?
-
-    init(
-        key: TodoKey,
-        spec: Todo,
-        state: TodoState,
-        epoch: Int64,
-        leaseID: String?,
-        worker: String?,
-        attempts: Int,
-        detail: String?,
-        assignedAt: Int64 = 0,
-        recoveries: [String: Int] = [:],
-        facts: WorkFacts = WorkFacts()
-    ) {
-        self.facts = facts
-        self.recoveries = recoveries
-        self.key = key
-        self.specBox = SpecBox(spec)
-        self.state = state
-        self.epoch = epoch
-        self.leaseID = leaseID
-        self.worker = worker
-        self.attempts = attempts
-        self.detail = detail
-        self.assignedAt = assignedAt
-    }
-
-    private final class SpecBox: Sendable {
-        let todo: Todo
-        init(_ todo: Todo) { self.todo = todo }
-    }
-}
-
 /// What the review needs to know about a TODO's work. Persisted as JSON in `todos.facts`.
 struct WorkFacts: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {

@@ -1,0 +1,343 @@
+import DequeModule
+import Shared
+
+/// Every plan and TODO the coordinator knows, and the one place their states change.
+///
+/// Each transition checks the state it starts from and does nothing otherwise (returning `nil` or `false`), so a late
+/// or repeated message cannot move a TODO backwards. Each transition marks what it changed, and ``takeChanges()``
+/// hands the changed rows to the store at commit. Events and messages are the core's business: a transition only
+/// says what happened.
+struct TodoTable {
+    private(set) var plans: [String: PlanRecord] = [:]
+    private(set) var todos: [TodoKey: TodoRecord] = [:]
+    /// For each TODO, the TODOs that depend on it.
+    private var dependents: [TodoKey: [TodoKey]] = [:]
+    /// TODOs waiting for a worker, in the order they should go out.
+    private var ready = Deque<TodoKey>()
+    private var changedTodos: Set<TodoKey> = []
+    private var changedPlans: Set<String> = []
+    private var addedPlans: [(record: PlanRecord, submitJSON: String)] = []
+
+    subscript(key: TodoKey) -> TodoRecord? { todos[key] }
+
+    /// Whether anything changed since the last ``takeChanges()``.
+    var hasChanges: Bool { !changedTodos.isEmpty || !changedPlans.isEmpty || !addedPlans.isEmpty }
+
+    /// Whether a TODO waits for a worker.
+    var hasReady: Bool { !ready.isEmpty }
+
+    /// The rows and plans changed since the last call, for the store.
+    mutating func takeChanges(into changes: inout Store.Changes) {
+        changes.newPlans = addedPlans
+        changes.planStates = changedPlans.compactMap { plans[$0] }
+        changes.todos = changedTodos.compactMap { key in todos[key].map { (key, $0.row) } }
+        addedPlans.removeAll(keepingCapacity: true)
+        changedPlans.removeAll(keepingCapacity: true)
+        changedTodos.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: - Plans
+
+    /// Adds a plan with its TODOs pending, then makes ready those with nothing to wait for; returns them.
+    mutating func add(_ plan: Plan, submitJSON: String, submittedAt: Int64) -> [TodoKey] {
+        let record = PlanRecord(plan: plan, state: .running, order: plans.count, submittedAt: submittedAt, open: plan.todos.count)
+        plans[plan.id] = record
+        addedPlans.append((record, submitJSON))
+        for todo in plan.todos {
+            let key = TodoKey(plan: plan.id, todo: todo.id)
+            todos[key] = TodoRecord(key: key, spec: todo)
+            changedTodos.insert(key)
+        }
+        link(plan)
+        return plan.todos.map { TodoKey(plan: plan.id, todo: $0.id) }.filter { todos[$0]?.waitingOn == 0 && makeReady($0, front: false) }
+    }
+
+    /// Puts back a plan as the state file had it. Returns the TODOs that held a lease when the coordinator stopped
+    /// (their workers may claim them again); those ready to go out are queued.
+    mutating func restore(_ record: PlanRecord, rows: [TodoKey: TodoRow]) -> [TodoRecord] {
+        var record = record
+        record.open = record.plan.todos.count { !(rows[TodoKey(plan: record.plan.id, todo: $0.id)]?.state.isTerminal ?? false) }
+        plans[record.plan.id] = record
+        for todo in record.plan.todos {
+            let key = TodoKey(plan: record.plan.id, todo: todo.id)
+            todos[key] = TodoRecord(key: key, spec: todo, row: rows[key] ?? TodoRow())
+        }
+        link(record.plan)
+        var leased: [TodoRecord] = []
+        for todo in record.plan.todos {
+            let key = TodoKey(plan: record.plan.id, todo: todo.id)
+            guard let restored = todos[key] else { continue }
+            if restored.state == .ready || (restored.state == .pending && restored.waitingOn == 0) {
+                _ = makeReady(key, front: false)
+            } else if restored.state.holdsLease, restored.leaseID != nil {
+                leased.append(restored)
+            }
+        }
+        return leased
+    }
+
+    /// Fills in `dependents` and `waitingOn` for a plan's TODOs from their states.
+    private mutating func link(_ plan: Plan) {
+        for todo in plan.todos {
+            let key = TodoKey(plan: plan.id, todo: todo.id)
+            var waiting = 0
+            for dependency in todo.dependsOn {
+                let dependencyKey = TodoKey(plan: plan.id, todo: dependency)
+                dependents[dependencyKey, default: []].append(key)
+                if todos[dependencyKey]?.state != .done { waiting += 1 }
+            }
+            todos[key]?.waitingOn = waiting
+        }
+    }
+
+    /// Holds a running plan's TODOs back from workers, or lets them go again. Returns the plan when it changed.
+    mutating func setPaused(_ id: String, _ paused: Bool) -> PlanRecord? {
+        guard var record = plans[id], record.state == .running, record.paused != paused else { return nil }
+        record.paused = paused
+        plans[id] = record
+        changedPlans.insert(id)
+        return record
+    }
+
+    /// Ends a running plan whose TODOs have all ended: `done` if every one is done, else `failed`.
+    mutating func finishPlanIfDone(_ id: String, at now: Int64) -> PlanRecord? {
+        guard var record = plans[id], record.state == .running, record.open == 0 else { return nil }
+        record.state = (counts(of: record.plan)[TodoState.done.rawValue] ?? 0) == record.plan.todos.count ? .done : .failed
+        record.finishedAt = now
+        plans[id] = record
+        changedPlans.insert(id)
+        return record
+    }
+
+    /// TODO count by state.
+    func counts(of plan: Plan) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for todo in plan.todos {
+            counts[(todos[TodoKey(plan: plan.id, todo: todo.id)]?.state ?? .pending).rawValue, default: 0] += 1
+        }
+        return counts
+    }
+
+    // MARK: - The ready queue
+
+    /// Makes a TODO that has not ended ready for a worker, at the front of the queue (it was out already) or the
+    /// back. Returns whether it was not ready before.
+    @discardableResult
+    mutating func makeReady(_ key: TodoKey, front: Bool, detail: String? = nil, at now: Int64 = wallClockMilliseconds()) -> Bool {
+        guard var todo = todos[key], !todo.state.isTerminal else { return false }
+        let was = todo.state
+        todo.row.state = .ready
+        todo.readyAt = now
+        if let detail { todo.row.detail = detail }
+        todos[key] = todo
+        changedTodos.insert(key)
+        if front { ready.prepend(key) } else { ready.append(key) }
+        return was != .ready
+    }
+
+    /// The next TODO in the ready queue that may go out now. TODOs of paused plans are set aside in `heldBack`
+    /// (with those the caller could not place); ``putBack(_:)`` returns them to the front of the queue.
+    mutating func popReady(heldBack: inout [TodoKey]) -> TodoRecord? {
+        while let key = ready.popFirst() {
+            guard let todo = todos[key], todo.state == .ready else { continue }
+            if plans[key.plan]?.paused == true {
+                heldBack.append(key)
+                continue
+            }
+            return todo
+        }
+        return nil
+    }
+
+    /// Returns TODOs that could not go out to the front of the queue, in their order.
+    mutating func putBack(_ keys: [TodoKey]) {
+        ready.prepend(contentsOf: keys)
+    }
+
+    // MARK: - Leases
+
+    /// Ready → assigned, under the next epoch. Returns the record, with how long it waited in the queue.
+    mutating func assign(_ key: TodoKey, to worker: String, at now: Int64) -> (todo: TodoRecord, waitedMs: Int64?)? {
+        guard var todo = todos[key], todo.state == .ready else { return nil }
+        todo.row.epoch += 1
+        todo.row.leaseID = LeaseTable.id(for: key, epoch: todo.row.epoch)
+        todo.row.worker = worker
+        todo.row.state = .assigned
+        todo.assignedAt = now
+        let waited = todo.readyAt.map { max(0, wallClockMilliseconds() - $0) }
+        todo.readyAt = nil
+        todos[key] = todo
+        changedTodos.insert(key)
+        return (todo, waited)
+    }
+
+    /// Assigned → running: the worker has it in hand.
+    mutating func start(_ key: TodoKey, at wallClock: Int64) -> TodoRecord? {
+        guard var todo = todos[key], todo.state == .assigned else { return nil }
+        todo.row.state = .running
+        todo.row.facts.startedAt = wallClock
+        todos[key] = todo
+        changedTodos.insert(key)
+        return todo
+    }
+
+    /// Takes the lease off a TODO that holds one; its next state is set by the transition that follows.
+    /// Returns the lease and the worker that had it.
+    mutating func release(_ key: TodoKey) -> (leaseID: String, worker: String?)? {
+        guard var todo = todos[key], let leaseID = todo.leaseID else { return nil }
+        let worker = todo.worker
+        todo.row.leaseID = nil
+        todo.row.worker = nil
+        todos[key] = todo
+        changedTodos.insert(key)
+        return (leaseID, worker)
+    }
+
+    // MARK: - Work reported
+
+    /// Adds a report's tokens and changed files to the TODO's facts.
+    mutating func addWork(_ key: TodoKey, tokens: Int64, files: [String]?) {
+        guard var todo = todos[key] else { return }
+        todo.row.facts.tokens += tokens
+        if let files { todo.row.facts.files = files }
+        todos[key] = todo
+        changedTodos.insert(key)
+    }
+
+    /// Counts a failed run; returns whether the TODO has attempts left.
+    mutating func countFailedAttempt(_ key: TodoKey, detail: String) -> (attempts: Int, retry: Bool)? {
+        guard var todo = todos[key], !todo.state.isTerminal else { return nil }
+        todo.row.attempts += 1
+        todo.row.detail = detail
+        todos[key] = todo
+        changedTodos.insert(key)
+        return (todo.attempts, todo.attempts < todo.spec.maxAttempts)
+    }
+
+    /// Counts a recovery the policy granted.
+    mutating func grantRecovery(_ key: TodoKey, _ detection: Detection, count: Int) {
+        guard var todo = todos[key] else { return }
+        todo.row.recoveries[detection.rawValue] = count
+        todos[key] = todo
+        changedTodos.insert(key)
+    }
+
+    // MARK: - Ending
+
+    /// What ending a TODO did to the TODOs that depend on it.
+    struct Ended {
+        /// Dependents that had nothing else to wait for and are ready now.
+        var readied: [TodoKey] = []
+        /// Dependents that will not run, because this TODO did not succeed.
+        var skipped: [TodoKey] = []
+    }
+
+    /// A TODO that has not ended reaches the terminal `state`: its dependents are released (if it is done) or
+    /// skipped (otherwise), and its plan's open count goes down.
+    mutating func end(_ key: TodoKey, as state: TodoState, detail: String, durationMs: Int64? = nil, at now: Int64) -> Ended? {
+        guard state.isTerminal, var todo = todos[key], !todo.state.isTerminal else { return nil }
+        todo.row.state = state
+        todo.row.detail = detail
+        if let durationMs { todo.row.facts.durationMs = durationMs }
+        todo.row.facts.finishedAt = now
+        todos[key] = todo
+        changedTodos.insert(key)
+        plans[key.plan]?.open -= 1
+        var ended = Ended()
+        var stack = dependents[key] ?? []
+        while let dependent = stack.popLast() {
+            guard var next = todos[dependent], !next.state.isTerminal else { continue }
+            if state == .done {
+                next.waitingOn -= 1
+                todos[dependent] = next
+                if next.waitingOn == 0, makeReady(dependent, front: false, at: now) { ended.readied.append(dependent) }
+            } else {
+                next.row.state = .skipped
+                next.row.detail = "not run: \(key.todo) did not succeed"
+                todos[dependent] = next
+                changedTodos.insert(dependent)
+                plans[dependent.plan]?.open -= 1
+                ended.skipped.append(dependent)
+                stack.append(contentsOf: dependents[dependent] ?? [])
+            }
+        }
+        return ended
+    }
+
+    /// An operator takes an ended TODO up again, with what was skipped because of it: they are pending again with
+    /// fresh attempts and recovery counts, and those with nothing to wait for are ready. Returns the revived TODOs
+    /// and whether the plan, finished before, runs again.
+    mutating func revive(_ key: TodoKey, detail: String) -> (revived: [TodoKey], planResumed: Bool)? {
+        guard let todo = todos[key], todo.state.isRetryable else { return nil }
+        var revived = [key]
+        var stack = dependents[key] ?? []
+        while let dependent = stack.popLast() {
+            guard todos[dependent]?.state == .skipped else { continue }
+            revived.append(dependent)
+            stack.append(contentsOf: dependents[dependent] ?? [])
+        }
+        for id in revived {
+            guard var record = todos[id] else { continue }
+            record.row.state = .pending
+            record.row.attempts = 0
+            record.row.recoveries = [:]
+            record.row.detail = detail
+            record.waitingOn = record.spec.dependsOn.count { todos[TodoKey(plan: id.plan, todo: $0)]?.state != .done }
+            todos[id] = record
+            changedTodos.insert(id)
+        }
+        var planResumed = false
+        if var plan = plans[key.plan] {
+            plan.open += revived.count
+            if plan.state != .running {
+                plan.state = .running
+                plan.finishedAt = nil
+                planResumed = true
+                changedPlans.insert(key.plan)
+            }
+            plans[key.plan] = plan
+        }
+        for id in revived where todos[id]?.waitingOn == 0 { makeReady(id, front: true) }
+        return (revived, planResumed)
+    }
+}
+
+/// The coordinator's view of one TODO: its row, its spec, and what is derived in memory.
+///
+/// Only ``TodoTable`` changes a record (its setters are private to that file), so every state change goes through
+/// one of the table's transitions.
+struct TodoRecord: Sendable {
+    let key: TodoKey
+    /// What the plan says; never changes, and is shared rather than copied with the record (the hot path copies
+    /// records all the time, and a `Todo` is a dozen strings and arrays to retain).
+    var spec: Todo { specBox.todo }
+    private let specBox: SpecBox
+    /// The persisted part.
+    fileprivate(set) var row: TodoRow
+    /// Monotonic milliseconds of the assignment, for the accept timeout; not persisted.
+    fileprivate(set) var assignedAt: Int64 = 0
+    /// Dependencies not yet done; derived, not persisted.
+    fileprivate(set) var waitingOn = 0
+    /// Wall-clock milliseconds since it was last made ready, for the queue latency metric; not persisted.
+    fileprivate(set) var readyAt: Int64?
+
+    init(key: TodoKey, spec: Todo, row: TodoRow = TodoRow()) {
+        self.key = key
+        self.specBox = SpecBox(spec)
+        self.row = row
+    }
+
+    var state: TodoState { row.state }
+    var epoch: Int64 { row.epoch }
+    var leaseID: String? { row.leaseID }
+    var worker: String? { row.worker }
+    var attempts: Int { row.attempts }
+    var detail: String? { row.detail }
+    var recoveries: [String: Int] { row.recoveries }
+    var facts: WorkFacts { row.facts }
+
+    private final class SpecBox: Sendable {
+        let todo: Todo
+        init(_ todo: Todo) { self.todo = todo }
+    }
+}
