@@ -1,12 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// MARK: - Shared settings
-
-let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
-    .enableUpcomingFeature("MemberImportVisibility"),
-]
+// MARK: - Dependencies
 
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
@@ -26,7 +21,10 @@ let package = Package(
     products: [
         .executable(name: "drover", targets: ["drover"]),
         .executable(name: "drover-bench", targets: ["drover-bench"]),
-        .library(name: "Shared", targets: ["Shared"]),
+        .library(name: "DroverProtocol", targets: ["DroverProtocol"]),
+        .library(name: "DroverTransport", targets: ["DroverTransport"]),
+        .library(name: "DroverPlans", targets: ["DroverPlans"]),
+        .library(name: "DroverClients", targets: ["DroverClients"]),
         .library(name: "Coordinator", targets: ["Coordinator"]),
         .library(name: "Worker", targets: ["Worker"]),
         .library(name: "ScriptedModel", targets: ["ScriptedModel"]),
@@ -53,41 +51,72 @@ let package = Package(
 
         // MARK: - Libraries
 
-        .target(name: "Shared", dependencies: ["CZeroMQ", "CDroverSys", logging, yams], swiftSettings: swiftSettings),
+        // The wire protocol: message bodies, the codec, events, the plan model and its validation. Foundation only, so
+        // anything that speaks to Drover can link it alone.
+        .target(name: "DroverProtocol"),
+        // ZeroMQ: sockets, the one-thread socket loop, endpoints.
+        .target(name: "DroverTransport", dependencies: ["CZeroMQ", "CDroverSys"]),
+        // Plan files (YAML or JSON) read with line and column for every problem.
+        .target(name: "DroverPlans", dependencies: ["DroverProtocol", yams]),
+        // What operators and observers use: the control client, event followers, the fleet view.
+        .target(name: "DroverClients", dependencies: ["DroverProtocol", "DroverTransport"]),
         .target(
             name: "Coordinator",
-            dependencies: ["Shared", logging, serviceLifecycle, grdb, dequeModule, prometheus, hummingbird, hummingbirdWebSocket],
-            swiftSettings: swiftSettings
+            dependencies: [
+                "DroverProtocol", "DroverTransport", "DroverClients", logging, serviceLifecycle, grdb, dequeModule, prometheus,
+                hummingbird, hummingbirdWebSocket,
+            ]
         ),
-        .target(name: "Worker", dependencies: ["Shared", "CDroverSys", logging, serviceLifecycle], swiftSettings: swiftSettings),
+        .target(name: "Worker", dependencies: ["DroverProtocol", "DroverTransport", "CDroverSys", logging, serviceLifecycle]),
 
         // A Responses API server on 127.0.0.1 that plays scripts: what codex talks to in tests and the demo.
-        .target(name: "ScriptedModel", swiftSettings: swiftSettings),
+        .target(name: "ScriptedModel"),
 
         // MARK: - Executables
 
         .executableTarget(
             name: "drover",
-            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", argumentParser, logging, serviceLifecycle, unixSignals],
-            swiftSettings: swiftSettings
+            dependencies: [
+                "DroverProtocol", "DroverTransport", "DroverPlans", "DroverClients", "Coordinator", "Worker", "ScriptedModel",
+                argumentParser, logging, serviceLifecycle, unixSignals,
+            ]
         ),
         .executableTarget(
             name: "drover-bench",
-            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", argumentParser, logging, webSocketClient],
-            swiftSettings: swiftSettings
+            dependencies: [
+                "DroverProtocol", "DroverTransport", "DroverClients", "Coordinator", "Worker", "ScriptedModel", argumentParser, logging,
+                webSocketClient,
+            ]
         ),
 
         // MARK: - Tests
 
-        // Temporary directories and bounded waits, shared by the unit test targets.
-        .target(name: "DroverTestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "SharedTests", dependencies: ["Shared", "DroverTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared"], swiftSettings: swiftSettings),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Shared", "DroverTestSupport"], swiftSettings: swiftSettings),
+        // Temporary directories, bounded waits and processes: the helpers every test target shares.
+        .target(name: "DroverTesting", path: "Tests/DroverTesting"),
+        .testTarget(
+            name: "SharedTests",
+            dependencies: ["DroverProtocol", "DroverTransport", "DroverPlans", "DroverClients", "DroverTesting"]
+        ),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "DroverProtocol", "DroverTesting"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "DroverProtocol", "DroverTransport", "DroverTesting"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", "drover", webSocketClient],
-            swiftSettings: swiftSettings
+            dependencies: [
+                "DroverProtocol", "DroverTransport", "DroverPlans", "DroverClients", "Coordinator", "Worker", "ScriptedModel", "drover",
+                "DroverTesting", webSocketClient,
+            ]
         ),
     ]
 )
+
+// MARK: - Settings for every Swift target
+
+// Swift 6 language mode comes from the tools version; these upcoming features apply to every target alike.
+let cTargets: Set<String> = ["CZeroMQ", "CDroverSys"]
+for target in package.targets where !cTargets.contains(target.name) {
+    target.swiftSettings =
+        (target.swiftSettings ?? []) + [
+            .enableUpcomingFeature("ExistentialAny"),
+            .enableUpcomingFeature("MemberImportVisibility"),
+        ]
+}

@@ -1,4 +1,5 @@
-public import Shared
+public import DroverProtocol
+public import DroverTransport
 
 /// How a coordinator runs. Every field has a default that suits one machine.
 public struct CoordinatorConfiguration: Sendable {

@@ -1,5 +1,5 @@
+import DroverProtocol
 import Foundation
-import Shared
 
 /// The control socket: operators asking for status and submitting plans.
 extension CoordinatorCore {

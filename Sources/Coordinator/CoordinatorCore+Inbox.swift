@@ -1,5 +1,5 @@
+import DroverProtocol
 import Foundation
-import Shared
 
 /// The inbox (what sessions wait for a human to decide, and the answers going back to them) and the supervisor
 /// policy's recovery decisions.

@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// Messages under a lease: accept, reject, progress and report, each fenced by lease id and epoch.
 extension CoordinatorCore {

@@ -1,5 +1,5 @@
+import DroverProtocol
 import Foundation
-import Shared
 
 /// What operators do to single TODOs and plans: look, take up again, pause, cancel.
 extension CoordinatorCore {

@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// Plans coming in, TODOs becoming ready, work going out, and plans finishing.
 extension CoordinatorCore {

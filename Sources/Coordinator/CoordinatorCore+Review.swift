@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// `review` on the control socket: a ``Reviewer`` over a copy of the state.
 extension CoordinatorCore {

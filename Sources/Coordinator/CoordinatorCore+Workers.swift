@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// Workers joining, beating and leaving; leases expiring when they fall silent.
 extension CoordinatorCore {

@@ -1,6 +1,7 @@
+import DroverProtocol
+import DroverTransport
 import Foundation
 import Logging
-import Shared
 
 /// The coordinator's logic: scheduling, leases, reports, plans and the event log.
 ///

@@ -1,5 +1,6 @@
+import DroverProtocol
+import DroverTransport
 import Logging
-import Shared
 import Synchronization
 
 /// Connects ``CoordinatorCore`` to the socket loop: feeds it batches and ticks, commits, sends what it returns.

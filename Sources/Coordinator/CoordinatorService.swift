@@ -1,7 +1,8 @@
+import DroverProtocol
+public import DroverTransport
 import Foundation
 public import Logging
 public import ServiceLifecycle
-public import Shared
 import Synchronization
 
 /// The coordinator process as a `Service`: binds the work, event and control sockets and runs the core on the

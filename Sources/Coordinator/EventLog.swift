@@ -1,4 +1,4 @@
-public import Shared
+public import DroverProtocol
 
 /// Read access to the event log a coordinator keeps in its state file.
 public enum EventLog {

@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 import Synchronization
 
 /// One lease's work from start to end: the TODO's workspace (a git worktree when the plan has a repository), the

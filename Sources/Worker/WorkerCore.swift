@@ -1,6 +1,7 @@
+import DroverProtocol
+import DroverTransport
 import Foundation
 import Logging
-import Shared
 
 /// The worker's logic: registering, taking leases, running agents in slots, and keeping reports in an outbox until
 /// the coordinator acknowledges them. Owned by the main loop's task; every input arrives through ``handle(_:now:)``.

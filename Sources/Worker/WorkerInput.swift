@@ -1,5 +1,6 @@
+import DroverProtocol
+import DroverTransport
 import Foundation
-import Shared
 
 /// Everything the worker's main loop reacts to, in one stream: messages, timer ticks, agents' news, shutdown.
 enum WorkerInput: Sendable {

@@ -1,6 +1,7 @@
+import DroverProtocol
+import DroverTransport
 public import Logging
 public import ServiceLifecycle
-import Shared
 
 /// The worker process as a `Service`: connects to the coordinator, runs one agent per slot, and on graceful
 /// shutdown drains (finishes or hands back its work, flushes its reports, says `bye`).

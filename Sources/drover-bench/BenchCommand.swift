@@ -1,6 +1,6 @@
 import ArgumentParser
+import DroverProtocol
 import Foundation
-import Shared
 import Worker
 
 @main

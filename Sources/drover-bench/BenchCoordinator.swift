@@ -1,5 +1,6 @@
+import DroverClients
+import DroverTransport
 import Foundation
-import Shared
 import Worker
 
 /// A `drover coordinator` child process on loopback tcp with durable SQLite state in a temp directory.

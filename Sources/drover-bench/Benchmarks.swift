@@ -1,5 +1,7 @@
+import DroverClients
+import DroverProtocol
+import DroverTransport
 import Foundation
-import Shared
 import Synchronization
 import Worker
 

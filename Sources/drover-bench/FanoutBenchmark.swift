@@ -1,7 +1,9 @@
+import DroverClients
+import DroverProtocol
+import DroverTransport
 import Foundation
 import HummingbirdWSClient
 import Logging
-import Shared
 import Synchronization
 
 /// (e) Event fan-out: events a second delivered to each of `observers` followers with none missed (their catch-up

@@ -1,5 +1,6 @@
+import DroverProtocol
+import DroverTransport
 import Foundation
-import Shared
 import Synchronization
 
 /// Figures shared between the simulated workers' thread and the benchmark.

@@ -1,6 +1,7 @@
 import ArgumentParser
+import DroverProtocol
+import DroverTransport
 import Foundation
-import Shared
 import Worker
 
 struct DoctorCommand: AsyncParsableCommand {

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Coordinator
+import DroverClients
+import DroverProtocol
 import Foundation
-import Shared
 
 struct EventsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Coordinator
+import DroverClients
+import DroverTransport
 import Foundation
 import Logging
-import Shared
 
 /// `--log-level`, shared by the long-running commands.
 struct LoggingOptions: ParsableArguments {

@@ -1,6 +1,8 @@
 import ArgumentParser
+import DroverClients
+import DroverPlans
+import DroverProtocol
 import Foundation
-import Shared
 
 struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
+import DroverClients
+import DroverProtocol
 import Foundation
-import Shared
 import Worker
 
 struct ReviewCommand: AsyncParsableCommand {

@@ -1,9 +1,12 @@
 import ArgumentParser
 import Coordinator
+import DroverClients
+import DroverPlans
+import DroverProtocol
+import DroverTransport
 import Foundation
 import Logging
 import ServiceLifecycle
-import Shared
 import Synchronization
 import UnixSignals
 import Worker

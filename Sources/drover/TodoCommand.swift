@@ -1,6 +1,7 @@
 import ArgumentParser
+import DroverClients
+import DroverProtocol
 import Foundation
-import Shared
 
 struct TodoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

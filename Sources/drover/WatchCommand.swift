@@ -1,7 +1,8 @@
 import ArgumentParser
 import CDroverSys
+import DroverClients
+import DroverProtocol
 import Foundation
-import Shared
 import Synchronization
 
 struct WatchCommand: AsyncParsableCommand {

@@ -1,7 +1,8 @@
 import ArgumentParser
+import DroverProtocol
+import DroverTransport
 import Foundation
 import ServiceLifecycle
-import Shared
 import UnixSignals
 import Worker
 

@@ -1,6 +1,7 @@
+import DroverProtocol
+import DroverTransport
 import Foundation
 import Logging
-import Shared
 
 @testable import Coordinator
 

@@ -1,5 +1,5 @@
+import DroverProtocol
 import Foundation
-import Shared
 import Testing
 
 @testable import Coordinator

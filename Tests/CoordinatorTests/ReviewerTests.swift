@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 import Testing
 
 @testable import Coordinator

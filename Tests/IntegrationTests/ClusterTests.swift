@@ -1,5 +1,6 @@
+import DroverProtocol
+import DroverTransport
 import Foundation
-import Shared
 import Testing
 
 /// The cluster core end to end: real `drover` processes over tcp loopback and ipc.

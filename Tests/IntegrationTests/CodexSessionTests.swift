@@ -1,6 +1,7 @@
+import DroverProtocol
+import DroverTransport
 import Foundation
 import ScriptedModel
-import Shared
 import Testing
 import Worker
 

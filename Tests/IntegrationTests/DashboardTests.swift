@@ -1,9 +1,9 @@
+import DroverProtocol
 import Foundation
 import HTTPTypes
 import HummingbirdWSClient
 import Logging
 import ScriptedModel
-import Shared
 import Synchronization
 import Testing
 import Worker

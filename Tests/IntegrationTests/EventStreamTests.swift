@@ -1,5 +1,6 @@
+import DroverProtocol
+import DroverTransport
 import Foundation
-import Shared
 import Testing
 
 /// `drover events --follow` against a live coordinator: every state change arrives, in sequence, with no gap.

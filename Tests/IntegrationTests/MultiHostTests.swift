@@ -1,6 +1,6 @@
 import Coordinator
+import DroverProtocol
 import Foundation
-import Shared
 import Testing
 
 /// A coordinator and workers on separate network hosts (Linux network namespaces joined by veth pairs), with a

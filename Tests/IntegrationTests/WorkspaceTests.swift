@@ -1,6 +1,6 @@
+import DroverProtocol
 import Foundation
 import ScriptedModel
-import Shared
 import Testing
 import Worker
 

@@ -1,5 +1,5 @@
+import DroverProtocol
 import Foundation
-import Shared
 import Testing
 
 @Suite struct EventTests {

@@ -1,4 +1,5 @@
-import Shared
+import DroverClients
+import DroverProtocol
 import Testing
 
 /// The screen `drover watch` draws.

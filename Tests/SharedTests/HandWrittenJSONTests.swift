@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Shared
+@testable import DroverProtocol
 
 /// Headers and events are written by hand on the hot path; they must read back as exactly what was written.
 @Suite struct HandWrittenJSONTests {

@@ -1,6 +1,7 @@
-import DroverTestSupport
+import DroverPlans
+import DroverProtocol
+import DroverTesting
 import Foundation
-import Shared
 import Testing
 
 @Suite struct PlanLoaderTests {

@@ -1,6 +1,6 @@
-import DroverTestSupport
+import DroverTesting
+import DroverTransport
 import Foundation
-import Shared
 import Testing
 
 /// One socket in a ``SocketLoop`` of its own, with what it receives and fails to send as streams.

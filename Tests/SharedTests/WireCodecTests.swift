@@ -1,5 +1,5 @@
+import DroverProtocol
 import Foundation
-import Shared
 import Testing
 
 /// One body to send through the codec and back, named for the test report.

@@ -1,6 +1,6 @@
-import DroverTestSupport
+import DroverProtocol
+import DroverTesting
 import Foundation
-import Shared
 import Synchronization
 import Testing
 import Worker

@@ -1,4 +1,4 @@
-import DroverTestSupport
+import DroverTesting
 import Foundation
 import Synchronization
 import Testing

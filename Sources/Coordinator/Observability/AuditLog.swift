@@ -1,5 +1,5 @@
+import DroverProtocol
 import Foundation
-import Shared
 
 /// The audit log: every decision the coordinator or a session took, one JSON line each, with its reason and
 /// evidence, in a file rotated by size (`audit.jsonl`, then `audit.jsonl.1` … `audit.jsonl.<keep>`).

@@ -1,5 +1,5 @@
+import DroverProtocol
 public import Prometheus
-import Shared
 
 /// The coordinator's Prometheus metrics (`/metrics`), in a registry of their own: no global metrics system, so
 /// several coordinators in one process (tests, benchmarks) keep theirs apart.

@@ -1,4 +1,4 @@
-public import Shared
+public import DroverProtocol
 
 /// The supervisor policy's rule for recoveries: a TODO may recover from each kind of trouble a limited number of
 /// times, counted across all its sessions and workers (and kept in the state file); past the limit, it escalates.

@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// What ``Reviewer`` reads: a copy of the coordinator's state at one moment, so the review is a pure function of it.
 struct ReviewInput: Sendable {

@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// The ETA: the finished TODOs' durations, laid along what remains.
 extension Reviewer {

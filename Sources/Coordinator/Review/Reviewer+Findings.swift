@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// Bottlenecks and risks.
 extension Reviewer {

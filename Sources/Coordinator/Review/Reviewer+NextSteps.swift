@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// What an operator should do next, most useful first.
 extension Reviewer {

@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// Reads a ``ReviewInput`` and says how the work goes: progress, velocity, ETA, bottlenecks, risks, next steps.
 ///

@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// What sessions on any worker wait for a human to decide. Kept in memory: after a restart, sessions ask again.
 struct Inbox {

@@ -1,5 +1,3 @@
-import Shared
-
 /// Who may speak for which TODO: the live leases, the leases a restarted coordinator found that wait for their
 /// worker to come back, and the reports already processed.
 ///

@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// A TODO's key: ids are unique within their plan.
 struct TodoKey: Hashable, Sendable, CustomStringConvertible {

@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// What the state file keeps of one TODO: a row of the `todos` table. Everything else about a TODO is either its
 /// plan's (``TodoRecord/spec``) or derived again after a restart.

@@ -1,5 +1,5 @@
 import DequeModule
-import Shared
+import DroverProtocol
 
 /// Every plan and TODO the coordinator knows, and the one place their states change.
 ///

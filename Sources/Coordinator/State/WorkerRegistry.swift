@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// The connected workers: who they are, what they hold, and whether they can take work now. Kept in memory only: a
 /// restarted coordinator learns its workers again from `register`.

@@ -1,6 +1,6 @@
+import DroverProtocol
 import Foundation
 import GRDB
-import Shared
 
 /// The coordinator's durable state in SQLite (WAL): plans, TODO states and leases, processed reports, the event log.
 ///

@@ -1,8 +1,9 @@
+import DroverClients
+import DroverProtocol
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
-import Shared
 
 /// The dashboard's routes: the page, a JSON API over the control socket, metrics, and the live feed.
 struct DashboardAPI: Sendable {

@@ -1,10 +1,10 @@
+public import DroverTransport
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 public import Logging
 import NIOCore
 public import ServiceLifecycle
-public import Shared
 
 /// The web dashboard and `/metrics`, served over HTTP beside a coordinator.
 ///

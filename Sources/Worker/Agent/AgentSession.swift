@@ -1,5 +1,5 @@
+public import DroverProtocol
 import Foundation
-public import Shared
 
 /// What an agent run ends with.
 public struct AgentResult: Sendable, Equatable {

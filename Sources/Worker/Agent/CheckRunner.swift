@@ -1,5 +1,5 @@
+import DroverProtocol
 import Foundation
-import Shared
 
 /// Runs a TODO's acceptance checks in its work directory: commands must exit 0, files must exist, patterns match.
 struct CheckRunner {

@@ -1,5 +1,5 @@
+public import DroverProtocol
 import Foundation
-public import Shared
 
 /// Runs a TODO's prompt in codex in the TODO's work directory, watches every turn, and keeps the session going until
 /// the TODO's checks pass or its budget is spent. Turns run in `codex app-server` (two-way JSON-RPC) or, as the

@@ -1,5 +1,5 @@
+public import DroverProtocol
 import Foundation
-public import Shared
 
 /// A read-only Codex session that reads a review and writes a short narrative of it (`drover review --ai`).
 ///

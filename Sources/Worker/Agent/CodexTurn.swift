@@ -1,5 +1,5 @@
+import DroverProtocol
 import Foundation
-import Shared
 import Synchronization
 
 /// What one codex turn has shown so far, fed line by line from the process's reader thread and read by the

@@ -1,5 +1,5 @@
+import DroverProtocol
 import Foundation
-import Shared
 
 /// How a codex session runs its turns: in `codex exec` processes or in one `codex app-server`.
 protocol CodexTurnDriver: Sendable {

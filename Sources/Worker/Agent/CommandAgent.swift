@@ -1,5 +1,5 @@
+public import DroverProtocol
 import Foundation
-public import Shared
 
 /// The agent of the cluster core: runs the TODO's `command` with `/bin/sh -c` in the work directory, in its own
 /// process group, streaming its output, within the TODO's time limit; then runs the TODO's checks.

@@ -1,4 +1,4 @@
-public import Shared
+public import DroverProtocol
 
 /// Runs a TODO's prompt with one agent and a TODO that only has a command with another, so one worker takes
 /// both kinds (`drover worker --agent codex`).

@@ -1,5 +1,5 @@
+import DroverProtocol
 import Foundation
-import Shared
 
 /// A TODO's own git worktree, on its own branch, checkpointed back to the shared repository after its run.
 ///

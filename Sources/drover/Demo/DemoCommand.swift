@@ -1,9 +1,9 @@
 import ArgumentParser
 import Coordinator
+import DroverProtocol
 import Foundation
 import Logging
 import ScriptedModel
-import Shared
 import Worker
 
 struct DemoCommand: AsyncParsableCommand {

@@ -1,5 +1,5 @@
+import DroverProtocol
 import ScriptedModel
-import Shared
 
 /// The demo: a small repository with a bug, a plan of codex TODOs, and what the scripted model answers to each,
 /// chosen so that one session stops early and fails the test, one hangs, one asks a question and one hits a rate

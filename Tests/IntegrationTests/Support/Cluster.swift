@@ -1,6 +1,8 @@
 import Coordinator
+import DroverClients
+import DroverProtocol
+import DroverTransport
 import Foundation
-import Shared
 
 /// A coordinator and workers as real `drover` processes in a temp directory, for one test.
 ///

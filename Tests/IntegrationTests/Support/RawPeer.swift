@@ -1,5 +1,6 @@
+import DroverProtocol
+import DroverTransport
 import Foundation
-import Shared
 import Synchronization
 
 /// A bare DEALER on the work socket, for speaking the protocol by hand (well or badly) in tests.

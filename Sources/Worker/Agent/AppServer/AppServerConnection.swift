@@ -1,5 +1,5 @@
+import DroverProtocol
 import Foundation
-import Shared
 import Synchronization
 
 /// A `codex app-server` process and the JSON-RPC conversation with it over stdio (reference §3): requests with

@@ -1,4 +1,4 @@
-import Shared
+import DroverProtocol
 
 /// app-server notifications as the same events `codex exec --json` prints, so one supervisor reads both.
 enum AppServerEvents {

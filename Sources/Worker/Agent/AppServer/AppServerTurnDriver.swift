@@ -1,5 +1,5 @@
+import DroverProtocol
 import Foundation
-import Shared
 import Synchronization
 
 /// Runs a session's turns in one `codex app-server` process: `thread/start` once, `turn/start` per turn,

@@ -1,6 +1,6 @@
 /// Bodies of the v1 messages: the second JSON frame. Keys are snake_case on the wire.
 
-/// A lease a worker holds: enough to fence it (design §4).
+/// A lease a worker holds: enough to fence it (`docs/architecture.md`, "Leases").
 public struct LeaseRef: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case leaseId = "lease_id", plan, todo, epoch

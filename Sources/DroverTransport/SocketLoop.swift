@@ -47,7 +47,7 @@ extension SocketLoopHandler {
 
 /// One thread that owns a process's sockets, polls them together with an eventfd, and runs a handler.
 ///
-/// This is the threading model of `shared/reference/swift-zeromq.md` (option C): sockets are created inside the
+/// This is the threading model of `docs/architecture.md` ("Concurrency"): sockets are created inside the
 /// thread and never leave it; other threads hand messages over through a mutex-guarded outbox and wake the thread by
 /// writing the eventfd only on the empty → non-empty transition. Received messages are delivered in batches.
 public final class SocketLoop: Sendable {

@@ -1,3 +1,4 @@
+import DroverProtocol
 import Foundation
 
 /// What a failed codex turn means for recovery, read from codex's message (reference §5.1).

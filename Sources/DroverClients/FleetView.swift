@@ -1,3 +1,4 @@
+import DroverProtocol
 import Foundation
 
 /// What `drover watch` shows: workers, running TODOs with their latest agent activity, the inbox, recent events.

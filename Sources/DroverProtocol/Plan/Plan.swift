@@ -1,4 +1,4 @@
-/// A plan: TODOs with dependencies, run by the coordinator until every TODO is done (design §7).
+/// A plan: TODOs with dependencies, run by the coordinator until every TODO is done (`docs/plans.md`).
 ///
 /// Plans are written as YAML or JSON (see ``PlanLoader``); on the wire they travel as JSON with snake_case keys.
 public struct Plan: Codable, Sendable, Equatable {
@@ -126,7 +126,7 @@ public struct Check: Codable, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// What an agent working on a TODO may do (design §7): its sandbox, network access, and writable paths beyond its
+/// What an agent working on a TODO may do: its sandbox, network access, and writable paths beyond its
 /// work directory.
 public struct Permissions: Codable, Sendable, Equatable {
     public static let sandboxes = ["read-only", "workspace-write", "danger-full-access"]

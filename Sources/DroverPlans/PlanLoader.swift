@@ -1,3 +1,4 @@
+import DroverProtocol
 import Foundation
 import Yams
 

@@ -1,3 +1,5 @@
+import DroverProtocol
+import DroverTransport
 import Foundation
 
 /// A client of the coordinator's control socket: one request, one reply.

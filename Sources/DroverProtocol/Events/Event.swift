@@ -1,4 +1,4 @@
-/// One entry of the event stream (design §8): a state change, or agent activity, with its global sequence number.
+/// One entry of the event stream: a state change, or agent activity, with its global sequence number.
 ///
 /// Published on the PUB socket as `[topic][event JSON]`. Sequence numbers start at 1 and grow by one with every event
 /// the coordinator records, so an observer that sees a jump knows it missed something.

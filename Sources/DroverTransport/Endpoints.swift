@@ -1,6 +1,6 @@
 import Foundation
 
-/// Where a coordinator listens. Defaults are the ports of design §2; `ipc://` works on one machine.
+/// Where a coordinator listens: work 7100, events 7101, control 7102 by default; `ipc://` works on one machine.
 public struct Endpoints: Codable, Sendable, Equatable {
     /// ROUTER for workers.
     public var work: String

@@ -1,3 +1,5 @@
+import DroverProtocol
+import DroverTransport
 import Foundation
 
 /// `endpoints.json` in a state directory: where the coordinator that owns the directory listens, so that

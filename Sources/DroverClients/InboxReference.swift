@@ -1,3 +1,5 @@
+import DroverProtocol
+
 /// How an operator names what to answer: an inbox item's id (`build-01-q1`), or the TODO that waits
 /// (`PLAN/TODO`), when exactly one item of it is open.
 public enum InboxReference {

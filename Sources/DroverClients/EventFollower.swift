@@ -1,3 +1,5 @@
+import DroverProtocol
+
 /// Follows a coordinator's events with nothing missed: catches up from a sequence number through the control
 /// socket, then streams live events, and fills any gap the PUB socket leaves (a slow subscriber drops messages)
 /// from the log. Each event is handed over once, in sequence order.

@@ -1,3 +1,5 @@
+import DroverProtocol
+import DroverTransport
 import Foundation
 
 /// Subscribes to a coordinator's event stream and hands over events as they arrive.
