@@ -2,17 +2,22 @@ import DroverProtocol
 import DroverTransport
 import Foundation
 
-/// Everything the worker's main loop reacts to, in one stream: messages, timer ticks, agents' news, shutdown.
+/// Everything the worker's main loop reacts to, in one stream: messages, timer ticks, sessions' news, shutdown.
+///
+/// Failed sends are not among them: whatever must arrive (registration, reports, asks, recovery requests) is sent
+/// again by the core's timers until the coordinator answers, and the rest (heartbeats, progress) is best effort.
 enum WorkerInput: Sendable {
+    /// Messages from the coordinator, each as its frames.
     case messages([[Data]])
     case tick
-    case sendFailed(OutboundMessage)
     case progress(leaseID: String, [AgentEvent])
     case finished(leaseID: String, AgentResult)
-    /// A session asks a human; the answer resumes it.
-    case ask(leaseID: String, Question, CheckedContinuation<HumanAnswer, Never>)
-    /// A session asks the supervisor policy whether it may recover; the decision resumes it.
-    case recover(leaseID: String, RecoveryRequest, CheckedContinuation<RecoveryVerdict, Never>)
+    /// A session asks a human; `item` names the question, and the answer comes back as ``WorkerEffect/answer(item:_:)``.
+    case ask(leaseID: String, item: String, Question)
+    /// A session asks the supervisor policy whether it may recover; the decision comes back as
+    /// ``WorkerEffect/decide(item:_:)``.
+    case recover(leaseID: String, item: String, RecoveryRequest)
+    /// Graceful shutdown: finish or hand back the work, flush the reports, say `bye`.
     case drain
 }
 
@@ -27,8 +32,4 @@ final class WorkerStreamHandler: SocketLoopHandler {
     }
 
     func tick(sender: SocketLoop.Sender) { continuation.yield(.tick) }
-
-    func sendFailed(_ message: OutboundMessage, error: ZMQError, sender: SocketLoop.Sender) {
-        continuation.yield(.sendFailed(message))
-    }
 }

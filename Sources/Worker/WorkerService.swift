@@ -5,6 +5,9 @@ public import ServiceLifecycle
 
 /// The worker process as a `Service`: connects to the coordinator, runs one agent per slot, and on graceful
 /// shutdown drains (finishes or hands back its work, flushes its reports, says `bye`).
+///
+/// It only wires things together: the socket loop and the sessions feed one stream of ``WorkerInput``s into a
+/// ``WorkerCore``, and the ``WorkerEffect``s the core returns are carried out here.
 public struct WorkerService: Service {
     public let configuration: WorkerConfiguration
     private let agent: any AgentSession
@@ -27,7 +30,11 @@ public struct WorkerService: Service {
             sockets: [SocketSpec(.dealer, connect: [configuration.coordinator], routingID: configuration.id)],
             tick: .milliseconds(100)
         ) { _ in WorkerStreamHandler(continuation: continuation) }
-        let core = WorkerCore(configuration: configuration, agent: agent, loop: loop, inputs: continuation, logger: logger)
+        let core = WorkerCore(configuration: configuration, logger: logger)
+        var tasks = LeaseTasks(
+            run: LeaseRun(agent: agent, workdir: configuration.workdir, worker: configuration.id),
+            inputs: continuation
+        )
         let clock = ContinuousClock()
         let start = clock.now
         logger.info(
@@ -35,9 +42,19 @@ public struct WorkerService: Service {
             metadata: ["drover.coordinator": "\(configuration.coordinator)", "drover.slots": "\(configuration.slots)"]
         )
         await withGracefulShutdownHandler {
-            for await input in inputs {
-                core.handle(input, now: start.duration(to: clock.now).milliseconds)
-                if core.isDone { break }
+            main: for await input in inputs {
+                if case .finished(let leaseID, _) = input { tasks.finished(leaseID) }
+                for effect in core.handle(input, now: start.duration(to: clock.now).milliseconds) {
+                    switch effect {
+                    case .send(let frames): loop.send(OutboundMessage(socket: 0, frames: frames))
+                    case .start(let body): tasks.start(body)
+                    case .cancel(let leaseID): tasks.cancel(leaseID)
+                    case .abort(let leaseID): tasks.abort(leaseID)
+                    case .answer(let item, let answer): tasks.asks.resume(item, with: answer)
+                    case .decide(let item, let verdict): tasks.recoveries.resume(item, with: verdict)
+                    case .done: break main
+                    }
+                }
             }
         } onGracefulShutdown: {
             continuation.yield(.drain)

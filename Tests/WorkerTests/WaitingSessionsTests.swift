@@ -1,0 +1,39 @@
+import DroverProtocol
+import Synchronization
+import Testing
+
+@testable import Worker
+
+/// Which item each waiting session was given, from any task.
+private final class Announced: Sendable {
+    private let items = Mutex<[String: String]>([:])
+    var all: [String: String] { items.withLock { $0 } }
+    func record(_ session: String, _ item: String) { items.withLock { $0[session] = item } }
+}
+
+/// The service's side of a question: the session's continuation, kept under the item the core answers.
+@Suite(.timeLimit(.minutes(1))) struct WaitingSessionsTests {
+    @Test func eachWaitGetsItsOwnItemAndItsOwnAnswer() async throws {
+        let sessions = WaitingSessions<HumanAnswer>(prefix: "q")
+        let announced = Announced()
+        async let first = sessions.wait { announced.record("first", $0) }
+        async let second = sessions.wait { announced.record("second", $0) }
+        // Both are waiting once both items are known.
+        while announced.all.count < 2 { await Task.yield() }
+        #expect(Set(announced.all.values) == ["q1", "q2"])
+        sessions.resume(try #require(announced.all["first"]), with: HumanAnswer(decision: .approve))
+        sessions.resume(try #require(announced.all["second"]), with: HumanAnswer(decision: .deny))
+        #expect(await first == HumanAnswer(decision: .approve))
+        #expect(await second == HumanAnswer(decision: .deny))
+    }
+
+    @Test func anAnswerGivenWhileAnnouncingIsNotLost() async {
+        let sessions = WaitingSessions<RecoveryVerdict>(prefix: "r")
+        let verdict = await sessions.wait { item in
+            sessions.resume(item, with: RecoveryVerdict(decision: .recover, reason: nil))
+        }
+        #expect(verdict == RecoveryVerdict(decision: .recover, reason: nil))
+        // A second answer for the same item has nobody to resume.
+        sessions.resume("r1", with: RecoveryVerdict(decision: .escalate, reason: "late"))
+    }
+}
