@@ -1,7 +1,8 @@
 import Foundation
+import Shared
 import Testing
 
-@testable import Shared
+@testable import Worker
 
 /// `codex exec --json` lines as the reference captured them from codex 0.163, parsed tolerantly.
 @Suite struct CodexExecEventTests {

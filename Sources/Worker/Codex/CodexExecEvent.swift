@@ -1,4 +1,5 @@
 import Foundation
+public import Shared
 
 /// One line of `codex exec --json` output, parsed tolerantly: unknown types and fields are kept, never rejected
 /// (the format grows new fields every few releases, and `web_search` items even repeat the `id` key).
