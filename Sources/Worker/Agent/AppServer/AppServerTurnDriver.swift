@@ -3,18 +3,17 @@ import Shared
 import Synchronization
 
 /// Runs a session's turns in one `codex app-server` process: `thread/start` once, `turn/start` per turn,
-/// `turn/interrupt` when the watchdog sees a hang or a loop, `thread/resume` in a new process after a crash.
-/// Approval requests are answered by the TODO's risk: accepted for low and medium; above that, an operator decides
-/// through the coordinator's inbox while the turn waits.
+/// `turn/steer` when the watchdog sees a loop (with the policy's consent), `turn/interrupt` when it hangs, loops again
+/// or runs out of time, `thread/resume` in a new process after a crash. Approval requests are answered by the TODO's
+/// risk (``SessionSupervisor/agentMayDecideAlone(risk:)``): accepted when the agent may decide alone; otherwise an
+/// operator decides through the coordinator's inbox while the turn waits.
 final class AppServerTurnDriver: CodexTurnDriver {
-    private let ask: AskHuman
-    private let recover: AskPolicy
+    private let context: AgentContext
     private let configuration: CodexConfiguration
     private let environment: [String: String]
     private let workdir: String
     private let permissions: Permissions?
     private let risk: Risk?
-    private let events: @Sendable ([AgentEvent]) -> Void
     private let state = Mutex(State())
 
     private struct State {
@@ -27,24 +26,22 @@ final class AppServerTurnDriver: CodexTurnDriver {
     }
 
     init(
-        ask: @escaping AskHuman,
-        recover: @escaping AskPolicy,
+        context: AgentContext,
         configuration: CodexConfiguration,
         environment: [String: String],
         workdir: String,
         permissions: Permissions?,
-        risk: Risk?,
-        events: @escaping @Sendable ([AgentEvent]) -> Void
+        risk: Risk?
     ) {
-        self.ask = ask
-        self.recover = recover
+        self.context = context
         self.configuration = configuration
         self.environment = environment
         self.workdir = workdir
         self.permissions = permissions
         self.risk = risk
-        self.events = events
     }
+
+    private var events: @Sendable ([AgentEvent]) -> Void { context.events }
 
     func runTurn(prompt: String, threadID: String?, turn: CodexTurn, timeout: Double?) async -> ProcessRun {
         let connection: AppServerConnection
@@ -115,12 +112,14 @@ final class AppServerTurnDriver: CodexTurnDriver {
     }
 
     /// A loop in a running turn: with the policy's consent, `turn/steer` it toward another approach without stopping it.
-    /// Returns false when the policy refuses (then the turn is interrupted and the session escalates).
+    /// Returns false when the policy refuses or the steer fails (then the turn is interrupted).
     private func steer(_ connection: AppServerConnection, thread: String, turn: CodexTurn, evidence: String) async -> Bool {
-        events([AgentEvent(kind: .detected, text: "looping: \(evidence)", detection: .looping)])
-        let action = "steer the running turn toward a different approach"
-        let verdict = await recover(RecoveryRequest(detection: .looping, evidence: evidence, proposal: action))
-        guard verdict.decision == .recover, let turnID = state.withLock({ $0.turnID }) else { return false }
+        let request = RecoveryRequest(
+            detection: .looping,
+            evidence: evidence,
+            proposal: "steer the running turn toward a different approach"
+        )
+        guard await context.consultPolicy(request).decision == .recover, let turnID = state.withLock({ $0.turnID }) else { return false }
         let text = "You are repeating yourself: \(evidence). That approach is not working: try a different one."
         let steered = try? await connection.request(
             "turn/steer",
@@ -131,7 +130,6 @@ final class AppServerTurnDriver: CodexTurnDriver {
         )
         guard steered != nil else { return false }
         turn.forgetLoop()
-        events([AgentEvent(kind: .recovery, text: action)])
         return true
     }
 
@@ -209,7 +207,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
     /// Approval requests, answered by policy (the TODO's risk), or by an operator when the policy does not allow.
     private func answer(_ method: String, _ params: [String: JSONValue]) async -> JSONValue {
         let what = params["command"]?.stringValue ?? params["reason"]?.stringValue ?? method
-        let allowed = risk.map { $0 == .low || $0 == .medium } ?? true
+        let allowed = SessionSupervisor.agentMayDecideAlone(risk: risk)
         switch method {
         case "item/commandExecution/requestApproval", "item/fileChange/requestApproval":
             var accept = allowed
@@ -226,7 +224,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
                 // The turn waits for the operator; waiting is not hanging.
                 let turn = state.withLock { $0.turn }
                 turn?.waiting(true)
-                let answer = await ask(Question(kind: .approval, text: "codex asks to run: \(what)"))
+                let answer = await context.ask(Question(kind: .approval, text: "codex asks to run: \(what)"))
                 turn?.waiting(false)
                 accept = answer.decision == .approve
                 events([AgentEvent(kind: .approval, text: "\(accept ? "approved" : "denied") by an operator: \(what)")])
