@@ -21,8 +21,18 @@ final class AppServerTurnDriver: CodexTurnDriver {
         var threadID: String?
         var turn: CodexTurn?
         var turnID: String?
-        var completed = false
+        /// Fired by the `turn/completed` notification of the running turn.
+        var completed: OneTimeSignal?
         var usage: [String: JSONValue] = [:]
+    }
+
+    /// What ended a wait for the turn.
+    private enum Wake: Sendable {
+        case completed
+        case serverEnded
+        /// The watchdog: the turn hung, looped, or ran out of time (`timedOut`).
+        case stuck(timedOut: Bool)
+        case cancelled
     }
 
     init(
@@ -51,10 +61,11 @@ final class AppServerTurnDriver: CodexTurnDriver {
             let stderr = state.withLock { $0.connection?.stderrTail } ?? ""
             return ProcessRun(status: 1, timedOut: false, tail: "codex app-server: \(error)\n\(stderr)")
         }
+        let completed = OneTimeSignal()
         let thread = state.withLock { state -> String in
             state.turn = turn
             state.turnID = nil
-            state.completed = false
+            state.completed = completed
             return state.threadID ?? ""
         }
         do {
@@ -69,46 +80,81 @@ final class AppServerTurnDriver: CodexTurnDriver {
             return ProcessRun(status: 1, timedOut: false, tail: "turn/start failed: \(error)\n\(connection.stderrTail)")
         }
 
-        // Wait for the turn to end; the watchdog interrupts it when it hangs, loops or runs out of time.
-        let begun = ContinuousClock.now
-        var interruptedAt: ContinuousClock.Instant?
+        // Wait for `turn/completed` or the server's end, racing the watchdog.
+        let deadline = timeout.map { ContinuousClock.now.advanced(by: .milliseconds(Int64($0 * 1000))) }
+        var wake = await firstOf(completed, connection.ended) {
+            await self.watch(connection, thread: thread, turn: turn, deadline: deadline)
+        }
         var timedOut = false
+        if case .stuck(let overTime) = wake {
+            timedOut = overTime
+            await interrupt(connection, thread: thread)
+            wake = await firstOf(completed, connection.ended) {
+                try? await Task.sleep(for: .seconds(5))
+                return .stuck(timedOut: overTime)
+            }
+            if case .stuck = wake, !Task.isCancelled {
+                // It did not stop when asked: end the process; the next turn resumes the thread in a new one.
+                await finish()
+            }
+        }
+        if Task.isCancelled {
+            await interrupt(connection, thread: thread)
+            await finish()
+        } else if case .serverEnded = wake {
+            let status = await connection.close()
+            state.withLock { $0.connection = nil }
+            return ProcessRun(status: status, timedOut: false, tail: connection.stderrTail)
+        }
+        return ProcessRun(status: 0, timedOut: timedOut, tail: connection.stderrTail)
+    }
+
+    /// Waits for whichever comes first: `completed`, `ended`, or what `other` returns; the others are cancelled.
+    /// No polling: the notification handler fires `completed`, the connection's reader fires `ended`.
+    private func firstOf(
+        _ completed: OneTimeSignal,
+        _ ended: OneTimeSignal,
+        or other: @escaping @Sendable () async -> Wake
+    ) async -> Wake {
+        await withTaskGroup(of: Wake.self) { group in
+            group.addTask {
+                await completed.wait()
+                return completed.hasFired ? .completed : .cancelled
+            }
+            group.addTask {
+                await ended.wait()
+                return ended.hasFired ? .serverEnded : .cancelled
+            }
+            group.addTask { await other() }
+            let first = await group.next() ?? .cancelled
+            group.cancelAll()
+            // A completed turn wins over what happened at the same moment (its server ending, the watchdog).
+            return completed.hasFired ? .completed : first
+        }
+    }
+
+    /// The watchdog of a running turn: steers a loop (once, with the policy's consent), and returns when the turn
+    /// hangs, loops again or passes `deadline`. Hanging is silence over time, so this one looks at a clock.
+    private func watch(_ connection: AppServerConnection, thread: String, turn: CodexTurn, deadline: ContinuousClock.Instant?) async -> Wake
+    {
         var steered = false
         while !Task.isCancelled {
-            if state.withLock({ $0.completed }) { break }
-            if connection.hasEnded {
-                let status = await connection.close()
-                state.withLock { $0.connection = nil }
-                return ProcessRun(status: status, timedOut: false, tail: connection.stderrTail)
-            }
-            let overTime = timeout.map { Double((ContinuousClock.now - begun).milliseconds) / 1000 > $0 } ?? false
-            if interruptedAt == nil, !steered, let evidence = turn.looping,
-                await steer(connection, thread: thread, turn: turn, evidence: evidence)
-            {
+            try? await Task.sleep(for: .milliseconds(100))
+            if Task.isCancelled { break }
+            if !steered, let evidence = turn.looping, await steer(connection, thread: thread, turn: turn, evidence: evidence) {
                 // Steered while it runs; a second loop in the same turn is interrupted instead.
                 steered = true
                 continue
             }
-            if interruptedAt == nil && (turn.checkHung(limit: configuration.idleTimeout) || turn.looping != nil || overTime) {
-                timedOut = overTime
-                interruptedAt = .now
-                let turnID = state.withLock { $0.turnID } ?? ""
-                _ = try? await connection.request("turn/interrupt", ["threadId": .string(thread), "turnId": .string(turnID)])
-            }
-            if let interruptedAt, ContinuousClock.now - interruptedAt > .seconds(5) {
-                // It did not stop when asked: end the process; the next turn resumes the thread in a new one.
-                await finish()
-                break
-            }
-            try? await Task.sleep(for: .milliseconds(50))
+            let overTime = deadline.map { ContinuousClock.now > $0 } ?? false
+            if turn.checkHung(limit: configuration.idleTimeout) || turn.looping != nil || overTime { return .stuck(timedOut: overTime) }
         }
-        if Task.isCancelled {
-            if let turnID = state.withLock({ $0.turnID }) {
-                _ = try? await connection.request("turn/interrupt", ["threadId": .string(thread), "turnId": .string(turnID)])
-            }
-            await finish()
-        }
-        return ProcessRun(status: 0, timedOut: timedOut, tail: connection.stderrTail)
+        return .cancelled
+    }
+
+    private func interrupt(_ connection: AppServerConnection, thread: String) async {
+        guard let turnID = state.withLock({ $0.turnID }) else { return }
+        _ = try? await connection.request("turn/interrupt", ["threadId": .string(thread), "turnId": .string(turnID)])
     }
 
     /// A loop in a running turn: with the policy's consent, `turn/steer` it toward another approach without stopping it.
@@ -201,7 +247,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
             turn?.feed(parsed)
             events(parsed.map(\.agentEvent))
         }
-        if method == "turn/completed" { state.withLock { $0.completed = true } }
+        if method == "turn/completed" { state.withLock { $0.completed }?.fire() }
     }
 
     /// Approval requests, answered by policy (the TODO's risk), or by an operator when the policy does not allow.
