@@ -1,4 +1,4 @@
-import DroverProtocol
+public import DroverProtocol
 import Foundation
 
 /// One line of `codex exec --json` output, parsed tolerantly: unknown types and fields are kept, never rejected

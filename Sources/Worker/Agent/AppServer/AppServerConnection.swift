@@ -14,6 +14,8 @@ final class AppServerConnection: Sendable {
     typealias NotificationHandler = @Sendable (_ method: String, _ params: [String: JSONValue]) -> Void
 
     let process: GuardedProcess
+    /// Fires when the server's output ends: it exited, or is about to.
+    let ended = OneTimeSignal()
     private let state = StateBox()
     private let reader: Task<Void, Never>
 
@@ -39,7 +41,7 @@ final class AppServerConnection: Sendable {
     ) throws {
         let process = try GuardedProcess(arguments: arguments, environment: environment, directory: directory, input: true)
         self.process = process
-        let state = self.state
+        let (state, ended) = (self.state, self.ended)
         reader = Task {
             var splitter = LineSplitter()
             for await chunk in process.output {
@@ -58,6 +60,7 @@ final class AppServerConnection: Sendable {
                 return Array(state.pending.values)
             }
             for continuation in waiting { continuation.resume(throwing: Failure(description: "codex app-server ended")) }
+            ended.fire()
         }
     }
 

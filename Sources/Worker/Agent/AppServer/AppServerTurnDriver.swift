@@ -3,18 +3,17 @@ import Foundation
 import Synchronization
 
 /// Runs a session's turns in one `codex app-server` process: `thread/start` once, `turn/start` per turn,
-/// `turn/interrupt` when the watchdog sees a hang or a loop, `thread/resume` in a new process after a crash.
-/// Approval requests are answered by the TODO's risk: accepted for low and medium; above that, an operator decides
-/// through the coordinator's inbox while the turn waits.
+/// `turn/steer` when the watchdog sees a loop (with the policy's consent), `turn/interrupt` when it hangs, loops again
+/// or runs out of time, `thread/resume` in a new process after a crash. Approval requests are answered by the TODO's
+/// risk (``SessionSupervisor/agentMayDecideAlone(risk:)``): accepted when the agent may decide alone; otherwise an
+/// operator decides through the coordinator's inbox while the turn waits.
 final class AppServerTurnDriver: CodexTurnDriver {
-    private let ask: AskHuman
-    private let recover: AskPolicy
+    private let context: AgentContext
     private let configuration: CodexConfiguration
     private let environment: [String: String]
     private let workdir: String
     private let permissions: Permissions?
     private let risk: Risk?
-    private let events: @Sendable ([AgentEvent]) -> Void
     private let state = Mutex(State())
 
     private struct State {
@@ -22,29 +21,37 @@ final class AppServerTurnDriver: CodexTurnDriver {
         var threadID: String?
         var turn: CodexTurn?
         var turnID: String?
-        var completed = false
+        /// Fired by the `turn/completed` notification of the running turn.
+        var completed: OneTimeSignal?
         var usage: [String: JSONValue] = [:]
     }
 
+    /// What ended a wait for the turn.
+    private enum Wake: Sendable {
+        case completed
+        case serverEnded
+        /// The watchdog: the turn hung, looped, or ran out of time (`timedOut`).
+        case stuck(timedOut: Bool)
+        case cancelled
+    }
+
     init(
-        ask: @escaping AskHuman,
-        recover: @escaping AskPolicy,
+        context: AgentContext,
         configuration: CodexConfiguration,
         environment: [String: String],
         workdir: String,
         permissions: Permissions?,
-        risk: Risk?,
-        events: @escaping @Sendable ([AgentEvent]) -> Void
+        risk: Risk?
     ) {
-        self.ask = ask
-        self.recover = recover
+        self.context = context
         self.configuration = configuration
         self.environment = environment
         self.workdir = workdir
         self.permissions = permissions
         self.risk = risk
-        self.events = events
     }
+
+    private var events: @Sendable ([AgentEvent]) -> Void { context.events }
 
     func runTurn(prompt: String, threadID: String?, turn: CodexTurn, timeout: Double?) async -> ProcessRun {
         let connection: AppServerConnection
@@ -54,10 +61,11 @@ final class AppServerTurnDriver: CodexTurnDriver {
             let stderr = state.withLock { $0.connection?.stderrTail } ?? ""
             return ProcessRun(status: 1, timedOut: false, tail: "codex app-server: \(error)\n\(stderr)")
         }
+        let completed = OneTimeSignal()
         let thread = state.withLock { state -> String in
             state.turn = turn
             state.turnID = nil
-            state.completed = false
+            state.completed = completed
             return state.threadID ?? ""
         }
         do {
@@ -72,55 +80,92 @@ final class AppServerTurnDriver: CodexTurnDriver {
             return ProcessRun(status: 1, timedOut: false, tail: "turn/start failed: \(error)\n\(connection.stderrTail)")
         }
 
-        // Wait for the turn to end; the watchdog interrupts it when it hangs, loops or runs out of time.
-        let begun = ContinuousClock.now
-        var interruptedAt: ContinuousClock.Instant?
+        // Wait for `turn/completed` or the server's end, racing the watchdog.
+        let deadline = timeout.map { ContinuousClock.now.advanced(by: .milliseconds(Int64($0 * 1000))) }
+        var wake = await firstOf(completed, connection.ended) {
+            await self.watch(connection, thread: thread, turn: turn, deadline: deadline)
+        }
         var timedOut = false
-        var steered = false
-        while !Task.isCancelled {
-            if state.withLock({ $0.completed }) { break }
-            if connection.hasEnded {
-                let status = await connection.close()
-                state.withLock { $0.connection = nil }
-                return ProcessRun(status: status, timedOut: false, tail: connection.stderrTail)
+        if case .stuck(let overTime) = wake {
+            timedOut = overTime
+            await interrupt(connection, thread: thread)
+            wake = await firstOf(completed, connection.ended) {
+                try? await Task.sleep(for: .seconds(5))
+                return .stuck(timedOut: overTime)
             }
-            let overTime = timeout.map { Double((ContinuousClock.now - begun).milliseconds) / 1000 > $0 } ?? false
-            if interruptedAt == nil, !steered, let evidence = turn.looping,
-                await steer(connection, thread: thread, turn: turn, evidence: evidence)
-            {
-                // Steered while it runs; a second loop in the same turn is interrupted instead.
-                steered = true
-                continue
-            }
-            if interruptedAt == nil && (turn.checkHung(limit: configuration.idleTimeout) || turn.looping != nil || overTime) {
-                timedOut = overTime
-                interruptedAt = .now
-                let turnID = state.withLock { $0.turnID } ?? ""
-                _ = try? await connection.request("turn/interrupt", ["threadId": .string(thread), "turnId": .string(turnID)])
-            }
-            if let interruptedAt, ContinuousClock.now - interruptedAt > .seconds(5) {
+            if case .stuck = wake, !Task.isCancelled {
                 // It did not stop when asked: end the process; the next turn resumes the thread in a new one.
                 await finish()
-                break
             }
-            try? await Task.sleep(for: .milliseconds(50))
         }
         if Task.isCancelled {
-            if let turnID = state.withLock({ $0.turnID }) {
-                _ = try? await connection.request("turn/interrupt", ["threadId": .string(thread), "turnId": .string(turnID)])
-            }
+            await interrupt(connection, thread: thread)
             await finish()
+        } else if case .serverEnded = wake {
+            let status = await connection.close()
+            state.withLock { $0.connection = nil }
+            return ProcessRun(status: status, timedOut: false, tail: connection.stderrTail)
         }
         return ProcessRun(status: 0, timedOut: timedOut, tail: connection.stderrTail)
     }
 
+    /// Waits for whichever comes first: `completed`, `ended`, or what `other` returns; the others are cancelled.
+    /// No polling: the notification handler fires `completed`, the connection's reader fires `ended`.
+    private func firstOf(
+        _ completed: OneTimeSignal,
+        _ ended: OneTimeSignal,
+        or other: @escaping @Sendable () async -> Wake
+    ) async -> Wake {
+        await withTaskGroup(of: Wake.self) { group in
+            group.addTask {
+                await completed.wait()
+                return completed.hasFired ? .completed : .cancelled
+            }
+            group.addTask {
+                await ended.wait()
+                return ended.hasFired ? .serverEnded : .cancelled
+            }
+            group.addTask { await other() }
+            let first = await group.next() ?? .cancelled
+            group.cancelAll()
+            // A completed turn wins over what happened at the same moment (its server ending, the watchdog).
+            return completed.hasFired ? .completed : first
+        }
+    }
+
+    /// The watchdog of a running turn: steers a loop (once, with the policy's consent), and returns when the turn
+    /// hangs, loops again or passes `deadline`. Hanging is silence over time, so this one looks at a clock.
+    private func watch(_ connection: AppServerConnection, thread: String, turn: CodexTurn, deadline: ContinuousClock.Instant?) async -> Wake
+    {
+        var steered = false
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+            if Task.isCancelled { break }
+            if !steered, let evidence = turn.looping, await steer(connection, thread: thread, turn: turn, evidence: evidence) {
+                // Steered while it runs; a second loop in the same turn is interrupted instead.
+                steered = true
+                continue
+            }
+            let overTime = deadline.map { ContinuousClock.now > $0 } ?? false
+            if turn.checkHung(limit: configuration.idleTimeout) || turn.looping != nil || overTime { return .stuck(timedOut: overTime) }
+        }
+        return .cancelled
+    }
+
+    private func interrupt(_ connection: AppServerConnection, thread: String) async {
+        guard let turnID = state.withLock({ $0.turnID }) else { return }
+        _ = try? await connection.request("turn/interrupt", ["threadId": .string(thread), "turnId": .string(turnID)])
+    }
+
     /// A loop in a running turn: with the policy's consent, `turn/steer` it toward another approach without stopping it.
-    /// Returns false when the policy refuses (then the turn is interrupted and the session escalates).
+    /// Returns false when the policy refuses or the steer fails (then the turn is interrupted).
     private func steer(_ connection: AppServerConnection, thread: String, turn: CodexTurn, evidence: String) async -> Bool {
-        events([AgentEvent(kind: .detected, text: "looping: \(evidence)", detection: .looping)])
-        let action = "steer the running turn toward a different approach"
-        let verdict = await recover(RecoveryRequest(detection: .looping, evidence: evidence, proposal: action))
-        guard verdict.decision == .recover, let turnID = state.withLock({ $0.turnID }) else { return false }
+        let request = RecoveryRequest(
+            detection: .looping,
+            evidence: evidence,
+            proposal: "steer the running turn toward a different approach"
+        )
+        guard await context.consultPolicy(request).decision == .recover, let turnID = state.withLock({ $0.turnID }) else { return false }
         let text = "You are repeating yourself: \(evidence). That approach is not working: try a different one."
         let steered = try? await connection.request(
             "turn/steer",
@@ -131,7 +176,6 @@ final class AppServerTurnDriver: CodexTurnDriver {
         )
         guard steered != nil else { return false }
         turn.forgetLoop()
-        events([AgentEvent(kind: .recovery, text: action)])
         return true
     }
 
@@ -203,13 +247,13 @@ final class AppServerTurnDriver: CodexTurnDriver {
             turn?.feed(parsed)
             events(parsed.map(\.agentEvent))
         }
-        if method == "turn/completed" { state.withLock { $0.completed = true } }
+        if method == "turn/completed" { state.withLock { $0.completed }?.fire() }
     }
 
     /// Approval requests, answered by policy (the TODO's risk), or by an operator when the policy does not allow.
     private func answer(_ method: String, _ params: [String: JSONValue]) async -> JSONValue {
         let what = params["command"]?.stringValue ?? params["reason"]?.stringValue ?? method
-        let allowed = risk.map { $0 == .low || $0 == .medium } ?? true
+        let allowed = SessionSupervisor.agentMayDecideAlone(risk: risk)
         switch method {
         case "item/commandExecution/requestApproval", "item/fileChange/requestApproval":
             var accept = allowed
@@ -226,7 +270,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
                 // The turn waits for the operator; waiting is not hanging.
                 let turn = state.withLock { $0.turn }
                 turn?.waiting(true)
-                let answer = await ask(Question(kind: .approval, text: "codex asks to run: \(what)"))
+                let answer = await context.ask(Question(kind: .approval, text: "codex asks to run: \(what)"))
                 turn?.waiting(false)
                 accept = answer.decision == .approve
                 events([AgentEvent(kind: .approval, text: "\(accept ? "approved" : "denied") by an operator: \(what)")])

@@ -1,0 +1,321 @@
+import DroverProtocol
+import Foundation
+
+/// Decides, turn after turn, what a codex session does next: from what the turn produced, the checks' results and
+/// the answers of the coordinator's policy and of operators, and from the session's history so far. It runs nothing
+/// and waits for nothing: ``CodexAgent`` carries its ``SessionAction``s out.
+///
+/// | seen | action |
+/// | --- | --- |
+/// | wall time, turns or tokens past the budget | finish, escalated: over budget |
+/// | the session was cancelled | finish, cancelled |
+/// | the TODO's time limit stopped the turn | finish, timed out |
+/// | no event for the idle limit while no command ran (hung) | recover: resume the thread with a nudge (or start again) |
+/// | the same command with the same result again and again (looping) | recover: steer toward another approach |
+/// | a transient model error, retries left | recover: back off (as long as the server asked, else exponentially), retry |
+/// | the context window is full | recover: a new thread, seeded with what the last one said |
+/// | usage limit | finish, escalated |
+/// | any other turn failure | finish, failed |
+/// | codex exited without ending its turn (crashed) | recover: resume the thread (or start again) |
+/// | the turn completed | run the checks |
+/// | the checks pass | finish, succeeded |
+/// | checks fail, and the last message is a question the agent may decide alone (low, medium risk) | recover: decide |
+/// | checks fail, and the question is above that risk | ask an operator; their answer goes on the thread |
+/// | checks fail otherwise (stopped early) | recover: repair on the same thread |
+/// | the policy refuses a recovery | finish, escalated with its reason |
+struct SessionSupervisor: Sendable {
+    /// What bounds a session, from the TODO and the worker's codex configuration.
+    struct Limits: Sendable, Equatable {
+        var turns: Int
+        var wallSeconds: Double?
+        var tokens: Int?
+        /// How long a turn may be silent while no command runs (for the evidence of a hang).
+        var idleTimeout: Duration
+        /// Transient errors retried in a row.
+        var transientRetries: Int
+        /// The first back-off when the server names no delay; it doubles each time.
+        var backoff: Duration
+    }
+
+    /// Where a session stands between turns.
+    struct State: Sendable, Equatable {
+        /// The prompt of the next turn.
+        var prompt: String
+        var threadID: String?
+        var turns = 0
+        /// Transient errors retried since the last turn that ended normally.
+        var transientRetries = 0
+        /// Tokens of every turn so far.
+        var tokens: Int64 = 0
+        var status: Int32?
+        var tail = ""
+        /// The last agent message of the session, kept across turns that said nothing (for a new thread's seed).
+        var lastMessage: String?
+        /// The last agent message of the latest turn.
+        var turnMessage: String?
+        /// What kept the TODO from being done, for the report when the budget runs out.
+        var lastProblem: String?
+    }
+
+    /// What the session waits for an answer about.
+    private enum Pending: Sendable, Equatable {
+        /// A recovery: go on, after a back-off when there is one.
+        case retry(after: Duration?)
+        /// A repair on the same thread, after `checks` failed: there must be a thread to go on.
+        case repair(checks: [CheckResult])
+        /// An operator's answer to `question`.
+        case answer(question: String, failed: [CheckResult], checks: [CheckResult])
+    }
+
+    /// The TODO's prompt.
+    let prompt: String
+    let risk: Risk?
+    let limits: Limits
+    private(set) var state: State
+    private var pending: Pending?
+    private var request: RecoveryRequest?
+
+    init(prompt: String, risk: Risk?, limits: Limits) {
+        self.prompt = prompt
+        self.risk = risk
+        self.limits = limits
+        state = State(prompt: prompt)
+    }
+
+    /// Turns per lease when the TODO's budget does not say.
+    static let defaultTurns = 4
+
+    /// The supervisor of a TODO's session, with limits from its budget and from `configuration`.
+    init(task: TaskSpec, prompt: String, configuration: CodexConfiguration) {
+        let limits = Limits(
+            turns: max(1, task.budget?.turns ?? Self.defaultTurns),
+            wallSeconds: task.budget?.wallSeconds,
+            tokens: task.budget?.tokens,
+            idleTimeout: configuration.idleTimeout,
+            transientRetries: configuration.transientRetries,
+            backoff: configuration.backoff
+        )
+        self.init(prompt: prompt, risk: task.risk, limits: limits)
+    }
+
+    /// The one rule for what an agent may decide without a human: questions and approvals of low and medium risk
+    /// (and of TODOs that name no risk); above that, an operator answers.
+    static func agentMayDecideAlone(risk: Risk?) -> Bool {
+        switch risk {
+        case nil, .low?, .medium?: true
+        case .high?, .critical?: false
+        }
+    }
+
+    // MARK: - Decisions
+
+    /// Before a turn: the next one, or the end when the budget is spent.
+    mutating func nextTurn(elapsed: Duration) -> SessionAction {
+        if let wall = limits.wallSeconds, Double(elapsed.milliseconds) / 1000 >= wall {
+            return escalate("over budget: \(Int(wall)) s of wall time spent", status: nil)
+        }
+        guard state.turns < limits.turns else {
+            return escalate("over budget: \(limits.turns) turns spent; \(state.lastProblem ?? "the TODO is not done")", status: nil)
+        }
+        state.turns += 1
+        return .runTurn(prompt: state.prompt, threadID: state.threadID)
+    }
+
+    /// After a turn: how it went decides.
+    mutating func turnEnded(_ turn: TurnReport) -> SessionAction {
+        state.tail = turn.tail
+        state.tokens += turn.tokens
+        state.threadID = turn.threadID ?? state.threadID
+        state.status = turn.status
+        if turn.cancelled { return stopped() }
+        if turn.timedOut {
+            return finish(.timedOut, "codex turn \(state.turns) timed out", status: turn.status)
+        }
+        if let budget = limits.tokens, turn.tokens > budget {
+            return escalate("over budget: \(turn.tokens) tokens used, the budget is \(budget)", status: turn.status)
+        }
+        if turn.hung {
+            state.lastProblem = "the session hung"
+            let resume = state.threadID != nil
+            state.prompt = resume ? "You stopped responding. Continue the task from where you were." : prompt
+            return recover(
+                .hung,
+                "no agent event for \(limits.idleTimeout) while no command ran",
+                resume ? "stop codex and resume the thread with a nudge" : "stop codex and start the turn again"
+            )
+        }
+        if let evidence = turn.looping {
+            state.lastProblem = "looping: \(evidence)"
+            state.prompt = "You are repeating yourself: \(evidence). That approach is not working: try a different one."
+            return recover(.looping, evidence, "stop codex and steer it toward a different approach")
+        }
+        switch turn.ending {
+        case .failed(let message)?:
+            return failed(TurnFailure(message: message), lastMessage: turn.lastMessage, status: turn.status)
+        case .completed?:
+            state.lastMessage = turn.lastMessage ?? state.lastMessage
+            state.turnMessage = turn.lastMessage
+            state.transientRetries = 0
+            // Codex saying it is done is not enough: the TODO's checks decide.
+            return .runChecks
+        case nil:
+            state.lastProblem = "codex crashed"
+            let resume = state.threadID != nil
+            state.prompt = resume ? "Continue the task." : prompt
+            return recover(
+                .crashed,
+                "codex exited with status \(turn.status) without ending its turn",
+                resume ? "resume the thread" : "start the turn again"
+            )
+        }
+    }
+
+    /// A turn codex ended as failed: what its message says decides.
+    private mutating func failed(_ failure: TurnFailure, lastMessage: String?, status: Int32) -> SessionAction {
+        switch failure.kind {
+        case .transient where state.transientRetries < limits.transientRetries:
+            state.transientRetries += 1
+            state.turns -= 1  // a turn the model never had does not count against the budget
+            let delay = failure.retryAfter ?? .milliseconds(Int64(limits.backoff.milliseconds) << (state.transientRetries - 1))
+            return recover(
+                .transientError,
+                failure.message,
+                "back off \(delay) and retry the turn (\(state.transientRetries)/\(limits.transientRetries))",
+                after: delay
+            )
+        case .contextFull:
+            let summary = lastMessage ?? state.lastMessage ?? "(no summary)"
+            state.threadID = nil
+            state.prompt =
+                "\(prompt)\n\nAn earlier session ran out of context. What it last said:\n\(summary)\n"
+                + "The files already hold its work: continue from their current state."
+            return recover(.contextFull, failure.message, "start a new thread seeded with a summary")
+        case .usageLimit:
+            return escalate("usage limit reached: \(failure.message)", status: status)
+        default:
+            return finish(.failed, "codex turn failed: \(failure.message)", status: status)
+        }
+    }
+
+    /// After the checks ran on a completed turn.
+    mutating func checksRan(_ checks: [CheckResult], cancelled: Bool) -> SessionAction {
+        if cancelled { return stopped() }
+        let failed = checks.filter { !$0.passed }
+        if failed.isEmpty {
+            let said = state.turnMessage.map { ": \($0.prefix(200))" } ?? ""
+            let turns = "\(state.turns) turn\(state.turns == 1 ? "" : "s")"
+            return finish(.succeeded, "codex finished in \(turns)\(said)", status: state.status, checks: checks)
+        }
+        state.lastProblem = "check failed: \(failed[0].check): \(failed[0].detail)"
+        guard let question = state.turnMessage, Self.isQuestion(question) else {
+            state.prompt = Self.failing(failed)
+            let evidence = failed.map { "\($0.check): \($0.detail)" }.joined(separator: "\n")
+            return recover(
+                .stoppedEarly,
+                "the turn ended with checks failing\n\(evidence)",
+                "repair: continue the same thread with the failing checks",
+                then: .repair(checks: checks)
+            )
+        }
+        guard Self.agentMayDecideAlone(risk: risk) else {
+            // Outside the policy: an operator answers, through the inbox; the answer goes on the thread.
+            pending = .answer(question: question, failed: failed, checks: checks)
+            return .askHuman(
+                Question(kind: .question, text: "codex asks: \(question.prefix(2000))"),
+                report: [AgentEvent(kind: .detected, text: "asks_human: \(question)", detection: .asksHuman)]
+            )
+        }
+        state.prompt =
+            "Use your best judgment and decide yourself; do not wait for an answer. Then finish the task.\n" + Self.failing(failed)
+        return recover(
+            .asksHuman,
+            question,
+            "answer by policy (risk \(risk?.rawValue ?? "low")): decide and go on",
+            then: .repair(checks: checks)
+        )
+    }
+
+    /// After the coordinator's policy answered a ``SessionAction/recover(_:)``.
+    mutating func policyAnswered(_ verdict: RecoveryVerdict) -> SessionAction {
+        let (pending, request) = (self.pending, self.request)
+        (self.pending, self.request) = (nil, nil)
+        guard verdict.decision == .recover else {
+            let why = verdict.reason ?? RecoveryVerdict.defaultRefusal
+            return escalate("\(request?.detection.rawValue ?? "recovery"): \(why)", status: state.status)
+        }
+        switch pending {
+        case .retry(let delay)?:
+            return .continue(after: delay)
+        case .repair(let checks)?:
+            guard state.threadID != nil else {
+                return finish(.failed, state.lastProblem ?? "no thread to continue", status: state.status, checks: checks)
+            }
+            return .continue()
+        case .answer?, nil:
+            return .continue()
+        }
+    }
+
+    /// After an operator answered a ``SessionAction/askHuman(_:report:)``.
+    mutating func humanAnswered(_ answer: HumanAnswer) -> SessionAction {
+        let pending = self.pending
+        self.pending = nil
+        guard case .answer(let question, let failed, let checks)? = pending else { return .continue() }
+        guard answer.decision != .deny, let text = answer.text ?? (answer.decision == .approve ? "Yes, go ahead." : nil) else {
+            return escalate(
+                "needs input (risk \(risk?.rawValue ?? "?")): codex asked, and the answer was no: \(question.prefix(300))",
+                status: state.status,
+                checks: checks
+            )
+        }
+        state.prompt = "The operator answers: \(text)\nGo on with the task.\n" + Self.failing(failed)
+        return .continue(report: [AgentEvent(kind: .recovery, text: "continue the thread with the operator's answer")])
+    }
+
+    // MARK: - Building actions
+
+    private mutating func recover(
+        _ detection: Detection,
+        _ evidence: String,
+        _ proposal: String,
+        after delay: Duration? = nil,
+        then next: Pending? = nil
+    ) -> SessionAction {
+        let request = RecoveryRequest(detection: detection, evidence: evidence, proposal: proposal)
+        self.request = request
+        pending = next ?? .retry(after: delay)
+        return .recover(request)
+    }
+
+    private func stopped() -> SessionAction {
+        finish(.cancelled, "stopped on request", status: state.status)
+    }
+
+    /// Only a human can take it further from here.
+    private func escalate(_ summary: String, status: Int32?, checks: [CheckResult] = []) -> SessionAction {
+        finish(.escalated, summary, status: status, checks: checks)
+    }
+
+    private func finish(_ outcome: Outcome, _ summary: String, status: Int32?, checks: [CheckResult] = []) -> SessionAction {
+        var result = AgentResult(outcome: outcome, exitCode: status, summary: summary, outputTail: state.tail, checks: checks)
+        result.tokens = state.tokens
+        return .finish(result)
+    }
+
+    // MARK: - Reading messages
+
+    /// The prompt that sends the model back to work on what the checks found.
+    static func failing(_ failed: [CheckResult]) -> String {
+        var text = "The task is not finished yet: these acceptance checks still fail.\n"
+        for check in failed { text += "- \(check.check): \(check.detail)\n" }
+        text += "Continue the task until they pass, then stop."
+        return text
+    }
+
+    /// Whether a final message asks the user something instead of finishing.
+    static func isQuestion(_ message: String) -> Bool {
+        let trimmed = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let last = trimmed.split(separator: "\n").last else { return false }
+        return last.hasSuffix("?")
+    }
+}
