@@ -7,11 +7,6 @@ import Foundation
 /// Used by `drover status`, `drover plan submit` and the tests. Each call opens a DEALER, sends, waits for the reply
 /// with a timeout, and closes.
 public struct ControlClient: Sendable {
-    /// Why a request did not get a usable reply.
-    public struct Failure: Error, CustomStringConvertible, Sendable {
-        public var description: String
-    }
-
     public var endpoint: String
     public var timeout: Duration
 
@@ -21,7 +16,7 @@ public struct ControlClient: Sendable {
     }
 
     /// Sends a request and decodes the reply's body as `Reply`.
-    /// - Throws: ``ProtocolError`` when the coordinator answered with an `error`; ``Failure`` on timeout.
+    /// - Throws: ``ProtocolError`` when the coordinator answered with an `error`; ``DroverError`` (`no_reply`) on timeout.
     public func request<Body: Encodable & Sendable, Reply: WireBody>(
         _ type: MessageType,
         _ body: Body,
@@ -29,7 +24,7 @@ public struct ControlClient: Sendable {
     ) async throws -> Reply {
         let frames = try await exchange(WireCodec().frames(Header(type: type, id: "op-\(UUID().uuidString.prefix(8))", seq: 1), body))
         let codec = WireCodec()
-        guard frames.count == 2 else { throw Failure(description: "the coordinator sent a reply with \(frames.count) frames") }
+        guard frames.count == 2 else { throw DroverError(.noReply, "the coordinator sent a reply with \(frames.count) frames") }
         let header = try codec.header(from: frames[0])
         if header.type == .error {
             let error = try codec.body(ErrorBody.self, from: frames[1])
@@ -65,9 +60,9 @@ public struct ControlClient: Sendable {
         for await reply in replies {
             return reply
         }
-        throw Failure(
-            description:
-                "no answer from the coordinator at \(endpoint) within \(timeout): is it running? (start it with `drover coordinator`, or pass --control)"
+        throw DroverError(
+            .noReply,
+            "no answer from the coordinator at \(endpoint) within \(timeout): is it running? (start it with `drover coordinator`, or pass --control)"
         )
     }
 

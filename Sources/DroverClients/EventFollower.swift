@@ -42,7 +42,7 @@ public struct EventFollower: Sendable {
             while true {
                 do {
                     return try await client.request(.events, EventsRequest(after: after, limit: limit), as: EventsBody.self)
-                } catch is ControlClient.Failure {
+                } catch let error as DroverError where error.code == .noReply {
                     try Task.checkCancellation()
                     try await Task.sleep(for: pause)
                     pause = min(pause * 2, .seconds(2))

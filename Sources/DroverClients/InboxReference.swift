@@ -4,7 +4,7 @@ import DroverProtocol
 /// (`PLAN/TODO`), when exactly one item of it is open.
 public enum InboxReference {
     /// The inbox item `reference` names; asks the coordinator when it names a TODO.
-    /// - Throws: ``ControlClient/Failure`` saying what is open when the TODO has no item, or several.
+    /// - Throws: ``DroverError`` (`not_found`) saying what is open when the TODO has no item, or several.
     public static func resolve(_ reference: String, client: ControlClient) async throws -> String {
         let parts = reference.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 else { return reference }  // an item id: the coordinator says if it is unknown
@@ -15,10 +15,11 @@ public enum InboxReference {
         case 1:
             return items[0].id
         case 0:
-            throw ControlClient.Failure(description: "nothing of \(reference) waits in the inbox (see `drover inbox`)")
+            throw DroverError(.notFound, "nothing of \(reference) waits in the inbox (see `drover inbox`)")
         default:
-            throw ControlClient.Failure(
-                description: "\(reference) has \(items.count) open inbox items (\(items.map(\.id).joined(separator: ", "))): name one"
+            throw DroverError(
+                .notFound,
+                "\(reference) has \(items.count) open inbox items (\(items.map(\.id).joined(separator: ", "))): name one"
             )
         }
     }

@@ -65,14 +65,24 @@ public func value<Value: Sendable>(within timeout: Duration, of operation: @esca
     return await next(stream, within: timeout)
 }
 
+/// The one bounded wait of the tests: tries `attempt` every `interval` until it gives a value, for at most `timeout`;
+/// nil when time ran out (or the task was cancelled). Use it where no event can be awaited instead.
+public func poll<Value>(
+    within timeout: Duration,
+    every interval: Duration = .milliseconds(20),
+    _ attempt: () async throws -> Value?
+) async rethrows -> Value? {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while true {
+        if let value = try await attempt() { return value }
+        guard ContinuousClock.now < deadline, !Task.isCancelled else { return nil }
+        try? await Task.sleep(for: interval)
+    }
+}
+
 /// Waits until `condition` holds, checking every 10 ms for at most `timeout`; returns whether it held.
 public func eventually(within timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while !condition() {
-        guard ContinuousClock.now < deadline else { return false }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return true
+    await poll(within: timeout, every: .milliseconds(10)) { condition() ? true : nil } ?? false
 }
 
 /// Whether no process `pid` is running any more: it does not exist, or is a zombie nobody has reaped yet (a container's

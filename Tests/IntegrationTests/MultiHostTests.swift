@@ -1,5 +1,6 @@
 import Coordinator
 import DroverProtocol
+import DroverTesting
 import Foundation
 import Testing
 
@@ -57,12 +58,11 @@ struct MultiHostTests {
             }
 
             func waitFor(_ what: String, _ condition: (StatusBody) -> Bool) async throws -> StatusBody {
-                let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-                while ContinuousClock.now < deadline {
+                let met = try await poll(within: .seconds(60), every: .milliseconds(100)) { () async throws -> StatusBody? in
                     let current = try await status()
-                    if condition(current) { return current }
-                    try await Task.sleep(for: .milliseconds(100))
+                    return condition(current) ? current : nil
                 }
+                if let met { return met }
                 throw TestFailure("timed out waiting for \(what); coordinator:\n\(coordinator.output.suffix(2000))")
             }
 
@@ -93,14 +93,11 @@ struct MultiHostTests {
 
             // The partition heals: host-a comes back still holding epoch 1, is told to abort, and nothing runs twice.
             try await hosts.setLink(of: "a", up: true)
-            let deadline = ContinuousClock.now.advanced(by: .seconds(60))
-            var rejoined: Event?
-            while rejoined == nil && ContinuousClock.now < deadline {
-                rejoined = try EventLog.read(statePath: "\(directory)/state/state.sqlite").first { event in
+            let rejoined = try await poll(within: .seconds(60), every: .milliseconds(100)) {
+                try EventLog.read(statePath: "\(directory)/state/state.sqlite").first { event in
                     event.worker == "host-a" && event.type.subject == "worker" && event.data["aborted"] != .array([])
                         && event.data["aborted"] != nil
                 }
-                try await Task.sleep(for: .milliseconds(100))
             }
             let event = try #require(rejoined, "host-a never came back; its output:\n\(workerA.output.suffix(2000))")
             #expect(event.type == .workerJoined, "it was forgotten when it was lost, so it joins anew")

@@ -6,11 +6,6 @@ import Foundation
 /// One `codex exec` turn in an empty folder, with a JSON Schema for its final message (`--output-schema`), so the
 /// answer is structured; the figures stay the coordinator's and the prose is marked as the model's.
 public struct CodexReviewer: Sendable {
-    /// Why there is no narrative.
-    public struct Failure: Error, CustomStringConvertible, Sendable {
-        public var description: String
-    }
-
     public var configuration: CodexConfiguration
     /// Seconds the turn may take.
     public var timeout: Double
@@ -56,12 +51,12 @@ public struct CodexReviewer: Sendable {
         let run = await ProcessRun.run(arguments, environment: environment, directory: folder, timeout: timeout, grace: .seconds(2))
         guard run.status == 0, !run.timedOut else {
             let why = run.timedOut ? "took longer than \(Int(timeout)) s" : "exited with status \(run.status)"
-            throw Failure(description: "the Codex reviewer \(why): \(run.tail.suffix(600))")
+            throw DroverError(.codex, "the Codex reviewer \(why): \(run.tail.suffix(600))")
         }
         guard let data = FileManager.default.contents(atPath: "\(folder)/answer.json"), !data.isEmpty,
             let answer = try? JSONDecoder().decode(Answer.self, from: data)
         else {
-            throw Failure(description: "the Codex reviewer's answer is not the JSON its schema asks for: \(run.tail.suffix(600))")
+            throw DroverError(.codex, "the Codex reviewer's answer is not the JSON its schema asks for: \(run.tail.suffix(600))")
         }
         return ReviewBody.Narrative(
             source: "codex",

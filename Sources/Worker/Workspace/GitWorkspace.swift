@@ -13,12 +13,6 @@ struct GitWorkspace {
     var root: String
     /// The worker's id: workers that share a work directory (`drover run`) keep their clones apart.
     var worker: String
-
-    /// Why a git step failed, with git's own words.
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
     /// A lease's worktree.
     struct Worktree: Sendable {
         var path: String
@@ -77,7 +71,7 @@ struct GitWorkspace {
         do {
             try await git(["-C", path, "push", "--quiet", fence, "origin", "HEAD:refs/heads/\(branch)"])
         } catch {
-            throw Failure(description: "the checkpoint was not pushed: \(branch) moved on since this run began (a newer owner?): \(error)")
+            throw DroverError(.git, "the checkpoint was not pushed: \(branch) moved on since this run began (a newer owner?): \(error)")
         }
         let head = try await git(["-C", path, "rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
         worktree.startedAt = head
@@ -113,9 +107,9 @@ struct GitWorkspace {
             grace: .seconds(2)
         )
         guard run.status == 0 else {
-            throw Failure(
-                description:
-                    "git \(arguments.filter { !$0.hasPrefix("/") }.prefix(3).joined(separator: " ")) failed (\(run.status)): \(run.tail.suffix(500))"
+            throw DroverError(
+                .git,
+                "git \(arguments.filter { !$0.hasPrefix("/") }.prefix(3).joined(separator: " ")) failed (\(run.status)): \(run.tail.suffix(500))"
             )
         }
         return run.tail

@@ -1,6 +1,7 @@
 import Coordinator
 import DroverClients
 import DroverProtocol
+import DroverTesting
 import DroverTransport
 import Foundation
 
@@ -140,14 +141,13 @@ final class Cluster {
         _ what: String,
         _ condition: (StatusBody) -> Bool
     ) async throws -> StatusBody {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
         var last: StatusBody?
-        while ContinuousClock.now < deadline {
+        let met = try await poll(within: timeout, every: .milliseconds(50)) { () async throws -> StatusBody? in
             let status = try await self.status()
-            if condition(status) { return status }
             last = status
-            try await Task.sleep(for: .milliseconds(50))
+            return condition(status) ? status : nil
         }
+        if let met { return met }
         let workerOutput = workers.map { "--- \($0.key):\n\($0.value.output.suffix(1500))" }.joined(separator: "\n")
         throw TestFailure(
             "timed out waiting for \(what); last status: \(last.map { "\($0.plans) \($0.todos.filter { $0.state != .done })" } ?? "none")\n"

@@ -1,4 +1,5 @@
 import DroverProtocol
+import DroverTesting
 import DroverTransport
 import Foundation
 import Synchronization
@@ -31,12 +32,7 @@ final class RawPeer {
 
     /// The next message, or nil after `timeout`.
     func next(timeout: Duration = .seconds(5)) async -> [Data]? {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while ContinuousClock.now < deadline {
-            if let frames = inbox.messages.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) { return frames }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return nil
+        await poll(within: timeout, every: .milliseconds(10)) { inbox.messages.withLock { $0.isEmpty ? nil : $0.removeFirst() } }
     }
 
     /// Sends until the first reply of the given type arrives (a fresh DEALER drops messages until it is connected).

@@ -1,3 +1,4 @@
+import DroverTesting
 import Foundation
 import Synchronization
 import Worker
@@ -38,12 +39,11 @@ final class TestProcess: Sendable {
 
     /// Waits for a line containing `text`, up to `timeout`, and returns it.
     func waitForLine(containing text: String, timeout: Duration = .seconds(30)) async throws -> String {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while ContinuousClock.now < deadline {
+        let line = await poll(within: timeout) { () -> String? in
             if let line = output.split(separator: "\n").first(where: { $0.contains(text) }) { return String(line) }
-            if process.hasExited { break }
-            try await Task.sleep(for: .milliseconds(20))
+            return process.hasExited ? "" : nil
         }
+        if let line, !line.isEmpty { return line }
         throw TestFailure("\(name) printed no line containing \"\(text)\"; its output:\n\(output.suffix(3000))")
     }
 

@@ -1,3 +1,4 @@
+import DroverTesting
 import Foundation
 import Worker
 
@@ -29,13 +30,12 @@ struct Tmux {
 
     /// The screen as text, once `condition` holds for it (up to `timeout`).
     func waitForScreen(timeout: Duration = .seconds(30), _ condition: (String) -> Bool) async throws -> String {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
         var screen = ""
-        while ContinuousClock.now < deadline {
+        let shown = try await poll(within: timeout, every: .milliseconds(100)) { () async throws -> String? in
             screen = try await tmux(["capture-pane", "-p"])
-            if condition(screen) { return screen }
-            try await Task.sleep(for: .milliseconds(100))
+            return condition(screen) ? screen : nil
         }
+        if let shown { return shown }
         throw TestFailure("the terminal never showed what was expected; it shows:\n\(screen)")
     }
 

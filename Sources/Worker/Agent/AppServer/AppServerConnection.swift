@@ -5,11 +5,6 @@ import Synchronization
 /// A `codex app-server` process and the JSON-RPC conversation with it over stdio (reference §3): requests with
 /// their responses, notifications, and the server's own requests (approvals), which must always be answered.
 final class AppServerConnection: Sendable {
-    /// An error response, or the process ending before the response came.
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
-    }
-
     typealias RequestHandler = @Sendable (_ method: String, _ params: [String: JSONValue]) async -> JSONValue
     typealias NotificationHandler = @Sendable (_ method: String, _ params: [String: JSONValue]) -> Void
 
@@ -59,7 +54,7 @@ final class AppServerConnection: Sendable {
                 defer { state.pending.removeAll() }
                 return Array(state.pending.values)
             }
-            for continuation in waiting { continuation.resume(throwing: Failure(description: "codex app-server ended")) }
+            for continuation in waiting { continuation.resume(throwing: DroverError(.codex, "codex app-server ended")) }
             ended.fire()
         }
     }
@@ -91,7 +86,7 @@ final class AppServerConnection: Sendable {
         case (nil, .int(let id)?):
             let continuation = state.withLock { $0.pending.removeValue(forKey: id) }
             if case .object(let error)? = message["error"] {
-                continuation?.resume(throwing: Failure(description: error["message"]?.stringValue ?? "error \(error)"))
+                continuation?.resume(throwing: DroverError(.codex, error["message"]?.stringValue ?? "error \(error)"))
             } else {
                 continuation?.resume(returning: message["result"] ?? .null)
             }
@@ -116,14 +111,14 @@ final class AppServerConnection: Sendable {
                 return state.nextID
             }
             guard let id else {
-                continuation.resume(throwing: Failure(description: "codex app-server ended"))
+                continuation.resume(throwing: DroverError(.codex, "codex app-server ended"))
                 return
             }
             do {
                 try Self.send(["id": .int(id), "method": .string(method), "params": .object(params)], to: process)
             } catch {
                 if let waiting = state.withLock({ $0.pending.removeValue(forKey: id) }) {
-                    waiting.resume(throwing: Failure(description: "codex app-server is not reading: \(error)"))
+                    waiting.resume(throwing: DroverError(.codex, "codex app-server is not reading: \(error)"))
                 }
             }
         }

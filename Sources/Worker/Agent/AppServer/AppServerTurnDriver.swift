@@ -226,7 +226,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
         if let threadID { params["threadId"] = .string(threadID) }
         let result = try await connection.request(threadID == nil ? "thread/start" : "thread/resume", params)
         guard case .object(let object) = result, case .object(let thread)? = object["thread"], let id = thread["id"]?.stringValue else {
-            throw AppServerConnection.Failure(description: "the thread has no id")
+            throw DroverError(.codex, "the thread has no id")
         }
         state.withLock { $0.threadID = id }
         turn.feed([.threadStarted(threadID: id)])

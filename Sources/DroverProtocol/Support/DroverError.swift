@@ -1,0 +1,30 @@
+/// What went wrong outside the wire protocol, for the code that called: a control request that got no usable reply,
+/// a git command, a codex process. One type for all of them, evolvable as ``ProtocolError`` is: ``Code-swift.struct``
+/// names the kind (new kinds may be added), and the message says what happened and, where it can, what to do.
+public struct DroverError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The kind of failure.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The coordinator did not answer in time, or its answer was not a reply to the request.
+        public static let noReply = Code(rawValue: "no_reply")
+        /// What was asked for is not there (an inbox item, a TODO).
+        public static let notFound = Code(rawValue: "not_found")
+        /// A git command failed.
+        public static let git = Code(rawValue: "git")
+        /// A codex process failed or answered something unusable.
+        public static let codex = Code(rawValue: "codex")
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
