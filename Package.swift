@@ -1,13 +1,6 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// MARK: - Shared settings
-
-let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
-    .enableUpcomingFeature("MemberImportVisibility"),
-]
-
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
@@ -53,41 +46,49 @@ let package = Package(
 
         // MARK: - Libraries
 
-        .target(name: "Shared", dependencies: ["CZeroMQ", "CDroverSys", logging, yams], swiftSettings: swiftSettings),
+        .target(name: "Shared", dependencies: ["CZeroMQ", "CDroverSys", logging, yams]),
         .target(
             name: "Coordinator",
-            dependencies: ["Shared", logging, serviceLifecycle, grdb, dequeModule, prometheus, hummingbird, hummingbirdWebSocket],
-            swiftSettings: swiftSettings
+            dependencies: ["Shared", logging, serviceLifecycle, grdb, dequeModule, prometheus, hummingbird, hummingbirdWebSocket]
         ),
-        .target(name: "Worker", dependencies: ["Shared", "CDroverSys", logging, serviceLifecycle], swiftSettings: swiftSettings),
+        .target(name: "Worker", dependencies: ["Shared", "CDroverSys", logging, serviceLifecycle]),
 
         // A Responses API server on 127.0.0.1 that plays scripts: what codex talks to in tests and the demo.
-        .target(name: "ScriptedModel", swiftSettings: swiftSettings),
+        .target(name: "ScriptedModel"),
 
         // MARK: - Executables
 
         .executableTarget(
             name: "drover",
-            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", argumentParser, logging, serviceLifecycle, unixSignals],
-            swiftSettings: swiftSettings
+            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", argumentParser, logging, serviceLifecycle, unixSignals]
         ),
         .executableTarget(
             name: "drover-bench",
-            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", argumentParser, logging, webSocketClient],
-            swiftSettings: swiftSettings
+            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", argumentParser, logging, webSocketClient]
         ),
 
         // MARK: - Tests
 
         // Temporary directories and bounded waits, shared by the unit test targets.
-        .target(name: "DroverTestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "SharedTests", dependencies: ["Shared", "DroverTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared"], swiftSettings: swiftSettings),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Shared", "DroverTestSupport"], swiftSettings: swiftSettings),
+        .target(name: "DroverTestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SharedTests", dependencies: ["Shared", "DroverTestSupport"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "Shared", "DroverTestSupport"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", "drover", webSocketClient],
-            swiftSettings: swiftSettings
+            dependencies: ["Shared", "Coordinator", "Worker", "ScriptedModel", "drover", webSocketClient]
         ),
     ]
 )
+
+// MARK: - Settings for every Swift target
+
+// One place for the language settings: every target but the system library gets them.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}
