@@ -20,29 +20,30 @@ public struct WorkerService: Service {
     public func run() async throws {
         let context = try ZMQContext()
         let (inputs, continuation) = AsyncStream.makeStream(of: WorkerInput.self)
-        let loop = try await SocketLoop.start(
+        try await SocketLoop.run(
             name: "drover-worker",
             context: context,
             sockets: [SocketSpec(.dealer, connect: [configuration.coordinator], routingID: configuration.id)],
             tick: .milliseconds(100)
-        ) { _ in WorkerStreamHandler(continuation: continuation) }
-        let core = WorkerCore(configuration: configuration, agent: agent, loop: loop, inputs: continuation, logger: logger)
-        let clock = ContinuousClock()
-        let start = clock.now
-        logger.info(
-            "worker started",
-            metadata: ["drover.coordinator": "\(configuration.coordinator)", "drover.slots": "\(configuration.slots)"]
-        )
-        await withGracefulShutdownHandler {
-            for await input in inputs {
-                core.handle(input, now: start.duration(to: clock.now).milliseconds)
-                if core.isDone { break }
+        ) { _ in
+            WorkerStreamHandler(continuation: continuation)
+        } body: { loop in
+            let core = WorkerCore(configuration: configuration, agent: agent, loop: loop, inputs: continuation, logger: logger)
+            let clock = ContinuousClock()
+            let start = clock.now
+            logger.info(
+                "worker started",
+                metadata: ["drover.coordinator": "\(configuration.coordinator)", "drover.slots": "\(configuration.slots)"]
+            )
+            await withGracefulShutdownHandler {
+                for await input in inputs {
+                    core.handle(input, now: start.duration(to: clock.now).milliseconds)
+                    if core.isDone { break }
+                }
+            } onGracefulShutdown: {
+                continuation.yield(.drain)
             }
-        } onGracefulShutdown: {
-            continuation.yield(.drain)
         }
-        loop.stop()
-        await loop.waitUntilFinished()
         context.terminate()
         logger.info("worker stopped")
     }

@@ -48,25 +48,25 @@ public struct ControlClient: Sendable {
             lingerMilliseconds: 0,
             immediate: false
         )
-        let loop = try await SocketLoop.start(name: "drover-control-client", context: context, sockets: [spec], tick: .milliseconds(50)) {
+        return try await SocketLoop.run(name: "drover-control-client", context: context, sockets: [spec], tick: .milliseconds(50)) {
             _ in
             ReplyHandler(continuation: continuation)
+        } body: { loop in
+            loop.send(OutboundMessage(socket: 0, frames: frames))
+            let timeout = self.timeout
+            let timer = Task {
+                try? await Task.sleep(for: timeout)
+                continuation.finish()
+            }
+            defer { timer.cancel() }
+            for await reply in replies {
+                return reply
+            }
+            throw Failure(
+                description:
+                    "no answer from the coordinator at \(endpoint) within \(timeout): is it running? (start it with `drover coordinator`, or pass --control)"
+            )
         }
-        defer { loop.stop() }
-        loop.send(OutboundMessage(socket: 0, frames: frames))
-        let timeout = self.timeout
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            continuation.finish()
-        }
-        defer { timer.cancel() }
-        for await reply in replies {
-            return reply
-        }
-        throw Failure(
-            description:
-                "no answer from the coordinator at \(endpoint) within \(timeout): is it running? (start it with `drover coordinator`, or pass --control)"
-        )
     }
 
     private final class ReplyHandler: SocketLoopHandler {
