@@ -9,8 +9,9 @@ public import Shared
 /// The web dashboard and `/metrics`, served over HTTP beside a coordinator.
 ///
 /// The page and its JSON API are a client of the coordinator's public protocol like any other: requests go to the
-/// control socket, and the live feed is an ``EventFollower`` per browser, forwarded over a WebSocket. So the web
-/// server shares nothing with the coordinator's thread but the metrics registry, which is made for that.
+/// control socket through one ``ControlClient`` connection the service keeps while it runs, and the live feed is an
+/// ``EventFollower`` per browser, forwarded over a WebSocket. So the web server shares nothing with the
+/// coordinator's thread but the metrics registry, which is made for that.
 ///
 /// Routes: `GET /` (the page), `GET /api/status`, `GET /api/review`, `GET /api/inbox`, `GET /api/events?after=N`,
 /// `POST /api/answer` (`{"item","decision","text"}`), `GET /metrics`, and `GET /ws?after=N` (WebSocket: one event
@@ -45,11 +46,12 @@ public struct DashboardService: Service {
 
     public func run() async throws {
         let endpoints = await coordinator()
-        let api = DashboardAPI(
-            control: Endpoints.connectable(endpoints.control),
-            events: Endpoints.connectable(endpoints.events),
-            metrics: metrics
-        )
+        try await ControlClient.withConnection(endpoint: Endpoints.connectable(endpoints.control), timeout: .seconds(10)) { client in
+            try await serve(DashboardAPI(client: client, events: Endpoints.connectable(endpoints.events), metrics: metrics))
+        }
+    }
+
+    private func serve(_ api: DashboardAPI) async throws {
         let router = Router(context: BasicWebSocketRequestContext.self)
         api.addRoutes(to: router)
         let (host, onListening) = (self.host, self.onListening)
