@@ -73,27 +73,24 @@ struct LocalCluster {
     var agent: any AgentSession
     var logger: Logger
     /// Where to serve the dashboard, if anywhere.
-    var http: (host: String, port: Int)? = nil
+    var http: CoordinatorApplication.HTTPAddress? = nil
 
     /// Runs `plan` to its end; returns the last status, or nil when stopped by a signal first.
     func run(_ plan: Plan, quiet: Bool) async throws -> StatusBody? {
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
         let endpoints = Endpoints.ipc(in: stateDir)
-        let metrics = CoordinatorMetrics()
-        let coordinator = CoordinatorService(
+        let coordinator = CoordinatorApplication(
             configuration: CoordinatorConfiguration(
                 endpoints: endpoints,
                 statePath: "\(stateDir)/state.sqlite",
                 auditLogPath: "\(stateDir)/audit.jsonl"
             ),
+            stateDirectory: stateDir,
+            http: http,
             logger: logger,
-            metrics: metrics
-        ) { [stateDir] bound in try? EndpointsFile.write(bound, in: stateDir) }
+            onDashboard: announceDashboard
+        )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: coordinator)]
-        if let http {
-            // ipc endpoints are known before binding, so the dashboard needs no wait for them.
-            services.append(.init(service: dashboard(host: http.host, port: http.port, metrics: metrics, logger: logger) { endpoints }))
-        }
         for index in 1...workers {
             let configuration = WorkerConfiguration(
                 id: "local-\(index)",

@@ -21,19 +21,20 @@ public struct DashboardService: Service {
     public var host: String
     public var port: Int
     public var metrics: CoordinatorMetrics
-    private let coordinator: @Sendable () async -> Endpoints
+    /// The coordinator's endpoints, as it bound them.
+    public var coordinator: Endpoints
     private let onListening: @Sendable (String) -> Void
     private let logger: Logger
 
     /// - Parameters:
-    ///   - coordinator: the coordinator's endpoints, once it has bound them.
+    ///   - coordinator: the coordinator's endpoints, as bound (a wildcard address is reached on loopback).
     ///   - onListening: called with the page's URL once the server listens.
     public init(
         host: String,
         port: Int,
         metrics: CoordinatorMetrics,
         logger: Logger,
-        coordinator: @escaping @Sendable () async -> Endpoints,
+        coordinator: Endpoints,
         onListening: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.host = host
@@ -45,9 +46,8 @@ public struct DashboardService: Service {
     }
 
     public func run() async throws {
-        let endpoints = await coordinator()
-        try await ControlClient.withConnection(endpoint: Endpoints.connectable(endpoints.control), timeout: .seconds(10)) { client in
-            try await serve(DashboardAPI(client: client, events: Endpoints.connectable(endpoints.events), metrics: metrics))
+        try await ControlClient.withConnection(endpoint: Endpoints.connectable(coordinator.control), timeout: .seconds(10)) { client in
+            try await serve(DashboardAPI(client: client, events: Endpoints.connectable(coordinator.events), metrics: metrics))
         }
     }
 
@@ -75,22 +75,5 @@ public struct DashboardService: Service {
             )
             try? await gracefulShutdown()
         }
-    }
-}
-
-/// Hands the coordinator's bound endpoints to services that start before they are known.
-public final class EndpointsPromise: Sendable {
-    private let stream: AsyncStream<Endpoints>
-    private let continuation: AsyncStream<Endpoints>.Continuation
-
-    public init() {
-        (stream, continuation) = AsyncStream.makeStream(of: Endpoints.self, bufferingPolicy: .bufferingNewest(1))
-    }
-
-    public func fulfil(_ endpoints: Endpoints) { continuation.yield(endpoints) }
-
-    public func value() async -> Endpoints {
-        for await endpoints in stream { return endpoints }
-        return Endpoints()
     }
 }
