@@ -6,13 +6,20 @@ import Synchronization
 /// Connects ``CoordinatorCore`` to the socket loop: feeds it batches and ticks, commits, sends what it returns.
 final class CoordinatorHandler: SocketLoopHandler {
     private let core: CoordinatorCore
-    private let failure: FailureBox
+    private let loop: SocketLoop
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
 
-    init(core: CoordinatorCore, failure: FailureBox) {
+    /// The state store failed: the loop stops with this, and nothing more is sent.
+    struct StoreFailure: Error {
+        var underlying: any Error
+    }
+
+    /// - Parameters:
+    ///   - loop: the loop the handler runs on, failed when the state store fails.
+    init(core: CoordinatorCore, loop: SocketLoop) {
         self.core = core
-        self.failure = failure
+        self.loop = loop
         self.start = clock.now
     }
 
@@ -40,7 +47,7 @@ final class CoordinatorHandler: SocketLoopHandler {
                 messages = try core.commit()
             } catch {
                 // Without durable state nothing may be sent: stop, and let the service report the error.
-                failure.fail(error)
+                loop.fail(StoreFailure(underlying: error))
                 return
             }
             if messages.isEmpty { return }
@@ -54,19 +61,4 @@ final class CoordinatorHandler: SocketLoopHandler {
             if !core.hasUncommittedChanges { return }
         }
     }
-}
-
-/// Carries a fatal error from the loop's thread to the service.
-final class FailureBox: Sendable {
-    private let error = Mutex<(any Error)?>(nil)
-    private let onFail: @Sendable () -> Void
-
-    init(onFail: @escaping @Sendable () -> Void) { self.onFail = onFail }
-
-    func fail(_ error: any Error) {
-        self.error.withLock { $0 = $0 ?? error }
-        onFail()
-    }
-
-    var value: (any Error)? { error.withLock { $0 } }
 }

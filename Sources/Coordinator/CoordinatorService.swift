@@ -34,67 +34,53 @@ public struct CoordinatorService: Service {
         let metrics = self.metrics
         let audit = configuration.auditLogPath.map { AuditLog(path: $0, maxBytes: configuration.auditLogMaxBytes) }
         let context = try ZMQContext()
-        let stopper = LoopStopper()
-        let failure = FailureBox { stopper.stop() }
+        defer {
+            context.terminate()
+            audit?.flush()
+        }
         let endpoints = configuration.endpoints
-        let loop = try await SocketLoop.start(
-            name: "drover-coordinator",
-            context: context,
-            sockets: [
-                SocketSpec(.router, bind: [endpoints.work]),
-                SocketSpec(.pub, bind: [endpoints.events], highWaterMark: 1_000_000),
-                SocketSpec(.router, bind: [endpoints.control], maxMessageSize: Int64(WireLimits.documentBytes) + 4096),
-            ],
-            tick: configuration.tick
-        ) { _ in
-            let store = try Store(path: configuration.statePath)
-            let core = try CoordinatorCore(
-                configuration: configuration,
-                store: store,
-                logger: logger,
-                metrics: metrics,
-                audit: audit,
-                now: 0
-            )
-            return CoordinatorHandler(core: core, failure: failure)
+        let onListening = self.onListening
+        do {
+            try await SocketLoop.run(
+                name: "drover-coordinator",
+                context: context,
+                sockets: [
+                    SocketSpec(.router, bind: [endpoints.work]),
+                    SocketSpec(.pub, bind: [endpoints.events], highWaterMark: 1_000_000),
+                    SocketSpec(.router, bind: [endpoints.control], maxMessageSize: Int64(WireLimits.documentBytes) + 4096),
+                ],
+                tick: configuration.tick
+            ) { loop in
+                let store = try Store(path: configuration.statePath)
+                let core = try CoordinatorCore(
+                    configuration: configuration,
+                    store: store,
+                    logger: logger,
+                    metrics: metrics,
+                    audit: audit,
+                    now: 0
+                )
+                return CoordinatorHandler(core: core, loop: loop)
+            } body: { loop in
+                let bound = Endpoints(
+                    work: loop.boundEndpoints[0].first ?? endpoints.work,
+                    events: loop.boundEndpoints[1].first ?? endpoints.events,
+                    control: loop.boundEndpoints[2].first ?? endpoints.control
+                )
+                logger.info(
+                    "coordinator listening",
+                    metadata: ["drover.work": "\(bound.work)", "drover.events": "\(bound.events)", "drover.control": "\(bound.control)"]
+                )
+                onListening(bound)
+                await withGracefulShutdownHandler {
+                    await loop.waitUntilFinished()
+                } onGracefulShutdown: {
+                    loop.stop()
+                }
+            }
+        } catch let error as CoordinatorHandler.StoreFailure {
+            logger.critical("coordinator stopped: the state store failed", metadata: ["drover.error": "\(error.underlying)"])
+            throw error.underlying
         }
-        stopper.set(loop)
-        let bound = Endpoints(
-            work: loop.boundEndpoints[0].first ?? endpoints.work,
-            events: loop.boundEndpoints[1].first ?? endpoints.events,
-            control: loop.boundEndpoints[2].first ?? endpoints.control
-        )
-        logger.info(
-            "coordinator listening",
-            metadata: ["drover.work": "\(bound.work)", "drover.events": "\(bound.events)", "drover.control": "\(bound.control)"]
-        )
-        onListening(bound)
-        await withGracefulShutdownHandler {
-            await loop.waitUntilFinished()
-        } onGracefulShutdown: {
-            loop.stop()
-        }
-        context.terminate()
-        audit?.flush()
-        if let error = failure.value {
-            logger.critical("coordinator stopped: the state store failed", metadata: ["drover.error": "\(error)"])
-            throw error
-        }
-    }
-}
-
-/// Lets the failure path stop a loop that is only known once it has started.
-final class LoopStopper: Sendable {
-    private let loop = Mutex<SocketLoop?>(nil)
-    private let stopRequested = Atomic<Bool>(false)
-
-    func set(_ loop: SocketLoop) {
-        self.loop.withLock { $0 = loop }
-        if stopRequested.load(ordering: .acquiring) { loop.stop() }
-    }
-
-    func stop() {
-        stopRequested.store(true, ordering: .releasing)
-        loop.withLock { $0 }?.stop()
     }
 }

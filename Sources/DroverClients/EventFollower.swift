@@ -4,19 +4,31 @@ import DroverProtocol
 /// socket, then streams live events, and fills any gap the PUB socket leaves (a slow subscriber drops messages)
 /// from the log. Each event is handed over once, in sequence order.
 public struct EventFollower: Sendable {
+    /// The coordinator's event endpoint.
     public var events: String
-    public var control: String
+    /// The client that fetches what the stream missed from the log.
+    public var control: ControlClient
 
-    public init(events: String, control: String) {
+    /// A follower that fetches from the log through `control`, for example a client shared with other requests
+    /// (see ``ControlClient/withConnection(endpoint:timeout:isolation:_:)``).
+    public init(events: String, control: ControlClient) {
         self.events = events
         self.control = control
+    }
+
+    /// A follower that connects to the control endpoint `control` for each page of the log it fetches.
+    public init(events: String, control: String) {
+        self.init(events: events, control: ControlClient(endpoint: control))
     }
 
     /// Calls `handle` for every event after `after` (or from the first live one when nil), until the task is
     /// cancelled or `handle` returns false.
     public func follow(after: Int64?, handle: (Event) -> Bool) async throws {
-        let live = try await EventSubscriber(endpoint: events).items()
-        let client = ControlClient(endpoint: control)
+        try await EventSubscriber(endpoint: events).withItems { live in try await follow(live, after: after, handle: handle) }
+    }
+
+    private func follow(_ live: AsyncStream<EventSubscriber.Item>, after: Int64?, handle: (Event) -> Bool) async throws {
+        let client = control
         var cursor = after
 
         /// Hands over the logged events after the cursor, up to `until` (or all there are).

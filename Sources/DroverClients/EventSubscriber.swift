@@ -21,18 +21,29 @@ public struct EventSubscriber: Sendable {
         self.topics = topics
     }
 
-    /// Events as they arrive, until the task is cancelled.
-    public func items() async throws -> AsyncStream<Item> {
+    /// Subscribes, runs `body` with the events as they arrive, and unsubscribes once `body` returns.
+    ///
+    /// The stream ends when the task is cancelled. Subscribing takes a moment to reach the coordinator, so events
+    /// published right after the call may be missed: ``EventFollower`` fills such gaps from the log.
+    ///
+    /// - Returns: what `body` returned, once the subscription's socket is closed.
+    public func withItems<Value>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (AsyncStream<Item>) async throws -> Value
+    ) async throws -> Value {
         let context = try ZMQContext()
+        defer { context.terminate() }
         let (stream, continuation) = AsyncStream.makeStream(of: Item.self)
-        let loop = try await SocketLoop.start(
+        return try await SocketLoop.run(
             name: "drover-events",
             context: context,
             sockets: [SocketSpec(.sub, connect: [endpoint], subscriptions: topics, highWaterMark: 1_000_000, lingerMilliseconds: 0)],
             tick: .seconds(1)
-        ) { _ in Handler(continuation: continuation) }
-        continuation.onTermination = { _ in loop.stop() }
-        return stream
+        ) { _ in
+            Handler(continuation: continuation)
+        } body: { _ in
+            try await body(stream)
+        }
     }
 
     private final class Handler: SocketLoopHandler {
@@ -49,5 +60,7 @@ public struct EventSubscriber: Sendable {
         }
 
         func tick(sender: SocketLoop.Sender) {}
+
+        func stopping(sender: SocketLoop.Sender) { continuation.finish() }
     }
 }

@@ -68,6 +68,7 @@ public final class SocketLoop: Sendable {
     private let wakeFD: Int32
     private let finished: Mutex<[CheckedContinuation<Void, Never>]>
     private let isFinished = Atomic<Bool>(false)
+    private let failure = Mutex<(any Error)?>(nil)
 
     private struct State {
         var outbox: [OutboundMessage] = []
@@ -81,41 +82,97 @@ public final class SocketLoop: Sendable {
         self.finished = Mutex([])
     }
 
-    /// Starts the thread, makes the sockets and the handler on it, and returns once every socket is bound.
+    /// Starts the thread, makes the sockets and the handler on it, runs `body`, and returns once the thread has
+    /// closed its sockets and removed its ipc files.
+    ///
+    /// The loop stops when `body` returns or throws, when the calling task is cancelled, or when the handler calls
+    /// ``fail(_:)``. A body that must notice the loop stopping (a handler's failure, or ``stop()``) awaits
+    /// ``waitUntilFinished()``, or a stream its handler finishes in ``SocketLoopHandler/stopping(sender:)``.
+    ///
+    /// ```swift
+    /// try await SocketLoop.run(name: "drover-events", context: context, sockets: specs, tick: .seconds(1)) { loop in
+    ///     Handler(bound: loop.boundEndpoints)
+    /// } body: { loop in
+    ///     loop.send(OutboundMessage(socket: 0, frames: frames))
+    ///     await loop.waitUntilFinished()
+    /// }
+    /// ```
     ///
     /// - Parameters:
     ///   - name: the thread's name, for debuggers and `top -H`.
     ///   - sockets: the sockets, addressed by their index from then on.
     ///   - tick: how often ``SocketLoopHandler/tick(sender:)`` runs.
-    ///   - makeHandler: runs on the loop's thread; a throw fails the start.
-    public static func start(
+    ///   - makeHandler: runs on the loop's thread once every socket is bound (``boundEndpoints`` holds the
+    ///     endpoints); a throw fails the start, and `body` does not run. The handler may keep the loop to call
+    ///     ``fail(_:)``.
+    ///   - body: runs in the calling task while the loop runs.
+    /// - Returns: what `body` returned.
+    /// - Throws: the error a failed start, ``fail(_:)`` or `body` threw, in that order of precedence;
+    ///   `CancellationError` when the task was cancelled before the loop started.
+    public static func run<Value>(
         name: String,
         context: ZMQContext,
         sockets: [SocketSpec],
         tick: Duration,
-        makeHandler: @escaping @Sendable (_ bound: [[String]]) throws -> any SocketLoopHandler
+        isolation: isolated (any Actor)? = #isolation,
+        makeHandler: @escaping @Sendable (_ loop: SocketLoop) throws -> any SocketLoopHandler,
+        body: (_ loop: SocketLoop) async throws -> Value
+    ) async throws -> Value {
+        try Task.checkCancellation()
+        let loop = try await launch(name: name, context: context, sockets: sockets, tick: tick, makeHandler: makeHandler)
+        let outcome: Result<Value, any Error>
+        do {
+            outcome = .success(
+                try await withTaskCancellationHandler {
+                    try await body(loop)
+                } onCancel: {
+                    loop.stop()
+                }
+            )
+        } catch {
+            outcome = .failure(error)
+        }
+        loop.stop()
+        await loop.waitUntilFinished()
+        if let failure = loop.failure.withLock({ $0 }) { throw failure }
+        return try outcome.get()
+    }
+
+    /// Starts the thread, makes the sockets and the handler on it, and returns once every socket is bound.
+    private static func launch(
+        name: String,
+        context: ZMQContext,
+        sockets: [SocketSpec],
+        tick: Duration,
+        makeHandler: @escaping @Sendable (_ loop: SocketLoop) throws -> any SocketLoopHandler
     ) async throws -> SocketLoop {
         let wakeFD = drover_eventfd()
         guard wakeFD >= 0 else { throw ZMQError("eventfd", code: errno) }
         let tickMilliseconds = max(1, Int(tick.components.seconds * 1000 + tick.components.attoseconds / 1_000_000_000_000_000))
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SocketLoop, any Error>) in
             let thread = Thread {
-                let made: [ZMQSocket]
-                let loop: SocketLoop
-                let handler: any SocketLoopHandler
+                var made: [ZMQSocket] = []
+                var bound: [[String]] = []
                 do {
-                    var socketsMade: [ZMQSocket] = []
-                    var bound: [[String]] = []
                     for spec in sockets {
                         let (socket, endpoints) = try spec.make(in: context)
-                        socketsMade.append(socket)
+                        made.append(socket)
                         bound.append(endpoints)
                     }
-                    made = socketsMade
-                    handler = try makeHandler(bound)
-                    loop = SocketLoop(boundEndpoints: bound, wakeFD: wakeFD)
                 } catch {
+                    for socket in made { socket.close() }
                     close(wakeFD)
+                    continuation.resume(throwing: error)
+                    return
+                }
+                // From here the loop owns the eventfd and closes it when it goes.
+                let loop = SocketLoop(boundEndpoints: bound, wakeFD: wakeFD)
+                let handler: any SocketLoopHandler
+                do {
+                    handler = try makeHandler(loop)
+                } catch {
+                    for socket in made { socket.close() }
+                    loop.removeIPCFiles()
                     continuation.resume(throwing: error)
                     return
                 }
@@ -142,6 +199,13 @@ public final class SocketLoop: Sendable {
     public func stop() {
         state.withLock { $0.stopRequested = true }
         _ = drover_eventfd_signal(wakeFD)
+    }
+
+    /// Stops the loop because its handler cannot go on: ``run(name:context:sockets:tick:isolation:makeHandler:body:)``
+    /// throws `error` once its body has returned. The first failure counts. Safe from any thread.
+    public func fail(_ error: any Error) {
+        failure.withLock { $0 = $0 ?? error }
+        stop()
     }
 
     /// Waits until the thread has closed its sockets and removed its ipc files.

@@ -24,43 +24,44 @@ public struct WorkerService: Service {
     public func run() async throws {
         let context = try ZMQContext()
         let (inputs, continuation) = AsyncStream.makeStream(of: WorkerInput.self)
-        let loop = try await SocketLoop.start(
+        try await SocketLoop.run(
             name: "drover-worker",
             context: context,
             sockets: [SocketSpec(.dealer, connect: [configuration.coordinator], routingID: configuration.id)],
             tick: .milliseconds(100)
-        ) { _ in WorkerStreamHandler(continuation: continuation) }
-        let core = WorkerCore(configuration: configuration, logger: logger)
-        var tasks = LeaseTasks(
-            run: LeaseRun(agent: agent, workdir: configuration.workdir, worker: configuration.id),
-            inputs: continuation
-        )
-        let clock = ContinuousClock()
-        let start = clock.now
-        logger.info(
-            "worker started",
-            metadata: ["drover.coordinator": "\(configuration.coordinator)", "drover.slots": "\(configuration.slots)"]
-        )
-        await withGracefulShutdownHandler {
-            main: for await input in inputs {
-                if case .finished(let leaseID, _) = input { tasks.finished(leaseID) }
-                for effect in core.handle(input, now: start.duration(to: clock.now).milliseconds) {
-                    switch effect {
-                    case .send(let frames): loop.send(OutboundMessage(socket: 0, frames: frames))
-                    case .start(let body): tasks.start(body)
-                    case .cancel(let leaseID): tasks.cancel(leaseID)
-                    case .abort(let leaseID): tasks.abort(leaseID)
-                    case .answer(let item, let answer): tasks.asks.resume(item, with: answer)
-                    case .decide(let item, let verdict): tasks.recoveries.resume(item, with: verdict)
-                    case .done: break main
+        ) { _ in
+            WorkerStreamHandler(continuation: continuation)
+        } body: { loop in
+            let core = WorkerCore(configuration: configuration, logger: logger)
+            var tasks = LeaseTasks(
+                run: LeaseRun(agent: agent, workdir: configuration.workdir, worker: configuration.id),
+                inputs: continuation
+            )
+            let clock = ContinuousClock()
+            let start = clock.now
+            logger.info(
+                "worker started",
+                metadata: ["drover.coordinator": "\(configuration.coordinator)", "drover.slots": "\(configuration.slots)"]
+            )
+            await withGracefulShutdownHandler {
+                main: for await input in inputs {
+                    if case .finished(let leaseID, _) = input { tasks.finished(leaseID) }
+                    for effect in core.handle(input, now: start.duration(to: clock.now).milliseconds) {
+                        switch effect {
+                        case .send(let frames): loop.send(OutboundMessage(socket: 0, frames: frames))
+                        case .start(let body): tasks.start(body)
+                        case .cancel(let leaseID): tasks.cancel(leaseID)
+                        case .abort(let leaseID): tasks.abort(leaseID)
+                        case .answer(let item, let answer): tasks.asks.resume(item, with: answer)
+                        case .decide(let item, let verdict): tasks.recoveries.resume(item, with: verdict)
+                        case .done: break main
+                        }
                     }
                 }
+            } onGracefulShutdown: {
+                continuation.yield(.drain)
             }
-        } onGracefulShutdown: {
-            continuation.yield(.drain)
         }
-        loop.stop()
-        await loop.waitUntilFinished()
         context.terminate()
         logger.info("worker stopped")
     }

@@ -10,6 +10,8 @@ struct BenchCoordinator {
     let directory: String
     /// The dashboard's URL (`http://127.0.0.1:PORT/`).
     let dashboard: String
+    /// The coordinator's control socket; within ``with(_:)``, one connection shared by every request.
+    var control: ControlClient
 
     static func start(extra: [String] = []) async throws -> BenchCoordinator {
         let directory = "/tmp/drover-bench-\(UUID().uuidString.prefix(8))"
@@ -38,7 +40,13 @@ struct BenchCoordinator {
                 }
                 // Keep draining its output so it never blocks on a full pipe.
                 Task { for await _ in process.output {} }
-                return BenchCoordinator(process: process, endpoints: endpoints, directory: directory, dashboard: String(dashboard))
+                return BenchCoordinator(
+                    process: process,
+                    endpoints: endpoints,
+                    directory: directory,
+                    dashboard: String(dashboard),
+                    control: ControlClient(endpoint: endpoints.control, timeout: .seconds(30))
+                )
             }
         }
         throw BenchError("the coordinator exited before listening: \(text)")
@@ -46,9 +54,12 @@ struct BenchCoordinator {
 
     /// Runs `body` with a fresh coordinator, and stops it and removes its directory afterwards, also on errors.
     static func with<T>(_ body: (BenchCoordinator) async throws -> T) async throws -> T {
-        let coordinator = try await start()
+        var coordinator = try await start()
         do {
-            let result = try await body(coordinator)
+            let result = try await ControlClient.withConnection(endpoint: coordinator.endpoints.control, timeout: .seconds(30)) { client in
+                coordinator.control = client
+                return try await body(coordinator)
+            }
             await coordinator.stop()
             return result
         } catch {
@@ -56,8 +67,6 @@ struct BenchCoordinator {
             throw error
         }
     }
-
-    var control: ControlClient { ControlClient(endpoint: endpoints.control, timeout: .seconds(30)) }
 
     /// User plus system CPU seconds the coordinator process (the guardian's child) has used.
     func cpuSeconds() -> Double {

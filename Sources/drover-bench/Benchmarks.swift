@@ -13,13 +13,21 @@ func throughput(workers: Int, slots: Int, todos: Int) async throws -> [String: J
 private func throughput(on coordinator: BenchCoordinator, workers: Int, slots: Int, todos: Int) async throws -> [String: JSONValue] {
     let counters = SimulationCounters()
     let (ids, sockets) = SimulatedWorkers.sockets(count: workers, endpoint: coordinator.endpoints.work, prefix: "sim")
-    let loop = try await SocketLoop.start(
+    return try await SocketLoop.run(
         name: "bench-workers",
         context: try ZMQContext(maxSockets: 4096),
         sockets: sockets,
         tick: .milliseconds(10)
-    ) { _ in SimulatedWorkers(ids: ids, slots: slots, counters: counters) }
-    defer { loop.stop() }
+    ) { _ in
+        SimulatedWorkers(ids: ids, slots: slots, counters: counters)
+    } body: { _ in
+        try await throughput(on: coordinator, workers: workers, slots: slots, todos: todos, counters: counters)
+    }
+}
+
+private func throughput(on coordinator: BenchCoordinator, workers: Int, slots: Int, todos: Int, counters: SimulationCounters) async throws
+    -> [String: JSONValue]
+{
     try await awaitCondition(timeout: .seconds(30), "\(workers) workers to register") {
         counters.registered.load(ordering: .relaxed) == workers
     }
@@ -56,13 +64,21 @@ func heartbeatIngest(workers: Int, seconds: Double) async throws -> [String: JSO
 private func heartbeatIngest(on coordinator: BenchCoordinator, workers: Int, seconds: Double) async throws -> [String: JSONValue] {
     let counters = SimulationCounters()
     let (ids, sockets) = SimulatedWorkers.sockets(count: workers, endpoint: coordinator.endpoints.work, prefix: "hb")
-    let loop = try await SocketLoop.start(
+    return try await SocketLoop.run(
         name: "bench-heartbeats",
         context: try ZMQContext(maxSockets: Int32(workers + 64)),
         sockets: sockets,
         tick: .milliseconds(1)
-    ) { _ in SimulatedWorkers(ids: ids, slots: 1, counters: counters) }
-    defer { loop.stop() }
+    ) { _ in
+        SimulatedWorkers(ids: ids, slots: 1, counters: counters)
+    } body: { _ in
+        try await heartbeatIngest(on: coordinator, workers: workers, seconds: seconds, counters: counters)
+    }
+}
+
+private func heartbeatIngest(on coordinator: BenchCoordinator, workers: Int, seconds: Double, counters: SimulationCounters) async throws
+    -> [String: JSONValue]
+{
     try await awaitCondition(timeout: .seconds(60), "\(workers) workers to register") {
         counters.registered.load(ordering: .relaxed) == workers
     }

@@ -32,10 +32,16 @@ private final class DelayTally: Sendable {
 private func fanout(on coordinator: BenchCoordinator, observers: Int, todos: Int) async throws -> [String: JSONValue] {
     let counters = SimulationCounters()
     let (ids, sockets) = SimulatedWorkers.sockets(count: 8, endpoint: coordinator.endpoints.work, prefix: "fan")
-    let loop = try await SocketLoop.start(name: "bench-fanout", context: try ZMQContext(), sockets: sockets, tick: .milliseconds(10)) { _ in
+    return try await SocketLoop.run(name: "bench-fanout", context: try ZMQContext(), sockets: sockets, tick: .milliseconds(10)) { _ in
         SimulatedWorkers(ids: ids, slots: 16, counters: counters)
+    } body: { _ in
+        try await fanout(on: coordinator, observers: observers, todos: todos, counters: counters)
     }
-    defer { loop.stop() }
+}
+
+private func fanout(on coordinator: BenchCoordinator, observers: Int, todos: Int, counters: SimulationCounters) async throws
+    -> [String: JSONValue]
+{
     try await awaitCondition(timeout: .seconds(30), "8 workers to register") { counters.registered.load(ordering: .relaxed) == 8 }
     let start = try await coordinator.control.request(.status, EmptyBody(), as: StatusBody.self).seq
 

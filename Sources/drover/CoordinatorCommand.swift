@@ -81,35 +81,20 @@ struct CoordinatorCommand: AsyncParsableCommand {
             inboxDefault: InboxDefault(approval: Decision(rawValue: inboxDefaultApproval)),
             auditLogPath: auditLog == "none" ? nil : auditLog ?? "\(stateDir)/audit.jsonl"
         )
-        let stateDir = self.stateDir
-        let metrics = CoordinatorMetrics()
-        let listening = EndpointsPromise()
-        let service = CoordinatorService(configuration: configuration, logger: logger, metrics: metrics) { bound in
-            try? EndpointsFile.write(bound, in: stateDir)
-            listening.fulfil(bound)
-            // Announce the bound endpoints on stdout too: with port 0 ("tcp://127.0.0.1:*") this is how to learn them.
-            print("listening work=\(bound.work) events=\(bound.events) control=\(bound.control)")
-            flushOutput()
-            guard !plans.isEmpty else { return }
-            Task {
-                for plan in plans {
-                    do {
-                        _ = try await ControlClient(endpoint: Endpoints.connectable(bound.control)).request(
-                            .submit,
-                            SubmitBody(plan: plan),
-                            as: SubmittedBody.self
-                        )
-                    } catch {
-                        logger.error("could not submit plan \(plan.id): \(error)")
-                    }
-                }
-            }
-        }
-        var services: [any Service] = [service]
-        if let (host, port) = try httpAddress(http) {
-            services.append(dashboard(host: host, port: port, metrics: metrics, logger: logger) { await listening.value() })
-        }
-        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        let application = CoordinatorApplication(
+            configuration: configuration,
+            stateDirectory: stateDir,
+            http: try httpAddress(http),
+            plans: plans,
+            logger: logger,
+            onListening: { bound in
+                // Announce the bound endpoints on stdout too: with port 0 ("tcp://127.0.0.1:*") this is how to learn them.
+                print("listening work=\(bound.work) events=\(bound.events) control=\(bound.control)")
+                flushOutput()
+            },
+            onDashboard: announceDashboard
+        )
+        let group = ServiceGroup(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
     }
 }

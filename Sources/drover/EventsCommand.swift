@@ -25,7 +25,9 @@ struct EventsCommand: AsyncParsableCommand {
             if !topic.isEmpty {
                 // With a topic filter the sequence has holes by design, so there are no gaps to repair.
                 let subscriber = EventSubscriber(endpoint: location.eventsEndpoint, topics: topic)
-                for await item in try await subscriber.items() where item.event.seq > (since ?? 0) { output(item.event) }
+                try await subscriber.withItems { items in
+                    for await item in items where item.event.seq > (since ?? 0) { output(item.event) }
+                }
                 return
             }
             let follower = EventFollower(events: location.eventsEndpoint, control: location.controlEndpoint)

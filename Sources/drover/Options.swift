@@ -43,28 +43,23 @@ struct CoordinatorLocation: ParsableArguments {
 }
 
 /// `--http HOST:PORT` as host and port; `nil` for `none`.
-func httpAddress(_ value: String) throws -> (host: String, port: Int)? {
+func httpAddress(_ value: String) throws -> CoordinatorApplication.HTTPAddress? {
     guard value != "none" else { return nil }
     guard let colon = value.lastIndex(of: ":"), colon != value.startIndex, let port = Int(value[value.index(after: colon)...]),
         (0...65535).contains(port)
     else {
         throw ValidationError("--http \(value) must be HOST:PORT, e.g. 127.0.0.1:7180 (port 0 picks a free one), or none")
     }
-    return (String(value[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+    return CoordinatorApplication.HTTPAddress(
+        host: String(value[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")),
+        port: port
+    )
 }
 
-/// The dashboard service, announcing its URL on stdout once it listens.
-func dashboard(
-    host: String,
-    port: Int,
-    metrics: CoordinatorMetrics,
-    logger: Logger,
-    coordinator: @escaping @Sendable () async -> Endpoints
-) -> DashboardService {
-    DashboardService(host: host, port: port, metrics: metrics, logger: logger, coordinator: coordinator) { url in
-        print("dashboard \(url) (metrics at \(url)metrics)")
-        flushOutput()
-    }
+/// Announces the dashboard's URL on stdout once it listens.
+@Sendable func announceDashboard(_ url: String) {
+    print("dashboard \(url) (metrics at \(url)metrics)")
+    flushOutput()
 }
 
 /// Writes JSON for scripts: sorted keys, one document.

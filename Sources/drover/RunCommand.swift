@@ -76,27 +76,24 @@ struct LocalCluster {
     var agent: any AgentSession
     var logger: Logger
     /// Where to serve the dashboard, if anywhere.
-    var http: (host: String, port: Int)? = nil
+    var http: CoordinatorApplication.HTTPAddress? = nil
 
     /// Runs `plan` to its end; returns the last status, or nil when stopped by a signal first.
     func run(_ plan: Plan, quiet: Bool) async throws -> StatusBody? {
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
         let endpoints = Endpoints.ipc(in: stateDir)
-        let metrics = CoordinatorMetrics()
-        let coordinator = CoordinatorService(
+        let coordinator = CoordinatorApplication(
             configuration: CoordinatorConfiguration(
                 endpoints: endpoints,
                 statePath: "\(stateDir)/state.sqlite",
                 auditLogPath: "\(stateDir)/audit.jsonl"
             ),
+            stateDirectory: stateDir,
+            http: http,
             logger: logger,
-            metrics: metrics
-        ) { [stateDir] bound in try? EndpointsFile.write(bound, in: stateDir) }
+            onDashboard: announceDashboard
+        )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: coordinator)]
-        if let http {
-            // ipc endpoints are known before binding, so the dashboard needs no wait for them.
-            services.append(.init(service: dashboard(host: http.host, port: http.port, metrics: metrics, logger: logger) { endpoints }))
-        }
         for index in 1...workers {
             let configuration = WorkerConfiguration(
                 id: "local-\(index)",
@@ -108,7 +105,8 @@ struct LocalCluster {
             )
             services.append(.init(service: WorkerService(configuration: configuration, agent: agent, logger: logger)))
         }
-        let monitor = PlanMonitor(control: endpoints.control, plan: plan, quiet: quiet)
+        // ipc endpoints are known before the coordinator binds them: a request waits in its socket until then.
+        let monitor = PlanMonitor(endpoints: endpoints, plan: plan, quiet: quiet)
         services.append(.init(service: monitor, successTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -119,14 +117,20 @@ struct LocalCluster {
 }
 
 /// Submits the plan, shows progress until it finishes, then ends (which shuts the other services down).
+///
+/// Progress follows the coordinator's event stream: the status is asked for again when an event about the plan,
+/// its TODOs or the workers arrives, not on a timer.
 final class PlanMonitor: Service, Sendable {
-    let control: String
+    let endpoints: Endpoints
     let plan: Plan
     let quiet: Bool
     private let result = Mutex<StatusBody?>(nil)
 
-    init(control: String, plan: Plan, quiet: Bool) {
-        self.control = control
+    /// The least time between two progress refreshes, however fast events come.
+    static let refreshInterval = Duration.milliseconds(100)
+
+    init(endpoints: Endpoints, plan: Plan, quiet: Bool) {
+        self.endpoints = endpoints
         self.plan = plan
         self.quiet = quiet
     }
@@ -135,32 +139,69 @@ final class PlanMonitor: Service, Sendable {
     var final: StatusBody? { result.withLock { $0 } }
 
     func run() async throws {
-        let client = ControlClient(endpoint: control)
-        let submitted = try await client.request(.submit, SubmitBody(plan: plan), as: SubmittedBody.self)
-        if !submitted.created && !quiet {
-            print("plan \(plan.id) was already in this state directory: going on with it (--fresh starts over)")
+        try await ControlClient.withConnection(endpoint: endpoints.control) { client in
+            let submitted = try await client.request(.submit, SubmitBody(plan: plan), as: SubmittedBody.self)
+            if !submitted.created && !quiet {
+                print("plan \(plan.id) was already in this state directory: going on with it (--fresh starts over)")
+            }
+            do {
+                let final = try await cancelWhenGracefulShutdown { try await self.follow(client) }
+                result.withLock { $0 = final }
+            } catch  where Task.isShuttingDownGracefully {
+                // Stopped by a signal before the plan finished: no result.
+            }
         }
+    }
+
+    /// Shows progress until the plan is no longer running; returns the last status.
+    private func follow(_ client: ControlClient) async throws -> StatusBody {
         let started = ContinuousClock.now
         let terminal = isatty(STDOUT_FILENO) == 1
-        var lastLine = ""
-        while !Task.isShuttingDownGracefully {
-            let status = try await client.request(.status, EmptyBody(), as: StatusBody.self)
-            guard let planStatus = status.plans.first(where: { $0.id == plan.id }) else { continue }
-            let line = progressLine(planStatus, workers: status.workers.count)
-            if !quiet && line != lastLine {
-                if terminal { print("\r\u{1B}[K" + line, terminator: "") } else { print(line) }
-                flushOutput()
-                lastLine = line
-            }
-            if planStatus.state != .running {
-                if !quiet {
-                    if terminal { print("") }
-                    summarize(status, planStatus, seconds: Double((ContinuousClock.now - started).milliseconds) / 1000)
+        // Each event that may change the progress asks for a refresh; refreshes pending together make one.
+        let (changes, change) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let first = try await client.request(.status, EmptyBody(), as: StatusBody.self)
+        let follower = EventFollower(events: endpoints.events, control: client)
+        let planID = plan.id
+        return try await withThrowingTaskGroup(of: StatusBody?.self) { group in
+            group.addTask {
+                try await follower.follow(after: first.seq) { event in
+                    if event.plan == planID || event.type.subject == "worker" { change.yield() }
+                    return true
                 }
-                result.withLock { $0 = status }
-                return
+                return nil
             }
-            try await Task.sleep(for: .milliseconds(200))
+            group.addTask { [self] in
+                var status = first
+                var lastLine = ""
+                var refreshed = ContinuousClock.now
+                while true {
+                    if let planStatus = status.plans.first(where: { $0.id == plan.id }) {
+                        let line = progressLine(planStatus, workers: status.workers.count)
+                        if !quiet && line != lastLine {
+                            if terminal { print("\r\u{1B}[K" + line, terminator: "") } else { print(line) }
+                            flushOutput()
+                            lastLine = line
+                        }
+                        if planStatus.state != .running {
+                            if !quiet {
+                                if terminal { print("") }
+                                summarize(status, planStatus, seconds: Double((ContinuousClock.now - started).milliseconds) / 1000)
+                            }
+                            return status
+                        }
+                    }
+                    for await _ in changes { break }
+                    try Task.checkCancellation()
+                    try await Task.sleep(until: refreshed.advanced(by: Self.refreshInterval))
+                    refreshed = ContinuousClock.now
+                    status = try await client.request(.status, EmptyBody(), as: StatusBody.self)
+                }
+            }
+            defer { group.cancelAll() }
+            while let finished = try await group.next() {
+                if let finished { return finished }
+            }
+            throw CancellationError()
         }
     }
 

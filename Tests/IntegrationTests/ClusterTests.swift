@@ -65,28 +65,29 @@ struct ClusterTests {
             #expect(done.todos[0].epoch == 2)
 
             // The victim's report for epoch 1, replayed, is refused and its sender told to abort.
-            let replay = try await RawPeer(endpoint: endpoints.work, routingID: victim)
-            _ = try await replay.request(
-                .register,
-                RegisterBody(worker: victim, host: "replay", slots: 1, labels: [], holding: []),
-                expecting: .welcome
-            )
-            let stale = ReportBody(
-                leaseId: "p/slow@1",
-                epoch: 1,
-                outcome: .succeeded,
-                exitCode: 0,
-                summary: "late",
-                outputTail: "",
-                durationMs: 1,
-                checks: []
-            )
-            let (header, body) = try await replay.request(.report, stale, expecting: .error)
-            #expect(header.type == .error)
-            let error = try WireCodec().body(ErrorBody.self, from: body)
-            #expect(error.code == .staleLease)
-            #expect(error.leaseId == "p/slow@1")
-            #expect(try await cluster.status().counters["stale_refused"] == 1)
+            try await RawPeer.with(endpoint: endpoints.work, routingID: victim) { replay in
+                _ = try await replay.request(
+                    .register,
+                    RegisterBody(worker: victim, host: "replay", slots: 1, labels: [], holding: []),
+                    expecting: .welcome
+                )
+                let stale = ReportBody(
+                    leaseId: "p/slow@1",
+                    epoch: 1,
+                    outcome: .succeeded,
+                    exitCode: 0,
+                    summary: "late",
+                    outputTail: "",
+                    durationMs: 1,
+                    checks: []
+                )
+                let (header, body) = try await replay.request(.report, stale, expecting: .error)
+                #expect(header.type == .error)
+                let error = try WireCodec().body(ErrorBody.self, from: body)
+                #expect(error.code == .staleLease)
+                #expect(error.leaseId == "p/slow@1")
+                #expect(try await cluster.status().counters["stale_refused"] == 1)
+            }
         }
     }
 
@@ -170,7 +171,6 @@ struct ClusterTests {
             let plan = Plan(id: "p", title: "p", todos: (0..<20).map { Todo(id: "t\($0)", command: "sleep 0.05") })
             try await cluster.submit(plan)
 
-            let rogue = try await RawPeer(endpoint: endpoints.work, routingID: "rogue")
             let cases: [([Data], ProtocolError.Code)] = [
                 ([Data("lonely".utf8)], .badFrames),
                 ([Data("{not json".utf8), Data("{}".utf8)], .badJSON),
@@ -183,23 +183,25 @@ struct ClusterTests {
                 ([Data(#"{"v":1,"type":"register","id":"d","seq":1,"ts":0}"#.utf8), Data(repeating: 120, count: 2 << 20)], .tooLarge),
                 ([Data(#"{"v":1,"type":"report","id":"e","seq":1,"ts":0}"#.utf8), Data("{}".utf8)], .unknownWorker),
             ]
-            for (frames, code) in cases {
-                var reply: ErrorBody?
-                // The first frames may be dropped while the connection comes up; offer each until it is answered.
-                for _ in 0..<20 where reply == nil {
-                    rogue.send(frames)
-                    if let answer = await rogue.next(timeout: .milliseconds(500)), answer.count == 2 {
-                        reply = try? WireCodec().body(ErrorBody.self, from: answer[1])
+            try await RawPeer.with(endpoint: endpoints.work, routingID: "rogue") { rogue in
+                for (frames, code) in cases {
+                    var reply: ErrorBody?
+                    // The first frames may be dropped while the connection comes up; offer each until it is answered.
+                    for _ in 0..<20 where reply == nil {
+                        rogue.send(frames)
+                        if let answer = await rogue.next(timeout: .milliseconds(500)), answer.count == 2 {
+                            reply = try? WireCodec().body(ErrorBody.self, from: answer[1])
+                        }
                     }
+                    #expect(reply?.code == code, "frames \(frames.map(\.count)) got \(String(describing: reply))")
                 }
-                #expect(reply?.code == code, "frames \(frames.map(\.count)) got \(String(describing: reply))")
             }
 
             // A frame above the socket's size limit: libzmq drops that connection; nobody else notices.
-            let flood = try await RawPeer(endpoint: endpoints.work, routingID: "flood")
-            flood.send([Data("{}".utf8), Data(repeating: 0, count: 5 << 20)])
-
-            let status = try await cluster.waitForPlan("p")
+            let status = try await RawPeer.with(endpoint: endpoints.work, routingID: "flood") { flood in
+                flood.send([Data("{}".utf8), Data(repeating: 0, count: 5 << 20)])
+                return try await cluster.waitForPlan("p")
+            }
             #expect(status.plans[0].counts == ["done": 20])
             for (_, code) in cases { #expect(status.counters["rejected.\(code)", default: 0] >= 1, "\(code) counted") }
             #expect(status.workers.map(\.id) == ["good"])

@@ -123,6 +123,46 @@ struct DashboardTests {
         }
     }
 
+    /// The API's requests share the dashboard's one control connection: many at once each get the reply to their own.
+    @Test func concurrentApiRequestsEachGetTheirOwnReply() async throws {
+        try await Cluster.with { cluster in
+            try await cluster.startCoordinator()
+            let base = try #require(cluster.dashboard)
+            try cluster.startWorker("w1")
+            try await cluster.submit(Plan(id: "c", title: "c", todos: (0..<5).map { Todo(id: "t\($0)", command: "true") }))
+            let done = try await cluster.waitForPlan("c")
+            try #require(done.seq >= 20, "enough events to ask for pages from 20 places")
+            let replies = try await withThrowingTaskGroup(of: (after: Int64?, status: Int, body: String).self) { group in
+                for after in Int64(0)..<20 {
+                    for _ in 0..<3 {
+                        group.addTask {
+                            let reply = try await get(base + "api/events?after=\(after)")
+                            return (after, reply.status, reply.body)
+                        }
+                    }
+                    group.addTask {
+                        let reply = try await get(base + "api/status")
+                        return (nil, reply.status, reply.body)
+                    }
+                }
+                var replies: [(after: Int64?, status: Int, body: String)] = []
+                for try await reply in group { replies.append(reply) }
+                return replies
+            }
+            #expect(replies.count == 80)
+            for reply in replies {
+                #expect(reply.status == 200, "\(reply.body)")
+                if let after = reply.after {
+                    let page = try JSONDecoder().decode(EventsBody.self, from: Data(reply.body.utf8))
+                    #expect(page.events.first?.seq == after + 1, "the page after \(after)")
+                } else {
+                    let status = try JSONDecoder().decode(StatusBody.self, from: Data(reply.body.utf8))
+                    #expect(status.plans.map(\.id) == ["c"])
+                }
+            }
+        }
+    }
+
     /// What a WebSocket client received, and whether it was let in.
     final class Received: Sendable {
         let events = Mutex<[Event]>([])

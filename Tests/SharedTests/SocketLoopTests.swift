@@ -11,22 +11,36 @@ private final class Peer: Sendable {
     let ticks: AsyncStream<Void>
     let stopping: AsyncStream<Void>
 
-    init(_ spec: SocketSpec, context: ZMQContext, name: String) async throws {
-        let (received, receivedContinuation) = AsyncStream.makeStream(of: [Data].self)
-        let (failures, failuresContinuation) = AsyncStream.makeStream(of: ZMQError.self)
-        let (ticks, ticksContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let (stopping, stoppingContinuation) = AsyncStream.makeStream(of: Void.self)
-        self.received = received
-        self.failures = failures
-        self.ticks = ticks
-        self.stopping = stopping
-        loop = try await SocketLoop.start(name: name, context: context, sockets: [spec], tick: .milliseconds(20)) { _ in
-            Forwarder(
-                received: receivedContinuation,
-                failures: failuresContinuation,
-                ticks: ticksContinuation,
-                stopping: stoppingContinuation
-            )
+    private init(loop: SocketLoop, streams: Streams) {
+        self.loop = loop
+        received = streams.received.0
+        failures = streams.failures.0
+        ticks = streams.ticks.0
+        stopping = streams.stopping.0
+    }
+
+    /// The streams and their continuations, made before the loop so its handler can feed them.
+    private struct Streams {
+        let received = AsyncStream.makeStream(of: [Data].self)
+        let failures = AsyncStream.makeStream(of: ZMQError.self)
+        let ticks = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let stopping = AsyncStream.makeStream(of: Void.self)
+    }
+
+    /// Runs `body` with a peer whose loop runs until `body` returns.
+    @discardableResult
+    static func with<Value>(
+        _ spec: SocketSpec,
+        context: ZMQContext,
+        name: String,
+        _ body: (Peer) async throws -> Value
+    ) async throws -> Value {
+        let streams = Streams()
+        let (received, failures, ticks, stopping) = (streams.received.1, streams.failures.1, streams.ticks.1, streams.stopping.1)
+        return try await SocketLoop.run(name: name, context: context, sockets: [spec], tick: .milliseconds(20)) { _ in
+            Forwarder(received: received, failures: failures, ticks: ticks, stopping: stopping)
+        } body: { loop in
+            try await body(Peer(loop: loop, streams: streams))
         }
     }
 
@@ -34,13 +48,6 @@ private final class Peer: Sendable {
 
     func send(_ frames: [String]) {
         loop.send(OutboundMessage(socket: 0, frames: frames.map { Data($0.utf8) }))
-    }
-
-    /// Stops the loop and waits (bounded) for its thread to finish.
-    func stop() async -> Bool {
-        loop.stop()
-        let loop = self.loop
-        return await value(within: .seconds(10)) { await loop.waitUntilFinished() } != nil
     }
 
     private final class Forwarder: SocketLoopHandler {
@@ -89,20 +96,35 @@ private func text(_ frames: [Data]) -> [String] { frames.map { String(decoding: 
         let bindAt = transport == .tcp ? "tcp://127.0.0.1:*" : "ipc://\(directory.path)/router.sock"
         let context = try ZMQContext()
 
-        let router = try await Peer(SocketSpec(.router, bind: [bindAt], lingerMilliseconds: 0), context: context, name: "test-router")
-        if transport == .tcp {
-            #expect(router.endpoint.hasPrefix("tcp://127.0.0.1:"))
-            #expect(!router.endpoint.hasSuffix(":*"), "the wildcard port is resolved: \(router.endpoint)")
-        } else {
-            #expect(router.endpoint == bindAt)
-            #expect(FileManager.default.fileExists(atPath: "\(directory.path)/router.sock"))
-        }
-        let dealer = try await Peer(
-            SocketSpec(.dealer, connect: [router.endpoint], routingID: "dealer-1", lingerMilliseconds: 0),
+        let stopping = try await Peer.with(
+            SocketSpec(.router, bind: [bindAt], lingerMilliseconds: 0),
             context: context,
-            name: "test-dealer"
-        )
+            name: "test-router"
+        ) {
+            router in
+            if transport == .tcp {
+                #expect(router.endpoint.hasPrefix("tcp://127.0.0.1:"))
+                #expect(!router.endpoint.hasSuffix(":*"), "the wildcard port is resolved: \(router.endpoint)")
+            } else {
+                #expect(router.endpoint == bindAt)
+                #expect(FileManager.default.fileExists(atPath: "\(directory.path)/router.sock"))
+            }
+            try await Peer.with(
+                SocketSpec(.dealer, connect: [router.endpoint], routingID: "dealer-1", lingerMilliseconds: 0),
+                context: context,
+                name: "test-dealer"
+            ) { dealer in
+                try await exchange(router: router, dealer: dealer)
+            }
+            return router.stopping
+        }
+        #expect(await next(stopping, within: .seconds(1)) != nil, "the handler was told before the sockets closed")
+        if transport == .ipc {
+            #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/router.sock"), "the ipc file is removed")
+        }
+    }
 
+    private func exchange(router: Peer, dealer: Peer) async throws {
         // ZMQ_IMMEDIATE: the dealer drops what it sends before its connection is up, so say hello until heard.
         let resend = Task {
             while !Task.isCancelled {
@@ -130,64 +152,203 @@ private func text(_ frames: [Data]) -> [String] { frames.map { String(decoding: 
             received.append(Int(parts[2]) ?? -1)
         }
         #expect(received == Array(0..<500))
-
-        #expect(await dealer.stop())
-        #expect(await router.stop())
-        #expect(await next(router.stopping, within: .seconds(1)) != nil, "the handler was told before the sockets closed")
-        if transport == .ipc {
-            #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/router.sock"), "the ipc file is removed")
-        }
     }
 
     @Test func routerReportsAnUnknownPeer() async throws {
         let context = try ZMQContext()
-        let router = try await Peer(
-            SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0),
-            context: context,
-            name: "test-router"
-        )
-        router.send(["nobody", "hello"])
-        let failure = await next(router.failures, within: .seconds(10))
-        #expect(failure?.isHostUnreachable == true, "ZMQ_ROUTER_MANDATORY makes unroutable messages fail: \(String(describing: failure))")
-        #expect(await router.stop())
+        try await Peer.with(SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0), context: context, name: "test-router")
+        {
+            router in
+            router.send(["nobody", "hello"])
+            let failure = await next(router.failures, within: .seconds(10))
+            #expect(
+                failure?.isHostUnreachable == true,
+                "ZMQ_ROUTER_MANDATORY makes unroutable messages fail: \(String(describing: failure))"
+            )
+        }
     }
 
     @Test func tickRunsRepeatedly() async throws {
         let context = try ZMQContext()
-        let router = try await Peer(
-            SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0),
-            context: context,
-            name: "test-ticks"
-        )
-        for _ in 0..<3 {
-            #expect(await next(router.ticks, within: .seconds(5)) != nil)
+        try await Peer.with(SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0), context: context, name: "test-ticks") {
+            router in
+            for _ in 0..<3 {
+                #expect(await next(router.ticks, within: .seconds(5)) != nil)
+            }
         }
-        #expect(await router.stop())
     }
 
     @Test func startFailsWhenTheEndpointIsTaken() async throws {
         let context = try ZMQContext()
-        let first = try await Peer(
-            SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0),
-            context: context,
-            name: "test-first"
-        )
-        await #expect(throws: ZMQError.self) {
-            _ = try await Peer(SocketSpec(.router, bind: [first.endpoint], lingerMilliseconds: 0), context: context, name: "test-second")
+        try await Peer.with(SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0), context: context, name: "test-first") {
+            first in
+            await #expect(throws: ZMQError.self) {
+                try await Peer.with(
+                    SocketSpec(.router, bind: [first.endpoint], lingerMilliseconds: 0),
+                    context: context,
+                    name: "test-second"
+                ) {
+                    _ in Issue.record("the body ran though the start failed")
+                }
+            }
         }
-        #expect(await first.stop())
     }
 
     @Test func handlerThatThrowsFailsTheStart() async throws {
         struct Refused: Error {}
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
         let context = try ZMQContext()
         await #expect(throws: Refused.self) {
-            _ = try await SocketLoop.start(
+            try await SocketLoop.run(
                 name: "test-refused",
                 context: context,
-                sockets: [SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0)],
+                sockets: [SocketSpec(.router, bind: ["ipc://\(directory.path)/refused.sock"], lingerMilliseconds: 0)],
                 tick: .seconds(1)
-            ) { _ -> any SocketLoopHandler in throw Refused() }
+            ) { _ -> any SocketLoopHandler in
+                throw Refused()
+            } body: { _ in
+                Issue.record("the body ran though the start failed")
+            }
         }
+        #expect(!FileManager.default.fileExists(atPath: "\(directory.path)/refused.sock"), "the ipc file is removed")
+    }
+
+    // MARK: - The scoped run
+
+    /// A handler that reports its stopping and the thread it runs on.
+    private final class Watcher: SocketLoopHandler {
+        let stopped: AsyncStream<Void>.Continuation
+        let ticks: AsyncStream<Void>.Continuation
+        let failWith: (any Error)?
+        let loop: SocketLoop
+
+        init(loop: SocketLoop, stopped: AsyncStream<Void>.Continuation, ticks: AsyncStream<Void>.Continuation, failWith: (any Error)? = nil)
+        {
+            self.loop = loop
+            self.stopped = stopped
+            self.ticks = ticks
+            self.failWith = failWith
+        }
+
+        func received(_ batch: [InboundMessage], sender: SocketLoop.Sender) {}
+
+        func tick(sender: SocketLoop.Sender) {
+            ticks.yield()
+            if let failWith { loop.fail(failWith) }
+        }
+
+        func stopping(sender: SocketLoop.Sender) {
+            stopped.yield()
+            stopped.finish()
+        }
+    }
+
+    @Test func runReturnsOnceClosedWhenTheBodyReturns() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let socket = "\(directory.path)/body.sock"
+        let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
+        let (ticks, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let answer = try await SocketLoop.run(
+            name: "test-body",
+            context: try ZMQContext(),
+            sockets: [SocketSpec(.router, bind: ["ipc://\(socket)"], lingerMilliseconds: 0)],
+            tick: .milliseconds(20)
+        ) { loop in
+            Watcher(loop: loop, stopped: stop, ticks: tick)
+        } body: { loop in
+            #expect(loop.boundEndpoints == [["ipc://\(socket)"]], "the body sees the bound endpoints")
+            #expect(FileManager.default.fileExists(atPath: socket))
+            #expect(await next(ticks, within: .seconds(5)) != nil, "the loop runs while the body does")
+            return 42
+        }
+        #expect(answer == 42, "the run returns what the body returned")
+        #expect(await next(stopped, within: .seconds(1)) != nil, "the handler was stopped before the run returned")
+        #expect(!FileManager.default.fileExists(atPath: socket), "the ipc file is removed before the run returns")
+    }
+
+    @Test func runRethrowsTheBodysErrorOnceClosed() async throws {
+        struct Thrown: Error {}
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let socket = "\(directory.path)/thrown.sock"
+        let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
+        let (_, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        await #expect(throws: Thrown.self) {
+            try await SocketLoop.run(
+                name: "test-thrown",
+                context: try ZMQContext(),
+                sockets: [SocketSpec(.router, bind: ["ipc://\(socket)"], lingerMilliseconds: 0)],
+                tick: .milliseconds(20)
+            ) { loop in
+                Watcher(loop: loop, stopped: stop, ticks: tick)
+            } body: { _ in
+                throw Thrown()
+            }
+        }
+        #expect(await next(stopped, within: .seconds(1)) != nil, "the handler was stopped before the run returned")
+        #expect(!FileManager.default.fileExists(atPath: socket), "the ipc file is removed")
+    }
+
+    @Test func runStopsWhenTheTaskIsCancelled() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let socket = "\(directory.path)/cancelled.sock"
+        let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
+        let (ticks, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let (closed, close) = AsyncStream.makeStream(of: Bool.self)
+        let task = Task {
+            defer { close.finish() }
+            try await SocketLoop.run(
+                name: "test-cancelled",
+                context: try ZMQContext(),
+                sockets: [SocketSpec(.router, bind: ["ipc://\(socket)"], lingerMilliseconds: 0)],
+                tick: .milliseconds(20)
+            ) { loop in
+                Watcher(loop: loop, stopped: stop, ticks: tick)
+            } body: { loop in
+                // Only a stop ends this wait: the cancellation must stop the loop.
+                await loop.waitUntilFinished()
+            }
+            close.yield(FileManager.default.fileExists(atPath: socket))
+        }
+        #expect(await next(ticks, within: .seconds(5)) != nil, "the loop runs")
+        task.cancel()
+        let fileLeft = await next(closed, within: .seconds(10))
+        #expect(fileLeft == false, "the run returned, with the ipc file removed")
+        #expect(await next(stopped, within: .seconds(1)) != nil, "the handler was stopped")
+        _ = try await task.value
+    }
+
+    @Test func runEndsWithAHandlersFailure() async throws {
+        struct Broken: Error {}
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let socket = "\(directory.path)/failed.sock"
+        let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
+        let (_, tick) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let outcome = await value(within: .seconds(10)) {
+            do {
+                try await SocketLoop.run(
+                    name: "test-failed",
+                    context: try ZMQContext(),
+                    sockets: [SocketSpec(.router, bind: ["ipc://\(socket)"], lingerMilliseconds: 0)],
+                    tick: .milliseconds(20)
+                ) { loop in
+                    Watcher(loop: loop, stopped: stop, ticks: tick, failWith: Broken())
+                } body: { loop in
+                    await loop.waitUntilFinished()
+                }
+                return "returned"
+            } catch is Broken {
+                return "threw the handler's failure"
+            } catch {
+                return "threw \(error)"
+            }
+        }
+        #expect(outcome == "threw the handler's failure")
+        #expect(await next(stopped, within: .seconds(1)) != nil, "the handler was stopped before the run returned")
+        #expect(!FileManager.default.fileExists(atPath: socket), "the ipc file is removed")
     }
 }

@@ -6,12 +6,14 @@ import HummingbirdWebSocket
 import NIOCore
 
 /// The dashboard's routes: the page, a JSON API over the control socket, metrics, and the live feed.
+///
+/// Every request, and every live feed's catch-up, goes through one ``ControlClient`` that the dashboard keeps for as
+/// long as it runs.
 struct DashboardAPI: Sendable {
-    var control: String
+    /// The client of the coordinator's control socket, shared by every request.
+    var client: ControlClient
     var events: String
     var metrics: CoordinatorMetrics
-
-    private var client: ControlClient { ControlClient(endpoint: control, timeout: .seconds(10)) }
 
     func addRoutes(to router: Router<BasicWebSocketRequestContext>) {
         router.get("/") { _, _ in Self.respond(DashboardPage.html, type: "text/html; charset=utf-8") }
@@ -49,7 +51,7 @@ struct DashboardAPI: Sendable {
     /// the oldest of what waits for it, sees the gap in the sequence numbers, and fills it from `/api/events`.
     private func feed(after: Int64?, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
         let (texts, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(10_000))
-        let follower = EventFollower(events: events, control: control)
+        let follower = EventFollower(events: events, control: client)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await follower.follow(after: after) { event in

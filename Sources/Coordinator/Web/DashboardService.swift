@@ -1,3 +1,4 @@
+import DroverClients
 public import DroverTransport
 import Foundation
 import Hummingbird
@@ -9,8 +10,9 @@ public import ServiceLifecycle
 /// The web dashboard and `/metrics`, served over HTTP beside a coordinator.
 ///
 /// The page and its JSON API are a client of the coordinator's public protocol like any other: requests go to the
-/// control socket, and the live feed is an ``EventFollower`` per browser, forwarded over a WebSocket. So the web
-/// server shares nothing with the coordinator's thread but the metrics registry, which is made for that.
+/// control socket through one ``ControlClient`` connection the service keeps while it runs, and the live feed is an
+/// ``EventFollower`` per browser, forwarded over a WebSocket. So the web server shares nothing with the
+/// coordinator's thread but the metrics registry, which is made for that.
 ///
 /// Routes: `GET /` (the page), `GET /api/status`, `GET /api/review`, `GET /api/inbox`, `GET /api/events?after=N`,
 /// `POST /api/answer` (`{"item","decision","text"}`), `GET /metrics`, and `GET /ws?after=N` (WebSocket: one event
@@ -20,19 +22,20 @@ public struct DashboardService: Service {
     public var host: String
     public var port: Int
     public var metrics: CoordinatorMetrics
-    private let coordinator: @Sendable () async -> Endpoints
+    /// The coordinator's endpoints, as it bound them.
+    public var coordinator: Endpoints
     private let onListening: @Sendable (String) -> Void
     private let logger: Logger
 
     /// - Parameters:
-    ///   - coordinator: the coordinator's endpoints, once it has bound them.
+    ///   - coordinator: the coordinator's endpoints, as bound (a wildcard address is reached on loopback).
     ///   - onListening: called with the page's URL once the server listens.
     public init(
         host: String,
         port: Int,
         metrics: CoordinatorMetrics,
         logger: Logger,
-        coordinator: @escaping @Sendable () async -> Endpoints,
+        coordinator: Endpoints,
         onListening: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.host = host
@@ -44,12 +47,12 @@ public struct DashboardService: Service {
     }
 
     public func run() async throws {
-        let endpoints = await coordinator()
-        let api = DashboardAPI(
-            control: Endpoints.connectable(endpoints.control),
-            events: Endpoints.connectable(endpoints.events),
-            metrics: metrics
-        )
+        try await ControlClient.withConnection(endpoint: Endpoints.connectable(coordinator.control), timeout: .seconds(10)) { client in
+            try await serve(DashboardAPI(client: client, events: Endpoints.connectable(coordinator.events), metrics: metrics))
+        }
+    }
+
+    private func serve(_ api: DashboardAPI) async throws {
         let router = Router(context: BasicWebSocketRequestContext.self)
         api.addRoutes(to: router)
         let (host, onListening) = (self.host, self.onListening)
@@ -73,22 +76,5 @@ public struct DashboardService: Service {
             )
             try? await gracefulShutdown()
         }
-    }
-}
-
-/// Hands the coordinator's bound endpoints to services that start before they are known.
-public final class EndpointsPromise: Sendable {
-    private let stream: AsyncStream<Endpoints>
-    private let continuation: AsyncStream<Endpoints>.Continuation
-
-    public init() {
-        (stream, continuation) = AsyncStream.makeStream(of: Endpoints.self, bufferingPolicy: .bufferingNewest(1))
-    }
-
-    public func fulfil(_ endpoints: Endpoints) { continuation.yield(endpoints) }
-
-    public func value() async -> Endpoints {
-        for await endpoints in stream { return endpoints }
-        return Endpoints()
     }
 }

@@ -7,21 +7,29 @@ import Synchronization
 /// A bare DEALER on the work socket, for speaking the protocol by hand (well or badly) in tests.
 final class RawPeer {
     private let loop: SocketLoop
-    private let inbox = Inbox()
+    private let inbox: Inbox
     private let codec = WireCodec()
     private var seq: UInt64 = 0
 
-    init(endpoint: String, routingID: String? = nil) async throws {
-        let inbox = self.inbox
-        loop = try await SocketLoop.start(
+    private init(loop: SocketLoop, inbox: Inbox) {
+        self.loop = loop
+        self.inbox = inbox
+    }
+
+    /// Runs `body` with a peer connected to `endpoint`; its socket closes when `body` returns.
+    static func with<Value>(endpoint: String, routingID: String? = nil, _ body: (RawPeer) async throws -> Value) async throws -> Value {
+        let inbox = Inbox()
+        return try await SocketLoop.run(
             name: "raw-peer",
             context: try ZMQContext(),
             sockets: [SocketSpec(.dealer, connect: [endpoint], routingID: routingID, lingerMilliseconds: 0)],
             tick: .seconds(1)
-        ) { _ in Forwarder(inbox: inbox) }
+        ) { _ in
+            Forwarder(inbox: inbox)
+        } body: { loop in
+            try await body(RawPeer(loop: loop, inbox: inbox))
+        }
     }
-
-    deinit { loop.stop() }
 
     func send(_ frames: [Data]) { loop.send(OutboundMessage(socket: 0, frames: frames)) }
 
