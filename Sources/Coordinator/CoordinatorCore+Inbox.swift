@@ -144,14 +144,13 @@ extension CoordinatorCore {
     }
 
     /// Asks ``RecoveryPolicy`` about one request, counting the recovery against the TODO when it is granted. A
-    /// resent request (same worker and item) gets the same decision and is counted once.
+    /// resent request (same lease and item) gets the same decision and is counted once.
     private func decideRecovery(_ body: RecoverBody, key: TodoKey, worker: String) -> RecoveryPolicy.Verdict {
-        let id = Inbox.id(worker: worker, item: body.item)
-        if let earlier = recoveryDecisions[id] { return earlier }
+        if let earlier = leases.recoveryDecision(body.item, under: body.leaseId) { return earlier }
         let used = todos[key]?.recoveries[body.detection.rawValue] ?? 0
         let verdict = configuration.recoveryPolicy.decide(body.detection, used: used)
         if verdict.decision == .recover { todos.grantRecovery(key, body.detection, count: verdict.count) }
-        recoveryDecisions[id] = verdict
+        leases.remember(verdict, for: body.item, under: body.leaseId)
         record(
             .policyDecided,
             plan: key.plan,

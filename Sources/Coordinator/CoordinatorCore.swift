@@ -32,8 +32,6 @@ final class CoordinatorCore {
     var workers = WorkerRegistry()
     /// Items waiting for a human.
     var inbox = Inbox()
-    /// Recovery decisions by request id, so a resent request gets the same decision and is counted once.
-    var recoveryDecisions: [String: RecoveryPolicy.Verdict] = [:]
     var counters: [String: Int64] = [:]
     var lastSeq: Int64 = 0
     /// Every message received, valid or not (reported as the `received` counter).

@@ -413,6 +413,19 @@ import Testing
         #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.recoveries["stopped_early"] == 1)
     }
 
+    @Test func aRestartedWorkerReusingItemNamesGetsFreshDecisions() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let first = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
+        #expect(try recovery(harness, first, item: "r1").count == 1)
+        // The worker process restarts: it says bye, comes back, and numbers its requests from r1 again.
+        try harness.fromWorker("w1", .bye, ByeBody(reason: "restarting"))
+        let second = try harness.register("w1").assigns()[0]
+        #expect(second.lease.epoch == 2)
+        let again = try recovery(harness, second, item: "r1")
+        #expect(again.count == 2, "a new decision, counted, not the first run's")
+    }
+
     @Test func aRecoveryUnderAnOldLeaseIsRefused() throws {
         let harness = try CoreHarness()
         try harness.register("w1")

@@ -13,6 +13,9 @@ struct LeaseTable {
     private var processed: Set<String> = []
     /// Reports processed since the last ``takeChanges(into:)``.
     private var newlyProcessed: [(leaseID: String, seq: UInt64)] = []
+    /// The policy's decisions on recovery requests, by lease and then by the worker's item name, so a resent request
+    /// gets the same decision and is counted once. They go with their lease: a later run reuses item names.
+    private var recoveryDecisions: [String: [String: RecoveryPolicy.Verdict]] = [:]
 
     init(processedReports: Set<String> = []) {
         processed = processedReports
@@ -53,6 +56,18 @@ struct LeaseTable {
     mutating func end(_ leaseID: String) {
         live[leaseID] = nil
         orphans[leaseID] = nil
+        recoveryDecisions[leaseID] = nil
+    }
+
+    /// The decision already taken on the recovery request `item` under a live lease.
+    func recoveryDecision(_ item: String, under leaseID: String) -> RecoveryPolicy.Verdict? {
+        recoveryDecisions[leaseID]?[item]
+    }
+
+    /// Keeps a decision for as long as its lease lives.
+    mutating func remember(_ verdict: RecoveryPolicy.Verdict, for item: String, under leaseID: String) {
+        guard live[leaseID] != nil else { return }
+        recoveryDecisions[leaseID, default: [:]][item] = verdict
     }
 
     /// Orphaned leases past their deadline, no longer waited for.

@@ -177,3 +177,19 @@ import Testing
         #expect(policy.decide(.looping, used: 1).decision == .escalate, "unnamed detections get the default limit")
     }
 }
+
+/// Recovery decisions live as long as their lease.
+@Suite struct RecoveryDecisionMemoryTests {
+    @Test func aDecisionIsRememberedUnderItsLeaseAndForgottenWithIt() {
+        var leases = LeaseTable()
+        leases.grant("p/a@1", for: TodoKey(plan: "p", todo: "a"))
+        let verdict = RecoveryPolicy().decide(.hung, used: 0)
+        leases.remember(verdict, for: "r1", under: "p/a@1")
+        #expect(leases.recoveryDecision("r1", under: "p/a@1") == verdict)
+        #expect(leases.recoveryDecision("r1", under: "p/a@2") == nil, "another run of the TODO reuses item names")
+        leases.end("p/a@1")
+        #expect(leases.recoveryDecision("r1", under: "p/a@1") == nil)
+        leases.remember(verdict, for: "r1", under: "p/a@1")
+        #expect(leases.recoveryDecision("r1", under: "p/a@1") == nil, "nothing is kept for an ended lease")
+    }
+}
