@@ -80,11 +80,13 @@ final class WorkerCore {
         return effects
     }
 
+    /// Queues an effect for ``handle(_:now:)`` to return.
     func effect(_ effect: WorkerEffect) { effects.append(effect) }
 
     // MARK: - Sending
 
-    /// A header with the next id: one counter for `id` and `seq`, so a resent message keeps its id.
+    /// A header with the next `seq`, and the id made from it (`<worker>-<seq>`). A message kept in the outbox is
+    /// resent as it was first sent, so the coordinator sees the same id and processes it once.
     private func header(_ type: MessageType) -> Header {
         seq += 1
         return Header(type: type, id: "\(configuration.id)-\(seq)", seq: seq)
