@@ -60,6 +60,10 @@ import Testing
         #expect(turn.looping == nil, "another result is not a repeat")
         _ = turn.take(lines(command("ls", exit: 0, output: "noise\\na\\n")))
         #expect(turn.looping == "`ls` ran 3 times with the same result", "the last line of output decides")
+        turn.refuseLoopRecovery("looping 2 times")
+        #expect(
+            TurnReport(turn: turn, run: ProcessRun(status: 0, timedOut: false, tail: ""), cancelled: false).loopRefusal == "looping 2 times"
+        )
         turn.forgetLoop()
         #expect(turn.looping == nil)
         _ = turn.take(lines(command("ls", exit: 0, output: "a\\n")))

@@ -188,6 +188,18 @@ import Testing
         #expect(supervisor.state.lastProblem == "looping: \(evidence)")
     }
 
+    @Test func aLoopThePolicyRefusedToSteerEscalatesWithoutAskingAgain() {
+        var supervisor = started()
+        let turn = TurnReport(
+            looping: "`ls` ran 3 times with the same result",
+            loopRefusal: "looping 2 times, the limit is 2",
+            threadID: "t1"
+        )
+        let finished = result(supervisor.turnEnded(turn))
+        #expect(finished?.outcome == .escalated)
+        #expect(finished?.summary == "looping: looping 2 times, the limit is 2")
+    }
+
     @Test func aTransientErrorBacksOffAsTheServerAskedAndDoesNotCountTheTurn() {
         var supervisor = started()
         let action = supervisor.turnEnded(failed("Rate limit reached for gpt-5.5. Please try again in 0.3s."))

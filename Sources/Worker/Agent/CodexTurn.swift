@@ -18,6 +18,8 @@ final class CodexTurn: Sendable {
         /// How often each (command, exit code, output) was seen in this turn.
         var repeats: [String: Int] = [:]
         var looping: String?
+        /// Why the policy refused to recover from the loop while the turn ran.
+        var loopRefusal: String?
         var hung = false
     }
 
@@ -77,6 +79,11 @@ final class CodexTurn: Sendable {
         }
     }
 
+    /// Notes that the policy refused to recover from the loop in the running turn, and why.
+    func refuseLoopRecovery(_ reason: String) {
+        state.withLock { $0.loopRefusal = reason }
+    }
+
     /// Marks the start (true) or end (false) of a wait for a human; the idle clock restarts at the end.
     func waiting(_ started: Bool) {
         state.withLock { state in
@@ -92,6 +99,8 @@ final class CodexTurn: Sendable {
     var tokens: Int64 { state.withLock { $0.tokens } }
     /// Evidence of a loop, once one is seen.
     var looping: String? { state.withLock { $0.looping } }
+    /// Why the policy refused to recover from the loop while the turn ran, when it did.
+    var loopRefusal: String? { state.withLock { $0.loopRefusal } }
     var hung: Bool { state.withLock { $0.hung } }
 
     /// Marks the turn hung if nothing has happened for `limit` while no command runs (a long command is not a stall).

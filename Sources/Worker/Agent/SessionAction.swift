@@ -32,6 +32,9 @@ struct TurnReport: Sendable, Equatable {
     var hung = false
     /// Evidence of a loop the turn was stopped for.
     var looping: String?
+    /// Why the policy refused, while the turn ran, to recover from its loop (the app-server driver asks before it
+    /// steers a running turn): the question is not asked twice.
+    var loopRefusal: String?
     /// The turn's last agent message.
     var lastMessage: String?
     var threadID: String?
@@ -56,6 +59,7 @@ extension TurnReport {
         }
         hung = turn.hung
         looping = turn.looping
+        loopRefusal = turn.loopRefusal
         lastMessage = turn.lastMessage
         threadID = turn.threadID
         tokens = turn.tokens

@@ -12,6 +12,7 @@ import Foundation
 /// | the TODO's time limit stopped the turn | finish, timed out |
 /// | no event for the idle limit while no command ran (hung) | recover: resume the thread with a nudge (or start again) |
 /// | the same command with the same result again and again (looping) | recover: steer toward another approach |
+/// | a loop the policy already refused to steer while the turn ran | finish, escalated with its reason |
 /// | a transient model error, retries left | recover: back off (as long as the server asked, else exponentially), retry |
 /// | the context window is full | recover: a new thread, seeded with what the last one said |
 /// | usage limit | finish, escalated |
@@ -145,6 +146,7 @@ struct SessionSupervisor: Sendable {
             )
         }
         if let evidence = turn.looping {
+            if let why = turn.loopRefusal { return escalate("\(Detection.looping): \(why)", status: turn.status) }
             state.lastProblem = "looping: \(evidence)"
             state.prompt = "You are repeating yourself: \(evidence). That approach is not working: try a different one."
             return recover(.looping, evidence, "stop codex and steer it toward a different approach")

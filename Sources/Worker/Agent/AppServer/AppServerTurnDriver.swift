@@ -165,7 +165,12 @@ final class AppServerTurnDriver: CodexTurnDriver {
             evidence: evidence,
             proposal: "steer the running turn toward a different approach"
         )
-        guard await context.consultPolicy(request).decision == .recover, let turnID = state.withLock({ $0.turnID }) else { return false }
+        let verdict = await context.consultPolicy(request)
+        guard verdict.decision == .recover else {
+            turn.refuseLoopRecovery(verdict.reason ?? RecoveryVerdict.defaultRefusal)
+            return false
+        }
+        guard let turnID = state.withLock({ $0.turnID }) else { return false }
         let text = "You are repeating yourself: \(evidence). That approach is not working: try a different one."
         let steered = try? await connection.request(
             "turn/steer",
