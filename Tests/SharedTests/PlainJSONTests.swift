@@ -195,10 +195,186 @@ import Testing
         for answer in [LeaseAnswerBody(leaseId: "p/t@1", epoch: 7, reason: text), LeaseAnswerBody(leaseId: "l", epoch: 1)] {
             #expect(try same(PlainJSON.encode(answer), encoder.encode(answer)))
         }
-        #expect(PlainJSON.encode(ByeBody(reason: "x")) == nil, "other bodies go through JSONEncoder")
+        #expect(PlainJSON.written(ByeBody(reason: "x"), nested: encoder) == nil, "other bodies go through JSONEncoder")
+    }
+
+    // MARK: - assign and report
+
+    static let lease = LeaseRef(leaseId: "bench/t1@1", plan: "bench", todo: "t1", epoch: 1)
+
+    static let assigns: [AssignBody] = [
+        AssignBody(lease: lease, ttlMs: 2000, task: TaskSpec(title: "t1", command: "true", prompt: nil, timeoutSeconds: nil, checks: [])),
+        AssignBody(
+            lease: lease,
+            ttlMs: 1,
+            task: TaskSpec(
+                title: "Fix it",
+                command: nil,
+                prompt: "Fix the login form",
+                timeoutSeconds: 600,
+                checks: [],
+                risk: .high,
+                repository: "git@example.com:team/app.git",
+                branch: "drover/bench/t1"
+            )
+        ),
+        // Not plain: checks, a budget, permissions, a fraction of a second, escapes.
+        AssignBody(
+            lease: lease,
+            ttlMs: 5,
+            task: TaskSpec(
+                title: "t",
+                command: "make test",
+                prompt: nil,
+                timeoutSeconds: 600.5,
+                checks: [Check(command: "make test", timeoutSeconds: 120), Check(file: "out/app", pattern: #"## 1\.0"#)],
+                budget: Budget(wallSeconds: 3600, turns: 6, tokens: 2_000_000),
+                risk: .low,
+                permissions: Permissions(sandbox: "workspace-write", network: false, writable: ["/tmp"])
+            )
+        ),
+        AssignBody(
+            lease: lease,
+            ttlMs: 5,
+            task: TaskSpec(title: "quote \" here", command: "echo \"hi\"\n", prompt: nil, timeoutSeconds: 0.25, checks: [])
+        ),
+    ]
+
+    @Test(arguments: assigns) func assignWrittenByHandReadsBackTheSame(body: AssignBody) throws {
+        let written = PlainJSON.encode(body, nested: JSONEncoder())
+        #expect(try codec.decode(AssignBody.self, from: written) == body)
+        let encoded = try JSONEncoder().encode(body)
+        #expect(try sameObject(written, encoded))
+        // Read by hand when plain, and then as JSONDecoder reads it; the codec's answer is the same either way.
+        for frame in [written, encoded] {
+            if let fast = PlainJSON.assign(frame) { #expect(fast == body) }
+            #expect(try codec.body(AssignBody.self, from: frame) == body)
+        }
+    }
+
+    @Test func plainAssignIsReadByHand() throws {
+        for body in Self.assigns.prefix(2) {
+            #expect(PlainJSON.assign(PlainJSON.encode(body, nested: JSONEncoder())) == body)
+        }
+        #expect(PlainJSON.assign(PlainJSON.encode(Self.assigns[2], nested: JSONEncoder())) == nil, "checks, budget, permissions")
+        #expect(PlainJSON.assign(PlainJSON.encode(Self.assigns[3], nested: JSONEncoder())) == nil, "escapes, fractions")
+    }
+
+    static let reports: [ReportBody] = [
+        ReportBody(
+            leaseId: "bench/t1@1",
+            epoch: 1,
+            outcome: .succeeded,
+            exitCode: 0,
+            summary: "no-op",
+            outputTail: "",
+            durationMs: 0,
+            checks: []
+        ),
+        ReportBody(
+            leaseId: "l",
+            epoch: 3,
+            outcome: .failed,
+            exitCode: -9,
+            summary: "check failed",
+            outputTail: "all done",
+            durationMs: 12_345,
+            checks: [
+                CheckResult(check: "command `make test`", passed: false, detail: "exit 2"),
+                CheckResult(check: "file out/app exists", passed: true, detail: "exists"),
+            ],
+            tokens: 1200,
+            files: ["a.swift", "b/c.swift"]
+        ),
+        ReportBody(leaseId: "l", epoch: 1, outcome: .timedOut, exitCode: nil, summary: "", outputTail: "", durationMs: 0, checks: []),
+        // Not plain: escapes.
+        ReportBody(
+            leaseId: "l",
+            epoch: 1,
+            outcome: .handedBack,
+            exitCode: nil,
+            summary: "line 1\nline 2",
+            outputTail: "\"quoted\"",
+            durationMs: 1,
+            checks: []
+        ),
+    ]
+
+    @Test(arguments: reports) func reportWrittenByHandReadsBackTheSame(body: ReportBody) throws {
+        let written = PlainJSON.encode(body)
+        #expect(try codec.decode(ReportBody.self, from: written) == body)
+        let encoded = try JSONEncoder().encode(body)
+        #expect(try sameObject(written, encoded))
+        for frame in [written, encoded] {
+            if let fast = PlainJSON.report(frame) { #expect(fast == body) }
+            #expect(try codec.body(ReportBody.self, from: frame) == body)
+        }
+    }
+
+    @Test func plainReportIsReadByHand() {
+        for body in Self.reports.prefix(3) {
+            #expect(PlainJSON.report(PlainJSON.encode(body)) == body)
+        }
+        #expect(PlainJSON.report(PlainJSON.encode(Self.reports[3])) == nil, "escapes")
+    }
+
+    /// Odd and refused assigns and reports: the codec answers as JSONDecoder and validation do.
+    static let assignHead = #"{"lease":{"lease_id":"l","plan":"p","todo":"t","epoch":1},"ttl_ms":5,"task":"#
+    static let reportHead = #"{"lease_id":"l","epoch":1,"outcome":"failed","summary":"","output_tail":"","duration_ms":1,"checks":"#
+    static let unusualWork: [(MessageType, String)] = [
+        (.assign, #"{"lease":{"lease_id":"l","plan":"p","todo":"t","epoch":0},"ttl_ms":5,"task":{"title":"x","checks":[]}}"#),
+        (.assign, #"{"lease":{"lease_id":"l","plan":"p","todo":"t","epoch":1},"ttl_ms":0,"task":{"title":"x","checks":[]}}"#),
+        (.assign, assignHead + #"{"checks":[]}}"#),
+        (.assign, assignHead + #"{"title":"x"}}"#),
+        (.assign, #"{"lease":{"lease_id":"l","plan":"p","todo":"t"},"ttl_ms":5,"task":{"title":"x","checks":[]}}"#),
+        (.assign, #"{"lease":{"lease_id":"l","plan":"p","todo":"t","epoch":1},"task":{"title":"x","checks":[]}}"#),
+        (.assign, assignHead + #"{"title":"x","checks":[],"risk":"extreme"}}"#),
+        (.assign, #"{"lease":{"lease_id":"l","plan":"p","todo":"t","epoch":1},"ttl_ms":"5","task":{"title":"x","checks":[]}}"#),
+        (.assign, assignHead + #"{"title":"x","checks":[{"file":3}]}}"#),
+        (.assign, assignHead + #"{"title":"","checks":[],"budget":null}}"#),
+        (.assign, #"{"lease":{"lease_id":"l","plan":"P Q","todo":"t","epoch":1},"ttl_ms":5,"task":{"title":"x","checks":[]}}"#),
+        (.assign, #"{"lease":null,"ttl_ms":5,"task":{"title":"x","checks":[]}}"#),
+        (.report, #"{"lease_id":"l","epoch":1,"outcome":"exploded","summary":"","output_tail":"","duration_ms":1,"checks":[]}"#),
+        (.report, #"{"lease_id":"l","epoch":1,"outcome":"failed","summary":"","output_tail":"","duration_ms":-1,"checks":[]}"#),
+        (.report, #"{"lease_id":"","epoch":1,"outcome":"failed","summary":"","output_tail":"","duration_ms":1,"checks":[]}"#),
+        (.report, #"{"lease_id":"l","epoch":1,"outcome":"failed","summary":"","output_tail":"","duration_ms":1}"#),
+        (.report, #"{"lease_id":"l","epoch":1,"outcome":"failed","output_tail":"","duration_ms":1,"checks":[]}"#),
+        (.report, reportHead + #"[],"exit_code":2147483648}"#),
+        (.report, reportHead + #"[],"tokens":-5}"#),
+        (.report, reportHead + #"[{"check":"c","passed":"yes","detail":""}]}"#),
+        (.report, reportHead + #"[{"check":"c","passed":true}]}"#),
+        (.report, reportHead + #"[],"files":[1]}"#),
+        (.report, reportHead + #"[],"epoch":2}"#),
+        (.report, reportHead + #"[],"extra":0}"#),
+        (.report, reportHead + #"[],"exit_code":null,"tokens":null,"files":null}"#),
+        (.report, "{}"),
+        (.report, "[]"),
+    ]
+
+    @Test(arguments: 0..<unusualWork.count) func unusualWorkGetsTheDecodersAnswer(index: Int) {
+        let (type, text) = Self.unusualWork[index]
+        let frame = Data(text.utf8)
+        if type == .assign {
+            #expect(
+                outcome { try codec.body(AssignBody.self, from: frame, ref: "r") }
+                    == outcome { try codec.decodedBody(AssignBody.self, from: frame, ref: "r") }
+            )
+        } else {
+            #expect(
+                outcome { try codec.body(ReportBody.self, from: frame, ref: "r") }
+                    == outcome { try codec.decodedBody(ReportBody.self, from: frame, ref: "r") }
+            )
+        }
     }
 
     // MARK: - Helpers
+
+    /// Whether two JSON texts are the same object (keys in any order).
+    private func sameObject(_ left: Data, _ right: Data) throws -> Bool {
+        let left = try JSONSerialization.jsonObject(with: left) as? NSDictionary
+        let right = try JSONSerialization.jsonObject(with: right) as? NSDictionary
+        return left != nil && left == right
+    }
 
     enum Outcome<Value: Equatable>: Equatable {
         case value(Value)

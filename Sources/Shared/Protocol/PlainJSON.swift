@@ -1,7 +1,7 @@
 import Foundation
 
 /// Hand-written readers (and writers) for the few JSON shapes that go with nearly every message: the header, and the
-/// bodies of heartbeats, accepts and rejects (and acks, written).
+/// bodies of heartbeats, accepts, rejects, assigns and reports (and acks, written).
 ///
 /// They read only the plain form these messages take on the wire — the fields the type has, each once, values
 /// without escapes, integers without fraction or exponent, printable ASCII strings — and give up (nil) on anything
@@ -51,6 +51,8 @@ enum PlainJSON {
     static func body<Body: WireBody>(_: Body.Type, _ frame: Data) -> Body? {
         if Body.self == HeartbeatBody.self { return heartbeat(frame) as? Body }
         if Body.self == LeaseAnswerBody.self { return leaseAnswer(frame) as? Body }
+        if Body.self == ReportBody.self { return report(frame) as? Body }
+        if Body.self == AssignBody.self { return assign(frame) as? Body }
         return nil
     }
 
@@ -131,10 +133,13 @@ extension PlainJSON {
     /// The body written by hand, when it is of a type sent with nearly every exchange: the same JSON document that
     /// `JSONEncoder` writes for it (the same keys and values, nil fields left out; keys in declaration order), without
     /// its generic machinery.
-    static func encode<Body: Encodable>(_ body: Body) -> Data? {
+    /// `nested` writes what is rare inside those bodies (a task's checks, budget and permissions).
+    static func written<Body: Encodable>(_ body: Body, nested: JSONEncoder) -> Data? {
         if Body.self == HeartbeatBody.self { return encode(unsafeBitCast(body, to: HeartbeatBody.self)) }
         if Body.self == AckBody.self { return encode(unsafeBitCast(body, to: AckBody.self)) }
         if Body.self == LeaseAnswerBody.self { return encode(unsafeBitCast(body, to: LeaseAnswerBody.self)) }
+        if Body.self == AssignBody.self { return encode(unsafeBitCast(body, to: AssignBody.self), nested: nested) }
+        if Body.self == ReportBody.self { return encode(unsafeBitCast(body, to: ReportBody.self)) }
         return nil
     }
 
@@ -197,13 +202,50 @@ extension PlainJSON {
             text += value ? "true" : "false"
         }
 
-        var data: Data {
-            mutating get {
-                text += "}"
-                return Data(text.utf8)
+        /// A number of seconds: whole ones as integers, others as `nested` writes them.
+        mutating func field(_ name: StaticString, _ value: Double, nested: JSONEncoder) {
+            key(name)
+            if value.rounded() == value, value.magnitude <= 9_007_199_254_740_992 {
+                text += String(Int64(value))
+            } else {
+                // An array of one, as not every JSONEncoder writes a bare number; the brackets are dropped.
+                text += String(nested.text([value]).dropFirst().dropLast())
             }
         }
+
+        /// The object's text, closed.
+        var closed: String {
+            mutating get {
+                text += "}"
+                return text
+            }
+        }
+
+        var data: Data {
+            mutating get { Data(closed.utf8) }
+        }
     }
+}
+
+extension JSONEncoder {
+    /// `value` as JSON text. Our own Codable values always encode; a failure is a programming error.
+    func text<Value: Encodable>(_ value: Value) -> String {
+        String(decoding: try! encode(value), as: UTF8.self)
+    }
+}
+
+/// The keys of one object seen so far, by their index in the caller's list: a key seen twice is not plain.
+struct ObjectKeys {
+    private var seen: UInt64 = 0
+
+    /// Marks key `index` seen; false if it was already.
+    mutating func first(_ index: Int) -> Bool {
+        let bit: UInt64 = 1 << UInt64(index)
+        defer { seen |= bit }
+        return seen & bit == 0
+    }
+
+    func has(_ index: Int) -> Bool { seen & (1 << UInt64(index)) != 0 }
 }
 
 /// Reads the plain subset of JSON described at ``PlainJSON`` from raw bytes; every method returns nil (or false)
@@ -281,6 +323,28 @@ struct PlainJSONScanner {
     mutating func string() -> String? {
         guard let range = plainString() else { return nil }
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+    }
+
+    /// An object, `field` called with each key to read its value (false gives up); each key at most once, and at
+    /// most 64 keys (``ObjectKeys``).
+    mutating func object(_ field: (inout PlainJSONScanner, Range<Int>, inout ObjectKeys) -> Bool) -> Bool {
+        guard take(.openBrace) else { return false }
+        if take(.closeBrace) { return true }
+        var keys = ObjectKeys()
+        repeat {
+            guard let key = key(), field(&self, key, &keys) else { return false }
+        } while take(.comma)
+        return take(.closeBrace)
+    }
+
+    /// `[]` or `[…, …]`, `element` called for each element (false gives up).
+    mutating func array(_ element: (inout PlainJSONScanner) -> Bool) -> Bool {
+        guard take(.openBracket) else { return false }
+        if take(.closeBracket) { return true }
+        repeat {
+            guard element(&self) else { return false }
+        } while take(.comma)
+        return take(.closeBracket)
     }
 
     /// `[]` or `["…", …]` of plain strings.

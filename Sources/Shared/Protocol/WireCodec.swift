@@ -18,7 +18,7 @@ public struct WireCodec {
     /// The `[header][body]` frames of one message.
     public func frames<Body: Encodable>(_ header: Header, _ body: Body) -> [Data] {
         // Encoding our own Codable values cannot fail; a failure here is a programming error.
-        [Self.encode(header), PlainJSON.encode(body) ?? (try! encoder.encode(body))]
+        [Self.encode(header), PlainJSON.written(body, nested: encoder) ?? (try! encoder.encode(body))]
     }
 
     /// The header, written by hand: it goes out with every message and has a fixed shape.
