@@ -157,3 +157,19 @@ int drover_terminal_size(int fd, int *columns, int *rows) {
     *rows = size.ws_row;
     return 0;
 }
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+void drover_keep_freed_memory(int trim_threshold, int mmap_threshold, int top_pad) {
+#if defined(__GLIBC__)
+    mallopt(M_TRIM_THRESHOLD, trim_threshold);
+    mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+    mallopt(M_TOP_PAD, top_pad);
+#else
+    (void)trim_threshold;
+    (void)mmap_threshold;
+    (void)top_pad;
+#endif
+}

@@ -29,6 +29,7 @@ public struct CoordinatorService: Service {
     }
 
     public func run() async throws {
+        Allocator.keepFreedMemory()
         let configuration = self.configuration
         let logger = self.logger
         let metrics = self.metrics

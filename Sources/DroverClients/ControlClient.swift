@@ -60,8 +60,8 @@ public struct ControlClient: Sendable {
     }
 
     /// Sends a request and decodes the reply's body as `Reply`.
-    /// - Throws: ``ProtocolError`` when the coordinator answered with an `error`; ``DroverError`` (`no_reply`) on timeout, or when
-    ///   the connection is closed; `CancellationError` when the calling task is cancelled.
+    /// - Throws: ``ProtocolError`` when the coordinator answered with an `error`; ``DroverError`` with `no_reply` on
+    ///   timeout, or `closed` once the connection is closed; `CancellationError` when the calling task is cancelled.
     public func request<Body: Encodable & Sendable, Reply: WireBody>(
         _ type: MessageType,
         _ body: Body,
@@ -186,7 +186,7 @@ extension ControlClient {
             exchange.finish(result)
         }
 
-        private var closedFailure: DroverError { DroverError(.noReply, "the connection to the coordinator at \(endpoint) is closed") }
+        private var closedFailure: DroverError { DroverError(.closed, "the connection to the coordinator at \(endpoint) is closed") }
 
         private var timeoutFailure: DroverError {
             DroverError(

@@ -11,17 +11,40 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: "Build in release mode first (swift build -c release); it starts .build/release/drover beside itself."
     )
 
-    @Option(help: "Which benchmarks: throughput, heartbeats, failover, codex, fanout, or all.") var only: String = "all"
+    @Option(help: "Which benchmarks: throughput, heartbeats, failover, codex, fanout, or all; several with commas.")
+    var only: String = "all"
     @Option(help: "TODOs per throughput run with 8 and 64 workers.") var todos = 20_000
     @Option(help: "Seconds to measure heartbeat ingest.") var seconds = 5.0
+    @Flag(
+        help: """
+            Also run the reference benchmarks of bench/ (pyzmq JSON ROUTER, pyzmq JSON dispatcher, Celery + Redis) in the same \
+            sitting, and print their figures and Drover's ratios to them (installs redis-server and a Python venv if missing).
+            """
+    )
+    var withReferences = false
+    @Option(help: "Runs of each reference benchmark (their median is compared).") var referenceRuns = 3
+    @Option(help: "The reference script (default: bench/run-references of this repository).") var references: String?
+
+    /// The benchmarks chosen by --only: one name, a comma-separated list, or all.
+    var chosen: Set<String> {
+        let names = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        return names.contains("all") ? Self.benchmarks : names
+    }
+
+    static let benchmarks: Set<String> = ["throughput", "heartbeats", "failover", "codex", "fanout"]
 
     func validate() throws {
-        guard ["all", "throughput", "heartbeats", "failover", "codex", "fanout"].contains(only) else {
-            throw ValidationError("--only must be throughput, heartbeats, failover, codex, fanout or all")
+        guard !chosen.isEmpty, chosen.isSubset(of: Self.benchmarks) else {
+            throw ValidationError("--only must be throughput, heartbeats, failover, codex, fanout or all (or a comma-separated list)")
         }
-        guard todos > 0, seconds > 0 else { throw ValidationError("--todos and --seconds must be positive") }
+        guard todos > 0, seconds > 0, referenceRuns > 0 else {
+            throw ValidationError("--todos, --seconds and --reference-runs must be positive")
+        }
         guard FileManager.default.isExecutableFile(atPath: BenchCoordinator.droverPath) else {
             throw ValidationError("\(BenchCoordinator.droverPath) is missing: run `swift build -c release` first")
+        }
+        if withReferences, (references ?? References.findScript()) == nil {
+            throw ValidationError("bench/run-references not found: pass --references PATH")
         }
     }
 
@@ -29,7 +52,7 @@ struct BenchCommand: AsyncParsableCommand {
         var results: [String: JSONValue] = [
             "machine": .object(["cores": .int(Int64(ProcessInfo.processInfo.activeProcessorCount))])
         ]
-        if only == "all" || only == "throughput" {
+        if chosen.contains("throughput") {
             var runs: [JSONValue] = []
             for (workers, count) in [(1, max(1, todos / 4)), (8, todos), (64, todos)] {
                 progress("throughput with \(workers) simulated workers, \(count) TODOs")
@@ -37,11 +60,11 @@ struct BenchCommand: AsyncParsableCommand {
             }
             results["throughput"] = .array(runs)
         }
-        if only == "all" || only == "heartbeats" {
+        if chosen.contains("heartbeats") {
             progress("heartbeat ingest from 1000 simulated workers for \(seconds) s")
             results["heartbeat_ingest"] = .object(try await heartbeatIngest(workers: 1000, seconds: seconds))
         }
-        if only == "all" || only == "failover" {
+        if chosen.contains("failover") {
             var runs: [JSONValue] = []
             for mode in ["kill", "freeze"] {
                 progress("failover after a worker \(mode == "kill" ? "is killed" : "freezes")")
@@ -49,17 +72,27 @@ struct BenchCommand: AsyncParsableCommand {
             }
             results["failover"] = .array(runs)
         }
-        if only == "all" || only == "fanout" {
+        if chosen.contains("fanout") {
             progress("event fan-out to 10 observers and a dashboard client, \(todos / 4) TODOs")
             results["fanout"] = .object(try await fanout(observers: 10, todos: max(1, todos / 4)))
         }
-        if only == "all" || only == "codex" {
+        if chosen.contains("codex") {
             if let codex = CodexConfiguration.findExecutable() {
                 progress("codex sessions against the scripted model")
                 results["codex"] = .object(try await CodexBenchmarks.run(codex: codex))
             } else {
                 progress("codex not found (pip install openai-codex-cli-bin): skipping the codex benchmarks")
             }
+        }
+        if withReferences, let script = references ?? References.findScript() {
+            progress("the reference benchmarks (\(script)), \(referenceRuns) runs each")
+            let figures = try await References.run(script: script, runs: referenceRuns, seconds: 15, tasks: 20_000)
+            results["references"] = .object(figures)
+            var heartbeats: [String: JSONValue]?
+            if case .object(let fields)? = results["heartbeat_ingest"] { heartbeats = fields }
+            var throughput: [JSONValue]?
+            if case .array(let runs)? = results["throughput"] { throughput = runs }
+            results["comparison"] = .object(References.comparison(heartbeats: heartbeats, throughput: throughput, references: figures))
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

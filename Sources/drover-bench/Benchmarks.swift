@@ -93,8 +93,9 @@ private func heartbeatIngest(on coordinator: BenchCoordinator, workers: Int, sec
     let cpu = coordinator.cpuSeconds() - cpuBefore
     counters.flood.store(false, ordering: .relaxed)
     let received = (after.counters["received"] ?? 0) - before
+    let refused = after.counters.filter { $0.key.hasPrefix("rejected.") }.mapValues { JSONValue.int($0) }
     return [
-        "workers": .int(Int64(workers)), "seconds": .double(elapsed), "messages": .int(received),
+        "workers": .int(Int64(workers)), "seconds": .double(elapsed), "messages": .int(received), "refused": .object(refused),
         "messages_per_second": .double((Double(received) / elapsed).rounded()),
         "coordinator_cpu_cores": .double((cpu / elapsed * 100).rounded() / 100),
         "workers_still_registered": .int(Int64(after.workers.count)),

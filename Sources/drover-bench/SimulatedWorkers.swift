@@ -82,6 +82,14 @@ final class SimulatedWorkers: SocketLoopHandler {
                 counters.acks.add(1, ordering: .relaxed)
             case .error:
                 counters.errors.add(1, ordering: .relaxed)
+                // A worker the coordinator lost (a starved machine can delay heartbeats past the TTL) registers
+                // again, as a real worker does; its TODOs were requeued and go out again.
+                if registered[socket], let error = try? codec.body(ErrorBody.self, from: message.frames[1]),
+                    error.code == .unknownWorker
+                {
+                    registered[socket] = false
+                    counters.registered.add(-1, ordering: .relaxed)
+                }
             default:
                 break
             }

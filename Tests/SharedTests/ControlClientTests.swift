@@ -124,11 +124,13 @@ private func withFakeControl<Value>(
                 do {
                     _ = try await client.request(.events, EventsRequest(after: 8, limit: 1), as: EventsBody.self)
                     return "answered"
+                } catch let error as DroverError {
+                    return error.code.rawValue
                 } catch {
                     return "\(error)"
                 }
             }
-            #expect(outcome?.contains("closed") == true, "\(String(describing: outcome))")
+            #expect(outcome == DroverError.Code.closed.rawValue, "\(String(describing: outcome))")
         }
     }
 

@@ -30,4 +30,8 @@ pid_t drover_spawn_guarded(char *const argv[], char *const envp[], const char *c
 /// The size of the terminal on `fd`: 0 with `*columns` and `*rows` set, or -1 when `fd` is not a terminal.
 int drover_terminal_size(int fd, int *columns, int *rows);
 
+/// glibc's malloc: keep up to `trim_threshold` bytes free at the top of a heap instead of returning them to the kernel,
+/// serve blocks up to `mmap_threshold` from the heaps, and grow them by `top_pad` at a time. Does nothing elsewhere.
+void drover_keep_freed_memory(int trim_threshold, int mmap_threshold, int top_pad);
+
 #endif

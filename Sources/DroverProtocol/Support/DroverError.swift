@@ -10,6 +10,8 @@ public struct DroverError: Error, Hashable, Sendable, CustomStringConvertible {
 
         /// The coordinator did not answer in time, or its answer was not a reply to the request.
         public static let noReply = Code(rawValue: "no_reply")
+        /// The connection was closed: no request on it can be answered any more.
+        public static let closed = Code(rawValue: "closed")
         /// What was asked for is not there (an inbox item, a TODO).
         public static let notFound = Code(rawValue: "not_found")
         /// A git command failed.

@@ -18,7 +18,7 @@ public struct WireCodec {
     /// The `[header][body]` frames of one message.
     public func frames<Body: Encodable>(_ header: Header, _ body: Body) -> [Data] {
         // Encoding our own Codable values cannot fail; a failure here is a programming error.
-        [Self.encode(header), try! encoder.encode(body)]
+        [Self.encode(header), PlainJSON.written(body, nested: encoder) ?? (try! encoder.encode(body))]
     }
 
     /// The header, written by hand: it goes out with every message and has a fixed shape.
@@ -32,6 +32,12 @@ public struct WireCodec {
     /// Appends `value` as a JSON string literal.
     public static func appendJSONString(_ value: String, to text: inout String) {
         text += "\""
+        // Most strings need no escape at all: appended whole.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            text += value
+            text += "\""
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": text += "\\\""
@@ -55,6 +61,14 @@ public struct WireCodec {
 
     /// Reads and checks the header frame.
     public func header(from frame: Data) throws(ProtocolError) -> Header {
+        // Nearly every header is plain and valid, and is read by hand; anything else, and every error, goes through
+        // the full decoder (the size limit first, as there).
+        if frame.count <= WireLimits.headerBytes, let header = PlainJSON.header(frame) { return header }
+        return try decodedHeader(from: frame)
+    }
+
+    /// ``header(from:)`` through `JSONDecoder` alone.
+    func decodedHeader(from frame: Data) throws(ProtocolError) -> Header {
         guard frame.count <= WireLimits.headerBytes else {
             throw ProtocolError(.tooLarge, "the header frame is \(frame.count) bytes; the limit is \(WireLimits.headerBytes)")
         }
@@ -82,11 +96,22 @@ public struct WireCodec {
 
     /// Reads and validates a body frame.
     public func body<Body: WireBody>(_: Body.Type, from frame: Data, ref: String? = nil) throws(ProtocolError) -> Body {
+        try body(Body.self, from: frame, ref: ref, plain: true)
+    }
+
+    /// ``body(_:from:ref:)`` through `JSONDecoder` alone.
+    func decodedBody<Body: WireBody>(_: Body.Type, from frame: Data, ref: String? = nil) throws(ProtocolError) -> Body {
+        try body(Body.self, from: frame, ref: ref, plain: false)
+    }
+
+    /// With `plain`, the bodies on the hot path (heartbeats, accepts) are read by hand when they are plain; the
+    /// decoded value, the validation and its errors are the same either way.
+    private func body<Body: WireBody>(_: Body.Type, from frame: Data, ref: String?, plain: Bool) throws(ProtocolError) -> Body {
         guard frame.count <= Body.maxBytes else {
             throw ProtocolError(.tooLarge, "the body frame is \(frame.count) bytes; the limit is \(Body.maxBytes)", ref: ref)
         }
         do {
-            let body = try decoder.decode(Body.self, from: frame)
+            let body = try (plain ? PlainJSON.body(Body.self, frame) : nil) ?? decoder.decode(Body.self, from: frame)
             try body.validate()
             return body
         } catch var error as ProtocolError {
