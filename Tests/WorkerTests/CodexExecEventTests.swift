@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func toleratesDuplicateKeysUnknownTypesAndFields() {
-        // web_search items carry two "id" keys (reference §2.2).
+        // web_search items carry two "id" keys.
         let search = parse(
             #"{"type":"item.completed","item":{"id":"item_3","type":"web_search","id":"ws_1","query":"q","action":{"type":"search"}}}"#
         )

@@ -24,7 +24,7 @@ struct ExecTurnDriver: CodexTurnDriver {
         arguments += ["-s", permissions?.sandbox ?? configuration.sandbox, "-C", workdir, "-m", configuration.model]
         if let network = permissions?.network { arguments += ["-c", "sandbox_workspace_write.network_access=\(network)"] }
         for path in permissions?.writable ?? [] { arguments += ["--add-dir", path.hasPrefix("/") ? path : "\(workdir)/\(path)"] }
-        // Options go before `resume`: not all of them are accepted after it (reference §1.2).
+        // Options go before `resume`: not all of them are accepted after it.
         if let threadID { arguments += ["resume", threadID] }
         arguments.append(prompt)
         let command = arguments

@@ -1,7 +1,7 @@
 import DroverProtocol
 import Foundation
 
-/// What a failed codex turn means for recovery, read from codex's message (reference §5.1).
+/// What a failed codex turn means for recovery, read from codex's message.
 public struct TurnFailure: Sendable, Equatable {
     public enum Kind: String, Sendable {
         /// Rate limits, overload, 5xx, a dropped or silent stream: wait and try the turn again.

@@ -54,17 +54,7 @@ final class TestProcess: Sendable {
     @discardableResult
     func wait(timeout: Duration = .seconds(30)) async throws -> Int32 {
         let process = self.process
-        let status = await withTaskGroup(of: Int32?.self) { group in
-            group.addTask { await process.wait() }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
-        guard let status else {
+        guard let status = await value(within: timeout, of: { await process.wait() }) else {
             process.signal(SIGKILL)
             throw TestFailure("\(name) did not exit within \(timeout); its output:\n\(output.suffix(3000))")
         }

@@ -2,7 +2,7 @@ import DroverProtocol
 import Foundation
 import Synchronization
 
-/// A `codex app-server` process and the JSON-RPC conversation with it over stdio (reference §3): requests with
+/// A `codex app-server` process and the JSON-RPC conversation with it over stdio: requests with
 /// their responses, notifications, and the server's own requests (approvals), which must always be answered.
 final class AppServerConnection: Sendable {
     typealias RequestHandler = @Sendable (_ method: String, _ params: [String: JSONValue]) async -> JSONValue
