@@ -118,19 +118,32 @@ struct TodoTable {
         return counts
     }
 
+    /// The one way a TODO changes: in place, only when `allowed` holds for it as it is now, and marked for the
+    /// store. Returns what `body` returns, or nil when the TODO is unknown or the change is not allowed.
+    private mutating func change<Result>(
+        _ key: TodoKey,
+        if allowed: (TodoRecord) -> Bool = { _ in true },
+        _ body: (inout TodoRecord) -> Result
+    ) -> Result? {
+        guard let index = todos.index(forKey: key), allowed(todos.values[index]) else { return nil }
+        changedTodos.insert(key)
+        return body(&todos.values[index])
+    }
+
     // MARK: - The ready queue
 
     /// Makes a TODO that has not ended ready for a worker, at the front of the queue (it was out already) or the
     /// back. Returns whether it was not ready before.
     @discardableResult
     mutating func makeReady(_ key: TodoKey, front: Bool, detail: String? = nil, at now: Int64 = wallClockMilliseconds()) -> Bool {
-        guard var todo = todos[key], !todo.state.isTerminal else { return false }
-        let was = todo.state
-        todo.row.state = .ready
-        todo.readyAt = now
-        if let detail { todo.row.detail = detail }
-        todos[key] = todo
-        changedTodos.insert(key)
+        let was = change(key, if: { !$0.state.isTerminal }) { todo in
+            let was = todo.state
+            todo.row.state = .ready
+            todo.readyAt = now
+            if let detail { todo.row.detail = detail }
+            return was
+        }
+        guard let was else { return false }
         if front { ready.prepend(key) } else { ready.append(key) }
         return was != .ready
     }
@@ -158,68 +171,60 @@ struct TodoTable {
 
     /// Ready → assigned, under the next epoch. Returns the record, with how long it waited in the queue.
     mutating func assign(_ key: TodoKey, to worker: String, at now: Int64) -> (todo: TodoRecord, waitedMs: Int64?)? {
-        guard var todo = todos[key], todo.state == .ready else { return nil }
-        todo.row.epoch += 1
-        todo.row.leaseID = LeaseTable.id(for: key, epoch: todo.row.epoch)
-        todo.row.worker = worker
-        todo.row.state = .assigned
-        todo.assignedAt = now
-        let waited = todo.readyAt.map { max(0, wallClockMilliseconds() - $0) }
-        todo.readyAt = nil
-        todos[key] = todo
-        changedTodos.insert(key)
-        return (todo, waited)
+        change(key, if: { $0.state == .ready }) { todo in
+            todo.row.epoch += 1
+            todo.row.leaseID = LeaseTable.id(for: key, epoch: todo.row.epoch)
+            todo.row.worker = worker
+            todo.row.state = .assigned
+            todo.assignedAt = now
+            let waited = todo.readyAt.map { max(0, wallClockMilliseconds() - $0) }
+            todo.readyAt = nil
+            return (todo, waited)
+        }
     }
 
     /// Assigned → running: the worker has it in hand.
     mutating func start(_ key: TodoKey, at wallClock: Int64) -> TodoRecord? {
-        guard var todo = todos[key], todo.state == .assigned else { return nil }
-        todo.row.state = .running
-        todo.row.facts.startedAt = wallClock
-        todos[key] = todo
-        changedTodos.insert(key)
-        return todo
+        change(key, if: { $0.state == .assigned }) { todo in
+            todo.row.state = .running
+            todo.row.facts.startedAt = wallClock
+            return todo
+        }
     }
 
     /// Takes the lease off a TODO that holds one; its next state is set by the transition that follows.
     /// Returns the lease and the worker that had it.
     mutating func release(_ key: TodoKey) -> (leaseID: String, worker: String?)? {
-        guard var todo = todos[key], let leaseID = todo.leaseID else { return nil }
-        let worker = todo.worker
-        todo.row.leaseID = nil
-        todo.row.worker = nil
-        todos[key] = todo
-        changedTodos.insert(key)
-        return (leaseID, worker)
+        change(key, if: { $0.leaseID != nil }) { todo in
+            let held = (leaseID: todo.leaseID ?? "", worker: todo.worker)
+            todo.row.leaseID = nil
+            todo.row.worker = nil
+            return held
+        }
     }
 
     // MARK: - Work reported
 
     /// Adds a report's tokens and changed files to the TODO's facts.
     mutating func addWork(_ key: TodoKey, tokens: Int64, files: [String]?) {
-        guard var todo = todos[key] else { return }
-        todo.row.facts.tokens += tokens
-        if let files { todo.row.facts.files = files }
-        todos[key] = todo
-        changedTodos.insert(key)
+        change(key) { todo in
+            todo.row.facts.tokens += tokens
+            if let files { todo.row.facts.files = files }
+        }
     }
 
     /// Counts a failed run; returns whether the TODO has attempts left.
     mutating func countFailedAttempt(_ key: TodoKey, detail: String) -> (attempts: Int, retry: Bool)? {
-        guard var todo = todos[key], !todo.state.isTerminal else { return nil }
-        todo.row.attempts += 1
-        todo.row.detail = detail
-        todos[key] = todo
-        changedTodos.insert(key)
-        return (todo.attempts, todo.attempts < todo.spec.maxAttempts)
+        change(key, if: { !$0.state.isTerminal }) { todo in
+            todo.row.attempts += 1
+            todo.row.detail = detail
+            return (todo.attempts, todo.attempts < todo.spec.maxAttempts)
+        }
     }
 
     /// Counts a recovery the policy granted.
     mutating func grantRecovery(_ key: TodoKey, _ detection: Detection, count: Int) {
-        guard var todo = todos[key] else { return }
-        todo.row.recoveries[detection.rawValue] = count
-        todos[key] = todo
-        changedTodos.insert(key)
+        change(key) { $0.row.recoveries[detection.rawValue] = count }
     }
 
     // MARK: - Ending
@@ -235,33 +240,33 @@ struct TodoTable {
     /// A TODO that has not ended reaches the terminal `state`: its dependents are released (if it is done) or
     /// skipped (otherwise), and its plan's open count goes down.
     mutating func end(_ key: TodoKey, as state: TodoState, detail: String, durationMs: Int64? = nil, at now: Int64) -> Ended? {
-        guard state.isTerminal, var todo = todos[key], !todo.state.isTerminal else { return nil }
-        todo.row.state = state
-        todo.row.detail = detail
-        if let durationMs { todo.row.facts.durationMs = durationMs }
-        todo.row.facts.finishedAt = now
-        todos[key] = todo
-        changedTodos.insert(key)
+        guard state.isTerminal else { return nil }
+        let ended: Void? = change(key, if: { !$0.state.isTerminal }) { todo in
+            todo.row.state = state
+            todo.row.detail = detail
+            if let durationMs { todo.row.facts.durationMs = durationMs }
+            todo.row.facts.finishedAt = now
+        }
+        guard ended != nil else { return nil }
         plans[key.plan]?.open -= 1
-        var ended = Ended()
+        var result = Ended()
         var stack = dependents[key] ?? []
         while let dependent = stack.popLast() {
-            guard var next = todos[dependent], !next.state.isTerminal else { continue }
+            guard let index = todos.index(forKey: dependent), !todos.values[index].state.isTerminal else { continue }
             if state == .done {
-                next.waitingOn -= 1
-                todos[dependent] = next
-                if next.waitingOn == 0, makeReady(dependent, front: false, at: now) { ended.readied.append(dependent) }
+                todos.values[index].waitingOn -= 1
+                if todos.values[index].waitingOn == 0, makeReady(dependent, front: false, at: now) { result.readied.append(dependent) }
             } else {
-                next.row.state = .skipped
-                next.row.detail = "not run: \(key.todo) did not succeed"
-                todos[dependent] = next
-                changedTodos.insert(dependent)
+                _ = change(dependent) { next in
+                    next.row.state = .skipped
+                    next.row.detail = "not run: \(key.todo) did not succeed"
+                }
                 plans[dependent.plan]?.open -= 1
-                ended.skipped.append(dependent)
+                result.skipped.append(dependent)
                 stack.append(contentsOf: dependents[dependent] ?? [])
             }
         }
-        return ended
+        return result
     }
 
     /// An operator takes an ended TODO up again, with what was skipped because of it: they are pending again with
@@ -277,14 +282,14 @@ struct TodoTable {
             stack.append(contentsOf: dependents[dependent] ?? [])
         }
         for id in revived {
-            guard var record = todos[id] else { continue }
-            record.row.state = .pending
-            record.row.attempts = 0
-            record.row.recoveries = [:]
-            record.row.detail = detail
-            record.waitingOn = record.spec.dependsOn.count { todos[TodoKey(plan: id.plan, todo: $0)]?.state != .done }
-            todos[id] = record
-            changedTodos.insert(id)
+            let waiting = todos[id]?.spec.dependsOn.count { todos[TodoKey(plan: id.plan, todo: $0)]?.state != .done } ?? 0
+            change(id) { record in
+                record.row.state = .pending
+                record.row.attempts = 0
+                record.row.recoveries = [:]
+                record.row.detail = detail
+                record.waitingOn = waiting
+            }
         }
         var planResumed = false
         if var plan = plans[key.plan] {
