@@ -56,7 +56,10 @@ let package = Package(
         .target(name: "Shared", dependencies: ["CZeroMQ", "CDroverSys", logging, yams], swiftSettings: swiftSettings),
         .target(
             name: "Coordinator",
-            dependencies: ["Shared", logging, serviceLifecycle, grdb, dequeModule, prometheus, hummingbird, hummingbirdWebSocket],
+            dependencies: [
+                "Shared", logging, serviceLifecycle, grdb, .product(name: "GRDBSQLite", package: "GRDB.swift"), dequeModule, prometheus,
+                hummingbird, hummingbirdWebSocket,
+            ],
             swiftSettings: swiftSettings
         ),
         .target(name: "Worker", dependencies: ["Shared", "CDroverSys", logging, serviceLifecycle], swiftSettings: swiftSettings),

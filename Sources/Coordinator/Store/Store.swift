@@ -160,29 +160,42 @@ final class Store {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """
                 )
+                let row = RowWriter(statement, in: db)
                 for todo in changes.todos {
-                    try statement.execute(arguments: [
-                        todo.key.plan, todo.key.todo, todo.state.rawValue, todo.epoch, todo.leaseID, todo.worker,
-                        todo.attempts, todo.detail,
-                        todo.recoveries.isEmpty ? "{}" : String(decoding: codec.json(todo.recoveries), as: UTF8.self),
-                        todo.facts.json,
-                    ])
+                    row.bind(1, todo.key.plan)
+                    row.bind(2, todo.key.todo)
+                    row.bind(3, todo.state.rawValue)
+                    row.bind(4, todo.epoch)
+                    row.bind(5, todo.leaseID)
+                    row.bind(6, todo.worker)
+                    row.bind(7, todo.attempts)
+                    row.bind(8, todo.detail)
+                    row.bind(9, todo.recoveries.isEmpty ? "{}" : String(decoding: codec.json(todo.recoveries), as: UTF8.self))
+                    row.bind(10, todo.facts.json)
+                    try row.insert()
                 }
             }
             if !changes.reports.isEmpty {
                 let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO reports (lease_id, seq) VALUES (?, ?)")
+                let row = RowWriter(statement, in: db)
                 for report in changes.reports {
-                    try statement.execute(arguments: [report.leaseID, Int64(report.seq)])
+                    row.bind(1, report.leaseID)
+                    row.bind(2, Int64(report.seq))
+                    try row.insert()
                 }
             }
             if !changes.events.isEmpty {
                 let statement = try db.cachedStatement(
                     sql: "INSERT INTO events (seq, ts, type, topic, body) VALUES (?, ?, ?, ?, ?)"
                 )
+                let row = RowWriter(statement, in: db)
                 for (event, json) in changes.events {
-                    try statement.execute(arguments: [
-                        event.seq, event.ts, event.type, event.topic, json,
-                    ])
+                    row.bind(1, event.seq)
+                    row.bind(2, event.ts)
+                    row.bind(3, event.type)
+                    row.bind(4, event.topic)
+                    row.bind(5, json)
+                    try row.insert()
                 }
             }
             return .commit
