@@ -18,6 +18,9 @@ final class Store {
         var todos: [TodoRecord] = []
         var reports: [(leaseID: String, seq: UInt64)] = []
         var events: [(event: Event, json: String)] = []
+        /// Each event's topic, in the order of ``events``, when the caller has them (the commit publishes under them
+        /// too); computed here otherwise.
+        var topics: [String] = []
 
         var isEmpty: Bool { newPlans.isEmpty && planStates.isEmpty && todos.isEmpty && reports.isEmpty && events.isEmpty }
     }
@@ -189,11 +192,12 @@ final class Store {
                     sql: "INSERT INTO events (seq, ts, type, topic, body) VALUES (?, ?, ?, ?, ?)"
                 )
                 let row = RowWriter(statement, in: db)
-                for (event, json) in changes.events {
+                let topics = changes.topics.count == changes.events.count ? changes.topics : changes.events.map(\.event.topic)
+                for ((event, json), topic) in zip(changes.events, topics) {
                     row.bind(1, event.seq)
                     row.bind(2, event.ts)
                     row.bind(3, event.type)
-                    row.bind(4, event.topic)
+                    row.bind(4, topic)
                     row.bind(5, json)
                     try row.insert()
                 }
