@@ -63,8 +63,8 @@ let package = Package(
         .target(
             name: "Coordinator",
             dependencies: [
-                "DroverProtocol", "DroverTransport", "DroverClients", logging, serviceLifecycle, grdb, dequeModule, prometheus,
-                hummingbird, hummingbirdWebSocket,
+                "DroverProtocol", "DroverTransport", "DroverClients", logging, serviceLifecycle, grdb,
+                .product(name: "GRDBSQLite", package: "GRDB.swift"), dequeModule, prometheus, hummingbird, hummingbirdWebSocket,
             ]
         ),
         .target(name: "Worker", dependencies: ["DroverProtocol", "DroverTransport", "CDroverSys", logging, serviceLifecycle]),

@@ -75,9 +75,11 @@ final class CoordinatorCore {
         leases.takeChanges(into: &changes)
         changes.events = recorded
         recorded.removeAll(keepingCapacity: true)
+        // Each event's topic once: it is stored with the event and is the frame the event is published under.
+        changes.topics = changes.events.map(\.event.topic)
         try store.write(changes)
-        for (event, json) in changes.events {
-            outgoing.append(OutboundMessage(socket: Socket.events, frames: [Data(event.topic.utf8), Data(json.utf8)]))
+        for ((event, json), topic) in zip(changes.events, changes.topics) {
+            outgoing.append(OutboundMessage(socket: Socket.events, frames: [Data(topic.utf8), Data(json.utf8)]))
             metrics.observe(event)
         }
         audit?.write(changes.events)

@@ -94,6 +94,8 @@ public final class ZMQSocket {
     /// Receives one whole multipart message without blocking, or returns nil when none is waiting.
     public func receive() throws -> [Data]? {
         var frames: [Data] = []
+        // Room for [routing id][header][body] from the start: growing the array would allocate twice per message.
+        frames.reserveCapacity(4)
         while true {
             let (frame, more) = try withUnsafeTemporaryAllocation(of: zmq_msg_t.self, capacity: 1) {
                 buffer -> (Data?, Bool) in

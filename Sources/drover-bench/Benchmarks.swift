@@ -85,18 +85,22 @@ private func heartbeatIngest(on coordinator: BenchCoordinator, workers: Int, sec
     counters.flood.store(true, ordering: .relaxed)
     try await Task.sleep(for: .seconds(1))  // warm-up: queues fill, the coordinator is saturated
     let before = try await coordinator.control.request(.status, EmptyBody(), as: StatusBody.self).counters["received"] ?? 0
+    let sentBefore = counters.floodSent.load(ordering: .relaxed)
     let cpuBefore = coordinator.cpuSeconds()
     let start = ContinuousClock.now
     try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
     let after = try await coordinator.control.request(.status, EmptyBody(), as: StatusBody.self)
     let elapsed = Double((ContinuousClock.now - start).milliseconds) / 1000
     let cpu = coordinator.cpuSeconds() - cpuBefore
+    let sent = counters.floodSent.load(ordering: .relaxed) - sentBefore
     counters.flood.store(false, ordering: .relaxed)
     let received = (after.counters["received"] ?? 0) - before
     let refused = after.counters.filter { $0.key.hasPrefix("rejected.") }.mapValues { JSONValue.int($0) }
     return [
         "workers": .int(Int64(workers)), "seconds": .double(elapsed), "messages": .int(received), "refused": .object(refused),
         "messages_per_second": .double((Double(received) / elapsed).rounded()),
+        // What the simulated workers managed to queue: well above the rate received, the coordinator is the limit.
+        "offered_per_second": .double((Double(sent) / elapsed).rounded()),
         "coordinator_cpu_cores": .double((cpu / elapsed * 100).rounded() / 100),
         "workers_still_registered": .int(Int64(after.workers.count)),
     ]

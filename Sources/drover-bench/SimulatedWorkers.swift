@@ -28,6 +28,8 @@ final class SimulatedWorkers: SocketLoopHandler {
     private var lastRegister: [ContinuousClock.Instant?]
     private var lastHeartbeat = ContinuousClock.now
     private var seq: UInt64 = 0
+    /// Heartbeats each worker sends per tick while flooding.
+    static let floodBurst = 4
     /// One pre-encoded heartbeat per worker, so flooding costs the sender nothing but the send.
     private let heartbeats: [[Data]]
 
@@ -105,9 +107,14 @@ final class SimulatedWorkers: SocketLoopHandler {
             try? sender.send(socket: index, codec.frames(nextHeader(.register), body))
         }
         if counters.flood.load(ordering: .relaxed) {
+            // A few heartbeats per worker each tick, back to back: libzmq then wakes its I/O thread once per burst
+            // rather than once per message, so one sending thread can offer more than the coordinator absorbs.
             var sent = 0
             for index in ids.indices where registered[index] {
-                if (try? sender.send(socket: index, heartbeats[index])) != nil { sent += 1 }
+                for _ in 0..<Self.floodBurst {
+                    guard (try? sender.send(socket: index, heartbeats[index])) != nil else { break }
+                    sent += 1
+                }
             }
             counters.floodSent.add(sent, ordering: .relaxed)
         } else if now - lastHeartbeat >= .milliseconds(500) {

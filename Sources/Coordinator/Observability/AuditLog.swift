@@ -9,8 +9,8 @@ import Foundation
 /// thread and written just after; a failure to write is logged once and does not stop the coordinator.
 public final class AuditLog: Sendable {
     public let path: String
-    /// Lines are built on the core's thread and written on this queue, so the file's system calls stay off the
-    /// hot path; ``flush()`` waits for what is queued.
+    /// Lines are built and written on this queue, so neither the formatting nor the file's system calls are on
+    /// the core's thread; ``flush()`` waits for what is queued.
     private let queue = DispatchQueue(label: "drover.audit")
     private let file: AuditFile
 
@@ -49,10 +49,13 @@ public final class AuditLog: Sendable {
 
     /// Appends the decisions among `events`.
     func write(_ events: [(event: Event, json: String)]) {
-        var text = ""
-        for (event, json) in events where Self.isDecision(event.type) { text += Self.line(event, json: json) + "\n" }
-        guard !text.isEmpty else { return }
-        queue.async { [file, text] in file.append(text) }
+        guard !events.isEmpty else { return }
+        // The lines are built on the audit queue too, off the core's thread; the queue keeps their order.
+        queue.async { [file] in
+            var text = ""
+            for (event, json) in events where Self.isDecision(event.type) { text += Self.line(event, json: json) + "\n" }
+            if !text.isEmpty { file.append(text) }
+        }
     }
 }
 

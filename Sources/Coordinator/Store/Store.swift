@@ -19,6 +19,9 @@ final class Store {
         var todos: [(key: TodoKey, row: TodoRow)] = []
         var reports: [(leaseID: String, seq: UInt64)] = []
         var events: [(event: Event, json: String)] = []
+        /// Each event's topic, in the order of ``events``, when the caller has them (the commit publishes under them
+        /// too); computed here otherwise.
+        var topics: [String] = []
 
         var isEmpty: Bool { newPlans.isEmpty && planStates.isEmpty && todos.isEmpty && reports.isEmpty && events.isEmpty }
     }
@@ -163,29 +166,43 @@ final class Store {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """
                 )
+                let row = RowWriter(statement, in: db)
                 for (key, todo) in changes.todos {
-                    try statement.execute(arguments: [
-                        key.plan, key.todo, todo.state.rawValue, todo.epoch, todo.leaseID, todo.worker,
-                        todo.attempts, todo.detail,
-                        todo.recoveries.isEmpty ? "{}" : String(decoding: codec.json(todo.recoveries), as: UTF8.self),
-                        todo.facts.json,
-                    ])
+                    row.bind(1, key.plan)
+                    row.bind(2, key.todo)
+                    row.bind(3, todo.state.rawValue)
+                    row.bind(4, todo.epoch)
+                    row.bind(5, todo.leaseID)
+                    row.bind(6, todo.worker)
+                    row.bind(7, todo.attempts)
+                    row.bind(8, todo.detail)
+                    row.bind(9, todo.recoveries.isEmpty ? "{}" : String(decoding: codec.json(todo.recoveries), as: UTF8.self))
+                    row.bind(10, todo.facts.json)
+                    try row.insert()
                 }
             }
             if !changes.reports.isEmpty {
                 let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO reports (lease_id, seq) VALUES (?, ?)")
+                let row = RowWriter(statement, in: db)
                 for report in changes.reports {
-                    try statement.execute(arguments: [report.leaseID, Int64(report.seq)])
+                    row.bind(1, report.leaseID)
+                    row.bind(2, Int64(report.seq))
+                    try row.insert()
                 }
             }
             if !changes.events.isEmpty {
                 let statement = try db.cachedStatement(
                     sql: "INSERT INTO events (seq, ts, type, topic, body) VALUES (?, ?, ?, ?, ?)"
                 )
-                for (event, json) in changes.events {
-                    try statement.execute(arguments: [
-                        event.seq, event.ts, event.type.rawValue, event.topic, json,
-                    ])
+                let row = RowWriter(statement, in: db)
+                let topics = changes.topics.count == changes.events.count ? changes.topics : changes.events.map(\.event.topic)
+                for ((event, json), topic) in zip(changes.events, topics) {
+                    row.bind(1, event.seq)
+                    row.bind(2, event.ts)
+                    row.bind(3, event.type.rawValue)
+                    row.bind(4, topic)
+                    row.bind(5, json)
+                    try row.insert()
                 }
             }
             return .commit
