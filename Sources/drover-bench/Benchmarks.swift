@@ -53,7 +53,9 @@ func heartbeatIngest(workers: Int, seconds: Double) async throws -> [String: JSO
 
 private func heartbeatIngest(on coordinator: BenchCoordinator, workers: Int, seconds: Double) async throws -> [String: JSONValue] {
     let counters = SimulationCounters()
-    let (ids, sockets) = SimulatedWorkers.sockets(count: workers, endpoint: coordinator.endpoints.work, prefix: "hb")
+    // Queues of libzmq's (and pyzmq's) default depth, as the reference's senders have: with the 100,000-message
+    // queues of a real worker's socket, the flood left some workers unheard past the lease TTL, so they were dropped.
+    let (ids, sockets) = SimulatedWorkers.sockets(count: workers, endpoint: coordinator.endpoints.work, prefix: "hb", highWaterMark: 1000)
     let loop = try await SocketLoop.start(
         name: "bench-heartbeats",
         context: try ZMQContext(maxSockets: Int32(workers + 64)),
