@@ -1,3 +1,4 @@
+import Coordinator
 import Foundation
 import Shared
 import Synchronization
@@ -80,6 +81,16 @@ private func heartbeatIngest(on coordinator: BenchCoordinator, workers: Int, sec
     counters.flood.store(false, ordering: .relaxed)
     let received = (after.counters["received"] ?? 0) - before
     let refused = after.counters.filter { $0.key.hasPrefix("rejected.") }.mapValues { JSONValue.int($0) }
+    // Workers the coordinator dropped during the run, and why (from its event log).
+    let lost = ((try? EventLog.read(statePath: "\(coordinator.directory)/state/state.sqlite", limit: 1_000_000)) ?? [])
+        .filter { $0.type == "worker.lost" }
+    var reasons: [String: Int] = [:]
+    for event in lost {
+        let reason = event.data["reason"]?.stringValue ?? ""
+        // "worker hb-7 lost: no heartbeat for 2013 ms" → "no heartbeat for"
+        let detail = reason.split(separator: ":", maxSplits: 1).last ?? Substring(reason)
+        reasons[detail.split(separator: " ").prefix(3).joined(separator: " "), default: 0] += 1
+    }
     return [
         "workers": .int(Int64(workers)), "seconds": .double(elapsed), "messages": .int(received), "refused": .object(refused),
         "messages_per_second": .double((Double(received) / elapsed).rounded()),
@@ -87,6 +98,7 @@ private func heartbeatIngest(on coordinator: BenchCoordinator, workers: Int, sec
         "offered_per_second": .double((Double(sent) / elapsed).rounded()),
         "coordinator_cpu_cores": .double((cpu / elapsed * 100).rounded() / 100),
         "workers_still_registered": .int(Int64(after.workers.count)),
+        "workers_dropped": .int(Int64(lost.count)), "dropped_because": .object(reasons.mapValues { .int(Int64($0)) }),
     ]
 }
 
