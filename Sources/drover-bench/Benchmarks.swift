@@ -1,3 +1,4 @@
+import Coordinator
 import DroverClients
 import DroverProtocol
 import DroverTransport
@@ -63,7 +64,10 @@ func heartbeatIngest(workers: Int, seconds: Double) async throws -> [String: JSO
 
 private func heartbeatIngest(on coordinator: BenchCoordinator, workers: Int, seconds: Double) async throws -> [String: JSONValue] {
     let counters = SimulationCounters()
-    let (ids, sockets) = SimulatedWorkers.sockets(count: workers, endpoint: coordinator.endpoints.work, prefix: "hb")
+    // Queues of libzmq's (and pyzmq's) default depth, as the reference's senders have. With the 100,000-message
+    // queues of a real worker's socket the flood's backlog had no bound, and the coordinator dropped workers during
+    // the run more often (see `workers_dropped`).
+    let (ids, sockets) = SimulatedWorkers.sockets(count: workers, endpoint: coordinator.endpoints.work, prefix: "hb", highWaterMark: 1000)
     return try await SocketLoop.run(
         name: "bench-heartbeats",
         context: try ZMQContext(maxSockets: Int32(workers + 64)),
@@ -96,6 +100,17 @@ private func heartbeatIngest(on coordinator: BenchCoordinator, workers: Int, sec
     counters.flood.store(false, ordering: .relaxed)
     let received = (after.counters["received"] ?? 0) - before
     let refused = after.counters.filter { $0.key.hasPrefix("rejected.") }.mapValues { JSONValue.int($0) }
+    // Workers the coordinator dropped during the run, and why (from its event log).
+    let lost = ((try? EventLog.read(statePath: "\(coordinator.directory)/state/state.sqlite", limit: 1_000_000)) ?? [])
+        .filter { $0.type == .workerLost }
+    var reasons: [String: Int] = [:]
+    for event in lost {
+        let reason = event.data["reason"]?.stringValue ?? ""
+        // "worker hb-7 lost: no heartbeat for 2013 ms" → "no heartbeat for N ms"
+        let detail = (reason.split(separator: ":", maxSplits: 1).last ?? Substring(reason)).trimmingCharacters(in: .whitespaces)
+        let words = detail.split(separator: " ").map { $0.allSatisfy(\.isNumber) ? "N" : String($0) }
+        reasons[words.joined(separator: " "), default: 0] += 1
+    }
     return [
         "workers": .int(Int64(workers)), "seconds": .double(elapsed), "messages": .int(received), "refused": .object(refused),
         "messages_per_second": .double((Double(received) / elapsed).rounded()),
@@ -103,6 +118,7 @@ private func heartbeatIngest(on coordinator: BenchCoordinator, workers: Int, sec
         "offered_per_second": .double((Double(sent) / elapsed).rounded()),
         "coordinator_cpu_cores": .double((cpu / elapsed * 100).rounded() / 100),
         "workers_still_registered": .int(Int64(after.workers.count)),
+        "workers_dropped": .int(Int64(lost.count)), "dropped_because": .object(reasons.mapValues { .int(Int64($0)) }),
     ]
 }
 

@@ -42,9 +42,15 @@ final class SimulatedWorkers: SocketLoopHandler {
         heartbeats = ids.map { id in WireCodec().frames(Header(type: .heartbeat, id: "\(id)-hb", seq: 0), HeartbeatBody(leases: [])) }
     }
 
-    static func sockets(count: Int, endpoint: String, prefix: String) -> ([String], [SocketSpec]) {
+    /// - Parameter highWaterMark: messages a worker queues before sends fail (libzmq's own default is 1,000).
+    static func sockets(count: Int, endpoint: String, prefix: String, highWaterMark: Int32 = 100_000) -> ([String], [SocketSpec]) {
         let ids = (0..<count).map { "\(prefix)-\($0)" }
-        return (ids, ids.map { SocketSpec(.dealer, connect: [endpoint], routingID: $0, lingerMilliseconds: 0) })
+        return (
+            ids,
+            ids.map {
+                SocketSpec(.dealer, connect: [endpoint], routingID: $0, highWaterMark: highWaterMark, lingerMilliseconds: 0)
+            }
+        )
     }
 
     private func nextHeader(_ type: MessageType) -> Header {
