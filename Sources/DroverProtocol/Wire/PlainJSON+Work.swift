@@ -163,15 +163,7 @@ extension PlainJSON {
         }
         writer.text += "]"
         if let tokens = body.tokens { writer.field("tokens", tokens) }
-        if let files = body.files {
-            writer.key("files")
-            writer.text += "["
-            for (index, file) in files.enumerated() {
-                if index > 0 { writer.text += "," }
-                WireCodec.appendJSONString(file, to: &writer.text)
-            }
-            writer.text += "]"
-        }
+        if let files = body.files { writer.field("files", files) }
         return writer.data
     }
 }

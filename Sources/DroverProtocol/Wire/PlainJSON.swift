@@ -145,15 +145,7 @@ extension PlainJSON {
 
     static func encode(_ body: HeartbeatBody) -> Data {
         var writer = ObjectWriter()
-        if let leases = body.leases {
-            writer.key("leases")
-            writer.text += "["
-            for (index, lease) in leases.enumerated() {
-                if index > 0 { writer.text += "," }
-                WireCodec.appendJSONString(lease, to: &writer.text)
-            }
-            writer.text += "]"
-        }
+        if let leases = body.leases { writer.field("leases", leases) }
         if let draining = body.draining { writer.field("draining", draining) }
         if let instance = body.instance { writer.field("instance", instance) }
         return writer.data
@@ -190,6 +182,17 @@ extension PlainJSON {
         mutating func field(_ name: StaticString, _ value: String) {
             key(name)
             WireCodec.appendJSONString(value, to: &text)
+        }
+
+        /// A list of strings.
+        mutating func field(_ name: StaticString, _ values: [String]) {
+            key(name)
+            text += "["
+            for (index, value) in values.enumerated() {
+                if index > 0 { text += "," }
+                WireCodec.appendJSONString(value, to: &text)
+            }
+            text += "]"
         }
 
         mutating func field(_ name: StaticString, _ value: Int64) {
