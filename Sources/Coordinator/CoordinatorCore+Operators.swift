@@ -25,7 +25,7 @@ extension CoordinatorCore {
             break
         }
         // Events recorded by this request are committed after the reply is built; they show on the next look.
-        return TodoReply(todo: status(of: key) ?? status(of: todo), events: (try? store.events(of: key, limit: 50)) ?? [])
+        return TodoReply(todo: status(of: todos[key] ?? todo), events: (try? store.events(of: key, limit: 50)) ?? [])
     }
 
     /// A running TODO is stopped by its worker, which reports `cancelled`; one not running is cancelled at once.
