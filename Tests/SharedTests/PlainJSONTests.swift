@@ -238,6 +238,23 @@ import Testing
             ttlMs: 5,
             task: TaskSpec(title: "quote \" here", command: "echo \"hi\"\n", prompt: nil, timeoutSeconds: 0.25, checks: [])
         ),
+        // A job's step: a base, a context document and an answer schema.
+        AssignBody(
+            lease: lease,
+            ttlMs: 5,
+            task: TaskSpec(
+                title: "plan",
+                command: nil,
+                prompt: "Plan the work",
+                timeoutSeconds: nil,
+                checks: [],
+                permissions: Permissions(sandbox: "read-only", network: false),
+                repository: "/srv/app.git",
+                base: "release/1.2",
+                context: "# Context\n- tests: `make test`",
+                output: OutputSpec(step: .plan)
+            )
+        ),
     ]
 
     @Test(arguments: assigns) func assignWrittenByHandReadsBackTheSame(body: AssignBody) throws {
@@ -287,6 +304,18 @@ import Testing
             files: ["a.swift", "b/c.swift"]
         ),
         ReportBody(leaseId: "l", epoch: 1, outcome: .timedOut, exitCode: nil, summary: "", outputTail: "", durationMs: 0, checks: []),
+        // Not plain: a step's answer.
+        ReportBody(
+            leaseId: "l",
+            epoch: 2,
+            outcome: .succeeded,
+            exitCode: 0,
+            summary: "answered",
+            outputTail: "",
+            durationMs: 5,
+            checks: [],
+            output: #"{"kind":"question","answer":"It uses \"make\"."}"#
+        ),
         // Not plain: escapes.
         ReportBody(
             leaseId: "l",
@@ -315,7 +344,8 @@ import Testing
         for body in Self.reports.prefix(3) {
             #expect(PlainJSON.report(PlainJSON.encode(body)) == body)
         }
-        #expect(PlainJSON.report(PlainJSON.encode(Self.reports[3])) == nil, "escapes")
+        #expect(PlainJSON.report(PlainJSON.encode(Self.reports[3])) == nil, "output")
+        #expect(PlainJSON.report(PlainJSON.encode(Self.reports[4])) == nil, "escapes")
     }
 
     /// Odd and refused assigns and reports: the codec answers as JSONDecoder and validation do.

@@ -6,7 +6,7 @@ public struct EventType: WireWord {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
 
-    /// The part before the first dot: `todo`, `agent`, `worker`, `plan`, `inbox`, `policy`, `lease`, `coordinator`.
+    /// The part before the first dot: `todo`, `agent`, `worker`, `plan`, `job`, `inbox`, `policy`, `lease`, `coordinator`.
     public var subject: Substring { rawValue.split(separator: ".", maxSplits: 1).first ?? Substring(rawValue) }
 
     // MARK: The coordinator
@@ -21,6 +21,19 @@ public struct EventType: WireWord {
     public static let planPaused = EventType(rawValue: "plan.paused")
     public static let planResumed = EventType(rawValue: "plan.resumed")
     public static let planCancelRequested = EventType(rawValue: "plan.cancel_requested")
+
+    // MARK: Jobs (`plan` is the job's id)
+
+    /// A job was started from a goal.
+    public static let jobCreated = EventType(rawValue: "job.created")
+    /// A job moved from one state to another (`from`, `to`, `reason`, `evidence`).
+    public static let jobTransition = EventType(rawValue: "job.transition")
+    /// A step's answer was accepted (`step`, `artifact`).
+    public static let jobArtifact = EventType(rawValue: "job.artifact")
+    /// A job asks the operator for its plan's permissions (`item`, `grants`).
+    public static let jobPermissionsAsked = EventType(rawValue: "job.permissions_asked")
+    /// The permissions were decided (`granted`, `refused`, `decided_by`).
+    public static let jobPermissionsDecided = EventType(rawValue: "job.permissions_decided")
 
     // MARK: TODOs
 

@@ -7,12 +7,18 @@ public struct Plan: Codable, Sendable, Equatable {
     /// The git repository the TODOs work in (a path or URL every worker can reach). Each TODO then runs in a
     /// worktree on branch `drover/<plan>/<todo>`, pushed back after its run, so a reassigned TODO goes on from there.
     public var repository: String?
+    /// The branch new TODO branches start from; nil starts them from the repository's default branch.
+    public var base: String?
+    /// A document every TODO's session is given before its prompt: for a job's plan, what the investigation found.
+    public var context: String?
     public var todos: [Todo]
 
-    public init(id: String, title: String, repository: String? = nil, todos: [Todo]) {
+    public init(id: String, title: String, repository: String? = nil, base: String? = nil, context: String? = nil, todos: [Todo]) {
         self.id = id
         self.title = title
         self.repository = repository
+        self.base = base
+        self.context = context
         self.todos = todos
     }
 
@@ -24,7 +30,7 @@ public struct Plan: Codable, Sendable, Equatable {
 public struct Todo: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, title, prompt, command, dependsOn = "depends_on", labels, checks, risk, budget, timeoutSeconds = "timeout_seconds",
-            maxAttempts = "max_attempts", permissions
+            maxAttempts = "max_attempts", permissions, files, estimateMinutes = "estimate_minutes"
     }
 
     public var id: String
@@ -47,6 +53,10 @@ public struct Todo: Codable, Sendable, Equatable {
     public var maxAttempts: Int
     /// What the agent may do; nil leaves the worker's defaults.
     public var permissions: Permissions?
+    /// The files (globs) the TODO expects to touch, as its planner saw them.
+    public var files: [String]?
+    /// How long the planner expects the TODO to take, in minutes.
+    public var estimateMinutes: Double?
 
     public init(
         id: String,
@@ -60,9 +70,13 @@ public struct Todo: Codable, Sendable, Equatable {
         budget: Budget? = nil,
         timeoutSeconds: Double? = nil,
         maxAttempts: Int = 1,
-        permissions: Permissions? = nil
+        permissions: Permissions? = nil,
+        files: [String]? = nil,
+        estimateMinutes: Double? = nil
     ) {
         self.permissions = permissions
+        self.files = files
+        self.estimateMinutes = estimateMinutes
         self.id = id
         self.title = title ?? id
         self.prompt = prompt

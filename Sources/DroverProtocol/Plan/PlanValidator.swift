@@ -5,6 +5,9 @@ public enum PlanValidator {
         var problems: [PlanProblem] = []
         if let problem = Identifier.problem(with: plan.id) { problems.append(.init(path: "id", message: "plan id \(problem)")) }
         if plan.todos.isEmpty { problems.append(.init(path: "todos", message: "a plan needs at least one TODO")) }
+        if let base = plan.base, !GitRef.isValidBranch(base) {
+            problems.append(.init(path: "base", message: "\"\(base)\" is not a valid branch name"))
+        }
 
         var firstIndex: [String: Int] = [:]
         for (index, todo) in plan.todos.enumerated() {

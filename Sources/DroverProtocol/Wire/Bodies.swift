@@ -76,7 +76,8 @@ public struct HeartbeatBody: Codable, Sendable, Equatable {
 /// What a worker is asked to do for one TODO.
 public struct TaskSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
-        case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget, risk, permissions, repository, branch
+        case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget, risk, permissions, repository, branch, base,
+            context, output
     }
 
     public var title: String
@@ -95,7 +96,15 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     public var permissions: Permissions?
     /// The plan's git repository, when it has one: the work happens in a worktree of it, on ``branch``.
     public var repository: String?
+    /// The branch to work on. With a repository and no branch, the work happens in a worktree detached at ``base``
+    /// that is thrown away after the run: read-only work, such as a job's steps.
     public var branch: String?
+    /// Where a new branch starts (and what its changed files are counted against); nil is the default branch.
+    public var base: String?
+    /// A document the session is given before the prompt (the plan's context).
+    public var context: String?
+    /// The session must end with a JSON answer of this shape (a job's step).
+    public var output: OutputSpec?
 
     public init(
         title: String,
@@ -107,8 +116,14 @@ public struct TaskSpec: Codable, Sendable, Equatable {
         risk: Risk? = nil,
         permissions: Permissions? = nil,
         repository: String? = nil,
-        branch: String? = nil
+        branch: String? = nil,
+        base: String? = nil,
+        context: String? = nil,
+        output: OutputSpec? = nil
     ) {
+        self.base = base
+        self.context = context
+        self.output = output
         self.risk = risk
         self.permissions = permissions
         self.repository = repository
@@ -125,7 +140,8 @@ public struct TaskSpec: Codable, Sendable, Equatable {
 extension TaskSpec {
     /// What a worker is told of a plan's TODO: the work itself, without what only the scheduler needs (its id,
     /// dependencies, labels and attempts).
-    public init(_ todo: Todo, repository: String?, branch: String?) {
+    public init(_ todo: Todo, repository: String?, branch: String?, base: String? = nil, context: String? = nil, output: OutputSpec? = nil)
+    {
         self.init(
             title: todo.title,
             command: todo.command,
@@ -136,8 +152,25 @@ extension TaskSpec {
             risk: todo.risk,
             permissions: todo.permissions,
             repository: repository,
-            branch: branch
+            branch: branch,
+            base: base,
+            context: context,
+            output: output
         )
+    }
+}
+
+/// The answer a session must end with: JSON of `schema`, read as `step`'s answer. An answer that cannot be used is
+/// sent back to the same session with its problems, up to `attempts` answers in all.
+public struct OutputSpec: Codable, Sendable, Equatable {
+    public var step: JobStep
+    public var schema: JSONValue
+    public var attempts: Int
+
+    public init(step: JobStep, attempts: Int = 3) {
+        self.step = step
+        self.schema = step.schema
+        self.attempts = attempts
     }
 }
 
@@ -243,7 +276,7 @@ public struct CheckResult: Codable, Sendable, Equatable {
 public struct ReportBody: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case leaseId = "lease_id", epoch, outcome, exitCode = "exit_code", summary, outputTail = "output_tail", durationMs = "duration_ms",
-            checks, tokens, files
+            checks, tokens, files, output
     }
 
     public var leaseId: String
@@ -259,6 +292,8 @@ public struct ReportBody: Codable, Sendable, Equatable {
     public var tokens: Int64?
     /// Files the TODO's branch changed against the default branch (optional; at most ``WireLimits/maxFiles``).
     public var files: [String]?
+    /// The session's answer, when the task asked for one (``TaskSpec/output``): JSON text already read and valid.
+    public var output: String?
 
     public init(
         leaseId: String,
@@ -270,8 +305,10 @@ public struct ReportBody: Codable, Sendable, Equatable {
         durationMs: Int64,
         checks: [CheckResult],
         tokens: Int64? = nil,
-        files: [String]? = nil
+        files: [String]? = nil,
+        output: String? = nil
     ) {
+        self.output = output
         self.tokens = tokens
         self.files = files
         self.leaseId = leaseId

@@ -65,6 +65,13 @@ extension PlainJSON {
         }
         if let repository = task.repository { inner.field("repository", repository) }
         if let branch = task.branch { inner.field("branch", branch) }
+        // Rare fields (a job's plans and steps): written here, read back by the full decoder.
+        if let base = task.base { inner.field("base", base) }
+        if let context = task.context { inner.field("context", context) }
+        if let output = task.output {
+            inner.key("output")
+            inner.text += nested.text(output)
+        }
         writer.text += inner.closed
         return writer.data
     }
@@ -164,6 +171,7 @@ extension PlainJSON {
         writer.text += "]"
         if let tokens = body.tokens { writer.field("tokens", tokens) }
         if let files = body.files { writer.field("files", files) }
+        if let output = body.output { writer.field("output", output) }
         return writer.data
     }
 }

@@ -42,6 +42,8 @@ public struct AskKind: WireWord {
     public static let approval = AskKind(rawValue: "approval")
     /// The agent asked something only a human can answer.
     public static let question = AskKind(rawValue: "question")
+    /// The permissions a job's plan needs, asked once before it runs (an item of the coordinator's, not a session's).
+    public static let permissions = AskKind(rawValue: "permissions")
     /// Old-style recovery request, from workers that predate the `recover` message; answered by the policy.
     public static let recovery = AskKind(rawValue: "recovery")
 

@@ -82,6 +82,9 @@ extension AssignBody: WireBody {
     public func validate() throws(ProtocolError) {
         try lease.validate("lease")
         try require(ttlMs > 0, "ttl_ms", "must be positive")
+        if let output = task.output {
+            try require((1...10).contains(output.attempts), "task.output.attempts", "must be between 1 and 10")
+        }
     }
 }
 
@@ -123,6 +126,7 @@ extension ReportBody: WireBody {
             try require(files.count <= WireLimits.maxFiles, "files", "has more than \(WireLimits.maxFiles) entries")
             for file in files { try requireText(file, "files", max: 4096) }
         }
+        try requireText(output, "output")
     }
 }
 
