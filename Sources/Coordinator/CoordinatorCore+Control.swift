@@ -56,10 +56,16 @@ extension CoordinatorCore {
             case .review:
                 let request = try codec.body(ReviewRequest.self, from: body, ref: header.id)
                 reply(Socket.control, to: envelope, .review, try review(request))
+            case .job:
+                let request = try codec.body(JobRequest.self, from: body, ref: header.id)
+                reply(Socket.control, to: envelope, .job, try operate(request, now: now))
+            case .policy:
+                let request = try codec.body(PolicyRequest.self, from: body, ref: header.id)
+                reply(Socket.control, to: envelope, .policy, operate(request))
             default:
                 throw ProtocolError(
                     .unknownType,
-                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events, todo, plan, review)",
+                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events, todo, plan, review, job, policy)",
                     ref: header.id
                 )
             }

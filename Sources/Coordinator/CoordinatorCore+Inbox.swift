@@ -41,9 +41,21 @@ extension CoordinatorCore {
 
     /// An operator's answer: passed to the session that asked, if it still holds its lease.
     func answer(_ body: AnswerBody) throws(ProtocolError) -> AnswerBody {
-        guard let waiting = inbox.take(body.item) else {
+        guard let waiting = inbox[body.item] else {
             throw ProtocolError(.rejected, "no inbox item \(body.item): it was answered already, or its TODO moved on (see `drover inbox`)")
         }
+        if case .job(let job) = waiting.destination {
+            // Checked before it leaves the inbox: a wrong answer leaves the item waiting.
+            try answerPermissions(body, waiting: waiting, job: job)
+            return body
+        }
+        guard body.grants == nil, body.replan == nil, body.remember == nil else {
+            throw ProtocolError(
+                .badField,
+                "grants, replan and remember answer a job's permissions item; \(body.item) is a \(waiting.item.kind) item"
+            )
+        }
+        _ = inbox.take(body.item)
         try deliver(body, to: waiting, event: .inboxAnswered, [:])
         return body
     }
@@ -73,7 +85,8 @@ extension CoordinatorCore {
         throws(ProtocolError)
     {
         let item = waiting.item
-        guard let key = leases[waiting.leaseID], todos[key]?.worker == item.worker else {
+        guard case .session(let leaseID, let workerItem) = waiting.destination, let key = leases[leaseID], todos[key]?.worker == item.worker
+        else {
             throw ProtocolError(.rejected, "the session that asked \(body.item) is gone (its lease ended)")
         }
         send(
@@ -82,9 +95,9 @@ extension CoordinatorCore {
             .control,
             ControlBody(
                 action: .answer,
-                leaseId: waiting.leaseID,
+                leaseId: leaseID,
                 reason: "an operator answered",
-                item: waiting.workerItem,
+                item: workerItem,
                 decision: body.decision,
                 text: body.text
             )

@@ -66,6 +66,7 @@ extension CoordinatorCore {
         if let tokens = body.tokens { data["tokens"] = .int(tokens) }
         switch body.outcome {
         case .succeeded:
+            if let output = body.output { keepStepAnswer(output, plan: key.plan) }
             end(key, as: .done, detail: body.summary, durationMs: body.durationMs, worker: worker, data)
         case .escalated:
             end(key, as: .escalated, detail: body.summary, durationMs: body.durationMs, worker: worker, data)

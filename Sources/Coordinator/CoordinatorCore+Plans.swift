@@ -11,11 +11,24 @@ extension CoordinatorCore {
             }
             return SubmittedBody(plan: plan.id, created: false)
         }
-        let readied = todos.add(plan, submitJSON: submitJSON, submittedAt: wallClockMilliseconds())
-        record(.planSubmitted, plan: plan.id, ["title": .string(plan.title), "todos": .int(Int64(plan.todos.count))])
-        for key in readied { record(.todoReady, plan: key.plan, todo: key.todo) }
+        if jobs[plan.id] != nil {
+            throw ProtocolError(.rejected, "\"\(plan.id)\" is a job's id: give the plan another id")
+        }
+        addPlan(plan, submitJSON: submitJSON)
         schedule(now: now)
         return SubmittedBody(plan: plan.id, created: true)
+    }
+
+    /// Adds a plan's TODOs. Those in `skipping` are skipped at once with the reason given, before anything is
+    /// scheduled, and with them whatever depends on them.
+    func addPlan(_ plan: Plan, submitJSON: String, skipping: [String: String] = [:]) {
+        let readied = todos.add(plan, submitJSON: submitJSON, submittedAt: wallClockMilliseconds())
+        record(.planSubmitted, plan: plan.id, ["title": .string(plan.title), "todos": .int(Int64(plan.todos.count))])
+        for todo in plan.todos {
+            guard let reason = skipping[todo.id] else { continue }
+            end(TodoKey(plan: plan.id, todo: todo.id), as: .skipped, detail: reason, ["reason": .string(reason)])
+        }
+        for key in readied where todos[key]?.state == .ready { record(.todoReady, plan: key.plan, todo: key.todo) }
     }
 
     /// Rebuilds memory from the store after a start or restart.
@@ -31,6 +44,7 @@ extension CoordinatorCore {
                 recovered += 1
             }
         }
+        restoreJobs(snapshot)
         record(.coordinatorStarted, ["instance": .string(instance), "leases_awaiting_workers": .int(Int64(recovered))])
         // A plan whose last TODO ended just before a crash is finished now.
         for id in todos.plans.keys { finishPlanIfDone(id) }
@@ -63,11 +77,26 @@ extension CoordinatorCore {
         if let waited { metrics.assigned(after: .milliseconds(waited)) }
         leases.grant(leaseID, for: key)
         workers.hold(leaseID, by: worker)
-        let plan = todos.plans[key.plan]?.plan
         let lease = LeaseRef(leaseId: leaseID, plan: key.plan, todo: key.todo, epoch: todo.epoch)
-        let task = TaskSpec(todo.spec, repository: plan?.repository, branch: plan?.branch(of: key.todo))
+        let task = taskSpec(for: todo)
         send(CoordinatorCore.Socket.work, to: worker, .assign, AssignBody(lease: lease, ttlMs: ttlMs, task: task))
         record(.todoAssigned, plan: key.plan, todo: key.todo, worker: worker, ["epoch": .int(todo.epoch), "lease": .string(leaseID)])
+    }
+
+    /// What a worker is told to do for a TODO. A job's step works read-only, detached at the base, and must answer in
+    /// its step's shape; other TODOs work on their own branch, given their plan's context.
+    func taskSpec(for todo: TodoRecord) -> TaskSpec {
+        let plan = todos.plans[todo.key.plan]?.plan
+        if let (_, step) = jobs.step(runningAs: todo.key.plan) {
+            return TaskSpec(todo.spec, repository: plan?.repository, branch: nil, base: plan?.base, output: OutputSpec(step: step))
+        }
+        return TaskSpec(
+            todo.spec,
+            repository: plan?.repository,
+            branch: plan?.branch(of: todo.key.todo),
+            base: plan?.base,
+            context: plan?.context
+        )
     }
 
     /// Ends a TODO in a terminal state and records what that did to its dependents and its plan.
@@ -93,5 +122,6 @@ extension CoordinatorCore {
             plan: id,
             ["counts": .object(todos.counts(of: plan.plan).mapValues { .int(Int64($0)) })]
         )
+        jobPlanEnded(plan)
     }
 }

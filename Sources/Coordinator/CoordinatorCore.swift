@@ -32,6 +32,10 @@ final class CoordinatorCore {
     var workers = WorkerRegistry()
     /// Items waiting for a human.
     var inbox = Inbox()
+    /// Jobs: goals on their way to a plan that runs.
+    var jobs = JobTable()
+    /// Permission decisions remembered per repository.
+    var permissions = PermissionMemory()
     var counters: [String: Int64] = [:]
     var lastSeq: Int64 = 0
     /// Every message received, valid or not (reported as the `received` counter).
@@ -66,13 +70,17 @@ final class CoordinatorCore {
     // MARK: - Batches
 
     /// Whether something changed that the next ``commit()`` must write.
-    var hasUncommittedChanges: Bool { todos.hasChanges || leases.hasChanges || !recorded.isEmpty }
+    var hasUncommittedChanges: Bool {
+        todos.hasChanges || leases.hasChanges || jobs.hasChanges || permissions.hasChanges || !recorded.isEmpty
+    }
 
     /// Writes every change since the last commit in one transaction, then hands back the replies and events to send.
     func commit() throws -> [OutboundMessage] {
         var changes = Store.Changes()
         todos.takeChanges(into: &changes)
         leases.takeChanges(into: &changes)
+        jobs.takeChanges(into: &changes)
+        permissions.takeChanges(into: &changes)
         changes.events = recorded
         recorded.removeAll(keepingCapacity: true)
         // Each event's topic once: it is stored with the event and is the frame the event is published under.

@@ -245,6 +245,46 @@ struct BodySample: Sendable, CustomTestStringConvertible {
                 counters: ["rejected.bad_field": 2, "lease_expired": 1]
             )
         ),
+        BodySample(
+            .job,
+            JobRequest(action: .start, job: "rate-limits", goal: "add rate limiting", repository: "/srv/app.git", base: "main")
+        ),
+        BodySample(.job, JobRequest(action: .show, job: "rate-limits")),
+        BodySample(
+            .job,
+            JobsBody(jobs: [
+                JobView(
+                    id: "rate-limits",
+                    goal: "add rate limiting",
+                    repository: "/srv/app.git",
+                    state: .permissionNegotiate,
+                    reason: "the plan needs 1 permission(s) an operator must grant",
+                    createdAt: 1_700_000_000_000,
+                    updatedAt: 1_700_000_060_000,
+                    transitions: [
+                        JobTransition(from: nil, to: .classify, reason: "started from a goal", at: 1_700_000_000_000),
+                        JobTransition(
+                            from: .classify,
+                            to: .plan,
+                            reason: "needs no investigation",
+                            evidence: ["kind": "commands"],
+                            at: 1_700_000_030_000
+                        ),
+                    ]
+                )
+            ])
+        ),
+        BodySample(.policy, PolicyRequest(action: .forget, repository: "/srv/app.git", grant: "network")),
+        BodySample(
+            .policy,
+            PolicyBody(rules: [
+                PolicyRule(repository: "/srv/app.git", grant: "network", decision: .deny, decidedAt: 1_700_000_000_000, job: "rate-limits")
+            ])
+        ),
+        BodySample(
+            .answer,
+            AnswerBody(item: "rate-limits-permissions-1", decision: .approve, grants: ["risk:high"], replan: false, remember: true)
+        ),
     ]
 
     let codec = WireCodec()

@@ -1,15 +1,33 @@
 import DroverProtocol
 
-/// What sessions on any worker wait for a human to decide. Kept in memory: after a restart, sessions ask again.
+/// What waits for a human to decide: sessions' questions and approvals on any worker, and jobs' permissions. Kept
+/// in memory: after a restart, sessions ask again, and jobs put their items back from their stored state.
 struct Inbox {
+    /// Who waits for an item's answer.
+    enum Destination: Sendable, Equatable {
+        /// A session, under its lease; `item` is the worker's own name for the item.
+        case session(leaseID: String, item: String)
+        /// A job, waiting for its permissions.
+        case job(String)
+    }
+
     /// An inbox item and where its answer goes.
     struct Waiting: Sendable {
         var item: InboxItem
-        var leaseID: String
-        /// The worker's own name for the item.
-        var workerItem: String
+        var destination: Destination
         /// Monotonic milliseconds after which the policy default answers it.
         var deadline: Int64?
+
+        /// A session's item.
+        init(item: InboxItem, leaseID: String, workerItem: String, deadline: Int64?) {
+            self.init(item: item, destination: .session(leaseID: leaseID, item: workerItem), deadline: deadline)
+        }
+
+        init(item: InboxItem, destination: Destination, deadline: Int64?) {
+            self.item = item
+            self.destination = destination
+            self.deadline = deadline
+        }
     }
 
     private(set) var waiting: [String: Waiting] = [:]
@@ -30,6 +48,8 @@ struct Inbox {
         return true
     }
 
+    subscript(id: String) -> Waiting? { waiting[id] }
+
     /// Takes an item out to answer it.
     mutating func take(_ id: String) -> Waiting? { waiting.removeValue(forKey: id) }
 
@@ -42,7 +62,9 @@ struct Inbox {
 
     /// Takes out the items of a lease that ended: nobody can answer them any more.
     mutating func takeItems(of leaseID: String) -> [Waiting] {
-        let gone = waiting.values.filter { $0.leaseID == leaseID }.sorted { $0.item.askedAt < $1.item.askedAt }
+        let gone = waiting.values.filter {
+            if case .session(leaseID, _) = $0.destination { true } else { false }
+        }.sorted { $0.item.askedAt < $1.item.askedAt }
         for item in gone { waiting[item.item.id] = nil }
         return gone
     }

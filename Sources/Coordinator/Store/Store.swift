@@ -22,8 +22,15 @@ final class Store {
         /// Each event's topic, in the order of ``events``, when the caller has them (the commit publishes under them
         /// too); computed here otherwise.
         var topics: [String] = []
+        /// Jobs that changed, written whole.
+        var jobs: [JobRecord] = []
+        /// Remembered permission decisions that changed; nil deletes the rule.
+        var policyRules: [(repository: String, grant: String, rule: PolicyRule?)] = []
 
-        var isEmpty: Bool { newPlans.isEmpty && planStates.isEmpty && todos.isEmpty && reports.isEmpty && events.isEmpty }
+        var isEmpty: Bool {
+            newPlans.isEmpty && planStates.isEmpty && todos.isEmpty && reports.isEmpty && events.isEmpty && jobs.isEmpty
+                && policyRules.isEmpty
+        }
     }
 
     /// What a restarted coordinator begins from.
@@ -32,6 +39,8 @@ final class Store {
         var todos: [TodoKey: TodoRow]
         var processedReports: Set<String>
         var lastSeq: Int64
+        var jobs: [JobRecord] = []
+        var policyRules: [PolicyRule] = []
     }
 
     private let database: DatabaseQueue
@@ -92,6 +101,16 @@ final class Store {
         migrator.registerMigration("v4: work facts") { db in
             try db.execute(sql: "ALTER TABLE todos ADD COLUMN facts TEXT NOT NULL DEFAULT '{}'")
         }
+        migrator.registerMigration("v5: jobs") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE jobs (id TEXT PRIMARY KEY, ord INTEGER NOT NULL, state TEXT NOT NULL,
+                        record TEXT NOT NULL /* the JobRecord as JSON */);
+                    CREATE TABLE permission_policy (repository TEXT NOT NULL, grant_id TEXT NOT NULL,
+                        rule TEXT NOT NULL /* the PolicyRule as JSON */, PRIMARY KEY (repository, grant_id)) WITHOUT ROWID;
+                    """
+            )
+        }
         return migrator
     }
 
@@ -135,7 +154,13 @@ final class Store {
                 reports.insert(LeaseTable.reportKey(row["lease_id"], UInt64(row["seq"] as Int64)))
             }
             let lastSeq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM events") ?? 0
-            return Snapshot(plans: plans, todos: todos, processedReports: reports, lastSeq: lastSeq)
+            let jobs = try String.fetchAll(db, sql: "SELECT record FROM jobs ORDER BY ord").map {
+                try codec.decode(JobRecord.self, from: Data($0.utf8))
+            }
+            let rules = try String.fetchAll(db, sql: "SELECT rule FROM permission_policy").map {
+                try codec.decode(PolicyRule.self, from: Data($0.utf8))
+            }
+            return Snapshot(plans: plans, todos: todos, processedReports: reports, lastSeq: lastSeq, jobs: jobs, policyRules: rules)
         }
     }
 
@@ -188,6 +213,25 @@ final class Store {
                     row.bind(1, report.leaseID)
                     row.bind(2, Int64(report.seq))
                     try row.insert()
+                }
+            }
+            for job in changes.jobs {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO jobs (id, ord, state, record) VALUES (?, ?, ?, ?)",
+                    arguments: [job.id, job.order, job.state.rawValue, String(decoding: codec.json(job), as: UTF8.self)]
+                )
+            }
+            for (repository, grant, rule) in changes.policyRules {
+                if let rule {
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO permission_policy (repository, grant_id, rule) VALUES (?, ?, ?)",
+                        arguments: [repository, grant, String(decoding: codec.json(rule), as: UTF8.self)]
+                    )
+                } else {
+                    try db.execute(
+                        sql: "DELETE FROM permission_policy WHERE repository = ? AND grant_id = ?",
+                        arguments: [repository, grant]
+                    )
                 }
             }
             if !changes.events.isEmpty {

@@ -73,6 +73,8 @@ public struct EventType: WireWord {
     public static let inboxExpired = EventType(rawValue: "inbox.expired")
     public static let inboxDropped = EventType(rawValue: "inbox.dropped")
     public static let policyDecided = EventType(rawValue: "policy.decided")
+    /// An operator forgot a remembered permission decision (`repository`, `grant`).
+    public static let policyForgotten = EventType(rawValue: "policy.forgotten")
 
     // MARK: Agents
 
