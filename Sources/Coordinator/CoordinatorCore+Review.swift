@@ -38,7 +38,8 @@ extension CoordinatorCore {
             items: items,
             slots: slots.total,
             freeSlots: slots.free,
-            inbox: inbox.items.filter { only == nil || $0.plan == only }
+            inbox: inbox.items.filter { only == nil || $0.plan == only },
+            jobs: jobs.all.filter { only == nil || $0.id == only }.map { $0.view(full: false, counts: nil) }
         )
     }
 }

@@ -134,4 +134,28 @@ import Testing
         #expect(Reviewer.percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9) == 9)
         #expect(Reviewer.percentile([7], 0.9) == 7)
     }
+
+    @Test func aJobWaitingForItsPermissionsComesFirstAndAFailedJobIsNamed() {
+        var review = input([item("a", .running)], slots: 1, freeSlots: 0)
+        review.inbox = [
+            InboxItem(id: "w1-q1", plan: "p", todo: "a", worker: "w1", kind: .question, text: "which one?", askedAt: 0),
+            InboxItem(
+                id: "j1-permissions-1",
+                plan: "j1",
+                todo: "",
+                worker: "",
+                kind: .permissions,
+                text: "needs network",
+                askedAt: 0,
+                job: "j1",
+                grants: [PermissionGrant(id: "network", description: "reach the network", todos: ["fetch"])]
+            ),
+        ]
+        review.jobs = [JobView(id: "j0", goal: "g", repository: "/r", state: .failed, reason: "the plan step failed", createdAt: 0, updatedAt: Self.now)]
+        let steps = Reviewer(review).review().nextSteps
+        #expect(steps.first?.action == "decide the permissions job j1 asks for")
+        #expect(steps.first?.command?.contains("drover approve j1-permissions-1") == true)
+        #expect(steps.first?.reason.contains("network") == true)
+        #expect(steps.contains { $0.command == "drover job show j0" && $0.reason.contains("the plan step failed") })
+    }
 }

@@ -33,4 +33,6 @@ struct ReviewInput: Sendable {
     var slots: Int
     var freeSlots: Int
     var inbox: [InboxItem]
+    /// The jobs, oldest first (without their history and artifacts).
+    var jobs: [JobView] = []
 }

@@ -11,7 +11,22 @@ extension Reviewer {
         if !remaining.isEmpty && input.slots == 0 {
             candidates.append((1000, "start a worker", "drover worker", "\(remaining.count) TODOs are left and no worker takes work"))
         }
-        for item in input.inbox {
+        for item in input.inbox where item.kind == .permissions {
+            let grants = (item.grants ?? []).map(\.id)
+            candidates.append(
+                (
+                    600 + Double(grants.count), "decide the permissions job \(item.job ?? item.plan) asks for",
+                    "drover approve \(item.id)  (or: --grant ID for some of them; drover deny \(item.id))",
+                    "the job's plan waits for them: \(grants.joined(separator: ", "))"
+                )
+            )
+        }
+        for job in input.jobs where job.state == .failed && job.updatedAt > input.now - 24 * 3600 * 1000 {
+            candidates.append(
+                (250, "look into job \(job.id)", "drover job show \(job.id)", "it failed: \(job.reason.prefix(200))")
+            )
+        }
+        for item in input.inbox where item.kind != .permissions {
             let key = "\(item.plan)/\(item.todo)"
             let blocked = downstream(of: key).filter { !(byKey[$0]?.state.isTerminal ?? true) }.count
             let command =

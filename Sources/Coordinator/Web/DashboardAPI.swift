@@ -20,6 +20,10 @@ struct DashboardAPI: Sendable {
         router.get("/metrics") { _, _ in Self.respond(metrics.exposition(), type: "text/plain; version=0.0.4; charset=utf-8") }
         router.get("/api/status") { _, _ in try await forward(.status, EmptyBody(), as: StatusBody.self) }
         router.get("/api/inbox") { _, _ in try await forward(.inbox, EmptyBody(), as: InboxBody.self) }
+        router.get("/api/jobs") { _, _ in try await forward(.job, JobRequest(action: .list), as: JobsBody.self) }
+        router.get("/api/jobs/:id") { _, context in
+            try await forward(.job, JobRequest(action: .show, job: context.parameters.get("id")), as: JobsBody.self)
+        }
         router.get("/api/review") { request, _ in
             try await forward(.review, ReviewRequest(plan: request.uri.queryParameters.get("plan")), as: ReviewBody.self)
         }
@@ -32,7 +36,7 @@ struct DashboardAPI: Sendable {
             let body = try await request.body.collect(upTo: 64 << 10)
             guard let answer = try? JSONDecoder().decode(AnswerBody.self, from: Data(body.readableBytesView)) else {
                 return Self.respond(
-                    #"{"error":"the body must be JSON: {\"item\",\"decision\":\"approve|deny|reply\",\"text\"}"}"#,
+                    #"{"error":"the body must be JSON: {\"item\",\"decision\":\"approve|deny|reply\",\"text\",\"grants\",\"replan\",\"remember\"}"}"#,
                     status: .badRequest
                 )
             }

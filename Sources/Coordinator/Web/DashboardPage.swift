@@ -1,6 +1,6 @@
 /// The dashboard: one self-contained page (no outside scripts, fonts or styles: it works with no internet).
 ///
-/// It loads the status, review and inbox from the JSON API, then follows the event stream over a WebSocket from the
+/// It loads the jobs, status, review and inbox from the JSON API, then follows the event stream over a WebSocket from the
 /// status's sequence number, refilling any gap from `/api/events`, and refreshes what an event changes.
 enum DashboardPage {
     static let html = #"""
@@ -41,11 +41,22 @@ enum DashboardPage {
         #feed div { white-space:nowrap; overflow:hidden; text-overflow:ellipsis; }
         .muted { color:var(--dim); }
         ol, ul { margin:4px 0; padding-left:20px; }
+        .job { border:1px solid var(--line); border-radius:4px; padding:6px 8px; margin:6px 0; }
+        .job h3 { font-size:13px; margin:0 0 6px; }
+        .lifecycle { display:flex; flex-wrap:wrap; gap:4px; align-items:center; margin:4px 0; }
+        .state { padding:2px 8px; border-radius:10px; background:#24303c; color:var(--dim); font-size:12px; }
+        .state.passed { color:var(--text); }
+        .state.current { background:var(--running); color:#000; font-weight:600; }
+        .state.current.ended { background:var(--failed); color:#fff; }
+        .state.current.finished { background:var(--done); color:#fff; }
+        details { margin:4px 0; } summary { cursor:pointer; color:var(--dim); }
+        pre.doc { white-space:pre-wrap; font:12px/1.35 ui-monospace, monospace; margin:4px 0; max-height:300px; overflow:auto; }
         </style>
         </head>
         <body>
         <header><h1>Drover</h1><span id="conn">connecting…</span><span id="summary" class="muted"></span></header>
         <main>
+          <section class="wide"><h2>Jobs</h2><div id="jobs" class="muted">loading…</div></section>
           <section class="wide"><h2>Plan graph</h2><div id="graph" class="muted">loading…</div></section>
           <section><h2>TODO board</h2><div id="board" class="board"></div></section>
           <section><h2>Workers</h2><div id="workers" class="muted">loading…</div></section>
@@ -127,11 +138,42 @@ enum DashboardPage {
             `<td class="${w.last_seen_ms_ago < 2000 ? "ok" : "late"}">${w.last_seen_ms_ago < 2000 ? "healthy" : "silent " + human(w.last_seen_ms_ago / 1000)}</td></tr>`).join("") + "</table>";
         }
 
+        const lifecycle = ["classify", "investigate", "plan", "permission_negotiate", "execute", "done"];
+        async function refreshJobs() {
+          const { jobs } = await get("/api/jobs");
+          if (!jobs.length) { $("jobs").textContent = "no jobs: `drover job start \"GOAL\" --repository PATH` starts one"; return; }
+          const shown = await Promise.all(jobs.slice(-5).reverse().map((j) => get(`/api/jobs/${encodeURIComponent(j.id)}`).then((b) => b.jobs[0])));
+          $("jobs").innerHTML = shown.map(renderJob).join("");
+        }
+        function renderJob(j) {
+          const reached = new Set(j.transitions.map((t) => t.to));
+          const ended = j.state === "failed" || j.state === "cancelled";
+          const states = lifecycle.map((s) => `<span class="state${s === j.state ? " current" + (s === "done" ? " finished" : "") : reached.has(s) ? " passed" : ""}" data-state="${s}">${s.replace("_", " ")}</span>`);
+          if (ended) states.push(`<span class="state current ended" data-state="${j.state}">${j.state}</span>`);
+          let html = `<div class="job" data-job="${esc(j.id)}" data-current="${esc(j.state)}"><h3>${esc(j.id)} <span class="muted">${esc(j.goal)}</span></h3>` +
+            `<div class="lifecycle">${states.join("→")}</div><p class="muted" data-reason>${esc(j.reason)}</p>`;
+          if (j.answer) html += `<p data-artifact="answer"><b>Answer</b> ${esc(j.answer)}</p>`;
+          if (j.classification) html += `<p data-artifact="classification"><b>Classified</b> ${esc(j.classification.kind.replace(/_/g, " "))}, ${esc(j.classification.complexity)} complexity: ${esc(j.classification.summary)}</p>`;
+          if (j.context) html += `<details data-artifact="context"><summary>Context document</summary><pre class="doc">${esc(j.context)}</pre></details>`;
+          if (j.plan) html += `<details data-artifact="plan" open><summary>Plan: ${esc(j.plan.title)} (${j.plan.todos.length} TODOs${j.counts ? ", " + (j.counts.done || 0) + " done" : ""})</summary><table><tr><th>TODO</th><th>depends on</th><th>risk</th><th>checks</th></tr>` +
+            j.plan.todos.map((t) => `<tr><td>${esc(t.id)}: ${esc(t.title)}</td><td>${esc((t.depends_on || []).join(", "))}</td><td>${esc(t.risk)}</td><td><code>${esc((t.checks || []).map((c) => c.command || c.file).join("; "))}</code></td></tr>`).join("") + "</table></details>";
+          if (j.grants && j.grants.length) html += `<p data-artifact="permissions"><b>Permissions</b> ` + j.grants.map((g) => {
+            const p = j.permissions, verdict = !p ? "asked" : p.granted.includes(g.id) ? "granted" : "refused";
+            return `${esc(g.id)} <span class="muted">(${esc(g.todos.join(", "))})</span>: <span data-grant="${esc(g.id)}">${verdict}</span>`;
+          }).join(" · ") + (j.permissions ? ` <span class="muted">by ${esc(j.permissions.decided_by)}</span>` : "") + "</p>";
+          html += `<details><summary>History</summary><ol>` + j.transitions.map((t) => `<li>${esc(t.from || "start")} → ${esc(t.to)}: ${esc(t.reason)}</li>`).join("") + "</ol></details></div>";
+          return html;
+        }
+
         async function refreshInbox() {
           const { items } = await get("/api/inbox");
           if (!items.length) { $("inbox").textContent = "nothing waits for a human"; return; }
-          $("inbox").innerHTML = items.map((i) => `<div class="item" data-item="${esc(i.id)}"><p><b>${esc(i.kind)}</b> from ${esc(i.plan)}/${esc(i.todo)} on ${esc(i.worker)}</p><p>${esc(i.text)}</p>` +
-            (i.kind === "approval"
+          $("inbox").innerHTML = items.map((i) => `<div class="item" data-item="${esc(i.id)}"><p><b>${esc(i.kind)}</b> ${i.job ? `for job ${esc(i.job)}` : `from ${esc(i.plan)}/${esc(i.todo)} on ${esc(i.worker)}`}</p><p>${esc(i.text)}</p>` +
+            (i.kind === "permissions"
+              ? (i.grants || []).map((g) => `<label><input type="checkbox" data-grant="${esc(g.id)}" checked> ${esc(g.id)} <span class="muted">${esc(g.description)}: ${esc(g.todos.join(", "))}</span></label><br>`).join("") +
+                `<label><input type="checkbox" data-option="remember"> remember for this repository</label> <label><input type="checkbox" data-option="replan"> plan again without what is refused</label><br>` +
+                `<button class="approve" data-decision="approve">Approve selected</button> <button class="deny" data-decision="deny">Deny all</button>`
+              : i.kind === "approval"
               ? `<button class="approve" data-decision="approve">Approve</button> <button class="deny" data-decision="deny">Deny</button>`
               : `<input type="text" placeholder="your answer"> <button class="reply" data-decision="reply">Answer</button>`) + "</div>").join("");
         }
@@ -139,9 +181,15 @@ enum DashboardPage {
           const button = event.target.closest("button");
           if (!button) return;
           const box = button.closest(".item");
-          const input = box.querySelector("input");
+          const input = box.querySelector("input[type=text]");
           const body = { item: box.dataset.item, decision: button.dataset.decision };
           if (input) body.text = input.value;
+          const grants = [...box.querySelectorAll("input[data-grant]")];
+          if (grants.length) {
+            if (body.decision === "approve") body.grants = grants.filter((g) => g.checked).map((g) => g.dataset.grant);
+            body.remember = box.querySelector("input[data-option=remember]").checked;
+            if (body.decision === "approve") body.replan = box.querySelector("input[data-option=replan]").checked;
+          }
           const response = await fetch("/api/answer", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
           const reply = await response.json();
           $("inbox-result").textContent = response.ok ? `sent ${body.decision} for ${body.item}` : `not sent: ${reply.error}`;
@@ -193,6 +241,7 @@ enum DashboardPage {
           addFeed(e);
           if (!e.type.startsWith("agent.")) later("status", 200, refreshStatus);
           if (e.type.startsWith("inbox.")) later("inbox", 100, refreshInbox);
+          if (e.type.startsWith("job.")) later("jobs", 200, refreshJobs);
           later("review", 1500, refreshReview);
         }
 
@@ -206,7 +255,7 @@ enum DashboardPage {
         (async () => {
           const status = await refreshStatus();
           lastSeq = status.seq;
-          await Promise.all([refreshInbox(), refreshReview()]);
+          await Promise.all([refreshInbox(), refreshReview(), refreshJobs()]);
           connect();
         })().catch((e) => { $("conn").textContent = `cannot reach the coordinator: ${e.message}`; });
         </script>
