@@ -151,7 +151,17 @@ import Testing
                 grants: [PermissionGrant(id: "network", description: "reach the network", todos: ["fetch"])]
             ),
         ]
-        review.jobs = [JobView(id: "j0", goal: "g", repository: "/r", state: .failed, reason: "the plan step failed", createdAt: 0, updatedAt: Self.now)]
+        review.jobs = [
+            JobView(
+                id: "j0",
+                goal: "g",
+                repository: "/r",
+                state: .failed,
+                reason: "the plan step failed",
+                createdAt: 0,
+                updatedAt: Self.now
+            )
+        ]
         let steps = Reviewer(review).review().nextSteps
         #expect(steps.first?.action == "decide the permissions job j1 asks for")
         #expect(steps.first?.command?.contains("drover approve j1-permissions-1") == true)
