@@ -1,13 +1,15 @@
 import DroverProtocol
 import Foundation
 
-/// What `drover watch` shows: workers, running TODOs with their latest agent activity, the inbox, recent events.
+/// What `drover watch` shows: jobs, workers, running TODOs with their latest agent activity, the inbox, recent events.
 ///
-/// Fed by status replies (``update(status:inbox:)``) and the event stream (``apply(_:)``); ``render(columns:rows:)``
+/// Fed by status replies (``update(status:inbox:jobs:)``) and the event stream (``apply(_:)``); ``render(columns:rows:)``
 /// lays it out as lines that fit the terminal.
 public struct FleetView: Sendable {
     public private(set) var status: StatusBody?
     public private(set) var inboxCount = 0
+    /// The jobs, oldest first.
+    public private(set) var jobs: [JobView] = []
     /// The latest agent event of each TODO (`plan/todo`), for people.
     public private(set) var activity: [String: String] = [:]
     /// When each running TODO started (wall ms), as seen in the stream.
@@ -19,9 +21,10 @@ public struct FleetView: Sendable {
 
     public init() {}
 
-    public mutating func update(status: StatusBody, inbox: Int) {
+    public mutating func update(status: StatusBody, inbox: Int, jobs: [JobView] = []) {
         self.status = status
         inboxCount = inbox
+        self.jobs = jobs
         let running = Set(status.todos.filter { $0.state == .running || $0.state == .assigned }.map { "\($0.plan)/\($0.id)" })
         activity = activity.filter { running.contains($0.key) }
         started = started.filter { running.contains($0.key) }
@@ -52,6 +55,13 @@ public struct FleetView: Sendable {
         }
         lines.append("plans: " + (plans.isEmpty ? "none" : plans.joined(separator: " · ")))
         lines.append(inboxCount == 0 ? "inbox: empty" : "inbox: \(inboxCount) waiting for a human (drover inbox)")
+        // Jobs under way, and the last few that ended.
+        let shown = jobs.filter { !$0.state.isTerminal } + jobs.filter(\.state.isTerminal).suffix(3)
+        if !shown.isEmpty {
+            lines.append("")
+            lines.append("JOBS (\(jobs.count(where: { !$0.state.isTerminal })) under way)")
+            for job in shown { lines.append("  \(job.id) [\(job.state)] \(job.reason.replacingOccurrences(of: "\n", with: " "))") }
+        }
         lines.append("")
         lines.append("WORKERS (\(status.workers.count))")
         if status.workers.isEmpty { lines.append("  none connected") }
@@ -83,6 +93,9 @@ public struct FleetView: Sendable {
         var line = "#\(event.seq) \(event.type)"
         if let plan = event.plan { line += " \(plan)" + (event.todo.map { "/\($0)" } ?? "") }
         if let worker = event.worker { line += " @\(worker)" }
+        if event.type == .jobTransition, let to = event.data["to"]?.stringValue {
+            line += ": \(event.data["from"]?.stringValue ?? "start") → \(to)"
+        }
         for key in ["text", "reason", "summary", "decision"] {
             if let value = event.data[key]?.stringValue, !value.isEmpty {
                 line += ": " + value.replacingOccurrences(of: "\n", with: " ")

@@ -45,7 +45,8 @@ struct WatchCommand: AsyncParsableCommand {
                 while !Task.isCancelled {
                     if let status = try? await client.request(.status, EmptyBody(), as: StatusBody.self) {
                         let inbox = (try? await client.request(.inbox, EmptyBody(), as: InboxBody.self))?.items.count ?? 0
-                        view.state.withLock { $0.update(status: status, inbox: inbox) }
+                        let jobs = (try? await client.request(.job, JobRequest(action: .list), as: JobsBody.self))?.jobs ?? []
+                        view.state.withLock { $0.update(status: status, inbox: inbox, jobs: jobs) }
                         if !terminal {
                             let summary = Self.summary(status, inbox: inbox)
                             if summary != lastSummary { Self.emit(summary) }

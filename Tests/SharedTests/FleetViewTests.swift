@@ -72,4 +72,28 @@ import Testing
         #expect(view.activity.isEmpty)
         #expect(view.render(columns: 80, rows: 40).contains("RUNNING (0)"))
     }
+
+    @Test func jobsUnderWayAndTheirMovesAreShown() {
+        var view = FleetView()
+        let jobs = (1...5).map { index in
+            JobView(
+                id: "j\(index)",
+                goal: "g",
+                repository: "/r",
+                state: index == 5 ? .permissionNegotiate : .done,
+                reason: index == 5 ? "the plan needs 1 permission(s)" : "all done",
+                createdAt: 0,
+                updatedAt: 0
+            )
+        }
+        view.update(status: status(running: false), inbox: 1, jobs: jobs)
+        view.apply(
+            Event(seq: 10, ts: 0, type: .jobTransition, plan: "j5", data: ["from": "plan", "to": "permission_negotiate", "reason": "asks"])
+        )
+        let lines = view.render(columns: 100, rows: 40)
+        #expect(lines.contains("JOBS (1 under way)"))
+        #expect(lines.contains("  j5 [permission_negotiate] the plan needs 1 permission(s)"))
+        #expect(lines.filter { $0.hasPrefix("  j") && $0.contains("[done]") }.count == 3, "the last three that ended")
+        #expect(lines.contains("  #10 job.transition j5: plan → permission_negotiate: asks"))
+    }
 }
