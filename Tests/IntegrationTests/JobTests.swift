@@ -13,7 +13,8 @@ import Worker
 struct JobTests {
     static let goal = "Write the notes and their summary"
 
-    static let classification = #"{"kind":"multi_file_change","complexity":"low","needs_investigation":true,"summary":"notes and a summary","answer":null}"#
+    static let classification =
+        #"{"kind":"multi_file_change","complexity":"low","needs_investigation":true,"summary":"notes and a summary","answer":null}"#
     static let investigation = json(
         Investigation(
             summary: "A tiny repository with a README",
