@@ -278,4 +278,39 @@ struct JobTests {
             #expect(events.last { $0.type == .todoDone && $0.plan == "lost-investigate" }?.worker == "second")
         }
     }
+
+    /// The dashboard's job view in a real headless Chromium: the current state is highlighted, and the permissions
+    /// item is answered from the page, one grant unticked.
+    @Test(.enabled(if: DashboardTests.chromium != nil, "needs Chromium (apt install chromium)"))
+    func theDashboardShowsTheJobAndTakesItsPermissions() async throws {
+        let server = try ScriptedModelServer(scripts: Self.scripts(plan: [.message(Self.plan)]))
+        defer { server.stop() }
+        let artifacts = DashboardTests.repository.appendingPathComponent(".build/artifacts").path
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        let screenshot = "\(artifacts)/dashboard-job.png"
+        try? FileManager.default.removeItem(atPath: screenshot)
+        try await Cluster.with { cluster in
+            let repository = try await makeRepository(in: cluster.directory)
+            try await cluster.startCoordinator()
+            try cluster.startWorker("w1", slots: 2, extra: codex(server, cluster))
+            let browser = try cluster.startCommand(
+                "chromium",
+                [
+                    "/usr/bin/env", "python3", DashboardTests.repository.appendingPathComponent("Tests/Browser/job_check.py").path,
+                    "--url", try #require(cluster.dashboard), "--chromium", try #require(DashboardTests.chromium), "--job", "web",
+                    "--refuse", "network", "--final-state", "done", "--screenshot", screenshot,
+                ]
+            )
+            _ = try await browser.waitForLine(containing: "READY", timeout: .seconds(60))
+            _ = try await start(cluster, job: "web", repository: repository)
+            #expect(try await browser.wait(timeout: .seconds(150)) == 0, "\(browser.output)")
+            #expect(browser.output.contains("INBOX web-permissions-1 network risk:high"))
+            let done = try await show(cluster, "web")
+            #expect(done.state == .done, "\(done.reason)")
+            #expect(done.permissions?.granted == ["risk:high"])
+            #expect(done.permissions?.refused == ["network"])
+            let png = try #require(FileManager.default.contents(atPath: screenshot))
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "a PNG screenshot")
+        }
+    }
 }
