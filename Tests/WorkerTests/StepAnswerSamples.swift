@@ -18,5 +18,5 @@ enum StepAnswerSamples {
     /// a and b wait for each other.
     static let cycle = json(PlannedWork(title: "Two steps", todos: [todo("a", dependsOn: ["b"]), todo("b", dependsOn: ["a"])]))
     /// What the validator says of ``cycle``.
-    static let cycleProblem = "todos[0].depends_on: dependency cycle: a -> b -> a"
+    static let cycleProblem = "todos[0].depends_on: dependency cycle: a -> b -> a (each depends on the next)"
 }

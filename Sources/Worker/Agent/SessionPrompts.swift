@@ -1,4 +1,5 @@
 import DroverProtocol
+import Foundation
 
 /// The texts a session's supervisor sends the model that are not the TODO's own: the opening prompt with its context
 /// document, and what it says when a step's answer cannot be used. Pure, so the words are tested without codex.
