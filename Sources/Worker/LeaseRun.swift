@@ -83,7 +83,7 @@ struct LeaseRun: Sendable {
         context: AgentContext
     ) async -> AgentResult {
         context.events([
-            AgentEvent(kind: .workspace, text: "worktree detached at \(worktree.startedFrom), read-only: removed after the run")
+            AgentEvent(kind: .workspace, text: "worktree detached at \(worktree.startedFrom): nothing is kept, it is removed after the run")
         ])
         var context = context
         context.checkpoint = {}  // nothing of this work is kept

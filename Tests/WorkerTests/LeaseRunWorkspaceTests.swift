@@ -87,7 +87,7 @@ struct LeaseRunWorkspaceTests {
         )
         #expect(result.outcome == .succeeded, "\(result.summary)")
         #expect(result.files == nil)
-        #expect(events == ["worktree detached at dev, read-only: removed after the run"], "no checkpoint")
+        #expect(events == ["worktree detached at dev: nothing is kept, it is removed after the run"], "no checkpoint")
         #expect(try await Self.sh("git --git-dir remote.git for-each-ref", in: directory.path) == before, "nothing pushed")
         let clone = "\(directory.path)/work/.drover-git/w1/\(GitWorkspace.safe(remote)).git"
         let branches = try await Self.sh("git -C \(clone) for-each-ref --format='%(refname)' refs/heads", in: directory.path)

@@ -18,7 +18,7 @@ import Foundation
 /// | usage limit | finish, escalated |
 /// | any other turn failure | finish, failed |
 /// | codex exited without ending its turn (crashed) | recover: resume the thread (or start again) |
-/// | the turn completed, and the task wants an answer that can be used (``OutputSpec``) | keep it, run the checks |
+/// | the turn completed with an answer that can be used (when the task wants one: ``OutputSpec``) | keep it, run the checks |
 /// | the turn completed with an answer that cannot be used, answers left | report it, repair on the same thread with its problems (a turn outside the turn budget) |
 /// | the turn completed with an answer that cannot be used, no answers left | finish, failed, with the step and every problem |
 /// | the turn completed (no answer wanted) | run the checks |
