@@ -98,7 +98,7 @@ let package = Package(
             dependencies: ["DroverProtocol", "DroverTransport", "DroverPlans", "DroverClients", "DroverTesting"]
         ),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "DroverProtocol", "DroverTesting"]),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "DroverProtocol", "DroverTransport", "DroverTesting"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "DroverProtocol", "DroverTransport", "DroverTesting", "ScriptedModel"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

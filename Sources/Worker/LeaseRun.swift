@@ -2,7 +2,8 @@ import DroverProtocol
 import Synchronization
 
 /// One lease's work from start to end: the TODO's workspace (a git worktree when the plan has a repository), the
-/// agent in it, and the checkpoint after it.
+/// agent in it, and the checkpoint after it. A task with a repository and no branch runs in a worktree detached at
+/// its base, with no checkpoints, removed after the run: read-only work such as a job's steps.
 struct LeaseRun: Sendable {
     var agent: any AgentSession
     var workdir: String
@@ -22,15 +23,18 @@ struct LeaseRun: Sendable {
         context: AgentContext
     ) async -> AgentResult {
         let events = context.events
-        guard let repository = task.repository, let branch = task.branch else {
+        guard let repository = task.repository else {
             return await agent.run(task: task, lease: lease, workdir: workdir, context: context)
         }
         let workspace = GitWorkspace(root: workdir, worker: worker)
         let prepared: GitWorkspace.Worktree
         do {
-            prepared = try await workspace.prepare(repository: repository, branch: branch, lease: lease)
+            prepared = try await workspace.prepare(repository: repository, branch: task.branch, base: task.base, lease: lease)
         } catch {
             return AgentResult(outcome: .failed, summary: "could not prepare the worktree: \(error)")
+        }
+        guard let branch = prepared.branch else {
+            return await detached(task, lease: lease, in: prepared, of: workspace, repository: repository, context: context)
         }
         events([AgentEvent(kind: .workspace, text: "worktree on \(branch), from \(prepared.startedFrom)")])
         var task = task
@@ -65,6 +69,27 @@ struct LeaseRun: Sendable {
         }
         result.files = await workspace.changedFiles(await worktree.value)
         await workspace.remove(await worktree.value, repository: repository)
+        return result
+    }
+
+    /// Read-only work in a detached worktree: nothing is committed or pushed, no files are reported, and the
+    /// worktree is removed after the run, whatever it left behind.
+    private func detached(
+        _ task: TaskSpec,
+        lease: LeaseRef,
+        in worktree: GitWorkspace.Worktree,
+        of workspace: GitWorkspace,
+        repository: String,
+        context: AgentContext
+    ) async -> AgentResult {
+        context.events([
+            AgentEvent(kind: .workspace, text: "worktree detached at \(worktree.startedFrom): nothing is kept, it is removed after the run")
+        ])
+        var context = context
+        context.checkpoint = {}  // nothing of this work is kept
+        var result = await agent.run(task: task, lease: lease, workdir: worktree.path, context: context)
+        result.files = nil
+        await workspace.remove(worktree, repository: repository)
         return result
     }
 }

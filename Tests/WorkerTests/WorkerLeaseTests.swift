@@ -68,6 +68,16 @@ import Testing
         #expect(report.map(\.outcome) == [.cancelled])
     }
 
+    @Test func theReportCarriesTheSessionsAnswer() throws {
+        let harness = WorkerHarness()
+        try harness.registered()
+        try harness.assign("a")
+        var result = AgentResult(outcome: .succeeded, exitCode: 0, summary: "answered")
+        result.output = #"{"title":"t","todos":[]}"#
+        let report = try harness.input(.finished(leaseID: "p/a@1", result)).bodies(.report, as: ReportBody.self)
+        #expect(report.map(\.output) == [#"{"title":"t","todos":[]}"#])
+    }
+
     @Test func controlAbortStopsTheRunAndReportsNothing() throws {
         let harness = WorkerHarness()
         try harness.registered()

@@ -84,6 +84,8 @@ public struct Detection: WireWord {
     public static let contextFull = Detection(rawValue: "context_full")
     /// The agent's final message asks a question.
     public static let asksHuman = Detection(rawValue: "asks_human")
+    /// The session's answer (a job step's JSON) could not be used; it is sent back with its problems.
+    public static let invalidAnswer = Detection(rawValue: "invalid_answer")
 }
 
 /// The supervisor policy's answer to a `recover` request.

@@ -12,8 +12,11 @@ public struct AgentResult: Sendable, Equatable {
     public var checks: [CheckResult]
     /// Model tokens the session used, when it ran a model.
     public var tokens: Int64?
-    /// Files its branch changed, relative to the repository's default branch (set by the lease run).
+    /// Files its branch changed, relative to its base (set by the lease run; nil for a detached worktree).
     public var files: [String]?
+    /// The session's answer, when the task asked for one (``TaskSpec/output``): JSON text that was read and could be
+    /// used.
+    public var output: String?
 
     public init(outcome: Outcome, exitCode: Int32? = nil, summary: String, outputTail: String = "", checks: [CheckResult] = []) {
         self.outcome = outcome

@@ -9,6 +9,9 @@ import Foundation
 /// that carries its actions out: run a turn, checkpoint and run the checks, ask the coordinator's policy, ask an
 /// operator, back off. Every detection and recovery is an agent event with its evidence.
 ///
+/// A task's context document opens the first prompt of each thread. A task that wants an answer (``TaskSpec/output``)
+/// gives codex its schema on every turn, and the supervisor reads the answer, sending it back while it cannot be used.
+///
 /// Each lease gets a `CODEX_HOME` of its own, so sessions on one host never mix. stdin is /dev/null, so codex never
 /// waits for input.
 public struct CodexAgent: AgentSession {
@@ -34,6 +37,12 @@ public struct CodexAgent: AgentSession {
             return AgentResult(outcome: .failed, summary: "cannot prepare CODEX_HOME at \(home): \(error.localizedDescription)")
         }
         let environment = lease.environment(adding: ["CODEX_HOME": home])
+        let schemaFile: String?
+        do {
+            schemaFile = try configuration.mode == .exec ? Self.writeSchema(of: task.output, in: home) : nil
+        } catch {
+            return AgentResult(outcome: .failed, summary: "cannot write the output schema in \(home): \(error.localizedDescription)")
+        }
         let driver: any CodexTurnDriver =
             switch configuration.mode {
             case .exec:
@@ -43,7 +52,8 @@ public struct CodexAgent: AgentSession {
                     workdir: workdir,
                     permissions: task.permissions,
                     grace: grace,
-                    events: context.events
+                    events: context.events,
+                    outputSchemaFile: schemaFile
                 )
             case .appServer:
                 AppServerTurnDriver(
@@ -52,7 +62,8 @@ public struct CodexAgent: AgentSession {
                     environment: environment,
                     workdir: workdir,
                     permissions: task.permissions,
-                    risk: task.risk
+                    risk: task.risk,
+                    outputSchema: task.output?.schema
                 )
             }
         let checks = CheckRunner(environment: environment, directory: workdir, grace: grace)
@@ -65,6 +76,15 @@ public struct CodexAgent: AgentSession {
         )
         await driver.finish()
         return result
+    }
+
+    /// Writes the JSON Schema of the answer `output` wants into `home` (the lease's own CODEX_HOME, which no other
+    /// session sees), for `exec --output-schema`; returns its path, nil when no answer is wanted.
+    static func writeSchema(of output: OutputSpec?, in home: String) throws -> String? {
+        guard let output else { return nil }
+        let path = "\(home)/output-schema.json"
+        try JSONEncoder().encode(output.schema).write(to: URL(fileURLWithPath: path))
+        return path
     }
 
     /// Carries out the supervisor's actions until it says the session is over.

@@ -18,12 +18,16 @@ struct ExecTurnDriver: CodexTurnDriver {
     var permissions: Permissions?
     var grace: Duration
     var events: @Sendable ([AgentEvent]) -> Void
+    /// A file holding the JSON Schema the final message must follow (``TaskSpec/output``), given on every turn.
+    var outputSchemaFile: String?
 
     func runTurn(prompt: String, threadID: String?, turn: CodexTurn, timeout: Double?) async -> ProcessRun {
         var arguments = [configuration.executable, "exec", "--json", "--skip-git-repo-check"]
         arguments += ["-s", permissions?.sandbox ?? configuration.sandbox, "-C", workdir, "-m", configuration.model]
         if let network = permissions?.network { arguments += ["-c", "sandbox_workspace_write.network_access=\(network)"] }
         for path in permissions?.writable ?? [] { arguments += ["--add-dir", path.hasPrefix("/") ? path : "\(workdir)/\(path)"] }
+        // Every turn: the schema binds one turn's final message, resumed ones included.
+        if let outputSchemaFile { arguments += ["--output-schema", outputSchemaFile] }
         // Options go before `resume`: not all of them are accepted after it.
         if let threadID { arguments += ["resume", threadID] }
         arguments.append(prompt)

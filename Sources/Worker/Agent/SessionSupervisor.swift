@@ -18,8 +18,11 @@ import Foundation
 /// | usage limit | finish, escalated |
 /// | any other turn failure | finish, failed |
 /// | codex exited without ending its turn (crashed) | recover: resume the thread (or start again) |
-/// | the turn completed | run the checks |
-/// | the checks pass | finish, succeeded |
+/// | the turn completed with an answer that can be used (when the task wants one: ``OutputSpec``) | keep it, run the checks |
+/// | the turn completed with an answer that cannot be used, answers left | report it, repair on the same thread with its problems (a turn outside the turn budget) |
+/// | the turn completed with an answer that cannot be used, no answers left | finish, failed, with the step and every problem |
+/// | the turn completed (no answer wanted) | run the checks |
+/// | the checks pass | finish, succeeded (with the answer, when one was wanted) |
 /// | checks fail, and the last message is a question the agent may decide alone (low, medium risk) | recover: decide |
 /// | checks fail, and the question is above that risk | ask an operator; their answer goes on the thread |
 /// | checks fail otherwise (stopped early) | recover: repair on the same thread |
@@ -56,6 +59,12 @@ struct SessionSupervisor: Sendable {
         var turnMessage: String?
         /// What kept the TODO from being done, for the report when the budget runs out.
         var lastProblem: String?
+        /// Answers read so far (``OutputSpec``), usable or not.
+        var answers = 0
+        /// Turns run to repair an unusable answer: they do not count against the turn budget.
+        var answerRepairs = 0
+        /// The latest answer, when it could be used: JSON text.
+        var answer: String?
     }
 
     /// What the session waits for an answer about.
@@ -68,19 +77,23 @@ struct SessionSupervisor: Sendable {
         case answer(question: String, failed: [CheckResult], checks: [CheckResult])
     }
 
-    /// The TODO's prompt.
+    /// The first prompt of a thread: the TODO's prompt, after its context document when it has one.
     let prompt: String
     let risk: Risk?
     let limits: Limits
+    /// The answer the session must end with, when the task wants one.
+    let output: OutputSpec?
     private(set) var state: State
     private var pending: Pending?
     private var request: RecoveryRequest?
 
-    init(prompt: String, risk: Risk?, limits: Limits) {
-        self.prompt = prompt
+    /// `prompt` is the TODO's; `context`, when set, goes before it in the first prompt of every new thread.
+    init(prompt: String, risk: Risk?, limits: Limits, context: String? = nil, output: OutputSpec? = nil) {
+        self.prompt = SessionPrompts.opening(prompt: prompt, context: context)
         self.risk = risk
         self.limits = limits
-        state = State(prompt: prompt)
+        self.output = output
+        state = State(prompt: self.prompt)
     }
 
     /// Turns per lease when the TODO's budget does not say.
@@ -96,7 +109,7 @@ struct SessionSupervisor: Sendable {
             transientRetries: configuration.transientRetries,
             backoff: configuration.backoff
         )
-        self.init(prompt: prompt, risk: task.risk, limits: limits)
+        self.init(prompt: prompt, risk: task.risk, limits: limits, context: task.context, output: task.output)
     }
 
     /// The one rule for what an agent may decide without a human: questions and approvals of low and medium risk
@@ -115,7 +128,8 @@ struct SessionSupervisor: Sendable {
         if let wall = limits.wallSeconds, Double(elapsed.milliseconds) / 1000 >= wall {
             return escalate("over budget: \(Int(wall)) s of wall time spent", status: nil)
         }
-        guard state.turns < limits.turns else {
+        // Turns that only repaired an answer are bounded by the answers allowed, not by the turn budget.
+        guard state.turns - state.answerRepairs < limits.turns else {
             return escalate("over budget: \(limits.turns) turns spent; \(state.lastProblem ?? "the TODO is not done")", status: nil)
         }
         state.turns += 1
@@ -158,6 +172,7 @@ struct SessionSupervisor: Sendable {
             state.lastMessage = turn.lastMessage ?? state.lastMessage
             state.turnMessage = turn.lastMessage
             state.transientRetries = 0
+            if let output, let unusable = readAnswer(turn.lastMessage, output) { return unusable }
             // Codex saying it is done is not enough: the TODO's checks decide.
             return .runChecks
         case nil:
@@ -169,6 +184,28 @@ struct SessionSupervisor: Sendable {
                 "codex exited with status \(turn.status) without ending its turn",
                 resume ? "resume the thread" : "start the turn again"
             )
+        }
+    }
+
+    /// Reads the answer of a completed turn: nil when it can be used (it is kept for the result); otherwise the
+    /// repair turn that sends it back with its problems, or the end when no answers are left.
+    private mutating func readAnswer(_ message: String?, _ output: OutputSpec) -> SessionAction? {
+        state.answers += 1
+        let text = (message ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        switch output.step.read(text) {
+        case .success:
+            state.answer = text
+            return nil
+        case .failure(let error):
+            state.answer = nil
+            let attempts = max(1, output.attempts)
+            guard state.answers < attempts else {
+                return finish(.failed, SessionPrompts.notUsable(error, answers: state.answers), status: state.status)
+            }
+            state.lastProblem = "the \(output.step.rawValue) answer could not be used"
+            state.answerRepairs += 1
+            state.prompt = SessionPrompts.unusableAnswer(error, answer: state.answers, attempts: attempts)
+            return .continue(report: [SessionPrompts.unusableEvent(error, answer: state.answers, attempts: attempts)])
         }
     }
 
@@ -206,7 +243,7 @@ struct SessionSupervisor: Sendable {
         if failed.isEmpty {
             let said = state.turnMessage.map { ": \($0.prefix(200))" } ?? ""
             let turns = "\(state.turns) turn\(state.turns == 1 ? "" : "s")"
-            return finish(.succeeded, "codex finished in \(turns)\(said)", status: state.status, checks: checks)
+            return finish(.succeeded, "codex finished in \(turns)\(said)", status: state.status, checks: checks, output: state.answer)
         }
         state.lastProblem = "check failed: \(failed[0].check): \(failed[0].detail)"
         guard let question = state.turnMessage, Self.isQuestion(question) else {
@@ -298,9 +335,16 @@ struct SessionSupervisor: Sendable {
         finish(.escalated, summary, status: status, checks: checks)
     }
 
-    private func finish(_ outcome: Outcome, _ summary: String, status: Int32?, checks: [CheckResult] = []) -> SessionAction {
+    private func finish(
+        _ outcome: Outcome,
+        _ summary: String,
+        status: Int32?,
+        checks: [CheckResult] = [],
+        output: String? = nil
+    ) -> SessionAction {
         var result = AgentResult(outcome: outcome, exitCode: status, summary: summary, outputTail: state.tail, checks: checks)
         result.tokens = state.tokens
+        result.output = output
         return .finish(result)
     }
 

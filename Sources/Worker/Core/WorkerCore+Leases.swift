@@ -68,7 +68,8 @@ extension WorkerCore {
             durationMs: now - work.startedAt,
             checks: result.checks,
             tokens: result.tokens,
-            files: result.files.map { Array($0.prefix(WireLimits.maxFiles)) }
+            files: result.files.map { Array($0.prefix(WireLimits.maxFiles)) },
+            output: result.output
         )
         sendKept(.report, body, lease: work.lease, now: now)
         logger.info("finished", metadata: ["drover.lease": "\(leaseID)", "drover.outcome": "\(outcome.rawValue)"])

@@ -5,9 +5,11 @@ import Foundation
 ///
 /// Each worker keeps one clone per repository under `<root>/.drover-git/` and adds a worktree per lease under
 /// `<root>/worktrees/`. The worktree starts from the TODO's branch if the repository already has it (work an earlier
-/// attempt pushed, perhaps from another host), otherwise from the repository's default branch. After the run,
-/// whatever changed is committed and pushed to the branch without force, so a stale owner cannot overwrite the
-/// branch of a newer epoch.
+/// attempt pushed, perhaps from another host), otherwise from its base (``TaskSpec/base``, the repository's default
+/// branch when there is none). After the run, whatever changed is committed and pushed to the branch without force,
+/// so a stale owner cannot overwrite the branch of a newer epoch.
+///
+/// With no branch the worktree is detached at the base: read-only work (a job's steps) that is never committed.
 struct GitWorkspace {
     /// The worker's work directory.
     var root: String
@@ -16,24 +18,34 @@ struct GitWorkspace {
     /// A lease's worktree.
     struct Worktree: Sendable {
         var path: String
-        var branch: String
+        /// nil for a detached worktree.
+        var branch: String?
+        /// What the work is counted against: `origin/<base>`, or `origin/HEAD` for the default branch.
+        var base: String
         /// The branch's commit when the worktree was made; empty when the branch did not exist yet.
         var startedAt: String
-        /// What it started from, for people: the branch itself or the default branch.
+        /// What it started from, for people: the branch itself, its base, or the default branch.
         var startedFrom: String
     }
 
-    /// Makes the worktree for a lease.
-    func prepare(repository: String, branch: String, lease: LeaseRef) async throws -> Worktree {
+    /// Makes the worktree for a lease: on `branch`, or detached when it is nil; a new branch starts from `base`.
+    func prepare(repository: String, branch: String?, base: String? = nil, lease: LeaseRef) async throws -> Worktree {
         let clones = "\(root)/.drover-git/\(Self.safe(worker))"
         let clone = "\(clones)/\(Self.safe(repository)).git"
         // Slots of one worker share the clone: one git operation on it at a time.
         return try await CloneLocks.shared.withLock(clone) {
-            try await prepare(clone: clone, clones: clones, repository: repository, branch: branch, lease: lease)
+            try await prepare(clone: clone, clones: clones, repository: repository, branch: branch, base: base, lease: lease)
         }
     }
 
-    private func prepare(clone: String, clones: String, repository: String, branch: String, lease: LeaseRef) async throws -> Worktree {
+    private func prepare(
+        clone: String,
+        clones: String,
+        repository: String,
+        branch: String?,
+        base: String?,
+        lease: LeaseRef
+    ) async throws -> Worktree {
         if FileManager.default.fileExists(atPath: "\(clone)/.git") {
             try await git(["-C", clone, "fetch", "--prune", "origin"])
         } else {
@@ -47,20 +59,41 @@ struct GitWorkspace {
             try? FileManager.default.removeItem(atPath: path)
         }
         try await git(["-C", clone, "worktree", "prune"])
-        let hasBranch = (try? await git(["-C", clone, "rev-parse", "--verify", "--quiet", "refs/remotes/origin/\(branch)"])) != nil
-        let start = hasBranch ? "origin/\(branch)" : "origin/HEAD"
+        let baseRef = try await baseRef(base, clone: clone, repository: repository)
+        let baseName = base ?? "the default branch"
+        guard let branch else {
+            try await git(["-C", clone, "worktree", "add", "--quiet", "--detach", path, baseRef])
+            return Worktree(path: path, branch: nil, base: baseRef, startedAt: "", startedFrom: baseName)
+        }
+        let hasBranch = try await exists("refs/remotes/origin/\(branch)", in: clone)
+        let start = hasBranch ? "origin/\(branch)" : baseRef
         try await git(["-C", clone, "worktree", "add", "--quiet", "-B", branch, path, start])
         try await git(["-C", path, "config", "user.name", "drover"])
         try await git(["-C", path, "config", "user.email", "drover@localhost"])
         let head = hasBranch ? try await git(["-C", path, "rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines) : ""
-        return Worktree(path: path, branch: branch, startedAt: head, startedFrom: hasBranch ? branch : "the default branch")
+        return Worktree(path: path, branch: branch, base: baseRef, startedAt: head, startedFrom: hasBranch ? branch : baseName)
+    }
+
+    /// The remote ref of `base` in the clone (`origin/HEAD` for nil); a base the remote does not have is an error
+    /// that names it, not a worktree of something else.
+    private func baseRef(_ base: String?, clone: String, repository: String) async throws -> String {
+        guard let base else { return "origin/HEAD" }
+        guard try await exists("refs/remotes/origin/\(base)", in: clone) else {
+            throw DroverError(.git, "the base branch \"\(base)\" does not exist in \(repository)")
+        }
+        return "origin/\(base)"
+    }
+
+    /// Whether `ref` names a commit in `clone`.
+    private func exists(_ ref: String, in clone: String) async throws -> Bool {
+        (try? await git(["-C", clone, "rev-parse", "--verify", "--quiet", "\(ref)^{commit}"])) != nil
     }
 
     /// Commits what changed and pushes the branch. Returns a line for the report, and moves `worktree.startedAt` to
     /// the commit pushed, which the next checkpoint's lease is then taken on.
     func checkpoint(_ worktree: inout Worktree, lease: LeaseRef, outcome: String) async throws -> String {
         let path = worktree.path
-        let branch = worktree.branch
+        guard let branch = worktree.branch else { throw DroverError(.git, "a detached worktree is never checkpointed") }
         try await git(["-C", path, "add", "--all"])
         let unchanged = (try? await git(["-C", path, "diff", "--cached", "--quiet"])) != nil
         if !unchanged {
@@ -79,10 +112,12 @@ struct GitWorkspace {
         return unchanged ? "no changes; \(branch) is at \(short)" : "checkpoint \(short) pushed to \(branch)"
     }
 
-    /// The files the branch changed since it left the default branch, for the coordinator's review (which branches
-    /// touch the same files); `nil` when git cannot tell.
+    /// The files the branch changed since it left its base, for the coordinator's review (which branches touch the
+    /// same files); `nil` when git cannot tell, and for a detached worktree (its work is thrown away).
     func changedFiles(_ worktree: Worktree) async -> [String]? {
-        guard let names = try? await git(["-C", worktree.path, "diff", "--name-only", "origin/HEAD...HEAD"]) else { return nil }
+        guard worktree.branch != nil,
+            let names = try? await git(["-C", worktree.path, "diff", "--name-only", "\(worktree.base)...HEAD"])
+        else { return nil }
         return names.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
     }
 

@@ -14,6 +14,9 @@ final class AppServerTurnDriver: CodexTurnDriver {
     private let workdir: String
     private let permissions: Permissions?
     private let risk: Risk?
+    /// The JSON Schema the final message must follow (``TaskSpec/output``), sent with every `turn/start`: unlike the
+    /// other overrides it does not persist across turns.
+    private let outputSchema: JSONValue?
     private let state = Mutex(State())
 
     private struct State {
@@ -41,8 +44,10 @@ final class AppServerTurnDriver: CodexTurnDriver {
         environment: [String: String],
         workdir: String,
         permissions: Permissions?,
-        risk: Risk?
+        risk: Risk?,
+        outputSchema: JSONValue? = nil
     ) {
+        self.outputSchema = outputSchema
         self.context = context
         self.configuration = configuration
         self.environment = environment
@@ -68,11 +73,12 @@ final class AppServerTurnDriver: CodexTurnDriver {
             state.completed = completed
             return state.threadID ?? ""
         }
+        var params: [String: JSONValue] = [
+            "threadId": .string(thread), "input": .array([.object(["type": "text", "text": .string(prompt)])]),
+        ]
+        if let outputSchema { params["outputSchema"] = outputSchema }
         do {
-            let started = try await connection.request(
-                "turn/start",
-                ["threadId": .string(thread), "input": .array([.object(["type": "text", "text": .string(prompt)])])]
-            )
+            let started = try await connection.request("turn/start", params)
             if case .object(let result) = started, case .object(let turnObject)? = result["turn"] {
                 state.withLock { $0.turnID = turnObject["id"]?.stringValue }
             }

@@ -1,0 +1,42 @@
+import DroverProtocol
+import Foundation
+
+/// The texts a session's supervisor sends the model that are not the TODO's own: the opening prompt with its context
+/// document, and what it says when a step's answer cannot be used. Pure, so the words are tested without codex.
+enum SessionPrompts {
+    /// The heading between the context document and the TODO's prompt.
+    static let taskHeading = "# Your task"
+
+    /// The first prompt of a thread: the context document (a job's investigation, the plan's context), then the
+    /// TODO's prompt under one heading. Only new threads get it; turns on the same thread already have it.
+    static func opening(prompt: String, context: String?) -> String {
+        guard let context, !context.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return prompt }
+        let document = context.hasSuffix("\n") ? context : context + "\n"
+        return "\(document)\n---\n\n\(taskHeading)\n\n\(prompt)"
+    }
+
+    /// The prompt that sends an unusable answer back: what was wrong, exactly as the validator said it, and what to
+    /// answer instead. `answer` is the number of the answer just read, out of `attempts`.
+    static func unusableAnswer(_ error: StepAnswerError, answer: Int, attempts: Int) -> String {
+        """
+        Your answer could not be used (answer \(answer) of \(attempts)). Its problems:
+        \(error.description)
+        Answer again with only the JSON object of the schema you were given, with these problems fixed: no other text.
+        """
+    }
+
+    /// Why a session failed when its last answer could not be used either.
+    static func notUsable(_ error: StepAnswerError, answers: Int) -> String {
+        "the \(error.step.rawValue) answer was not usable after \(answers) answer\(answers == 1 ? "" : "s"):\n\(error.description)"
+    }
+
+    /// The agent event that tells operators an answer was sent back, with the problems as evidence.
+    static func unusableEvent(_ error: StepAnswerError, answer: Int, attempts: Int) -> AgentEvent {
+        AgentEvent(
+            kind: .detected,
+            text: "\(Detection.invalidAnswer): the \(error.step.rawValue) answer \(answer) of \(attempts) could not be used\n"
+                + error.description,
+            detection: .invalidAnswer
+        )
+    }
+}
