@@ -90,10 +90,13 @@ public enum GitRepositoryCheck {
             throw DroverError(.git, "cannot list the branches of \(repository)\(detail); check the path or URL and your access to it")
         }
         guard heads.output.split(separator: "\n").contains(where: { $0.hasSuffix("\trefs/heads/\(base)") }) else {
-            let branches = (try? git(["ls-remote", "--heads", repository], timeout: timeout))?.output
+            let branches =
+                (try? git(["ls-remote", "--heads", repository], timeout: timeout))?.output
                 .split(separator: "\n").compactMap { $0.split(separator: "\t").last?.replacingOccurrences(of: "refs/heads/", with: "") }
                 ?? []
-            let known = branches.isEmpty ? "it has no branches yet (commit something first)" : "its branches: \(branches.prefix(10).joined(separator: ", "))"
+            let known =
+                branches.isEmpty
+                ? "it has no branches yet (commit something first)" : "its branches: \(branches.prefix(10).joined(separator: ", "))"
             throw DroverError(
                 .notFound,
                 "the repository \(repository) has no branch \"\(base)\" (\(known)): give one of them with --base, or leave --base out for the default branch"

@@ -29,13 +29,17 @@ public enum JobText {
             lines.append("")
             lines.append("history:")
             for transition in job.transitions {
-                lines.append("  \(Self.time(transition.at))  " + Self.transition(from: transition.from, to: transition.to, reason: transition.reason))
+                lines.append(
+                    "  \(Self.time(transition.at))  " + Self.transition(from: transition.from, to: transition.to, reason: transition.reason)
+                )
             }
         }
         if let classification = job.classification {
             lines.append("")
-            lines.append("classification: \(classification.kind), complexity \(classification.complexity)"
-                + (classification.needsInvestigation ? ", needs an investigation" : ""))
+            lines.append(
+                "classification: \(classification.kind), complexity \(classification.complexity)"
+                    + (classification.needsInvestigation ? ", needs an investigation" : "")
+            )
             lines.append(contentsOf: indented(classification.summary))
         }
         if let answer = job.answer ?? job.classification?.answer {

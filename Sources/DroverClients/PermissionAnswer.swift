@@ -1,4 +1,5 @@
 import DroverProtocol
+import Foundation
 
 /// An operator's answer to a `permissions` inbox item, made from what was granted of what the item asks for.
 public struct PermissionAnswer: Sendable, Equatable {

@@ -137,7 +137,8 @@ enum YAMLText {
         switch scalar.value {
         case 0x0A, 0x09: return true
         case 0x20...0x7E: return true
-        case 0xA0...0xD7FF: return true
+        // U+2028 and U+2029 are line breaks to YAML 1.1 readers.
+        case 0xA0...0xD7FF: return scalar.value != 0x2028 && scalar.value != 0x2029
         case 0xE000...0xFFFD: return scalar.value != 0xFEFF
         case 0x10000...0x10FFFF: return true
         default: return false
@@ -148,7 +149,7 @@ enum YAMLText {
     /// with blanks), its lines at `indent + 2`; nil when it cannot be one.
     static func literalBlock(_ text: String, indent: Int) -> String? {
         guard text.contains("\n"), text.unicodeScalars.allSatisfy(isBlockSafe) else { return nil }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = text.components(separatedBy: "\n")
         // The first line sets the indentation: it must have something on it.
         guard let first = lines.first, first.contains(where: { $0 != " " && $0 != "\t" }) else { return nil }
         var trailing = 0

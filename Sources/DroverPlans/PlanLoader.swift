@@ -184,7 +184,9 @@ public enum PlanLoader {
         }
 
         mutating func plan(_ node: Node, defaultID: String) -> Plan? {
-            guard let fields = fields(node, "", known: ["id", "title", "repository", "base", "context", "todos"], what: "a plan") else { return nil }
+            guard let fields = fields(node, "", known: ["id", "title", "repository", "base", "context", "todos"], what: "a plan") else {
+                return nil
+            }
             let id = string(fields["id"], "id") ?? defaultID
             let title = string(fields["title"], "title") ?? id
             guard let todosNode = fields["todos"] else {

@@ -135,7 +135,9 @@ struct JobStartOptions: ParsableArguments {
         if let id {
             if let problem = Identifier.problem(with: id) { throw ValidationError("--id \(problem)") }
             guard id.utf8.count <= JobRequest.maxJobIDLength else {
-                throw ValidationError("--id is longer than \(JobRequest.maxJobIDLength) characters: a job's steps run as plans <job>-<step>")
+                throw ValidationError(
+                    "--id is longer than \(JobRequest.maxJobIDLength) characters: a job's steps run as plans <job>-<step>"
+                )
             }
         }
     }

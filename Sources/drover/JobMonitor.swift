@@ -56,7 +56,7 @@ final class JobMonitor: Service, Sendable {
             do {
                 let final = try await cancelWhenGracefulShutdown { try await self.follow(job, client, after: first.seq) }
                 result.withLock { $0 = final }
-            } catch where Task.isShuttingDownGracefully {
+            } catch  where Task.isShuttingDownGracefully {
                 // Stopped by a signal before the job ended: no result.
             }
         }
@@ -94,7 +94,9 @@ final class JobMonitor: Service, Sendable {
                 while true {
                     let view = try await client.job(job)
                     for transition in view.transitions.dropFirst(shown) {
-                        display.line("job \(view.id): " + JobText.transition(from: transition.from, to: transition.to, reason: transition.reason))
+                        display.line(
+                            "job \(view.id): " + JobText.transition(from: transition.from, to: transition.to, reason: transition.reason)
+                        )
                     }
                     shown = view.transitions.count
                     if let item = view.inboxItem, !asked.contains(item) {
@@ -146,7 +148,14 @@ final class JobMonitor: Service, Sendable {
         if let answer {
             do {
                 try await client.answer(answer.body(item: item))
-                say("answered: " + (answer.refused.isEmpty ? "all granted" : answer.granted.isEmpty ? "all refused, the job ends" : "granted \(answer.granted.joined(separator: ", ")), refused \(answer.refused.joined(separator: ", "))"))
+                say(
+                    "answered: "
+                        + (answer.refused.isEmpty
+                            ? "all granted"
+                            : answer.granted.isEmpty
+                                ? "all refused, the job ends"
+                                : "granted \(answer.granted.joined(separator: ", ")), refused \(answer.refused.joined(separator: ", "))")
+                )
                 return
             } catch let error as ProtocolError {
                 say("the answer was refused (\(error.message)); answer it yourself:")
@@ -162,7 +171,10 @@ final class JobMonitor: Service, Sendable {
             let some = PermissionAnswer(asked: all, granted: [all[0]])
             say("  " + some.command(item: item, arguments: answerArguments) + "    # approve only those named with --grant")
         }
-        say("  " + PermissionAnswer(asked: all, granted: []).command(item: item, arguments: answerArguments) + "    # refuse all: the job ends")
+        say(
+            "  " + PermissionAnswer(asked: all, granted: []).command(item: item, arguments: answerArguments)
+                + "    # refuse all: the job ends"
+        )
         say("  (add --remember to keep the decision for \(view.repository))")
     }
 
@@ -170,13 +182,19 @@ final class JobMonitor: Service, Sendable {
     private func askOperator(_ grants: [PermissionGrant], repository: String) async -> PermissionAnswer? {
         var granted: Set<String> = []
         for grant in grants {
-            guard let yes = await TerminalPrompt.yesOrNo("grant \(grant.id) (\(grant.description)), needed by \(grant.todos.joined(separator: ", "))?")
+            guard
+                let yes = await TerminalPrompt.yesOrNo(
+                    "grant \(grant.id) (\(grant.description)), needed by \(grant.todos.joined(separator: ", "))?"
+                )
             else { return nil }
             if yes { granted.insert(grant.id) }
         }
         var replan = false
         if !granted.isEmpty && granted.count < grants.count {
-            guard let answer = await TerminalPrompt.yesOrNo("make the plan again without the refused grants (no: skip the TODOs that need them)?")
+            guard
+                let answer = await TerminalPrompt.yesOrNo(
+                    "make the plan again without the refused grants (no: skip the TODOs that need them)?"
+                )
             else { return nil }
             replan = answer
         }
@@ -188,7 +206,11 @@ final class JobMonitor: Service, Sendable {
         say("job \(job.id) \(job.state) in \(String(format: "%.1f", seconds)) s" + (job.reason.isEmpty ? "" : ": \(job.reason)"))
         if let answer = job.answer ?? job.classification?.answer { say(answer) }
         if let decision = job.permissions { say("permissions: " + JobText.decisionText(decision)) }
-        if job.state != .done { say("see its history with `drover job show \(job.id)`\(answerArguments.isEmpty ? "" : " " + answerArguments.joined(separator: " "))") }
+        if job.state != .done {
+            say(
+                "see its history with `drover job show \(job.id)`\(answerArguments.isEmpty ? "" : " " + answerArguments.joined(separator: " "))"
+            )
+        }
     }
 
     /// Prints to stdout, or to stderr with --json (stdout then holds only the JSON).

@@ -24,7 +24,10 @@ struct PolicyCommand: AsyncParsableCommand {
                 return
             }
             if rules.isEmpty {
-                print("nothing remembered" + (repository.map { " for \($0)" } ?? "") + ": answer a permissions item with --remember to keep it")
+                print(
+                    "nothing remembered" + (repository.map { " for \($0)" } ?? "")
+                        + ": answer a permissions item with --remember to keep it"
+                )
             }
             for rule in rules { print(JobText.ruleLine(rule)) }
         }

@@ -45,9 +45,13 @@ struct RunCommand: AsyncParsableCommand {
                 throw ValidationError("--goal needs --agent codex: the job's classify, investigate and plan steps are codex sessions")
             }
         } else {
-            if plan == nil { throw ValidationError("give a plan file (drover run plan.yaml), or a goal (drover run --goal \"GOAL\" --repository .)") }
+            if plan == nil {
+                throw ValidationError("give a plan file (drover run plan.yaml), or a goal (drover run --goal \"GOAL\" --repository .)")
+            }
             if job.repository != nil || job.base != nil || job.id != nil || approvePermissions {
-                throw ValidationError("--repository, --base, --id and --approve-permissions go with --goal (a plan file names its repository)")
+                throw ValidationError(
+                    "--repository, --base, --id and --approve-permissions go with --goal (a plan file names its repository)"
+                )
             }
         }
         try agent.check()

@@ -125,7 +125,12 @@ struct JobCLITests {
                 JobTransition(from: .plan, to: .permissionNegotiate, reason: "the plan needs permissions", at: 1_700_000_060_000),
             ]
         )
-        job.classification = Classification(kind: .multiFileChange, complexity: "medium", needsInvestigation: true, summary: "Login accepts empty passwords.")
+        job.classification = Classification(
+            kind: .multiFileChange,
+            complexity: "medium",
+            needsInvestigation: true,
+            summary: "Login accepts empty passwords."
+        )
         job.context = "# Context\n\n## Summary\nA web app."
         job.plan = Plan(
             id: "fix-login",
@@ -134,7 +139,14 @@ struct JobCLITests {
             base: "main",
             context: "# Context\n\n## Summary\nA web app.\n",
             todos: [
-                Todo(id: "fix", title: "Refuse empty passwords", prompt: "Refuse empty passwords: \"\" is not one.\n# not a comment", checks: [Check(command: "make test")], files: ["src/login.*"], estimateMinutes: 15),
+                Todo(
+                    id: "fix",
+                    title: "Refuse empty passwords",
+                    prompt: "Refuse empty passwords: \"\" is not one.\n# not a comment",
+                    checks: [Check(command: "make test")],
+                    files: ["src/login.*"],
+                    estimateMinutes: 15
+                ),
                 Todo(id: "deploy", prompt: "Deploy it", dependsOn: ["fix"], risk: .high, permissions: Permissions(network: true)),
             ]
         )
@@ -165,11 +177,22 @@ struct JobCLITests {
             guard let request = try? JSONDecoder().decode(JobRequest.self, from: body) else { return .error(ProtocolError(.badJSON, "?")) }
             if request.action == .list { return .body(JobsBody(jobs: [job])) }
             if request.action == .start {
-                var started = JobView(id: request.job ?? "job-1", goal: request.goal ?? "", repository: request.repository ?? "", base: request.base, state: .classify, reason: "started", createdAt: 1, updatedAt: 1)
+                var started = JobView(
+                    id: request.job ?? "job-1",
+                    goal: request.goal ?? "",
+                    repository: request.repository ?? "",
+                    base: request.base,
+                    state: .classify,
+                    reason: "started",
+                    createdAt: 1,
+                    updatedAt: 1
+                )
                 started.step = "\(started.id)-classify"
                 return .body(JobsBody(jobs: [started]))
             }
-            guard request.job == job.id else { return .error(ProtocolError(.rejected, "no job \(request.job ?? "") (see `drover job list`)")) }
+            guard request.job == job.id else {
+                return .error(ProtocolError(.rejected, "no job \(request.job ?? "") (see `drover job list`)"))
+            }
             return .body(JobsBody(jobs: [job]))
         case .inbox:
             return .body(InboxBody(items: [item]))
@@ -177,11 +200,17 @@ struct JobCLITests {
             guard let answer = try? JSONDecoder().decode(AnswerBody.self, from: body) else { return .error(ProtocolError(.badJSON, "?")) }
             let unknown = (answer.grants ?? []).filter { grant in !(item.grants ?? []).contains { $0.id == grant } }
             if !unknown.isEmpty {
-                return .error(ProtocolError(.rejected, "the item does not ask for \(unknown.joined(separator: ", ")); it asks for network, risk:high"))
+                return .error(
+                    ProtocolError(.rejected, "the item does not ask for \(unknown.joined(separator: ", ")); it asks for network, risk:high")
+                )
             }
             return .body(answer)
         case .policy:
-            return .body(PolicyBody(rules: [PolicyRule(repository: "/srv/app", grant: "network", decision: .approve, decidedAt: 1_700_000_000_000, job: "fix-login")]))
+            return .body(
+                PolicyBody(rules: [
+                    PolicyRule(repository: "/srv/app", grant: "network", decision: .approve, decidedAt: 1_700_000_000_000, job: "fix-login")
+                ])
+            )
         default:
             return .error(ProtocolError(.unknownType, "not faked"))
         }

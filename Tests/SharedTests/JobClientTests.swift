@@ -132,7 +132,13 @@ struct JobClientTests {
             answer: "It checks the password hash."
         )
         job.answer = "It checks the password hash."
-        job.permissions = PermissionDecision(granted: ["network"], refused: ["risk:high"], replan: true, remember: true, decidedBy: "operator")
+        job.permissions = PermissionDecision(
+            granted: ["network"],
+            refused: ["risk:high"],
+            replan: true,
+            remember: true,
+            decidedBy: "operator"
+        )
         let text = JobText.render(job)
         #expect(text.contains("job q1 [done]"))
         #expect(text.contains("1970-01-01T00:00:00Z  start → classify: started"))
