@@ -184,6 +184,7 @@ final class JobMonitor: Service, Sendable {
         for grant in grants {
             guard
                 let yes = await TerminalPrompt.yesOrNo(
+                    quiet: quiet,
                     "grant \(grant.id) (\(grant.description)), needed by \(grant.todos.joined(separator: ", "))?"
                 )
             else { return nil }
@@ -193,12 +194,13 @@ final class JobMonitor: Service, Sendable {
         if !granted.isEmpty && granted.count < grants.count {
             guard
                 let answer = await TerminalPrompt.yesOrNo(
+                    quiet: quiet,
                     "make the plan again without the refused grants (no: skip the TODOs that need them)?"
                 )
             else { return nil }
             replan = answer
         }
-        guard let remember = await TerminalPrompt.yesOrNo("remember this decision for \(repository)?") else { return nil }
+        guard let remember = await TerminalPrompt.yesOrNo(quiet: quiet, "remember this decision for \(repository)?") else { return nil }
         return PermissionAnswer(asked: grants.map(\.id), granted: granted, replan: replan, remember: remember)
     }
 
@@ -255,10 +257,11 @@ final class JobMonitor: Service, Sendable {
 
 /// Questions to the operator at the terminal, read off the concurrency pool's threads.
 enum TerminalPrompt {
-    /// Asks `question` until the answer is yes or no; nil when stdin ends or the task is cancelled.
-    static func yesOrNo(_ question: String) async -> Bool? {
+    /// Asks `question` until the answer is yes or no; nil when stdin ends or the task is cancelled. With `quiet`
+    /// (`--json`) the question goes to stderr, leaving stdout to the JSON.
+    static func yesOrNo(quiet: Bool = false, _ question: String) async -> Bool? {
         while true {
-            guard let answer = await line(question + " [y/n] ") else { return nil }
+            guard let answer = await line(question + " [y/n] ", quiet: quiet) else { return nil }
             switch answer.trimmingCharacters(in: .whitespaces).lowercased() {
             case "y", "yes": return true
             case "n", "no": return false
@@ -267,10 +270,14 @@ enum TerminalPrompt {
         }
     }
 
-    /// One line from stdin after printing `prompt`.
-    static func line(_ prompt: String) async -> String? {
-        print(prompt, terminator: "")
-        flushOutput()
+    /// One line from stdin after printing `prompt` (on stderr when `quiet`).
+    static func line(_ prompt: String, quiet: Bool = false) async -> String? {
+        if quiet {
+            FileHandle.standardError.write(Data(prompt.utf8))
+        } else {
+            print(prompt, terminator: "")
+            flushOutput()
+        }
         let (lines, continuation) = AsyncStream.makeStream(of: String?.self)
         // readLine blocks its thread: a thread of its own, so the workers' tasks go on meanwhile.
         Thread {
