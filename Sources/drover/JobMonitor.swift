@@ -88,31 +88,28 @@ final class JobMonitor: Service, Sendable {
             }
             group.addTask { [self] in
                 var display = Display(quiet: quiet)
-                var shown = 0
-                var asked: Set<String> = []
+                var seen = JobChanges()
                 var refreshed = ContinuousClock.now
                 while true {
                     let view = try await client.job(job)
-                    for transition in view.transitions.dropFirst(shown) {
-                        display.line(
-                            "job \(view.id): " + JobText.transition(from: transition.from, to: transition.to, reason: transition.reason)
-                        )
-                    }
-                    shown = view.transitions.count
-                    if let item = view.inboxItem, !asked.contains(item) {
-                        asked.insert(item)
-                        try await negotiate(item, view, client, &display)
-                    }
-                    if view.counts != nil || view.state == .execute {
-                        let status = try await client.request(.status, EmptyBody(), as: StatusBody.self)
-                        if let plan = status.plans.first(where: { $0.id == job }) {
-                            display.progress(PlanProgress.line(plan, workers: status.workers.count))
+                    for change in seen.update(view) {
+                        switch change {
+                        case .transition(let transition):
+                            display.line(
+                                "job \(view.id): " + JobText.transition(from: transition.from, to: transition.to, reason: transition.reason)
+                            )
+                        case .permissionsAsked(let item):
+                            try await negotiate(item, view, client, &display)
+                        case .planProgress:
+                            let status = try await client.request(.status, EmptyBody(), as: StatusBody.self)
+                            if let plan = status.plans.first(where: { $0.id == job }) {
+                                display.progress(PlanProgress.line(plan, workers: status.workers.count))
+                            }
+                        case .ended:
+                            display.end()
+                            summarize(view, seconds: Double((ContinuousClock.now - started).milliseconds) / 1000)
+                            return view
                         }
-                    }
-                    if view.state.isTerminal {
-                        display.end()
-                        summarize(view, seconds: Double((ContinuousClock.now - started).milliseconds) / 1000)
-                        return view
                     }
                     for await _ in changes { break }
                     try Task.checkCancellation()

@@ -152,6 +152,36 @@ struct JobClientTests {
         )
         #expect(JobText.listLine(job) == "q1  [done]  What does the login do?  (a question: answered)")
     }
+
+    @Test func aFollowerSeesEachTransitionOnceThePermissionsItemOnceAndTheEnd() {
+        var job = JobView(id: "j", goal: "g", repository: "/r", state: .classify, reason: "started", createdAt: 0, updatedAt: 0)
+        let first = JobTransition(from: nil, to: .classify, reason: "started", at: 0)
+        job.transitions = [first]
+        var changes = JobChanges()
+        #expect(changes.update(job) == [.transition(first)])
+        #expect(changes.update(job) == [], "nothing new")
+
+        let toPlan = JobTransition(from: .classify, to: .plan, reason: "one file", at: 1)
+        let toAsk = JobTransition(from: .plan, to: .permissionNegotiate, reason: "needs network", at: 2)
+        job.transitions += [toPlan, toAsk]
+        job.state = .permissionNegotiate
+        job.inboxItem = "item-1"
+        #expect(changes.update(job) == [.transition(toPlan), .transition(toAsk), .permissionsAsked(item: "item-1")])
+        #expect(changes.update(job) == [], "the item is handled once")
+
+        let toExecute = JobTransition(from: .permissionNegotiate, to: .execute, reason: "approved", at: 3)
+        job.transitions.append(toExecute)
+        job.state = .execute
+        job.inboxItem = nil
+        job.counts = ["running": 1]
+        #expect(changes.update(job) == [.transition(toExecute), .planProgress])
+
+        let toDone = JobTransition(from: .execute, to: .done, reason: "every TODO done", at: 4)
+        job.transitions.append(toDone)
+        job.state = .done
+        job.counts = ["done": 1]
+        #expect(changes.update(job) == [.transition(toDone), .planProgress, .ended(.done)])
+    }
 }
 
 /// A git command a test needed failed.
