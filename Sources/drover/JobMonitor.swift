@@ -207,7 +207,8 @@ final class JobMonitor: Service, Sendable {
         if let decision = job.permissions { say("permissions: " + JobText.decisionText(decision)) }
         if job.state != .done {
             say(
-                "see its history with `drover job show \(job.id)`\(answerArguments.isEmpty ? "" : " " + answerArguments.joined(separator: " "))"
+                "see its history with `"
+                    + (["drover", "job", "show", job.id] + answerArguments).map(ShellWord.quote).joined(separator: " ") + "`"
             )
         }
     }

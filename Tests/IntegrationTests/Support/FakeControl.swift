@@ -5,6 +5,7 @@ import Synchronization
 
 /// A stand-in for a coordinator's control socket that answers each request with what `answer` returns for its
 /// type and body, and keeps every request, for testing the command line against replies the coordinator will give.
+/// Beside it, an event socket (PUB) that publishes what the test hands to ``publish(_:)``.
 final class FakeControl: Sendable {
     /// A reply: a body of the request's type, or an `error`.
     enum Reply {
@@ -14,6 +15,15 @@ final class FakeControl: Sendable {
 
     /// The requests received, as type and body JSON.
     let requests = Mutex<[(MessageType, String)]>([])
+    private let loop = Mutex<SocketLoop?>(nil)
+    /// The event endpoint.
+    var events: String { eventsEndpoint.withLock { $0 } }
+    private let eventsEndpoint = Mutex("")
+
+    /// Publishes `event` on the event socket, under its topic.
+    func publish(_ event: Event) {
+        loop.withLock { $0 }?.send(OutboundMessage(socket: 1, frames: [Data(event.topic.utf8), Data(event.json.utf8)]))
+    }
 
     /// Runs `body` with a fake bound to a free tcp port on 127.0.0.1; `answer` makes each reply.
     static func with<Value>(
@@ -24,12 +34,18 @@ final class FakeControl: Sendable {
         return try await SocketLoop.run(
             name: "fake-control",
             context: try ZMQContext(),
-            sockets: [SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0)],
+            sockets: [
+                SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0),
+                SocketSpec(.pub, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0),
+            ],
             tick: .seconds(1)
         ) { _ in
             Handler(fake: fake, answer: answer)
         } body: { loop in
-            try await body(loop.boundEndpoints[0][0], fake)
+            fake.loop.withLock { $0 = loop }
+            fake.eventsEndpoint.withLock { $0 = loop.boundEndpoints[1][0] }
+            defer { fake.loop.withLock { $0 = nil } }
+            return try await body(loop.boundEndpoints[0][0], fake)
         }
     }
 
@@ -49,7 +65,7 @@ final class FakeControl: Sendable {
         }
 
         func received(_ batch: [InboundMessage], sender: SocketLoop.Sender) {
-            for message in batch where message.frames.count == 3 {
+            for message in batch where message.socket == 0 && message.frames.count == 3 {
                 guard let header = try? codec.header(from: message.frames[1]) else { continue }
                 fake.requests.withLock { $0.append((header.type, String(decoding: message.frames[2], as: UTF8.self))) }
                 let reply: [Data]
