@@ -150,6 +150,26 @@ struct BodySample: Sendable, CustomTestStringConvertible {
         BodySample(.todo, TodoRequest(plan: "p", todo: "t", action: .retry)),
         BodySample(.plan, PlanRequest(plan: "p", action: .pause)),
         BodySample(.review, ReviewRequest(plan: "p")),
+        BodySample(.job, JobRequest(action: .start, job: "fix-login", goal: "Fix the login", repository: "/srv/app", base: "main")),
+        BodySample(
+            .job,
+            JobsBody(jobs: [
+                JobView(
+                    id: "fix-login",
+                    goal: "Fix the login",
+                    repository: "/srv/app",
+                    state: .classify,
+                    reason: "started",
+                    createdAt: 1,
+                    updatedAt: 1
+                )
+            ])
+        ),
+        BodySample(.policy, PolicyRequest(action: .forget, repository: "/srv/app", grant: "network")),
+        BodySample(
+            .policy,
+            PolicyBody(rules: [PolicyRule(repository: "/srv/app", grant: "network", decision: .approve, decidedAt: 1, job: "fix-login")])
+        ),
         BodySample(
             .review,
             ReviewBody(
