@@ -37,7 +37,7 @@ struct JobCommand: AsyncParsableCommand {
                 printJSON(job)
             } else {
                 print("started job \(job.id) [\(job.state)] in \(job.repository)")
-                print("follow it with `drover job show \(job.id)`; it will ask for permissions in `drover inbox`")
+                print("follow it with `drover job show \(job.id)`; if its plan needs permissions, they wait in `drover inbox`")
             }
         }
     }
