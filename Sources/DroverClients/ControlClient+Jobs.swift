@@ -51,6 +51,25 @@ extension ControlClient {
         try await request(.inbox, EmptyBody(), as: InboxBody.self).items
     }
 
+    /// Approves a `permissions` item: every grant when `grants` is nil, else those (the rest are refused, and the
+    /// TODOs that need them skipped, or with `replan` the plan made again without them). `remember` keeps the
+    /// decision as policy for the job's repository.
+    /// - Throws: ``ProtocolError`` when the coordinator refuses it (no such item, a grant the item does not ask for).
+    @discardableResult
+    public func approvePermissions(item: String, grants: [String]? = nil, replan: Bool = false, remember: Bool = false)
+        async throws -> AnswerBody
+    {
+        try await answer(
+            AnswerBody(item: item, decision: .approve, grants: grants, replan: replan ? true : nil, remember: remember ? true : nil)
+        )
+    }
+
+    /// Refuses every grant of a `permissions` item: the job ends cancelled.
+    @discardableResult
+    public func denyPermissions(item: String, remember: Bool = false) async throws -> AnswerBody {
+        try await answer(AnswerBody(item: item, decision: .deny, remember: remember ? true : nil))
+    }
+
     /// Answers an inbox item; the reply repeats the answer.
     /// - Throws: ``ProtocolError`` when the coordinator refuses it (no such item, grants the item does not ask for).
     @discardableResult

@@ -85,17 +85,10 @@ struct AnswerCommand: AsyncParsableCommand {
     func run() async throws {
         let client = ControlClient(endpoint: location.controlEndpoint)
         let item = try await InboxReference.resolve(item, client: client)
-        let body =
+        let reply =
             answersPermissions
-            ? AnswerBody(
-                item: item,
-                decision: .approve,
-                grants: grants.isEmpty ? nil : grants,
-                replan: replan ? true : nil,
-                remember: remember ? true : nil
-            )
-            : AnswerBody(item: item, decision: .reply, text: text)
-        let reply = try await client.answer(body)
+            ? try await client.approvePermissions(item: item, grants: grants.isEmpty ? nil : grants, replan: replan, remember: remember)
+            : try await client.answer(AnswerBody(item: item, decision: .reply, text: text))
         if json {
             printJSON(reply)
         } else if answersPermissions {
