@@ -59,16 +59,27 @@ public enum GitRepositoryCheck {
             guard isDirectory.boolValue else {
                 throw DroverError(.notFound, "the repository \(path) is a file, not a directory: give the path of a git repository")
             }
-            let inside = try git(["-C", path, "rev-parse", "--is-bare-repository", "--show-toplevel"], timeout: timeout)
-            guard inside.status == 0 else {
+            let bare = try git(["-C", path, "rev-parse", "--is-bare-repository", "--absolute-git-dir"], timeout: timeout)
+            guard bare.status == 0 else {
                 throw DroverError(
                     .git,
                     "\(path) is not a git repository: give the path of one with --repository, or make this one with `git init`"
                 )
             }
-            let lines = inside.output.split(separator: "\n").map(String.init)
-            // A bare repository has no top directory: the path itself is the repository.
-            repository = lines.first == "true" || lines.count < 2 ? path : lines[1]
+            let lines = bare.output.split(separator: "\n").map(String.init)
+            if lines.first == "true" {
+                // A bare repository has no top directory: its git directory is the repository.
+                repository = lines.count > 1 ? lines[1] : path
+            } else {
+                let top = try git(["-C", path, "rev-parse", "--show-toplevel"], timeout: timeout)
+                guard top.status == 0, !top.output.isEmpty else {
+                    throw DroverError(
+                        .git,
+                        "\(path) is inside a git directory, not a work tree: give the repository's top directory with --repository"
+                    )
+                }
+                repository = top.output
+            }
         case .remote(let url):
             repository = url
         }

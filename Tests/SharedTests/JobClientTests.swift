@@ -53,6 +53,17 @@ struct JobClientTests {
         #expect(try GitRepositoryCheck.check(repository: repository, base: nil) == repository)
         #expect(GitRepositoryCheck.name(of: repository + "/sub") == repository)
 
+        // A bare repository, as plans often name a shared one, is its own git directory.
+        try git(["clone", "-q", "--bare", repository, directory.path + "/shared.git"], in: directory.path)
+        #expect(
+            try GitRepositoryCheck.check(repository: "shared.git", base: "main", relativeTo: directory.path) == directory.path
+                + "/shared.git"
+        )
+        let gitDirectory = #expect(throws: DroverError.self) {
+            try GitRepositoryCheck.check(repository: repository + "/.git", base: nil)
+        }
+        #expect(gitDirectory?.message.contains("not a work tree") == true)
+
         let missing = #expect(throws: DroverError.self) {
             try GitRepositoryCheck.check(repository: "ghost", base: nil, relativeTo: directory.path)
         }
