@@ -10,6 +10,9 @@ import Yams
 /// id: release-1          # defaults to the file name
 /// title: Release 1
 /// repository: ../app.git # optional: TODOs work in worktrees of it, on branches drover/<plan>/<todo>
+/// base: main             # optional: the branch TODO branches start from (default: the repository's default branch)
+/// context: |             # optional: a document every TODO's session reads before its prompt
+///   The API lives in src/api; run `make test` before you finish.
 /// todos:
 ///   - id: build
 ///     title: Build it
@@ -27,7 +30,11 @@ import Yams
 ///     max_attempts: 2
 ///     budget: { wall_seconds: 3600, turns: 20, tokens: 2000000 }
 ///     permissions: { sandbox: workspace-write, network: false, writable: [../cache] }
+///     files: [src/api/*.swift] # the files the TODO expects to touch (as its planner saw them)
+///     estimate_minutes: 20
 /// ```
+///
+/// ``PlanFileWriter`` writes a ``Plan`` back in this format.
 public enum PlanLoader {
     /// Loads and validates the plan in `path`.
     /// - Throws: ``PlanError`` listing every problem.
@@ -177,7 +184,9 @@ public enum PlanLoader {
         }
 
         mutating func plan(_ node: Node, defaultID: String) -> Plan? {
-            guard let fields = fields(node, "", known: ["id", "title", "repository", "todos"], what: "a plan") else { return nil }
+            guard let fields = fields(node, "", known: ["id", "title", "repository", "base", "context", "todos"], what: "a plan") else {
+                return nil
+            }
             let id = string(fields["id"], "id") ?? defaultID
             let title = string(fields["title"], "title") ?? id
             guard let todosNode = fields["todos"] else {
@@ -192,13 +201,20 @@ public enum PlanLoader {
             for (index, item) in sequence.enumerated() {
                 if let todo = todo(item, "todos[\(index)]") { todos.append(todo) }
             }
-            return Plan(id: id, title: title, repository: string(fields["repository"], "repository"), todos: todos)
+            return Plan(
+                id: id,
+                title: title,
+                repository: string(fields["repository"], "repository"),
+                base: string(fields["base"], "base"),
+                context: string(fields["context"], "context"),
+                todos: todos
+            )
         }
 
         mutating func todo(_ node: Node, _ path: String) -> Todo? {
             let known: Set<String> = [
                 "id", "title", "prompt", "command", "depends_on", "labels", "checks", "risk", "budget", "timeout",
-                "max_attempts", "permissions",
+                "max_attempts", "permissions", "files", "estimate_minutes",
             ]
             guard let fields = fields(node, path, known: known, what: "a TODO") else { return nil }
             guard let id = string(fields["id"], "\(path).id", required: true) else { return nil }
@@ -267,7 +283,9 @@ public enum PlanLoader {
                 budget: budget,
                 timeoutSeconds: number(fields["timeout"], "\(path).timeout"),
                 maxAttempts: integer(fields["max_attempts"], "\(path).max_attempts") ?? 1,
-                permissions: permissions
+                permissions: permissions,
+                files: fields["files"].map { strings($0, "\(path).files") },
+                estimateMinutes: number(fields["estimate_minutes"], "\(path).estimate_minutes")
             )
         }
 

@@ -12,7 +12,7 @@ struct Drover: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             DemoCommand.self, RunCommand.self, CoordinatorCommand.self, DoctorCommand.self, WorkerCommand.self, PlanCommand.self,
-            StatusCommand.self,
+            StatusCommand.self, JobCommand.self, PolicyCommand.self,
             EventsCommand.self, WorkersCommand.self, TodoCommand.self, InboxCommand.self, ApproveCommand.self, DenyCommand.self,
             AnswerCommand.self, ReviewCommand.self, WatchCommand.self,
         ]

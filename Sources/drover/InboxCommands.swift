@@ -20,10 +20,22 @@ struct InboxCommand: AsyncParsableCommand {
         }
         if inbox.items.isEmpty { print("nothing waits for an answer") }
         for item in inbox.items {
+            if item.kind == .permissions {
+                for line in JobText.permissionsItem(item) { print(line) }
+                continue
+            }
             print("\(item.id)  \(item.kind) from \(item.plan)/\(item.todo) on \(item.worker)")
             print("    \(item.text)")
         }
-        if !inbox.items.isEmpty { print("answer with `drover approve ITEM`, `drover deny ITEM` or `drover answer ITEM TEXT`") }
+        if inbox.items.contains(where: { $0.kind != .permissions }) {
+            print("answer with `drover approve ITEM`, `drover deny ITEM` or `drover answer ITEM TEXT`")
+        }
+        if inbox.items.contains(where: { $0.kind == .permissions }) {
+            print(
+                "answer permissions with `drover approve ITEM` (all), `drover answer ITEM --grant G …` (only those; add "
+                    + "--replan to plan again without the rest), or `drover deny ITEM` (the job ends); --remember keeps it for the repository"
+            )
+        }
     }
 }
 
@@ -31,27 +43,61 @@ struct InboxCommand: AsyncParsableCommand {
 struct AnswerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "answer",
-        abstract: "Answer an inbox item with text.",
-        discussion: "`drover approve ITEM` and `drover deny ITEM` answer approvals."
+        abstract: "Answer an inbox item with text, or a permissions item with the grants approved.",
+        discussion: """
+            `drover approve ITEM` and `drover deny ITEM` answer approvals, and approve or refuse every grant of a \
+            permissions item. `drover answer ITEM --grant G --grant H` approves only those grants and refuses the rest: \
+            the TODOs needing a refused grant are skipped, or with --replan the plan is made again without them. \
+            --remember keeps the decision for the repository, so later jobs needing only those grants are not asked.
+            """
     )
 
     @Argument(help: "The inbox item (see `drover inbox`), or PLAN/TODO when one item of it waits.") var item: String
-    @Argument(help: "The answer.") var text: String?
+    @Argument(help: "The answer (for a question).") var text: String?
+    @Option(name: .customLong("grant"), help: "A grant of a permissions item to approve (repeat it); the others are refused.")
+    var grants: [String] = []
+    @Flag(help: "With --grant: make the plan again without the refused grants, rather than skip their TODOs.") var replan = false
+    @Flag(help: "Keep the decision as policy for the job's repository.") var remember = false
     @OptionGroup var location: CoordinatorLocation
     @Flag(help: "Print the result as JSON.") var json = false
 
+    /// Whether this answers a permissions item (with grants, replan or remember) rather than with text.
+    var answersPermissions: Bool { !grants.isEmpty || replan || remember }
+
     func validate() throws {
-        if (text ?? "").isEmpty { throw ValidationError("give the answer's text: drover answer ITEM|PLAN/TODO TEXT") }
+        if answersPermissions {
+            if text != nil {
+                throw ValidationError("give either the answer's text or --grant/--replan/--remember (for a permissions item), not both")
+            }
+            if replan && grants.isEmpty {
+                throw ValidationError("--replan goes with --grant: with every grant approved nothing is left out of the plan")
+            }
+            if let empty = grants.first(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+                throw ValidationError("--grant \"\(empty)\" is empty: give a grant id as `drover inbox` lists it, e.g. network")
+            }
+        } else if (text ?? "").isEmpty {
+            throw ValidationError(
+                "give the answer's text: drover answer ITEM|PLAN/TODO TEXT (or, for a permissions item, --grant G … / --remember)"
+            )
+        }
     }
 
     func run() async throws {
         let client = ControlClient(endpoint: location.controlEndpoint)
-        let reply = try await client.request(
-            .answer,
-            AnswerBody(item: try await InboxReference.resolve(item, client: client), decision: .reply, text: text),
-            as: AnswerBody.self
-        )
-        if json { printJSON(reply) } else { print("\(reply.item): answered") }
+        let item = try await InboxReference.resolve(item, client: client)
+        let reply =
+            answersPermissions
+            ? try await client.approvePermissions(item: item, grants: grants.isEmpty ? nil : grants, replan: replan, remember: remember)
+            : try await client.answer(AnswerBody(item: item, decision: .reply, text: text))
+        if json {
+            printJSON(reply)
+        } else if answersPermissions {
+            let granted = reply.grants.map { "approved \($0.joined(separator: ", ")), refused the rest" } ?? "approved every grant"
+            let replanned = reply.replan == true ? "; the plan is made again without the refused grants" : ""
+            print("\(reply.item): \(granted)\(replanned)\(reply.remember == true ? "; remembered for the repository" : "")")
+        } else {
+            print("\(reply.item): answered")
+        }
     }
 }
 
@@ -69,16 +115,23 @@ struct DenyCommand: AsyncParsableCommand {
 
 struct ItemOptions: ParsableArguments {
     @Argument(help: "The inbox item (see `drover inbox`), or PLAN/TODO when one item of it waits.") var item: String
+    @Flag(help: "For a permissions item: keep the decision as policy for the job's repository.") var remember = false
     @OptionGroup var location: CoordinatorLocation
     @Flag(help: "Print the result as JSON.") var json = false
 
     func send(_ decision: Decision) async throws {
         let client = ControlClient(endpoint: location.controlEndpoint)
-        let reply = try await client.request(
-            .answer,
-            AnswerBody(item: try await InboxReference.resolve(item, client: client), decision: decision),
-            as: AnswerBody.self
+        let reply = try await client.answer(
+            AnswerBody(
+                item: try await InboxReference.resolve(item, client: client),
+                decision: decision,
+                remember: remember ? true : nil
+            )
         )
-        if json { printJSON(reply) } else { print("\(reply.item): \(decision == .approve ? "approved" : "denied")") }
+        if json {
+            printJSON(reply)
+        } else {
+            print("\(reply.item): \(decision == .approve ? "approved" : "denied")\(remember ? "; remembered for the repository" : "")")
+        }
     }
 }

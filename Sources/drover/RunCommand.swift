@@ -14,11 +14,18 @@ import Worker
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a plan on this machine: a coordinator and local workers in one process, state in .drover/.",
-        discussion: "Exits 0 when every TODO is done, 1 when the plan ends with failed or skipped TODOs."
+        abstract: "Run a plan, or a job from a goal, on this machine: a coordinator and local workers in one process, state in .drover/.",
+        discussion: """
+            `drover run PLAN` runs a plan file; exits 0 when every TODO is done, 1 when the plan ends with failed or \
+            skipped TODOs. `drover run --goal "GOAL" --repository . --agent codex` starts a job instead and follows it \
+            through its steps (docs/jobs.md); exits 0 when the job is done, 1 when it failed or was cancelled.
+            """
     )
 
-    @Argument(help: "The plan file (YAML or JSON).") var plan: String
+    @Argument(help: "The plan file (YAML or JSON); leave it out with --goal.") var plan: String?
+    @Option(help: "Start a job from this goal instead of running a plan file (with --repository).") var goal: String?
+    @OptionGroup(title: "Job (with --goal)") var job: JobStartOptions
+    @Flag(help: "With --goal: approve every permission the job's plan needs, without asking.") var approvePermissions = false
     @Option(help: "Local workers to start.") var workers = 3
     @Option(help: "Slots per worker.") var slots = 1
     @Option(help: "State directory.") var stateDir = ".drover"
@@ -31,6 +38,22 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup(title: "Agent") var agent: AgentOptions
 
     func validate() throws {
+        if let goal {
+            if plan != nil { throw ValidationError("give a plan file or --goal, not both") }
+            try job.validate(goal: goal)
+            if agent.agent != .codex {
+                throw ValidationError("--goal needs --agent codex: the job's classify, investigate and plan steps are codex sessions")
+            }
+        } else {
+            if plan == nil {
+                throw ValidationError("give a plan file (drover run plan.yaml), or a goal (drover run --goal \"GOAL\" --repository .)")
+            }
+            if job.repository != nil || job.base != nil || job.id != nil || approvePermissions {
+                throw ValidationError(
+                    "--repository, --base, --id and --approve-permissions go with --goal (a plan file names its repository)"
+                )
+            }
+        }
         try agent.check()
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, not \(workers)") }
         guard (1...64).contains(slots) else { throw ValidationError("--slots must be between 1 and 64, not \(slots)") }
@@ -39,16 +62,53 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = bootstrapLogging(label: "drover.run", level: logLevel)
+        if let goal { return try await runJob(goal, logger: logger) }
+        let file = self.plan ?? ""
         let plan: Plan
         do {
-            plan = try PlanLoader.load(path: self.plan)
+            plan = try PlanLoader.load(path: file)
         } catch let error as PlanError {
             printError(error.description)
-            printError("fix the plan, then run again (`drover plan validate \(self.plan)` checks it alone)")
+            printError("fix the plan, then run again (`drover plan validate \(file)` checks it alone)")
             throw ExitCode(1)
         }
         if fresh { try? FileManager.default.removeItem(atPath: stateDir) }
-        let cluster = LocalCluster(
+        let cluster = try self.cluster(logger: logger)
+        let final = try await cluster.run(plan, quiet: json)
+        guard let final else {
+            printError("stopped before the plan finished; run the same command again to go on where it stopped")
+            throw ExitCode(130)
+        }
+        if json { printJSON(final) }
+        if final.plans.first(where: { $0.id == plan.id })?.state != .done { throw ExitCode(1) }
+    }
+
+    /// `--goal`: starts the job (or follows it, when `--id` names one already in the state directory) to its end.
+    private func runJob(_ goal: String, logger: Logger) async throws {
+        let repository = try job.checkedRepository()
+        if fresh { try? FileManager.default.removeItem(atPath: stateDir) }
+        let permissions: JobMonitor.PermissionMode =
+            approvePermissions ? .approveAll : isatty(STDIN_FILENO) == 1 ? .ask : .printCommands
+        let start = JobMonitor.Start(goal: goal, repository: repository, base: job.base, id: job.id)
+        let final = try await cluster(logger: logger).run(
+            start,
+            permissions: permissions,
+            answerArguments: stateDir == ".drover" ? [] : ["--state-dir", stateDir],
+            quiet: json
+        )
+        guard let final else {
+            printError(
+                "stopped before the job finished; its state is kept in \(stateDir)"
+                    + (job.id == nil ? "" : ": run the same command again to go on following it")
+            )
+            throw ExitCode(130)
+        }
+        if json { printJSON(final) }
+        if final.state != .done { throw ExitCode(1) }
+    }
+
+    private func cluster(logger: Logger) throws -> LocalCluster {
+        LocalCluster(
             stateDir: stateDir,
             workers: workers,
             slots: slots,
@@ -57,13 +117,6 @@ struct RunCommand: AsyncParsableCommand {
             logger: logger,
             http: try httpAddress(http)
         )
-        let final = try await cluster.run(plan, quiet: json)
-        guard let final else {
-            printError("stopped before the plan finished; run the same command again to go on where it stopped")
-            throw ExitCode(130)
-        }
-        if json { printJSON(final) }
-        if final.plans.first(where: { $0.id == plan.id })?.state != .done { throw ExitCode(1) }
     }
 }
 
@@ -78,10 +131,39 @@ struct LocalCluster {
     /// Where to serve the dashboard, if anywhere.
     var http: CoordinatorApplication.HTTPAddress? = nil
 
+    /// The endpoints of the coordinator, ipc sockets in the state directory.
+    var endpoints: Endpoints { Endpoints.ipc(in: stateDir) }
+
     /// Runs `plan` to its end; returns the last status, or nil when stopped by a signal first.
     func run(_ plan: Plan, quiet: Bool) async throws -> StatusBody? {
+        let monitor = PlanMonitor(endpoints: endpoints, plan: plan, quiet: quiet)
+        try await run(until: monitor)
+        return monitor.final
+    }
+
+    /// Starts a job (or follows the one `start.id` names) to its end; returns it as it ended, or nil when stopped by
+    /// a signal first.
+    func run(
+        _ start: JobMonitor.Start,
+        permissions: JobMonitor.PermissionMode,
+        answerArguments: [String],
+        quiet: Bool
+    ) async throws -> JobView? {
+        let monitor = JobMonitor(
+            endpoints: endpoints,
+            start: start,
+            permissions: permissions,
+            answerArguments: answerArguments,
+            quiet: quiet
+        )
+        try await run(until: monitor)
+        return monitor.final
+    }
+
+    /// Runs the coordinator and the workers until `monitor` ends.
+    private func run(until monitor: some Service) async throws {
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
-        let endpoints = Endpoints.ipc(in: stateDir)
+        let endpoints = self.endpoints
         let coordinator = CoordinatorApplication(
             configuration: CoordinatorConfiguration(
                 endpoints: endpoints,
@@ -106,13 +188,11 @@ struct LocalCluster {
             services.append(.init(service: WorkerService(configuration: configuration, agent: agent, logger: logger)))
         }
         // ipc endpoints are known before the coordinator binds them: a request waits in its socket until then.
-        let monitor = PlanMonitor(endpoints: endpoints, plan: plan, quiet: quiet)
         services.append(.init(service: monitor, successTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
-        return monitor.final
     }
 }
 
@@ -176,7 +256,7 @@ final class PlanMonitor: Service, Sendable {
                 var refreshed = ContinuousClock.now
                 while true {
                     if let planStatus = status.plans.first(where: { $0.id == plan.id }) {
-                        let line = progressLine(planStatus, workers: status.workers.count)
+                        let line = PlanProgress.line(planStatus, workers: status.workers.count)
                         if !quiet && line != lastLine {
                             if terminal { print("\r\u{1B}[K" + line, terminator: "") } else { print(line) }
                             flushOutput()
@@ -205,14 +285,6 @@ final class PlanMonitor: Service, Sendable {
         }
     }
 
-    private func progressLine(_ plan: StatusBody.PlanStatus, workers: Int) -> String {
-        let total = plan.counts.values.reduce(0, +)
-        let running = (plan.counts["running"] ?? 0) + (plan.counts["assigned"] ?? 0)
-        var parts = ["\(plan.counts["done"] ?? 0)/\(total) done", "\(running) running", "\(plan.counts["ready"] ?? 0) ready"]
-        for state in ["failed", "skipped", "cancelled"] { if let count = plan.counts[state] { parts.append("\(count) \(state)") } }
-        return "[\(plan.id)] " + parts.joined(separator: " · ") + " · \(workers) workers"
-    }
-
     private func summarize(_ status: StatusBody, _ plan: StatusBody.PlanStatus, seconds: Double) {
         let total = plan.counts.values.reduce(0, +)
         print("plan \(plan.id) \(plan.state): \(plan.counts["done"] ?? 0)/\(total) TODOs done in \(String(format: "%.1f", seconds)) s")
@@ -220,5 +292,16 @@ final class PlanMonitor: Service, Sendable {
             print("  \(todo.state) \(todo.id): \(todo.detail ?? "")")
         }
         if plan.state != .done { print("see every decision with `drover events --state-dir …`") }
+    }
+}
+
+/// A plan's progress in one line: `[plan] 3/5 done · 1 running · 1 ready · 3 workers`.
+enum PlanProgress {
+    static func line(_ plan: StatusBody.PlanStatus, workers: Int) -> String {
+        let total = plan.counts.values.reduce(0, +)
+        let running = (plan.counts["running"] ?? 0) + (plan.counts["assigned"] ?? 0)
+        var parts = ["\(plan.counts["done"] ?? 0)/\(total) done", "\(running) running", "\(plan.counts["ready"] ?? 0) ready"]
+        for state in ["failed", "skipped", "cancelled"] { if let count = plan.counts[state] { parts.append("\(count) \(state)") } }
+        return "[\(plan.id)] " + parts.joined(separator: " · ") + " · \(workers) workers"
     }
 }

@@ -567,4 +567,52 @@ import Testing
         #expect(problem(at: "todos[0].permissions.sandbox", in: found)?.message.contains("must be one of read-only") == true)
         #expect(problem(at: "todos[0].permissions.network", in: found)?.message == "must be true or false")
     }
+
+    // MARK: - The fields jobs add
+
+    @Test func readsBaseContextFilesAndEstimate() throws {
+        let plan = try PlanLoader.parse(
+            """
+            id: job-1
+            base: release/2.x
+            context: |
+              # Context
+              Run `make test`.
+            todos:
+              - id: a
+                prompt: do it
+                files: [src/*.swift, README.md]
+                estimate_minutes: 7.5
+              - id: b
+                command: x
+                files: one/file
+            """
+        )
+        #expect(plan.base == "release/2.x")
+        #expect(plan.context == "# Context\nRun `make test`.\n")
+        #expect(plan.todos[0].files == ["src/*.swift", "README.md"])
+        #expect(plan.todos[0].estimateMinutes == 7.5)
+        #expect(plan.todos[1].files == ["one/file"], "one path is a list of one")
+        #expect(plan.todos[1].estimateMinutes == nil)
+    }
+
+    @Test func leftOutFilesAreNilAndAnEmptyListStaysEmpty() throws {
+        let plan = try PlanLoader.parse("todos:\n  - id: a\n    command: x\n  - id: b\n    command: x\n    files: []\n")
+        #expect(plan.todos[0].files == nil)
+        #expect(plan.todos[1].files == [])
+    }
+
+    @Test func badNewFieldsAreReportedWhereTheyAre() throws {
+        let found = problems(
+            "base: a b\ncontext: [not, text]\ntodos:\n  - id: a\n    command: x\n    estimate_minutes: soon\n    files: {a: 1}\n"
+        )
+        #expect(try #require(problem(at: "base", in: found)).message.contains("not a valid branch name"))
+        let context = try #require(problem(at: "context", in: found))
+        #expect(context.message.contains("must be text"))
+        #expect(context.line == 2)
+        let estimate = try #require(problem(at: "todos[0].estimate_minutes", in: found))
+        #expect(estimate.message.contains("must be a number"))
+        #expect(estimate.line == 6)
+        #expect(try #require(problem(at: "todos[0].files", in: found)).message.contains("must be a list of text"))
+    }
 }
