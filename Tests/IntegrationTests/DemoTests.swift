@@ -2,7 +2,8 @@ import Foundation
 import Testing
 import Worker
 
-/// `drover demo`, the README's main job: real codex sessions that go wrong, and Drover recovering each.
+/// `drover demo`, the README's main job: a goal taken through the job's steps to a plan, real codex sessions that go
+/// wrong, and Drover recovering each.
 @Suite(.timeLimit(.minutes(2)), .enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex (pip install openai-codex-cli-bin)"))
 struct DemoTests {
     @Test func theDemoRecoversEverySessionAndFinishesThePlan() async throws {
@@ -12,7 +13,15 @@ struct DemoTests {
         let status = try await demo.wait(timeout: .seconds(90))
         let output = demo.output
         #expect(status == 0, "\(output)")
-        #expect(output.contains("plan demo done: 4/4 TODOs done"))
+        #expect(output.contains("job demo done"), "\(output)")
+        for move in [
+            "classify → investigate", "investigate → plan", "plan → permission_negotiate", "permission_negotiate → execute",
+            "execute → done",
+        ] {
+            #expect(output.contains("job demo: \(move)"), "\(move) in:\n\(output)")
+        }
+        #expect(output.contains("asks for permissions (inbox item demo-permissions-1)"))
+        #expect(output.contains("demo-plan detected invalid_answer"), "the first plan is sent back")
         for detection in ["stopped_early", "hung", "asks_human", "transient_error"] {
             #expect(output.contains("detected \(detection)"), "\(detection) in:\n\(output)")
         }

@@ -9,11 +9,13 @@ import Worker
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Watch Drover keep real codex sessions working: a sample repository, a plan, a scripted model (no API key).",
+        abstract: "Watch Drover take a goal to a plan and keep real codex sessions working on it (scripted model, no API key).",
         discussion: """
-            Makes a sample git repository with a bug and a plan of four codex TODOs, starts a scripted model on \
-            127.0.0.1, a coordinator and three workers, and runs the plan. One session stops early and fails the \
-            test, one hangs, one asks a question, one hits a rate limit; Drover recovers each. Needs codex \
+            Makes a sample git repository with a bug, starts a scripted model on 127.0.0.1, a coordinator and three \
+            workers, and starts a job from a goal: codex sessions classify it, investigate the repository and plan \
+            (the first plan has a cycle and is sent back), the demo approves the permission the plan asks for as an \
+            operator would, and the plan's four TODOs run. One session stops early and fails the test, one hangs, \
+            one asks a question, one hits a rate limit; Drover recovers each. Needs codex \
             (pip install openai-codex-cli-bin).
             """
     )
@@ -39,11 +41,10 @@ struct DemoCommand: AsyncParsableCommand {
 
         let server = try ScriptedModelServer(scripts: DemoScenario.scripts)
         defer { server.stop() }
-        let plan = DemoScenario.plan(repository: repository)
         print("Drover demo in \(directory)")
         print("  repository  \(repository) (calc.sh subtracts; test.sh expects it to add)")
+        print("  goal        \(DemoScenario.goal)")
         print("  model       scripted, on \(server.baseURL) (no API key needed)")
-        print("  plan        \(plan.todos.map(\.id).joined(separator: ", "))")
         print("  agents      real codex (\(executable)), three workers")
         print("")
         var configuration = CodexConfiguration(executable: executable, baseURL: server.baseURL, homeRoot: "\(directory)/codex-home")
@@ -58,22 +59,38 @@ struct DemoCommand: AsyncParsableCommand {
             http: try httpAddress(http)
         )
         try FileManager.default.createDirectory(atPath: cluster.workdir, withIntermediateDirectories: true)
-        let final = try await cluster.run(plan, quiet: false)
+        let start = JobMonitor.Start(goal: DemoScenario.goal, repository: repository, base: "main", id: "demo")
+        let final = try await cluster.run(
+            start,
+            permissions: .approveAll,
+            answerArguments: ["--state-dir", "\(directory)/.drover"],
+            quiet: false
+        )
 
         print("")
         print("What Drover saw and did:")
         let events = try EventLog.read(statePath: "\(directory)/.drover/state.sqlite")
-        for todo in plan.todos {
-            let state = final?.todos.first { $0.id == todo.id }?.state.rawValue ?? "?"
-            print("  \(todo.id) [\(state)]")
-            for event in events where event.todo == todo.id && (event.type == .agent(.detected) || event.type == .agent(.recovery)) {
+        for transition in final?.transitions ?? [] {
+            print("  job: \(transition.from.map { "\($0) → " } ?? "")\(transition.to): \(transition.reason.prefix(100))")
+        }
+        // What the steps' sessions got wrong: the answer, and why it was sent back.
+        for event in events where event.type == .agent(.detected) && event.plan?.hasPrefix("demo-") == true {
+            let lines = (event.data["text"]?.stringValue ?? "").split(separator: "\n").prefix(2)
+            print("    \(event.plan ?? "") detected \(lines.first?.prefix(100) ?? "")")
+            for line in lines.dropFirst() { print("               \(line.prefix(100))") }
+        }
+        for todo in final?.plan?.todos ?? [] {
+            let state = events.last { $0.plan == "demo" && $0.todo == todo.id && $0.type.subject == "todo" }?.type.rawValue ?? "?"
+            print("  \(todo.id) [\(state.replacingOccurrences(of: "todo.", with: ""))]")
+            for event in events
+            where event.plan == "demo" && event.todo == todo.id && (event.type == .agent(.detected) || event.type == .agent(.recovery)) {
                 let lines = (event.data["text"]?.stringValue ?? "").split(separator: "\n").prefix(2)
                 print("    \(event.type == .agent(.detected) ? "detected" : "  → ") \(lines.first?.prefix(110) ?? "")")
                 // The evidence: for a failed check, what it said.
                 for line in lines.dropFirst() { print("               \(line.prefix(100))") }
             }
             let pushed = events.last {
-                $0.todo == todo.id && $0.type == .agent(.checkpoint) && $0.data["text"]?.stringValue?.contains("pushed") == true
+                $0.plan == "demo" && $0.todo == todo.id && $0.type == .agent(.checkpoint) && $0.data["text"]?.stringValue?.contains("pushed") == true
             }
             if let checkpoint = pushed?.data["text"]?.stringValue {
                 print("    \(checkpoint)")
@@ -83,7 +100,7 @@ struct DemoCommand: AsyncParsableCommand {
         print("The branches are in \(repository):  git --git-dir \(repository) log --oneline --all")
         print("Every event:                         drover events --state-dir \(directory)/.drover")
         print("Every decision, with its reason:     \(directory)/.drover/audit.jsonl")
-        if final?.plans.first?.state != .done { throw ExitCode(1) }
+        if final?.state != .done { throw ExitCode(1) }
     }
 }
 
