@@ -90,7 +90,8 @@ struct DemoCommand: AsyncParsableCommand {
                 for line in lines.dropFirst() { print("               \(line.prefix(100))") }
             }
             let pushed = events.last {
-                $0.plan == "demo" && $0.todo == todo.id && $0.type == .agent(.checkpoint) && $0.data["text"]?.stringValue?.contains("pushed") == true
+                $0.plan == "demo" && $0.todo == todo.id && $0.type == .agent(.checkpoint)
+                    && $0.data["text"]?.stringValue?.contains("pushed") == true
             }
             if let checkpoint = pushed?.data["text"]?.stringValue {
                 print("    \(checkpoint)")
