@@ -1,6 +1,7 @@
 import DroverClients
 import DroverProtocol
 import DroverTesting
+import DroverTransport
 import Foundation
 import ScriptedModel
 import Testing
@@ -311,6 +312,70 @@ struct JobTests {
             #expect(done.permissions?.refused == ["network"])
             let png = try #require(FileManager.default.contents(atPath: screenshot))
             #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "a PNG screenshot")
+        }
+    }
+
+    /// Runs `drover` against the cluster's coordinator; returns its exit status and output.
+    func drover(_ cluster: Cluster, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let control = try #require(cluster.endpoints?.control)
+        let process = try cluster.start("drover", arguments + ["--control", control])
+        let status = try await process.wait(timeout: .seconds(30))
+        return (status, process.output)
+    }
+
+    /// The command line against a real coordinator: a job started, a wrong answer refused with the coordinator's
+    /// words, the right one taken and remembered, the job shown as JSON, and its plan exported as a plan file that
+    /// runs again once given an id of its own.
+    @Test func theCommandLineRunsAJobFromStartToItsExportedPlan() async throws {
+        let server = try ScriptedModelServer(scripts: Self.scripts(plan: [.message(Self.plan)]))
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            let repository = try await makeRepository(in: cluster.directory)
+            try await cluster.startCoordinator()
+            try cluster.startWorker("w1", slots: 2, extra: codex(server, cluster))
+
+            let missing = try await drover(cluster, ["job", "start", Self.goal, "--repository", repository, "--base", "nope"])
+            #expect(missing.status != 0)
+            #expect(missing.output.contains("nope"), "\(missing.output)")
+            let started = try await drover(
+                cluster,
+                ["job", "start", Self.goal, "--repository", repository, "--base", "main", "--id", "cli"]
+            )
+            #expect(started.status == 0, "\(started.output)")
+            try await waitForJob(cluster, "cli", "its permissions") { $0.state == .permissionNegotiate }
+
+            let inbox = try await drover(cluster, ["inbox"])
+            #expect(inbox.output.contains("cli-permissions-1"), "\(inbox.output)")
+            #expect(inbox.output.contains("network"))
+            let wrong = try await drover(cluster, ["answer", "cli-permissions-1", "--grant", "write:/etc"])
+            #expect(wrong.status != 0)
+            #expect(wrong.output.contains("does not ask for write:/etc"), "\(wrong.output)")
+            let right = try await drover(cluster, ["answer", "cli-permissions-1", "--grant", "risk:high", "--remember"])
+            #expect(right.status == 0, "\(right.output)")
+            try await waitForJob(cluster, "cli", "its end") { $0.state.isTerminal }
+
+            let shown = try await drover(cluster, ["job", "show", "cli", "--json"])
+            let view = try JSONDecoder().decode(JobView.self, from: Data(shown.output.utf8))
+            #expect(view.state == .done)
+            #expect(view.permissions?.refused == ["network"])
+            let policy = try await drover(cluster, ["policy", "list", "--json"])
+            #expect(policy.output.contains("risk:high") && policy.output.contains("network"), "\(policy.output)")
+            let unknown = try await drover(cluster, ["job", "show", "nope"])
+            #expect(unknown.status != 0)
+            #expect(unknown.output.contains("no job nope"), "\(unknown.output)")
+
+            // The plan, exported, edited (an id of its own) and submitted, runs as any plan file does.
+            let exported = try await drover(cluster, ["job", "plan", "cli"])
+            #expect(exported.status == 0)
+            let file = "\(cluster.directory)/exported.yaml"
+            try exported.output.replacingOccurrences(of: "id: cli\n", with: "id: cli-again\n").write(
+                toFile: file,
+                atomically: true,
+                encoding: .utf8
+            )
+            let submitted = try await drover(cluster, ["plan", "submit", file])
+            #expect(submitted.status == 0, "\(submitted.output)\n\(exported.output)")
+            try await cluster.waitForPlan("cli-again")
         }
     }
 }
