@@ -28,7 +28,7 @@ public struct EventType: WireWord {
     public static let jobCreated = EventType(rawValue: "job.created")
     /// A job moved from one state to another (`from`, `to`, `reason`, `evidence`).
     public static let jobTransition = EventType(rawValue: "job.transition")
-    /// A step's answer was accepted (`step`, `artifact`).
+    /// A step's answer was accepted (`step`, and a summary of the answer).
     public static let jobArtifact = EventType(rawValue: "job.artifact")
     /// A job asks the operator for its plan's permissions (`item`, `grants`).
     public static let jobPermissionsAsked = EventType(rawValue: "job.permissions_asked")
