@@ -105,3 +105,23 @@ public func pid(in path: String, within timeout: Duration = .seconds(10)) async 
     }
     return found
 }
+
+/// Runs git in `directory` with a test identity (commits need one), its output thrown away; throws when it fails.
+public func git(_ arguments: [String], in directory: String) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"] + arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    if process.terminationStatus != 0 { throw GitFailed(arguments: arguments, directory: directory) }
+}
+
+/// A git command of a test failed.
+public struct GitFailed: Error, CustomStringConvertible {
+    public var arguments: [String]
+    public var directory: String
+    public var description: String { "git \(arguments.joined(separator: " ")) failed in \(directory)" }
+}

@@ -15,19 +15,6 @@ struct JobCLITests {
         return (status, process.output)
     }
 
-    /// Runs git in `directory`, failing the test if it fails.
-    func git(_ arguments: [String], in directory: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        if process.terminationStatus != 0 { throw TestFailure("git \(arguments) failed in \(directory)") }
-    }
-
     /// A temporary directory holding `repo`, a git repository with one commit on `main` and a branch `feature`.
     func withRepository<Value>(_ body: (_ directory: String, _ repository: String) async throws -> Value) async throws -> Value {
         let directory = try TemporaryDirectory()

@@ -9,18 +9,6 @@ import Testing
 /// answers to permissions items, and the text shown for jobs.
 @Suite(.timeLimit(.minutes(1)))
 struct JobClientTests {
-    func git(_ arguments: [String], in directory: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"] + arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        if process.terminationStatus != 0 { throw GitFailed(arguments: arguments) }
-    }
-
     @Test(arguments: [
         ("https://example.com/app.git", true), ("ssh://host/app", true), ("file:///srv/app", true), ("git@host:team/app.git", true),
         ("host:app", true), (".", false), ("../app", false), ("/srv/app", false), ("dir/with:colon", false),
@@ -193,9 +181,4 @@ struct JobClientTests {
         job.counts = ["done": 1]
         #expect(changes.update(job) == [.transition(toDone), .planProgress, .ended(.done)])
     }
-}
-
-/// A git command a test needed failed.
-private struct GitFailed: Error {
-    var arguments: [String]
 }

@@ -74,18 +74,33 @@ import Testing
         )
     }
 
-    func nextAssign(_ harness: CoreHarness, _ sent: [Sent]) throws -> AssignBody {
-        if let assign = try sent.assigns().first { return assign }
-        return try #require(try harness.tick().assigns().first)
+    /// The assign `sent` holds, or the next tick's (of `plan`, when named).
+    func nextAssign(_ harness: CoreHarness, _ sent: [Sent], plan: String? = nil) throws -> AssignBody {
+        let mine = { (assign: AssignBody) in plan == nil || assign.lease.plan == plan }
+        if let assign = try sent.assigns().first(where: mine) { return assign }
+        return try #require(try harness.tick().assigns().first(where: mine))
+    }
+
+    static let commands = #"{"kind":"commands","complexity":"low","needs_investigation":false,"summary":"s","answer":null}"#
+
+    /// Starts a job and answers its steps up to the planner's; returns the planner's assign.
+    func toPlanStep(_ harness: CoreHarness, job id: String = "j1", investigate: Bool = true) throws -> AssignBody {
+        _ = try start(harness, job: id)
+        let classify = try nextAssign(harness, [], plan: "\(id)-classify")
+        guard investigate else { return try nextAssign(harness, try answer(harness, classify, Self.commands), plan: "\(id)-plan") }
+        let step = try nextAssign(harness, try answer(harness, classify, Self.classification), plan: "\(id)-investigate")
+        return try nextAssign(harness, try answer(harness, step, Self.investigation), plan: "\(id)-plan")
+    }
+
+    /// Runs a job to its plan, which needs `network` and `risk:high`: then it asks, or its permissions were
+    /// remembered and it executes.
+    func toPermissionsOrExecute(_ harness: CoreHarness, job id: String) throws {
+        try answer(harness, try toPlanStep(harness, job: id), Self.workJSON)
     }
 
     /// Runs a job to PERMISSION_NEGOTIATE; returns the item.
     func toPermissions(_ harness: CoreHarness, job id: String = "j1") throws -> InboxItem {
-        _ = try start(harness, job: id)
-        let classify = try nextAssign(harness, [])
-        let investigate = try nextAssign(harness, try answer(harness, classify, Self.classification))
-        let planStep = try nextAssign(harness, try answer(harness, investigate, Self.investigation))
-        try answer(harness, planStep, Self.workJSON)
+        try toPermissionsOrExecute(harness, job: id)
         #expect(job(harness, id)?.state == .permissionNegotiate)
         return try #require(harness.core.inbox.items.first { $0.job == id })
     }
@@ -181,16 +196,7 @@ import Testing
     @Test func aPlanThatNeedsNothingRunsAtOnce() throws {
         let harness = try CoreHarness()
         try harness.register("w1")
-        _ = try start(harness)
-        let classify = try nextAssign(harness, [])
-        let planStep = try nextAssign(
-            harness,
-            try answer(
-                harness,
-                classify,
-                #"{"kind":"commands","complexity":"low","needs_investigation":false,"summary":"s","answer":null}"#
-            )
-        )
+        let planStep = try toPlanStep(harness, investigate: false)
         let simple = PlannedWork(title: "t", todos: [.init(id: "run", title: "Run", prompt: "run it", checks: ["true"])])
         let sent = try answer(harness, planStep, String(decoding: try JSONEncoder().encode(simple), as: UTF8.self))
         #expect(job(harness)?.state == .execute)
@@ -205,16 +211,7 @@ import Testing
     @Test func anUnusableAnswerFailsTheJobNamingItsProblems() throws {
         let harness = try CoreHarness()
         try harness.register("w1")
-        _ = try start(harness)
-        let classify = try nextAssign(harness, [])
-        let planStep = try nextAssign(
-            harness,
-            try answer(
-                harness,
-                classify,
-                #"{"kind":"commands","complexity":"low","needs_investigation":false,"summary":"s","answer":null}"#
-            )
-        )
+        let planStep = try toPlanStep(harness, investigate: false)
         let cyclic = PlannedWork(
             title: "t",
             todos: [
@@ -307,14 +304,6 @@ import Testing
         _ = try toPermissionsOrExecute(harness, job: "j3")
         #expect(job(harness, "j3")?.state == .permissionNegotiate)
         #expect(harness.core.inbox.items.first { $0.job == "j3" }?.grants?.map(\.id) == ["network"], "only what is not remembered")
-    }
-
-    func toPermissionsOrExecute(_ harness: CoreHarness, job id: String) throws {
-        _ = try start(harness, job: id)
-        let classify = try #require(try harness.tick().assigns().first { $0.lease.plan == "\(id)-classify" })
-        let investigate = try #require(try answer(harness, classify, Self.classification).assigns().first)
-        let planStep = try #require(try answer(harness, investigate, Self.investigation).assigns().first)
-        try answer(harness, planStep, Self.workJSON)
     }
 
     // MARK: - Restarts
