@@ -313,13 +313,14 @@ extension CoordinatorCore {
 
     private func cancelJob(_ job: JobRecord, now: Int64) {
         guard !job.state.isTerminal else { return }
+        // The job ends first: its plans, cancelled after, end as plans of a job that is over.
+        move(job.id, to: .cancelled, "cancelled by an operator")
         for plan in [job.stepPlan, job.state == .execute ? job.id : nil].compactMap({ $0 }) {
             _ = try? operate(PlanRequest(plan: plan, action: .cancel), now: now)
         }
         if let item = job.inboxItem, inbox.take(item) != nil {
             record(.inboxDropped, plan: job.id, ["item": .string(item)])
         }
-        move(job.id, to: .cancelled, "cancelled by an operator")
     }
 
     // MARK: - Restart

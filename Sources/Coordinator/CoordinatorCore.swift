@@ -252,8 +252,11 @@ final class CoordinatorCore {
     func refreshGauges() {
         var states: [String: Int] = [:]
         for todo in todos.todos.values { states[todo.state.rawValue, default: 0] += 1 }
+        var jobStates: [JobState: Int] = [:]
+        for job in jobs.jobs.values { jobStates[job.state, default: 0] += 1 }
         metrics.refresh(
             todos: states,
+            jobs: jobStates,
             workers: workers.count,
             slots: workers.all.reduce(0) { $0 + $1.slots },
             busySlots: workers.all.reduce(0) { $0 + $1.leases.count },

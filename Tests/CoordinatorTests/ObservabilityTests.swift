@@ -42,6 +42,20 @@ import Testing
         #expect(value("drover_lease_expiries_total", in: metrics.exposition()) == 1)
     }
 
+    @Test func jobsAreCountedByState() throws {
+        let harness = try CoreHarness()
+        try harness.control(.job, JobRequest(action: .start, job: "j1", goal: "g", repository: "/r"))
+        try harness.control(.job, JobRequest(action: .start, job: "j2", goal: "g", repository: "/r"))
+        let cancelled = try harness.control(.job, JobRequest(action: .cancel, job: "j2"))
+        #expect(try cancelled.errors().isEmpty)
+        #expect(harness.core.jobs["j2"]?.state == .cancelled)
+        try harness.tick(advancing: 500)
+        let text = harness.core.metrics.exposition()
+        #expect(value(#"drover_jobs{state="classify"}"#, in: text) == 1)
+        #expect(value(#"drover_jobs{state="cancelled"}"#, in: text) == 1)
+        #expect(value(#"drover_jobs{state="done"}"#, in: text) == 0)
+    }
+
     @Test func detectionsAndPolicyDecisionsAreCountedByClassAndAction() throws {
         let harness = try CoreHarness()
         try harness.register("w1")

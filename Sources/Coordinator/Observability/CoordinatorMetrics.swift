@@ -5,7 +5,7 @@ public import Prometheus
 /// several coordinators in one process (tests, benchmarks) keep theirs apart.
 ///
 /// Counters move as things happen: the core reports its counters (``count(_:by:)``) and every committed event
-/// (``observe(_:)``); gauges are set from the state every heartbeat (``refresh(todos:workers:inbox:)``). All of it is
+/// (``observe(_:)``); gauges are set from the state every heartbeat (``refresh(todos:jobs:workers:slots:busySlots:inbox:)``). All of it is
 /// safe to read from another thread while the core writes.
 public final class CoordinatorMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
@@ -77,11 +77,16 @@ public final class CoordinatorMetrics: Sendable {
     /// A TODO went out to a worker `latency` after it became ready.
     func assigned(after latency: Duration) { queueLatency.record(latency) }
 
-    /// Sets the gauges: TODOs by state, workers and their slots, inbox items.
-    func refresh(todos: [String: Int], workers: Int, slots: Int, busySlots: Int, inbox: Int) {
+    /// Sets the gauges: TODOs and jobs by state, workers and their slots, inbox items.
+    func refresh(todos: [String: Int], jobs: [JobState: Int], workers: Int, slots: Int, busySlots: Int, inbox: Int) {
         for state in Self.states {
             registry.makeGauge(descriptor: Self.name("todos", "", "TODOs by state."), labels: [("state", state)]).set(
                 to: Double(todos[state] ?? 0)
+            )
+        }
+        for state in JobState.lifecycle + [.failed, .cancelled] {
+            registry.makeGauge(descriptor: Self.name("jobs", "", "Jobs by state."), labels: [("state", state.rawValue)]).set(
+                to: Double(jobs[state] ?? 0)
             )
         }
         registry.makeGauge(descriptor: Self.name("workers", "", "Workers connected.")).set(to: Double(workers))

@@ -353,6 +353,30 @@ import Testing
         #expect(job(harness)?.state == .cancelled)
     }
 
+    @Test func cancellingBeforeAnyWorkerTookTheStepEndsItCancelled() throws {
+        let harness = try CoreHarness()
+        _ = try start(harness)
+        try harness.control(.job, JobRequest(action: .cancel, job: "j1"))
+        #expect(job(harness)?.state == .cancelled, "not failed: its step's plan ended because the job did")
+        #expect(harness.state("j1-classify", "classify") == "cancelled")
+        #expect(job(harness)?.transitions.map(\.to) == [.classify, .cancelled])
+    }
+
+    @Test func cancellingWhileThePlanRunsStopsItsTodos() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 4)
+        let item = try toPermissions(harness)
+        try harness.control(.answer, AnswerBody(item: item.id, decision: .approve))
+        let running = try harness.tick().assigns()
+        #expect(running.count == 2, "limit and fetch")
+        let sent = try harness.control(.job, JobRequest(action: .cancel, job: "j1"))
+        #expect(job(harness)?.state == .cancelled)
+        #expect(sent.contains { $0.header?.type == .control }, "the running TODOs are stopped on their worker")
+        for assign in running { try harness.report("w1", assign, .cancelled) }
+        #expect(job(harness)?.state == .cancelled)
+        #expect(harness.core.todos.plans["j1"]?.state == .failed)
+    }
+
     @Test func badRequestsAreRefusedByName() throws {
         let harness = try CoreHarness()
         _ = try start(harness)
