@@ -299,6 +299,18 @@ extension CoordinatorCore {
         addPlan(plan, submitJSON: String(decoding: codec.json(SubmitBody(plan: plan)), as: UTF8.self), skipping: reasons)
     }
 
+    /// An operator took a TODO of a job's plan up again after the plan ended: a job that failed executing executes
+    /// again.
+    func jobPlanResumed(_ plan: String, because todo: String) {
+        let reason = "an operator took \(todo) up again"
+        guard jobs.reopen(plan, reason: reason, at: wallClockMilliseconds()) != nil else { return }
+        record(
+            .jobTransition,
+            plan: plan,
+            ["from": .string(JobState.failed.rawValue), "to": .string(JobState.execute.rawValue), "reason": .string(reason)]
+        )
+    }
+
     private func executionEnded(_ job: JobRecord, plan: PlanRecord) {
         var states: [String: TodoState] = [:]
         for todo in plan.plan.todos { states[todo.id] = todos[TodoKey(plan: plan.plan.id, todo: todo.id)]?.state }

@@ -16,7 +16,10 @@ extension CoordinatorCore {
                     "\(key) is \(todo.state.rawValue): only a failed, escalated, cancelled or skipped TODO can be retried"
                 )
             }
-            if planResumed { record(.planResumed, plan: key.plan, ["because": .string(key.todo)]) }
+            if planResumed {
+                record(.planResumed, plan: key.plan, ["because": .string(key.todo)])
+                jobPlanResumed(key.plan, because: key.todo)
+            }
             record(.todoRetried, plan: key.plan, todo: key.todo, ["revived": .array(revived.map { .string($0.todo) })])
             schedule(now: now)
         case .cancel:

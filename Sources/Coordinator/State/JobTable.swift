@@ -108,6 +108,21 @@ struct JobTable {
         return to == .failed || to == .cancelled || (allowed[from]?.contains(to) ?? false)
     }
 
+    /// A job whose plan failed goes back to `execute` when an operator takes one of its TODOs up again (`drover todo
+    /// retry`): the only way out of an end state. Returns the transition, or nil when the job did not fail executing.
+    @discardableResult
+    mutating func reopen(_ id: String, reason: String, at now: Int64) -> JobTransition? {
+        guard var job = jobs[id], job.state == .failed, job.transitions.last?.from == .execute else { return nil }
+        let transition = JobTransition(from: .failed, to: .execute, reason: reason, at: now)
+        job.state = .execute
+        job.reason = reason
+        job.updatedAt = now
+        job.transitions.append(transition)
+        jobs[id] = job
+        changed.insert(id)
+        return transition
+    }
+
     /// Adds a new job in its first state.
     mutating func add(_ job: JobRecord, reason: String) {
         var job = job

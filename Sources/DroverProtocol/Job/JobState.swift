@@ -4,8 +4,9 @@
 /// classify → investigate → plan → permission_negotiate → execute → done
 ///     └──────────(question)────────────────────────────────────────┘
 /// ```
-/// Any state may end in `failed` or `cancelled`. Which state may follow which is the coordinator's rule
-/// (`JobTable`); observers must accept states they do not know.
+/// Any state may end in `failed` or `cancelled`; a job that failed while executing goes back to `execute` when an
+/// operator takes a TODO of its plan up again. Which state may follow which is the coordinator's rule (`JobTable`);
+/// observers must accept states they do not know.
 public struct JobState: WireWord {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }

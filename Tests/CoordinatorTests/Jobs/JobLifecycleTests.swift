@@ -377,6 +377,36 @@ import Testing
         #expect(harness.core.todos.plans["j1"]?.state == .failed)
     }
 
+    @Test func aJobWhosePlanFailedExecutesAgainWhenAnOperatorRetriesATodo() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 4)
+        let item = try toPermissions(harness)
+        try harness.control(.answer, AnswerBody(item: item.id, decision: .approve, grants: ["risk:high"]))
+        let limit = try #require(try harness.tick().assigns().first { $0.lease.todo == "limit" })
+        try harness.report("w1", limit, .failed)
+        #expect(job(harness)?.state == .failed)
+        #expect(job(harness)?.reason.contains("limit failed") == true)
+
+        let sent = try harness.control(.todo, TodoRequest(plan: "j1", todo: "limit", action: .retry))
+        #expect(job(harness)?.state == .execute)
+        #expect(job(harness)?.reason == "an operator took limit up again")
+        #expect(sent.events.contains { $0.type == .jobTransition && $0.data["from"] == "failed" && $0.data["to"] == "execute" })
+        let again = try #require(try sent.assigns().first { $0.lease.todo == "limit" })
+        let docs = try #require(try harness.report("w1", again).assigns().first { $0.lease.todo == "docs" })
+        try harness.report("w1", docs)
+        #expect(job(harness)?.state == .done)
+    }
+
+    @Test func aFailedStepDoesNotReopenItsJob() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        _ = try start(harness)
+        let classify = try nextAssign(harness, [])
+        try harness.report("w1", classify, .failed)
+        try harness.control(.todo, TodoRequest(plan: "j1-classify", todo: "classify", action: .retry))
+        #expect(job(harness)?.state == .failed, "a failed step's job stays failed: start the job again")
+    }
+
     @Test func badRequestsAreRefusedByName() throws {
         let harness = try CoreHarness()
         _ = try start(harness)
