@@ -282,21 +282,24 @@ extension CoordinatorCore {
 
     // MARK: - Executing
 
-    /// Submits the job's plan; the TODOs a refused grant rules out are skipped at once.
+    /// Submits the job's plan without the TODOs a refused grant rules out (and those that depend on them): the plan
+    /// that runs is the work that was allowed, and it is done when all of it is. The job keeps the whole plan and
+    /// says which TODOs were skipped and why.
     private func execute(_ id: String, _ decision: PermissionDecision) {
         guard let plan = jobs[id]?.plan else { return }
         let skipped = JobDecisions.skipped(in: plan, by: decision)
         jobs.update(id) { $0.skippedByPermissions = skipped }
-        let refused = Set(decision.refused)
-        var reasons: [String: String] = [:]
-        for todo in plan.todos where skipped.contains(todo.id) {
-            let needs = PermissionGrant.ids(neededBy: todo).filter(refused.contains)
-            reasons[todo.id] =
-                needs.isEmpty
-                ? "not run: it depends on a TODO that needs a refused permission"
-                : "not run: it needs the refused \(needs.joined(separator: ", "))"
+        var runnable = plan
+        runnable.todos.removeAll { skipped.contains($0.id) }
+        guard !runnable.todos.isEmpty else {
+            fail(
+                id,
+                "every TODO of the plan needs a permission that was refused: nothing is left to run",
+                ["skipped": .array(skipped.map { .string($0) })]
+            )
+            return
         }
-        addPlan(plan, submitJSON: String(decoding: codec.json(SubmitBody(plan: plan)), as: UTF8.self), skipping: reasons)
+        addPlan(runnable, submitJSON: String(decoding: codec.json(SubmitBody(plan: runnable)), as: UTF8.self))
     }
 
     /// An operator took a TODO of a job's plan up again after the plan ended: a job that failed executing executes

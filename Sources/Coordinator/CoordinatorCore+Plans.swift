@@ -19,16 +19,11 @@ extension CoordinatorCore {
         return SubmittedBody(plan: plan.id, created: true)
     }
 
-    /// Adds a plan's TODOs. Those in `skipping` are skipped at once with the reason given, before anything is
-    /// scheduled, and with them whatever depends on them.
-    func addPlan(_ plan: Plan, submitJSON: String, skipping: [String: String] = [:]) {
+    /// Adds a plan's TODOs; those with nothing to wait for are ready for the next ``schedule(now:)``.
+    func addPlan(_ plan: Plan, submitJSON: String) {
         let readied = todos.add(plan, submitJSON: submitJSON, submittedAt: wallClockMilliseconds())
         record(.planSubmitted, plan: plan.id, ["title": .string(plan.title), "todos": .int(Int64(plan.todos.count))])
-        for todo in plan.todos {
-            guard let reason = skipping[todo.id] else { continue }
-            end(TodoKey(plan: plan.id, todo: todo.id), as: .skipped, detail: reason, ["reason": .string(reason)])
-        }
-        for key in readied where todos[key]?.state == .ready { record(.todoReady, plan: key.plan, todo: key.todo) }
+        for key in readied { record(.todoReady, plan: key.plan, todo: key.todo) }
     }
 
     /// Rebuilds memory from the store after a start or restart.

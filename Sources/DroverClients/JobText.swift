@@ -64,6 +64,7 @@ public enum JobText {
         }
         if let decision = job.permissions {
             lines.append("permission decision (by \(decision.decidedBy)): " + decisionText(decision))
+            if let skipped = job.skipped { lines.append("skipped, left out of the plan that runs: " + skipped.joined(separator: ", ")) }
         }
         if let item = job.inboxItem {
             lines.append("")

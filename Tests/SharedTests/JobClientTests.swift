@@ -138,6 +138,7 @@ struct JobClientTests {
             remember: true,
             decidedBy: "operator"
         )
+        job.skipped = ["deploy"]
         let text = JobText.render(job)
         #expect(text.contains("job q1 [done]"))
         #expect(text.contains("1970-01-01T00:00:00Z  start → classify: started"))
@@ -149,6 +150,7 @@ struct JobClientTests {
                 "permission decision (by operator): granted network; refused risk:high (the plan is made again without them); remembered for the repository"
             )
         )
+        #expect(text.contains("skipped, left out of the plan that runs: deploy"))
         #expect(JobText.listLine(job) == "q1  [done]  What does the login do?  (a question: answered)")
     }
 

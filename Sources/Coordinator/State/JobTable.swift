@@ -29,8 +29,8 @@ struct JobRecord: Codable, Sendable, Equatable {
     var inboxItem: String?
     /// Grants the operator refused and wants a plan without (for the planner's next run).
     var avoid: [String] = []
-    /// TODOs of the plan skipped by the permission decision, and those that depend on them: the job is done without
-    /// them.
+    /// TODOs of the plan skipped by the permission decision, and those that depend on them: they are left out of
+    /// the plan that runs, and the job is done without them.
     var skippedByPermissions: [String] = []
 
     /// A new job; ``JobTable/add(_:reason:)`` gives it its first state.
@@ -69,6 +69,7 @@ struct JobRecord: Codable, Sendable, Equatable {
             view.plan = plan
             view.grants = grants
             view.permissions = permissions
+            view.skipped = skippedByPermissions.isEmpty ? nil : skippedByPermissions
         }
         return view
     }

@@ -72,7 +72,7 @@ public struct JobsBody: WireBody, Equatable {
 public struct JobView: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, goal, repository, base, state, reason, createdAt = "created_at", updatedAt = "updated_at", transitions,
-            classification, context, plan, grants, permissions, answer, step, counts, inboxItem = "inbox_item"
+            classification, context, plan, grants, permissions, skipped, answer, step, counts, inboxItem = "inbox_item"
     }
 
     public var id: String
@@ -97,6 +97,8 @@ public struct JobView: Codable, Sendable, Equatable {
     public var grants: [PermissionGrant]?
     /// What was decided about them.
     public var permissions: PermissionDecision?
+    /// The plan's TODOs left out because they need a refused grant, or depend on one that does.
+    public var skipped: [String]?
     /// For a question: the answer.
     public var answer: String?
     /// The plan running the current step (`<job>-<step>`), while one runs.

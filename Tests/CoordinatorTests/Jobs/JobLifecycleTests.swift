@@ -151,8 +151,10 @@ import Testing
         #expect(try answered.errors().isEmpty)
         #expect(job(harness)?.state == .execute)
         #expect(job(harness)?.permissions?.refused == ["network"])
-        #expect(harness.state("j1", "fetch") == "skipped")
-        #expect(harness.state("j1", "deploy") == "skipped")
+        #expect(job(harness)?.skippedByPermissions == ["fetch", "deploy"])
+        #expect(harness.state("j1", "fetch") == nil, "left out of the plan that runs")
+        #expect(harness.core.todos.plans["j1"]?.plan.todos.map(\.id) == ["limit", "docs"])
+        #expect(job(harness)?.plan?.todos.count == 4, "the job keeps the whole plan")
         #expect(harness.core.inbox.isEmpty)
 
         let limit = try #require(try harness.tick().assigns().first { $0.lease.todo == "limit" })
@@ -167,6 +169,7 @@ import Testing
         let moves = job(harness)?.transitions.map(\.to.rawValue)
         #expect(moves == ["classify", "investigate", "plan", "permission_negotiate", "execute", "done"])
         #expect(last.events.contains { $0.type == .jobTransition && $0.topic == "job.j1" && $0.data["to"] == "done" })
+        #expect(harness.core.todos.plans["j1"]?.state == .done, "the plan that ran is done: the skipped TODOs were not in it")
     }
 
     @Test func aQuestionEndsWithItsAnswer() throws {
@@ -375,6 +378,30 @@ import Testing
         for assign in running { try harness.report("w1", assign, .cancelled) }
         #expect(job(harness)?.state == .cancelled)
         #expect(harness.core.todos.plans["j1"]?.state == .failed)
+    }
+
+    @Test func aPlanWhoseEveryTodoIsRefusedFailsTheJob() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 4)
+        let planStep = try toPlanStep(harness, investigate: false)
+        let networked = PlannedWork(
+            title: "t",
+            todos: [
+                .init(
+                    id: "fetch",
+                    title: "Fetch",
+                    prompt: "fetch",
+                    checks: ["true"],
+                    permissions: Permissions(sandbox: "workspace-write", network: true, writable: [])
+                )
+            ]
+        )
+        try answer(harness, planStep, String(decoding: try JSONEncoder().encode(networked), as: UTF8.self))
+        let item = try #require(harness.core.inbox.items.first)
+        try harness.control(.answer, AnswerBody(item: item.id, decision: .approve, grants: []))
+        #expect(job(harness)?.state == .failed)
+        #expect(job(harness)?.reason.contains("nothing is left to run") == true)
+        #expect(harness.core.todos.plans["j1"] == nil)
     }
 
     @Test func aJobWhosePlanFailedExecutesAgainWhenAnOperatorRetriesATodo() throws {
