@@ -379,4 +379,41 @@ struct JobTests {
             try await cluster.waitForPlan("cli-again")
         }
     }
+
+    /// `drover run --goal` on a laptop, in a real terminal: the job's moves are printed, the operator is asked grant
+    /// by grant and answers at the keyboard, and the run ends with the job, exit 0.
+    @Test(.enabled(if: Tmux.available, "needs tmux"))
+    func runWithAGoalAsksTheOperatorAtTheTerminal() async throws {
+        let server = try ScriptedModelServer(scripts: Self.scripts(plan: [.message(Self.plan)]))
+        defer { server.stop() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let repository = try await makeRepository(in: directory.path)
+        let command = [
+            TestProcess.droverPath, "run", "--goal", "'\(Self.goal)'", "--repository", repository, "--base", "main", "--id", "laptop",
+            "--workers", "2", "--agent", "codex", "--model-base-url", server.baseURL, "--codex-home", "\(directory.path)/codex-home",
+        ].joined(separator: " ")
+        let tmux = Tmux(columns: 200, rows: 60)
+        try await tmux.run(["/bin/sh", "-c", "cd \(directory.path) && \(command); echo EXIT=$?; exec sleep 120"])
+        do {
+            _ = try await tmux.waitForScreen(timeout: .seconds(90)) { $0.contains("grant network") && $0.contains("[y/n]") }
+            try await tmux.tmux(["send-keys", "n", "Enter"])
+            _ = try await tmux.waitForScreen { $0.contains("grant risk:high") }
+            try await tmux.tmux(["send-keys", "y", "Enter"])
+            _ = try await tmux.waitForScreen { $0.contains("make the plan again without the refused grants") }
+            try await tmux.tmux(["send-keys", "n", "Enter"])
+            _ = try await tmux.waitForScreen { $0.contains("remember this decision") }
+            try await tmux.tmux(["send-keys", "y", "Enter"])
+            let screen = try await tmux.waitForScreen(timeout: .seconds(90)) { $0.contains("EXIT=") }
+            await tmux.end()
+            #expect(screen.contains("EXIT=0"), "\(screen)")
+            #expect(screen.contains("job laptop: classify → investigate"))
+            #expect(screen.contains("job laptop: plan → permission_negotiate"))
+            #expect(screen.contains("answered: granted risk:high, refused network"), "\(screen)")
+            #expect(screen.contains("job laptop done"))
+        } catch {
+            await tmux.end()
+            throw error
+        }
+    }
 }

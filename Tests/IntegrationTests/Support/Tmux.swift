@@ -39,11 +39,15 @@ struct Tmux {
         throw TestFailure("the terminal never showed what was expected; it shows:\n\(screen)")
     }
 
-    /// Ends the window's command and the server, by PID.
+    /// Ends the window's command (with its process group) and the server, by PID.
     func end() async {
         let pids = ((try? await tmux(["list-panes", "-a", "-F", "#{pane_pid}"])) ?? "").split(separator: "\n").compactMap { pid_t($0) }
         let server = pid_t(((try? await tmux(["display-message", "-p", "#{pid}"])) ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
-        for pid in pids { kill(pid, SIGKILL) }
+        // Each pane's command leads a process group of its own: the group goes, with whatever the command started.
+        for pid in pids {
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+        }
         if let server { kill(server, SIGKILL) }
         try? FileManager.default.removeItem(atPath: "/tmp/tmux-\(getuid())/\(socket)")
     }
