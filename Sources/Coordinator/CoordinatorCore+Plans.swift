@@ -85,13 +85,26 @@ extension CoordinatorCore {
         if let (_, step) = jobs.step(runningAs: todo.key.plan) {
             return TaskSpec(todo.spec, repository: plan?.repository, branch: nil, base: plan?.base, output: OutputSpec(step: step))
         }
-        return TaskSpec(
+        var task = TaskSpec(
             todo.spec,
             repository: plan?.repository,
             branch: plan?.branch(of: todo.key.todo),
             base: plan?.base,
             context: plan?.context
         )
+        // A TODO starts from its dependencies' work: their branches, merged in by the worker.
+        if let plan, plan.repository != nil, !todo.spec.dependsOn.isEmpty {
+            task.dependencies = todo.spec.dependsOn.map { id in
+                let dependency = todos[TodoKey(plan: plan.id, todo: id)]
+                return DependencyWork(
+                    todo: id,
+                    title: dependency?.spec.title ?? id,
+                    branch: plan.branch(of: id),
+                    summary: dependency?.detail.map { String($0.prefix(1000)) }
+                )
+            }
+        }
+        return task
     }
 
     /// Ends a TODO in a terminal state and records what that did to its dependents and its plan.

@@ -29,15 +29,25 @@ struct LeaseRun: Sendable {
         let workspace = GitWorkspace(root: workdir, worker: worker)
         let prepared: GitWorkspace.Worktree
         do {
-            prepared = try await workspace.prepare(repository: repository, branch: task.branch, base: task.base, lease: lease)
+            prepared = try await workspace.prepare(
+                repository: repository,
+                branch: task.branch,
+                base: task.base,
+                merging: (task.dependencies ?? []).map(\.branch),
+                lease: lease
+            )
         } catch {
             return AgentResult(outcome: .failed, summary: "could not prepare the worktree: \(error)")
         }
         guard let branch = prepared.branch else {
             return await detached(task, lease: lease, in: prepared, of: workspace, repository: repository, context: context)
         }
-        events([AgentEvent(kind: .workspace, text: "worktree on \(branch), from \(prepared.startedFrom)")])
+        let merged = prepared.merged.isEmpty ? "" : ", with \(prepared.merged.joined(separator: ", ")) merged in"
+        events([AgentEvent(kind: .workspace, text: "worktree on \(branch), from \(prepared.startedFrom)\(merged)")])
         var task = task
+        if let dependencies = task.dependencies, !dependencies.isEmpty, let prompt = task.prompt {
+            task.prompt = Self.dependencyNote(dependencies) + "\n\n" + prompt
+        }
         if !prepared.startedAt.isEmpty, let prompt = task.prompt {
             // A reassigned TODO goes on from its checkpoint: say so, or the agent would start over.
             task.prompt =
@@ -70,6 +80,13 @@ struct LeaseRun: Sendable {
         result.files = await workspace.changedFiles(await worktree.value)
         await workspace.remove(await worktree.value, repository: repository)
         return result
+    }
+
+    /// What the session is told of the TODOs its TODO depends on: their work is in the files.
+    static func dependencyNote(_ dependencies: [DependencyWork]) -> String {
+        "This task builds on work already done, which is in the files (merged from each branch):\n"
+            + dependencies.map { "- \($0.todo) (\($0.title)), branch \($0.branch)" + ($0.summary.map { ": \($0)" } ?? "") }
+            .joined(separator: "\n")
     }
 
     /// Read-only work in a detached worktree: nothing is committed or pushed, no files are reported, and the

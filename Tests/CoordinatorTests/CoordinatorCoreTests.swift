@@ -548,4 +548,15 @@ import Testing
         #expect(harness.state("p", "b") == "cancelled")
         #expect(try harness.control(.plan, PlanRequest(plan: "zz", action: .pause)).errors().first?.message.contains("no plan zz") == true)
     }
+
+    @Test func aTodoIsToldWhereTheWorkOfItsDependenciesIs() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        var submitted = plan([Todo(id: "a", title: "Write a", command: "true"), Todo(id: "c", command: "true", dependsOn: ["a"])])
+        submitted.repository = "/srv/app.git"
+        let first = try #require(try harness.submit(submitted).assigns().first)
+        #expect(first.task.dependencies == nil)
+        let next = try #require(try harness.report("w1", first).assigns().first)
+        #expect(next.task.dependencies == [DependencyWork(todo: "a", title: "Write a", branch: "drover/p/a", summary: "succeeded")])
+    }
 }

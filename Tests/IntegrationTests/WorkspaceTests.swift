@@ -62,6 +62,36 @@ struct WorkspaceTests {
         }
     }
 
+    /// `a` and `b` in parallel, then `c`, which depends on both, finds their files: it starts with their work merged in.
+    @Test func aTodoStartsWithTheWorkOfTheTodosItDependsOn() async throws {
+        try await Cluster.with { cluster in
+            let dir = cluster.directory
+            try await sh(
+                """
+                git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \\
+                && git config user.email t@t && git config user.name t && echo hello > README \\
+                && git add README && git commit --quiet -m seed && git push --quiet origin main
+                """,
+                in: dir
+            )
+            try await cluster.startCoordinator()
+            try cluster.startWorker("w1", slots: 2)
+            let todos = [
+                Todo(id: "a", command: "echo a > a.txt"),
+                Todo(id: "b", command: "echo b > b.txt"),
+                Todo(id: "c", command: "cat a.txt b.txt > c.txt", dependsOn: ["a", "b"]),
+            ]
+            try await cluster.submit(Plan(id: "deps", title: "deps", repository: "\(dir)/remote.git", todos: todos))
+            let status = try await cluster.waitForPlan("deps")
+            #expect(status.todos.allSatisfy { $0.state == .done }, "\(status.todos)")
+            #expect(try await sh("git --git-dir remote.git show drover/deps/c:c.txt", in: dir) == "a\nb\n")
+            let files = try await sh("git --git-dir remote.git ls-tree --name-only drover/deps/c", in: dir)
+            #expect(files.split(separator: "\n").sorted() == ["README", "a.txt", "b.txt", "c.txt"])
+            let workspace = try cluster.events().last { $0.type == .agent(.workspace) && $0.todo == "c" }
+            #expect(workspace?.data["text"]?.stringValue?.contains("with drover/deps/a, drover/deps/b merged in") == true)
+        }
+    }
+
     @Test(.enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex"))
     func aWorkerKilledMidTurnLeavesACheckpointAnotherWorkerFinishesFrom() async throws {
         let server = try ScriptedModelServer(scripts: [

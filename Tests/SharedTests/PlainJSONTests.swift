@@ -238,7 +238,22 @@ import Testing
             ttlMs: 5,
             task: TaskSpec(title: "quote \" here", command: "echo \"hi\"\n", prompt: nil, timeoutSeconds: 0.25, checks: [])
         ),
-        // A job's step: a base, a context document and an answer schema.
+        // A TODO after its dependencies, and a job's step: a base, a context document, dependencies, an answer schema.
+        AssignBody(
+            lease: lease,
+            ttlMs: 5,
+            task: TaskSpec(
+                title: "c",
+                command: "cat a.txt > c.txt",
+                prompt: nil,
+                timeoutSeconds: nil,
+                checks: [],
+                repository: "/srv/app.git",
+                branch: "drover/p/c",
+                base: "main",
+                dependencies: [DependencyWork(todo: "a", title: "Write a", branch: "drover/p/a", summary: "done \"a\"")]
+            )
+        ),
         AssignBody(
             lease: lease,
             ttlMs: 5,

@@ -104,4 +104,55 @@ struct LeaseRunWorkspaceTests {
         #expect(result.outcome == .failed)
         #expect(result.summary.contains("the base branch \"nope\" does not exist"), "\(result.summary)")
     }
+
+    /// Two dependency branches off `main`: `drover/p/a` adds a.txt, `drover/p/b` adds b.txt; with `conflict`, both
+    /// also write shared.txt differently.
+    static func dependencies(in directory: String, conflict: Bool) async throws {
+        let shared = conflict ? "&& echo $1 > shared.txt && git add shared.txt" : ""
+        try await sh(
+            """
+            cd seed && git checkout --quiet main && branch() { git checkout --quiet -b drover/p/$1 main && echo $1 > $1.txt \
+            && git add $1.txt \(shared) && git commit --quiet -m $1 && git push --quiet origin drover/p/$1; } && branch a && branch b
+            """,
+            in: directory
+        )
+    }
+
+    static let dependencyWork = [
+        DependencyWork(todo: "a", title: "Write a", branch: "drover/p/a", summary: "wrote a.txt"),
+        DependencyWork(todo: "b", title: "Write b", branch: "drover/p/b"),
+        DependencyWork(todo: "empty", title: "Changed nothing", branch: "drover/p/empty"),
+    ]
+
+    @Test func aNewBranchStartsWithItsDependenciesWorkAndCountsOnlyItsOwnFiles() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let remote = try await Self.remote(in: directory.path)
+        try await Self.dependencies(in: directory.path, conflict: false)
+        var task = Self.task("cat a.txt b.txt > c.txt", repository: remote, branch: "drover/p/t", base: "main")
+        task.dependencies = Self.dependencyWork
+        let (result, events) = await Self.run(task, in: directory.path)
+        #expect(result.outcome == .succeeded, "\(result.summary)")
+        #expect(events.first == "worktree on drover/p/t, from main, with drover/p/a, drover/p/b merged in")
+        #expect(result.files == ["c.txt"], "the dependencies' files are theirs")
+        #expect(try await Self.sh("git --git-dir remote.git show drover/p/t:c.txt", in: directory.path) == "a\nb\n")
+    }
+
+    @Test func dependenciesWhoseWorkConflictsAreNamedWithTheFiles() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let remote = try await Self.remote(in: directory.path)
+        try await Self.dependencies(in: directory.path, conflict: true)
+        var task = Self.task("true", repository: remote, branch: "drover/p/t", base: "main")
+        task.dependencies = Self.dependencyWork
+        let (result, _) = await Self.run(task, in: directory.path)
+        #expect(result.outcome == .failed)
+        #expect(result.summary.contains("merging drover/p/b after drover/p/a conflicts in shared.txt"), "\(result.summary)")
+    }
+
+    @Test func theSessionIsToldWhatItsDependenciesDid() {
+        let note = LeaseRun.dependencyNote(Array(Self.dependencyWork.prefix(2)))
+        #expect(note.contains("- a (Write a), branch drover/p/a: wrote a.txt"))
+        #expect(note.contains("- b (Write b), branch drover/p/b"))
+    }
 }

@@ -77,7 +77,7 @@ public struct HeartbeatBody: Codable, Sendable, Equatable {
 public struct TaskSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget, risk, permissions, repository, branch, base,
-            context, output
+            context, output, dependencies
     }
 
     public var title: String
@@ -105,6 +105,9 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     public var context: String?
     /// The session must end with a JSON answer of this shape (a job's step).
     public var output: OutputSpec?
+    /// The TODOs this one depends on, done: a new branch starts with their work merged in, and the session is told
+    /// what they did.
+    public var dependencies: [DependencyWork]?
 
     public init(
         title: String,
@@ -119,11 +122,13 @@ public struct TaskSpec: Codable, Sendable, Equatable {
         branch: String? = nil,
         base: String? = nil,
         context: String? = nil,
-        output: OutputSpec? = nil
+        output: OutputSpec? = nil,
+        dependencies: [DependencyWork]? = nil
     ) {
         self.base = base
         self.context = context
         self.output = output
+        self.dependencies = dependencies
         self.risk = risk
         self.permissions = permissions
         self.repository = repository
@@ -157,6 +162,23 @@ extension TaskSpec {
             context: context,
             output: output
         )
+    }
+}
+
+/// The work of a TODO another depends on: where it is and what it did.
+public struct DependencyWork: Codable, Sendable, Equatable {
+    public var todo: String
+    public var title: String
+    /// Its branch, holding its work.
+    public var branch: String
+    /// How it ended (its report's summary).
+    public var summary: String?
+
+    public init(todo: String, title: String, branch: String, summary: String? = nil) {
+        self.todo = todo
+        self.title = title
+        self.branch = branch
+        self.summary = summary
     }
 }
 

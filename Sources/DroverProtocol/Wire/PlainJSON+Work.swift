@@ -72,6 +72,10 @@ extension PlainJSON {
             inner.key("output")
             inner.text += nested.text(output)
         }
+        if let dependencies = task.dependencies {
+            inner.key("dependencies")
+            inner.text += nested.text(dependencies)
+        }
         writer.text += inner.closed
         return writer.data
     }

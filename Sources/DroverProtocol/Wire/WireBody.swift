@@ -85,6 +85,12 @@ extension AssignBody: WireBody {
         if let output = task.output {
             try require((1...10).contains(output.attempts), "task.output.attempts", "must be between 1 and 10")
         }
+        try require((task.dependencies?.count ?? 0) <= WireLimits.listCount, "task.dependencies", "is too long")
+        for (index, dependency) in (task.dependencies ?? []).enumerated() {
+            try requireID(dependency.todo, "task.dependencies[\(index)].todo")
+            try require(GitRef.isValidBranch(dependency.branch), "task.dependencies[\(index)].branch", "is not a valid branch name")
+            try requireText(dependency.summary, "task.dependencies[\(index)].summary", max: 4096)
+        }
     }
 }
 

@@ -26,16 +26,53 @@ struct GitWorkspace {
         var startedAt: String
         /// What it started from, for people: the branch itself, its base, or the default branch.
         var startedFrom: String
+        /// The dependency branches merged into the new branch, in order (none for a branch that existed).
+        var merged: [String] = []
+        /// Whether the branch holds the work of its dependencies: its changed files are then its own commits' only.
+        var hasDependencies = false
     }
 
-    /// Makes the worktree for a lease: on `branch`, or detached when it is nil; a new branch starts from `base`.
-    func prepare(repository: String, branch: String?, base: String? = nil, lease: LeaseRef) async throws -> Worktree {
+    /// Makes the worktree for a lease: on `branch`, or detached when it is nil; a new branch starts from `base` with
+    /// the branches in `merging` (the work of the TODOs it depends on) merged in, in order.
+    func prepare(repository: String, branch: String?, base: String? = nil, merging: [String] = [], lease: LeaseRef) async throws
+        -> Worktree
+    {
         let clones = "\(root)/.drover-git/\(Self.safe(worker))"
         let clone = "\(clones)/\(Self.safe(repository)).git"
         // Slots of one worker share the clone: one git operation on it at a time.
         return try await CloneLocks.shared.withLock(clone) {
-            try await prepare(clone: clone, clones: clones, repository: repository, branch: branch, base: base, lease: lease)
+            var worktree = try await prepare(clone: clone, clones: clones, repository: repository, branch: branch, base: base, lease: lease)
+            worktree.hasDependencies = !merging.isEmpty
+            guard worktree.branch != nil, worktree.startedAt.isEmpty, !merging.isEmpty else { return worktree }
+            worktree.merged = try await merge(merging, into: worktree, clone: clone, repository: repository)
+            return worktree
         }
+    }
+
+    /// Merges each dependency branch into a new branch's worktree. A dependency whose branch the repository lacks
+    /// (it changed nothing) is passed over; dependencies whose work conflicts stop the preparation, naming the files.
+    private func merge(_ branches: [String], into worktree: Worktree, clone: String, repository: String) async throws -> [String] {
+        var merged: [String] = []
+        for branch in branches {
+            guard try await exists("refs/remotes/origin/\(branch)", in: clone) else { continue }
+            do {
+                try await git([
+                    "-C", worktree.path, "merge", "--quiet", "--no-edit", "--no-ff", "-m", "drover: start from \(branch)",
+                    "origin/\(branch)",
+                ])
+            } catch {
+                let conflicted = (try? await git(["-C", worktree.path, "diff", "--name-only", "--diff-filter=U"])) ?? ""
+                _ = try? await git(["-C", worktree.path, "merge", "--abort"])
+                let files = conflicted.split(separator: "\n").joined(separator: ", ")
+                throw DroverError(
+                    .git,
+                    "the work of the TODOs this one depends on conflicts: merging \(branch) after "
+                        + "\(merged.isEmpty ? "the base" : merged.joined(separator: ", ")) conflicts in \(files.isEmpty ? "some files" : files)"
+                )
+            }
+            merged.append(branch)
+        }
+        return merged
     }
 
     private func prepare(
@@ -115,10 +152,15 @@ struct GitWorkspace {
     /// The files the branch changed since it left its base, for the coordinator's review (which branches touch the
     /// same files); `nil` when git cannot tell, and for a detached worktree (its work is thrown away).
     func changedFiles(_ worktree: Worktree) async -> [String]? {
-        guard worktree.branch != nil,
-            let names = try? await git(["-C", worktree.path, "diff", "--name-only", "\(worktree.base)...HEAD"])
-        else { return nil }
-        return names.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        guard worktree.branch != nil else { return nil }
+        // With its dependencies' work merged in, the branch's own files are those of its own commits: the first
+        // parents, merges left out.
+        let command =
+            worktree.hasDependencies
+            ? ["-C", worktree.path, "log", "--first-parent", "--no-merges", "--name-only", "--format=", "\(worktree.base)..HEAD"]
+            : ["-C", worktree.path, "diff", "--name-only", "\(worktree.base)...HEAD"]
+        guard let names = try? await git(command) else { return nil }
+        return Array(Set(names.split(separator: "\n").map(String.init).filter { !$0.isEmpty })).sorted()
     }
 
     /// Removes a lease's worktree (its commits live on in the repository).
