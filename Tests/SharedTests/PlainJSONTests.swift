@@ -238,6 +238,29 @@ import Testing
             ttlMs: 5,
             task: TaskSpec(title: "quote \" here", command: "echo \"hi\"\n", prompt: nil, timeoutSeconds: 0.25, checks: [])
         ),
+        // A merge into the integration branch.
+        AssignBody(
+            lease: lease,
+            ttlMs: 5,
+            task: TaskSpec(
+                title: "Merge a",
+                command: nil,
+                prompt: nil,
+                timeoutSeconds: nil,
+                checks: [Check(command: "make test")],
+                repository: "/srv/app.git",
+                merge: MergeSpec(
+                    todo: "a",
+                    title: "Write a",
+                    branch: "drover/p/a",
+                    integration: "drover/p/integration",
+                    expect: "0123abc",
+                    base: "main",
+                    baseTag: "drover/p/base",
+                    tag: "drover/p/after-a"
+                )
+            )
+        ),
         // A TODO after its dependencies, and a job's step: a base, a context document, dependencies, an answer schema.
         AssignBody(
             lease: lease,
@@ -331,6 +354,18 @@ import Testing
             checks: [],
             output: #"{"kind":"question","answer":"It uses \"make\"."}"#
         ),
+        // Not plain: a merge's result.
+        ReportBody(
+            leaseId: "l",
+            epoch: 1,
+            outcome: .failed,
+            exitCode: nil,
+            summary: "conflict",
+            outputTail: "",
+            durationMs: 3,
+            checks: [],
+            merge: MergeResult(outcome: .conflict, conflicts: ["a.txt"], detail: "<<<<<<< HEAD\n=======\n>>>>>>> a\n")
+        ),
         // Not plain: escapes.
         ReportBody(
             leaseId: "l",
@@ -360,7 +395,8 @@ import Testing
             #expect(PlainJSON.report(PlainJSON.encode(body)) == body)
         }
         #expect(PlainJSON.report(PlainJSON.encode(Self.reports[3])) == nil, "output")
-        #expect(PlainJSON.report(PlainJSON.encode(Self.reports[4])) == nil, "escapes")
+        #expect(PlainJSON.report(PlainJSON.encode(Self.reports[4])) == nil, "merge")
+        #expect(PlainJSON.report(PlainJSON.encode(Self.reports[5])) == nil, "escapes")
     }
 
     /// Odd and refused assigns and reports: the codec answers as JSONDecoder and validation do.

@@ -77,7 +77,7 @@ public struct HeartbeatBody: Codable, Sendable, Equatable {
 public struct TaskSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget, risk, permissions, repository, branch, base,
-            context, output, dependencies
+            context, output, dependencies, merge
     }
 
     public var title: String
@@ -108,6 +108,8 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     /// The TODOs this one depends on, done: a new branch starts with their work merged in, and the session is told
     /// what they did.
     public var dependencies: [DependencyWork]?
+    /// Not an agent's work: merge a done TODO's branch into the plan's integration branch and run ``checks`` there.
+    public var merge: MergeSpec?
 
     public init(
         title: String,
@@ -123,8 +125,10 @@ public struct TaskSpec: Codable, Sendable, Equatable {
         base: String? = nil,
         context: String? = nil,
         output: OutputSpec? = nil,
-        dependencies: [DependencyWork]? = nil
+        dependencies: [DependencyWork]? = nil,
+        merge: MergeSpec? = nil
     ) {
+        self.merge = merge
         self.base = base
         self.context = context
         self.output = output
@@ -298,7 +302,7 @@ public struct CheckResult: Codable, Sendable, Equatable {
 public struct ReportBody: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case leaseId = "lease_id", epoch, outcome, exitCode = "exit_code", summary, outputTail = "output_tail", durationMs = "duration_ms",
-            checks, tokens, files, output
+            checks, tokens, files, output, merge
     }
 
     public var leaseId: String
@@ -316,6 +320,8 @@ public struct ReportBody: Codable, Sendable, Equatable {
     public var files: [String]?
     /// The session's answer, when the task asked for one (``TaskSpec/output``): JSON text already read and valid.
     public var output: String?
+    /// For a merge task: what the merge came to.
+    public var merge: MergeResult?
 
     public init(
         leaseId: String,
@@ -328,8 +334,10 @@ public struct ReportBody: Codable, Sendable, Equatable {
         checks: [CheckResult],
         tokens: Int64? = nil,
         files: [String]? = nil,
-        output: String? = nil
+        output: String? = nil,
+        merge: MergeResult? = nil
     ) {
+        self.merge = merge
         self.output = output
         self.tokens = tokens
         self.files = files

@@ -76,6 +76,10 @@ extension PlainJSON {
             inner.key("dependencies")
             inner.text += nested.text(dependencies)
         }
+        if let merge = task.merge {
+            inner.key("merge")
+            inner.text += nested.text(merge)
+        }
         writer.text += inner.closed
         return writer.data
     }
@@ -176,6 +180,10 @@ extension PlainJSON {
         if let tokens = body.tokens { writer.field("tokens", tokens) }
         if let files = body.files { writer.field("files", files) }
         if let output = body.output { writer.field("output", output) }
+        if let merge = body.merge {
+            writer.key("merge")
+            writer.text += JSONEncoder().text(merge)
+        }
         return writer.data
     }
 }

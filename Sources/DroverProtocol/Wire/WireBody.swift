@@ -91,6 +91,14 @@ extension AssignBody: WireBody {
             try require(GitRef.isValidBranch(dependency.branch), "task.dependencies[\(index)].branch", "is not a valid branch name")
             try requireText(dependency.summary, "task.dependencies[\(index)].summary", max: 4096)
         }
+        if let merge = task.merge {
+            for (field, branch) in [
+                ("branch", merge.branch), ("integration", merge.integration), ("tag", merge.tag), ("base_tag", merge.baseTag),
+            ] {
+                try require(GitRef.isValidBranch(branch), "task.merge.\(field)", "is not a valid ref name")
+            }
+            if let base = merge.base { try require(GitRef.isValidBranch(base), "task.merge.base", "is not a valid branch name") }
+        }
     }
 }
 
@@ -133,6 +141,8 @@ extension ReportBody: WireBody {
             for file in files { try requireText(file, "files", max: 4096) }
         }
         try requireText(output, "output")
+        try require((merge?.conflicts?.count ?? 0) <= WireLimits.maxFiles, "merge.conflicts", "is too long")
+        try requireText(merge?.detail, "merge.detail")
     }
 }
 

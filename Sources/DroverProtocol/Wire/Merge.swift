@@ -1,0 +1,78 @@
+/// A merge of a done TODO's branch into its plan's integration branch, run by a worker as the task of a lease
+/// (``TaskSpec/merge``). Merges of a plan run one at a time, in dependency order; each knows the commit the
+/// integration branch must be at, so a merge redone after a lost worker is never applied twice.
+public struct MergeSpec: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case todo, title, branch, integration, expect, base, baseTag = "base_tag", tag
+    }
+
+    /// The TODO whose work is merged.
+    public var todo: String
+    public var title: String
+    /// Its branch, `drover/<plan>/<todo>`.
+    public var branch: String
+    /// The plan's integration branch, `drover/<plan>/integration`.
+    public var integration: String
+    /// The commit the integration branch must be at before this merge; nil when it must not exist yet, and is made
+    /// from ``base``.
+    public var expect: String?
+    /// The branch a new integration branch starts from; nil is the default branch.
+    public var base: String?
+    /// The tag the integration branch's starting commit gets, `drover/<plan>/base`.
+    public var baseTag: String
+    /// The tag the integration branch gets after this merge, `drover/<plan>/after-<todo>`.
+    public var tag: String
+
+    public init(
+        todo: String,
+        title: String,
+        branch: String,
+        integration: String,
+        expect: String?,
+        base: String?,
+        baseTag: String,
+        tag: String
+    ) {
+        self.todo = todo
+        self.title = title
+        self.branch = branch
+        self.integration = integration
+        self.expect = expect
+        self.base = base
+        self.baseTag = baseTag
+        self.tag = tag
+    }
+}
+
+/// What a merge came to, in its report (``ReportBody/merge``).
+public struct MergeResult: Codable, Sendable, Equatable {
+    /// How a merge ended.
+    public struct Outcome: WireWord {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        /// Merged, the integration checks passed, pushed and tagged (or found merged already: a redone merge).
+        public static let merged = Outcome(rawValue: "merged")
+        /// The branch conflicts with the integration branch: nothing was pushed.
+        public static let conflict = Outcome(rawValue: "conflict")
+        /// Merged cleanly, but the integration checks failed: nothing was pushed.
+        public static let checksFailed = Outcome(rawValue: "checks_failed")
+        /// The integration branch is not at the expected commit (someone else moved it): nothing was done.
+        public static let moved = Outcome(rawValue: "moved")
+    }
+
+    public var outcome: Outcome
+    /// The integration branch's commit after the merge (for `merged`), or as found (for `moved`).
+    public var head: String?
+    /// For `conflict`: the conflicting files.
+    public var conflicts: [String]?
+    /// For `conflict`: the conflict hunks; for `checks_failed`: the failing output. Bounded.
+    public var detail: String?
+
+    public init(outcome: Outcome, head: String? = nil, conflicts: [String]? = nil, detail: String? = nil) {
+        self.outcome = outcome
+        self.head = head
+        self.conflicts = conflicts
+        self.detail = detail
+    }
+}
