@@ -15,6 +15,14 @@ public enum PlanFileWriter {
         if let repository = plan.repository { out.field("repository", repository, indent: 0) }
         if let base = plan.base { out.field("base", base, indent: 0) }
         if let context = plan.context { out.field("context", context, indent: 0) }
+        if let checks = plan.integrationChecks {
+            if checks.isEmpty {
+                out.line("integration_checks: []")
+            } else {
+                out.line("integration_checks:")
+                for check in checks { out.check(check, indent: 4) }
+            }
+        }
         if plan.todos.isEmpty {
             out.line("todos: []")
         } else {
@@ -76,10 +84,9 @@ public enum PlanFileWriter {
             if let minutes = todo.estimateMinutes { raw("estimate_minutes", YAMLText.number(minutes), indent: indent) }
         }
 
-        mutating func check(_ check: Check) {
-            // `      - command: …`: the check's fields sit at column 8.
-            let indent = 8
-            var prefix: String? = "      - "
+        /// A check as a list item whose fields sit at column `indent` (8 in a TODO, 4 at the top).
+        mutating func check(_ check: Check, indent: Int = 8) {
+            var prefix: String? = String(repeating: " ", count: indent - 2) + "- "
             func next() -> String? {
                 defer { prefix = nil }
                 return prefix

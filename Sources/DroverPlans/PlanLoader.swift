@@ -184,8 +184,15 @@ public enum PlanLoader {
         }
 
         mutating func plan(_ node: Node, defaultID: String) -> Plan? {
-            guard let fields = fields(node, "", known: ["id", "title", "repository", "base", "context", "todos"], what: "a plan") else {
-                return nil
+            let known: Set<String> = ["id", "title", "repository", "base", "context", "integration_checks", "todos"]
+            guard let fields = fields(node, "", known: known, what: "a plan") else { return nil }
+            var integrationChecks: [Check]?
+            if let checksNode = fields["integration_checks"] {
+                if let sequence = checksNode.sequence {
+                    integrationChecks = sequence.enumerated().compactMap { index, item in check(item, "integration_checks[\(index)]") }
+                } else {
+                    note("integration_checks", checksNode, "must be a list of checks")
+                }
             }
             let id = string(fields["id"], "id") ?? defaultID
             let title = string(fields["title"], "title") ?? id
@@ -207,6 +214,7 @@ public enum PlanLoader {
                 repository: string(fields["repository"], "repository"),
                 base: string(fields["base"], "base"),
                 context: string(fields["context"], "context"),
+                integrationChecks: integrationChecks,
                 todos: todos
             )
         }

@@ -15,6 +15,11 @@ struct TodoTable {
     /// TODOs waiting for a worker, in the order they should go out.
     private var ready = Deque<TodoKey>()
     private var changedTodos: Set<TodoKey> = []
+    /// Plans whose TODOs each wait, besides their own dependencies, for the TODO of the same id in another plan to
+    /// be done (a merge plan's TODOs for the TODOs they merge): plan → the plan it follows.
+    private var follows: [String: String] = [:]
+    /// Plans whose TODOs go out one at a time (merges).
+    private var serial: Set<String> = []
     private var changedPlans: Set<String> = []
     private var addedPlans: [(record: PlanRecord, submitJSON: String)] = []
 
@@ -39,9 +44,15 @@ struct TodoTable {
     // MARK: - Plans
 
     /// Adds a plan with its TODOs pending, then makes ready those with nothing to wait for; returns them.
-    mutating func add(_ plan: Plan, submitJSON: String, submittedAt: Int64) -> [TodoKey] {
+    /// - Parameters:
+    ///   - following: each TODO also waits for the TODO of the same id in that plan to be done, and is skipped if it
+    ///     is not (a merge plan follows the plan it merges).
+    ///   - serial: its TODOs go out one at a time.
+    mutating func add(_ plan: Plan, submitJSON: String, submittedAt: Int64, following: String? = nil, serial: Bool = false) -> [TodoKey] {
         let record = PlanRecord(plan: plan, state: .running, order: plans.count, submittedAt: submittedAt, open: plan.todos.count)
         plans[plan.id] = record
+        if let following { follows[plan.id] = following }
+        if serial { self.serial.insert(plan.id) }
         addedPlans.append((record, submitJSON))
         for todo in plan.todos {
             let key = TodoKey(plan: plan.id, todo: todo.id)
@@ -54,7 +65,9 @@ struct TodoTable {
 
     /// Puts back a plan as the state file had it. Returns the TODOs that held a lease when the coordinator stopped
     /// (their workers may claim them again); those ready to go out are queued.
-    mutating func restore(_ record: PlanRecord, rows: [TodoKey: TodoRow]) -> [TodoRecord] {
+    mutating func restore(_ record: PlanRecord, rows: [TodoKey: TodoRow], following: String? = nil, serial: Bool = false) -> [TodoRecord] {
+        if let following { follows[record.plan.id] = following }
+        if serial { self.serial.insert(record.plan.id) }
         var record = record
         record.open = record.plan.todos.count { !(rows[TodoKey(plan: record.plan.id, todo: $0.id)]?.state.isTerminal ?? false) }
         plans[record.plan.id] = record
@@ -80,14 +93,25 @@ struct TodoTable {
     private mutating func link(_ plan: Plan) {
         for todo in plan.todos {
             let key = TodoKey(plan: plan.id, todo: todo.id)
-            var waiting = 0
-            for dependency in todo.dependsOn {
-                let dependencyKey = TodoKey(plan: plan.id, todo: dependency)
-                dependents[dependencyKey, default: []].append(key)
-                if todos[dependencyKey]?.state != .done { waiting += 1 }
-            }
-            todos[key]?.waitingOn = waiting
+            for dependency in prerequisites(of: key, spec: todo) { dependents[dependency, default: []].append(key) }
+            let count = waiting(key, spec: todo)
+            todos[key]?.waitingOn = count
         }
+    }
+
+    /// What a TODO waits for: its dependencies, and the TODO it follows in another plan.
+    private func prerequisites(of key: TodoKey, spec: Todo) -> [TodoKey] {
+        spec.dependsOn.map { TodoKey(plan: key.plan, todo: $0) } + (follows[key.plan].map { [TodoKey(plan: $0, todo: key.todo)] } ?? [])
+    }
+
+    /// How many of its prerequisites are not done.
+    private func waiting(_ key: TodoKey, spec: Todo) -> Int {
+        prerequisites(of: key, spec: spec).count { todos[$0]?.state != .done }
+    }
+
+    /// Whether a TODO of `plan` holds a lease now (for serial plans: the next waits).
+    private func hasTodoOut(_ plan: String) -> Bool {
+        plans[plan]?.plan.todos.contains { todos[TodoKey(plan: plan, todo: $0.id)]?.state.holdsLease ?? false } ?? false
     }
 
     /// Holds a running plan's TODOs back from workers, or lets them go again. Returns the plan when it changed.
@@ -153,7 +177,7 @@ struct TodoTable {
     mutating func popReady(heldBack: inout [TodoKey]) -> TodoRecord? {
         while let key = ready.popFirst() {
             guard let todo = todos[key], todo.state == .ready else { continue }
-            if plans[key.plan]?.paused == true {
+            if plans[key.plan]?.paused == true || (serial.contains(key.plan) && hasTodoOut(key.plan)) {
                 heldBack.append(key)
                 continue
             }
@@ -275,32 +299,36 @@ struct TodoTable {
     mutating func revive(_ key: TodoKey, detail: String) -> (revived: [TodoKey], planResumed: Bool)? {
         guard let todo = todos[key], todo.state.isRetryable else { return nil }
         var revived = [key]
+        var seen: Set<TodoKey> = [key]
         var stack = dependents[key] ?? []
         while let dependent = stack.popLast() {
-            guard todos[dependent]?.state == .skipped else { continue }
+            // A TODO skipped along two paths (a diamond, or a merge after its TODO and a dependency) comes back once.
+            guard todos[dependent]?.state == .skipped, seen.insert(dependent).inserted else { continue }
             revived.append(dependent)
             stack.append(contentsOf: dependents[dependent] ?? [])
         }
         for id in revived {
-            let waiting = todos[id]?.spec.dependsOn.count { todos[TodoKey(plan: id.plan, todo: $0)]?.state != .done } ?? 0
+            let count = todos[id].map { waiting(id, spec: $0.spec) } ?? 0
             change(id) { record in
                 record.row.state = .pending
                 record.row.attempts = 0
                 record.row.recoveries = [:]
                 record.row.detail = detail
-                record.waitingOn = waiting
+                record.waitingOn = count
             }
         }
         var planResumed = false
-        if var plan = plans[key.plan] {
-            plan.open += revived.count
+        // What was skipped may be in another plan too (the merges that follow it).
+        for (id, count) in Dictionary(grouping: revived, by: \.plan).mapValues(\.count) {
+            guard var plan = plans[id] else { continue }
+            plan.open += count
             if plan.state != .running {
                 plan.state = .running
                 plan.finishedAt = nil
-                planResumed = true
-                changedPlans.insert(key.plan)
+                if id == key.plan { planResumed = true }
+                changedPlans.insert(id)
             }
-            plans[key.plan] = plan
+            plans[id] = plan
         }
         for id in revived where todos[id]?.waitingOn == 0 { makeReady(id, front: true) }
         return (revived, planResumed)

@@ -2,6 +2,10 @@
 ///
 /// Plans are written as YAML or JSON (see ``PlanLoader``); on the wire they travel as JSON with snake_case keys.
 public struct Plan: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case id, title, repository, base, context, integrationChecks = "integration_checks", todos
+    }
+
     public var id: String
     public var title: String
     /// The git repository the TODOs work in (a path or URL every worker can reach). Each TODO then runs in a
@@ -11,19 +15,44 @@ public struct Plan: Codable, Sendable, Equatable {
     public var base: String?
     /// A document every TODO's session is given before its prompt: for a job's plan, what the investigation found.
     public var context: String?
+    /// What must hold on the integration branch after each merge; nil: the command checks of the TODOs merged so far.
+    public var integrationChecks: [Check]?
     public var todos: [Todo]
 
-    public init(id: String, title: String, repository: String? = nil, base: String? = nil, context: String? = nil, todos: [Todo]) {
+    public init(
+        id: String,
+        title: String,
+        repository: String? = nil,
+        base: String? = nil,
+        context: String? = nil,
+        integrationChecks: [Check]? = nil,
+        todos: [Todo]
+    ) {
         self.id = id
         self.title = title
         self.repository = repository
         self.base = base
         self.context = context
+        self.integrationChecks = integrationChecks
         self.todos = todos
     }
 
     /// The branch a TODO's work goes to.
     public func branch(of todo: String) -> String { "drover/\(id)/\(todo)" }
+
+    /// The branch the TODOs' work is merged into, one TODO at a time.
+    public var integrationBranch: String { "drover/\(id)/integration" }
+
+    /// The checks run on the integration branch after `todo` is merged, when `merged` are in it already: the plan's
+    /// `integration_checks`, else the command checks of every TODO merged so far, in plan order, each once.
+    public func integrationChecks(merging todo: String, after merged: Set<String>) -> [Check] {
+        if let integrationChecks { return integrationChecks }
+        var seen: Set<String> = []
+        return todos.filter { $0.id == todo || merged.contains($0.id) }.flatMap(\.checks).filter { check in
+            guard let command = check.command else { return false }
+            return seen.insert(command).inserted
+        }
+    }
 }
 
 /// One unit of work in a plan.

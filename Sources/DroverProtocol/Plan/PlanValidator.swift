@@ -4,9 +4,22 @@ public enum PlanValidator {
     public static func problems(in plan: Plan) -> [PlanProblem] {
         var problems: [PlanProblem] = []
         if let problem = Identifier.problem(with: plan.id) { problems.append(.init(path: "id", message: "plan id \(problem)")) }
+        if plan.repository != nil, plan.id.utf8.count > maxIDWithRepository {
+            problems.append(
+                .init(
+                    path: "id",
+                    message:
+                        "a plan with a repository has an id of at most \(maxIDWithRepository) characters (its merges run as the plan <id>-merge)"
+                )
+            )
+        }
         if plan.todos.isEmpty { problems.append(.init(path: "todos", message: "a plan needs at least one TODO")) }
         if let base = plan.base, !GitRef.isValidBranch(base) {
             problems.append(.init(path: "base", message: "\"\(base)\" is not a valid branch name"))
+        }
+
+        for (index, check) in (plan.integrationChecks ?? []).enumerated() {
+            problems += checkProblems(check, path: "integration_checks[\(index)]")
         }
 
         var firstIndex: [String: Int] = [:]
@@ -45,19 +58,7 @@ public enum PlanValidator {
                 }
             }
             for (checkIndex, check) in todo.checks.enumerated() {
-                let checkPath = "\(path).checks[\(checkIndex)]"
-                if (check.command == nil) == (check.file == nil) {
-                    problems.append(.init(path: checkPath, message: "a check has either a 'command' or a 'file'"))
-                }
-                if check.pattern != nil && check.file == nil {
-                    problems.append(.init(path: "\(checkPath).pattern", message: "a 'pattern' needs a 'file' to look in"))
-                }
-                if let problem = timeoutProblem(check.timeoutSeconds) {
-                    problems.append(.init(path: "\(checkPath).timeout", message: problem))
-                }
-                if let pattern = check.pattern, (try? Regex(pattern)) == nil {
-                    problems.append(.init(path: "\(checkPath).pattern", message: "is not a valid regular expression"))
-                }
+                problems += checkProblems(check, path: "\(path).checks[\(checkIndex)]")
             }
         }
 
@@ -76,6 +77,27 @@ public enum PlanValidator {
         problems += cycles(in: plan, index: firstIndex)
         return problems
     }
+
+    /// What is wrong with one check: a command or a file, a pattern only with a file, a sane time limit.
+    private static func checkProblems(_ check: Check, path: String) -> [PlanProblem] {
+        var problems: [PlanProblem] = []
+        if (check.command == nil) == (check.file == nil) {
+            problems.append(.init(path: path, message: "a check has either a 'command' or a 'file'"))
+        }
+        if check.pattern != nil && check.file == nil {
+            problems.append(.init(path: "\(path).pattern", message: "a 'pattern' needs a 'file' to look in"))
+        }
+        if let problem = timeoutProblem(check.timeoutSeconds) {
+            problems.append(.init(path: "\(path).timeout", message: problem))
+        }
+        if let pattern = check.pattern, (try? Regex(pattern)) == nil {
+            problems.append(.init(path: "\(path).pattern", message: "is not a valid regular expression"))
+        }
+        return problems
+    }
+
+    /// The longest id of a plan with a repository: its merges run as the plan `<id>-merge`.
+    public static let maxIDWithRepository = Identifier.maxLength - 6
 
     /// The longest time limit a plan may set: a week.
     public static let maxTimeoutSeconds: Double = 7 * 24 * 3600

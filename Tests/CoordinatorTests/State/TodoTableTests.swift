@@ -165,4 +165,74 @@ import Testing
         let result23 = table.popReady(heldBack: &heldBack)
         #expect(result23?.key == key("c"))
     }
+
+    // MARK: - A plan that follows another (merges)
+
+    /// `p`: `a`, `b`, `c` after both; `p-merge` follows it with the same ids and dependencies, one at a time.
+    func following() -> TodoTable {
+        let todos = [Todo(id: "a", command: "x"), Todo(id: "b", command: "x"), Todo(id: "c", command: "x", dependsOn: ["a", "b"])]
+        var table = TodoTable()
+        _ = table.add(Plan(id: "p", title: "p", todos: todos), submitJSON: "{}", submittedAt: 1)
+        let readied = table.add(
+            Plan(id: "p-merge", title: "m", todos: todos),
+            submitJSON: "{}",
+            submittedAt: 1,
+            following: "p",
+            serial: true
+        )
+        #expect(readied.isEmpty, "nothing to merge yet")
+        return table
+    }
+
+    @Test func aFollowingTodoWaitsForItsTodoAndItsOwnDependencies() {
+        var table = following()
+        let ended = table.end(key("a"), as: .done, detail: "ok", at: 2)
+        #expect(ended?.readied == [key("a", plan: "p-merge")])
+        table.end(key("b"), as: .done, detail: "ok", at: 2)
+        #expect(table[key("b", plan: "p-merge")]?.state == .ready)
+        table.end(key("c"), as: .done, detail: "ok", at: 2)
+        #expect(table[key("c", plan: "p-merge")]?.state == .pending, "c is merged after a and b are")
+        table.end(key("a", plan: "p-merge"), as: .done, detail: "merged", at: 3)
+        let last = table.end(key("b", plan: "p-merge"), as: .done, detail: "merged", at: 3)
+        #expect(last?.readied == [key("c", plan: "p-merge")])
+    }
+
+    @Test func aTodoThatFailsLeavesItsMergeAndWhatFollowsOut() {
+        var table = following()
+        let ended = table.end(key("a"), as: .failed, detail: "tests fail", at: 2)
+        #expect(Set(ended?.skipped ?? []) == [key("c"), key("a", plan: "p-merge"), key("c", plan: "p-merge")])
+        #expect(table.plans["p-merge"]?.open == 1, "only b's merge is left")
+        let revived = table.revive(key("a"), detail: "retried")
+        #expect(Set(revived?.revived ?? []) == [key("a"), key("c"), key("a", plan: "p-merge"), key("c", plan: "p-merge")])
+        #expect(table[key("a", plan: "p-merge")]?.state == .pending, "it waits for a again")
+        #expect(table.plans["p-merge"]?.open == 3)
+    }
+
+    @Test func aSerialPlanLetsOneTodoOutAtATime() {
+        var table = following()
+        table.end(key("a"), as: .done, detail: "ok", at: 2)
+        table.end(key("b"), as: .done, detail: "ok", at: 2)
+        var heldBack: [TodoKey] = []
+        let first = table.popReady(heldBack: &heldBack)
+        #expect(first?.key == key("a", plan: "p-merge"))
+        _ = table.assign(key("a", plan: "p-merge"), to: "w1", at: 3)
+        #expect(table.popReady(heldBack: &heldBack)?.key == key("c"), "the plan's own TODOs are not held")
+        #expect(table.popReady(heldBack: &heldBack) == nil)
+        #expect(heldBack == [key("b", plan: "p-merge")], "b's merge waits for a's")
+        table.putBack(heldBack)
+        table.end(key("a", plan: "p-merge"), as: .done, detail: "merged", at: 4)
+        heldBack = []
+        #expect(table.popReady(heldBack: &heldBack)?.key == key("b", plan: "p-merge"))
+    }
+
+    @Test func aFollowingPlanIsRestoredWaitingAsItWas() {
+        var table = TodoTable()
+        let todos = [Todo(id: "a", command: "x"), Todo(id: "b", command: "x")]
+        let plan = PlanRecord(plan: Plan(id: "p", title: "p", todos: todos), state: .running, order: 0, submittedAt: 1)
+        let merges = PlanRecord(plan: Plan(id: "p-merge", title: "m", todos: todos), state: .running, order: 1, submittedAt: 1)
+        _ = table.restore(plan, rows: [key("a"): TodoRow(state: .done), key("b"): TodoRow(state: .running)])
+        _ = table.restore(merges, rows: [:], following: "p", serial: true)
+        #expect(table[key("a", plan: "p-merge")]?.state == .ready)
+        #expect(table[key("b", plan: "p-merge")]?.state == .pending, "b is not done: its merge waits")
+    }
 }
