@@ -300,6 +300,7 @@ extension CoordinatorCore {
             return
         }
         addPlan(runnable, submitJSON: String(decoding: codec.json(SubmitBody(plan: runnable)), as: UTF8.self))
+        startIntegration(of: runnable)
     }
 
     /// An operator took a TODO of a job's plan up again after the plan ended: a job that failed executing executes

@@ -64,6 +64,7 @@ extension CoordinatorCore {
         ]
         if let exitCode = body.exitCode { data["exit_code"] = .int(Int64(exitCode)) }
         if let tokens = body.tokens { data["tokens"] = .int(tokens) }
+        mergeReported(body, key: key, worker: worker)
         switch body.outcome {
         case .succeeded:
             if let output = body.output { keepStepAnswer(output, plan: key.plan) }

@@ -14,14 +14,24 @@ extension CoordinatorCore {
         if jobs[plan.id] != nil {
             throw ProtocolError(.rejected, "\"\(plan.id)\" is a job's id: give the plan another id")
         }
+        if plan.repository != nil, todos.plans[MergeQueue.mergePlanID(of: plan.id)] != nil {
+            throw ProtocolError(
+                .rejected,
+                "a plan named \(MergeQueue.mergePlanID(of: plan.id)) is here, and this plan's merges would run under that id: give it another id"
+            )
+        }
         addPlan(plan, submitJSON: submitJSON)
+        startIntegration(of: plan)
         schedule(now: now)
         return SubmittedBody(plan: plan.id, created: true)
     }
 
     /// Adds a plan's TODOs; those with nothing to wait for are ready for the next ``schedule(now:)``.
-    func addPlan(_ plan: Plan, submitJSON: String) {
-        let readied = todos.add(plan, submitJSON: submitJSON, submittedAt: wallClockMilliseconds())
+    /// - Parameters:
+    ///   - following: the plan whose TODOs this plan's follow (a plan of merges).
+    ///   - serial: its TODOs go out one at a time.
+    func addPlan(_ plan: Plan, submitJSON: String, following: String? = nil, serial: Bool = false) {
+        let readied = todos.add(plan, submitJSON: submitJSON, submittedAt: wallClockMilliseconds(), following: following, serial: serial)
         record(.planSubmitted, plan: plan.id, ["title": .string(plan.title), "todos": .int(Int64(plan.todos.count))])
         for key in readied { record(.todoReady, plan: key.plan, todo: key.todo) }
     }
@@ -31,8 +41,10 @@ extension CoordinatorCore {
         lastSeq = snapshot.lastSeq
         leases = LeaseTable(processedReports: snapshot.processedReports)
         var recovered = 0
+        for integration in snapshot.integrations { merges.restore(integration) }
         for record in snapshot.plans {
-            for todo in todos.restore(record, rows: snapshot.todos) {
+            let following = merges.integration(mergedBy: record.plan.id)?.plan
+            for todo in todos.restore(record, rows: snapshot.todos, following: following, serial: following != nil) {
                 // Its worker may still be at it: give it one TTL to register again and claim the lease.
                 guard let leaseID = todo.leaseID else { continue }
                 leases.adopt(leaseID, for: todo.key, until: now + ttlMs)
@@ -82,6 +94,9 @@ extension CoordinatorCore {
     /// its step's shape; other TODOs work on their own branch, given their plan's context.
     func taskSpec(for todo: TodoRecord) -> TaskSpec {
         let plan = todos.plans[todo.key.plan]?.plan
+        if let integration = merges.integration(mergedBy: todo.key.plan), let task = mergeTask(for: todo, of: integration) {
+            return task
+        }
         if let (_, step) = jobs.step(runningAs: todo.key.plan) {
             return TaskSpec(todo.spec, repository: plan?.repository, branch: nil, base: plan?.base, output: OutputSpec(step: step))
         }
@@ -89,7 +104,7 @@ extension CoordinatorCore {
             todo.spec,
             repository: plan?.repository,
             branch: plan?.branch(of: todo.key.todo),
-            base: plan?.base,
+            base: plan.flatMap { integrationBase(for: todo, of: $0) } ?? plan?.base,
             context: plan?.context
         )
         // A TODO starts from its dependencies' work: their branches, merged in by the worker.

@@ -36,6 +36,8 @@ final class CoordinatorCore {
     var jobs = JobTable()
     /// Permission decisions remembered per repository.
     var permissions = PermissionMemory()
+    /// Each plan's integration branch and the plan of its merges.
+    var merges = MergeQueue()
     var counters: [String: Int64] = [:]
     var lastSeq: Int64 = 0
     /// Every message received, valid or not (reported as the `received` counter).
@@ -71,7 +73,7 @@ final class CoordinatorCore {
 
     /// Whether something changed that the next ``commit()`` must write.
     var hasUncommittedChanges: Bool {
-        todos.hasChanges || leases.hasChanges || jobs.hasChanges || permissions.hasChanges || !recorded.isEmpty
+        todos.hasChanges || leases.hasChanges || jobs.hasChanges || permissions.hasChanges || merges.hasChanges || !recorded.isEmpty
     }
 
     /// Writes every change since the last commit in one transaction, then hands back the replies and events to send.
@@ -81,6 +83,7 @@ final class CoordinatorCore {
         leases.takeChanges(into: &changes)
         jobs.takeChanges(into: &changes)
         permissions.takeChanges(into: &changes)
+        merges.takeChanges(into: &changes)
         changes.events = recorded
         recorded.removeAll(keepingCapacity: true)
         // Each event's topic once: it is stored with the event and is the frame the event is published under.

@@ -26,10 +26,12 @@ final class Store {
         var jobs: [JobRecord] = []
         /// Remembered permission decisions that changed; nil deletes the rule.
         var policyRules: [(repository: String, grant: String, rule: PolicyRule?)] = []
+        /// Integrations (merge queues) that changed, written whole.
+        var integrations: [MergeQueue.Integration] = []
 
         var isEmpty: Bool {
             newPlans.isEmpty && planStates.isEmpty && todos.isEmpty && reports.isEmpty && events.isEmpty && jobs.isEmpty
-                && policyRules.isEmpty
+                && policyRules.isEmpty && integrations.isEmpty
         }
     }
 
@@ -41,6 +43,7 @@ final class Store {
         var lastSeq: Int64
         var jobs: [JobRecord] = []
         var policyRules: [PolicyRule] = []
+        var integrations: [MergeQueue.Integration] = []
     }
 
     private let database: DatabaseQueue
@@ -111,6 +114,9 @@ final class Store {
                     """
             )
         }
+        migrator.registerMigration("v6: integrations") { db in
+            try db.execute(sql: "CREATE TABLE integrations (plan TEXT PRIMARY KEY, record TEXT NOT NULL /* MergeQueue.Integration */)")
+        }
         return migrator
     }
 
@@ -160,7 +166,18 @@ final class Store {
             let rules = try String.fetchAll(db, sql: "SELECT rule FROM permission_policy").map {
                 try codec.decode(PolicyRule.self, from: Data($0.utf8))
             }
-            return Snapshot(plans: plans, todos: todos, processedReports: reports, lastSeq: lastSeq, jobs: jobs, policyRules: rules)
+            let integrations = try String.fetchAll(db, sql: "SELECT record FROM integrations").map {
+                try codec.decode(MergeQueue.Integration.self, from: Data($0.utf8))
+            }
+            return Snapshot(
+                plans: plans,
+                todos: todos,
+                processedReports: reports,
+                lastSeq: lastSeq,
+                jobs: jobs,
+                policyRules: rules,
+                integrations: integrations
+            )
         }
     }
 
@@ -219,6 +236,12 @@ final class Store {
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO jobs (id, ord, state, record) VALUES (?, ?, ?, ?)",
                     arguments: [job.id, job.order, job.state.rawValue, String(decoding: codec.json(job), as: UTF8.self)]
+                )
+            }
+            for integration in changes.integrations {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO integrations (plan, record) VALUES (?, ?)",
+                    arguments: [integration.plan, String(decoding: codec.json(integration), as: UTF8.self)]
                 )
             }
             for (repository, grant, rule) in changes.policyRules {

@@ -35,7 +35,7 @@ public struct Event: Codable, Sendable, Equatable {
     /// The topic the event is published under; subscribers filter by its prefix.
     ///
     /// `todo.<plan>.<todo>` for TODO changes, `agent.<plan>.<todo>` for agent activity, `worker.<id>`,
-    /// `plan.<id>`, `job.<id>`, and the type's own subject for the rest (`coordinator`, `lease`).
+    /// `plan.<id>`, `job.<id>`, `merge.<plan>`, and the type's own subject for the rest (`coordinator`, `lease`).
     public var topic: String {
         let subject = type.subject
         switch subject {
@@ -47,6 +47,8 @@ public struct Event: Codable, Sendable, Equatable {
             return "plan.\(plan ?? "-")"
         case "job":
             return "job.\(plan ?? "-")"
+        case "merge":
+            return "merge.\(plan ?? "-")"
         default:
             return String(subject)
         }

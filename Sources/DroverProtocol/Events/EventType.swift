@@ -35,6 +35,14 @@ public struct EventType: WireWord {
     /// The permissions were decided (`granted`, `refused`, `decided_by`).
     public static let jobPermissionsDecided = EventType(rawValue: "job.permissions_decided")
 
+    // MARK: Merges (`plan` is the plan whose TODO is merged, `todo` the TODO)
+
+    /// A TODO's branch was merged into its plan's integration branch and the integration checks passed (`head`,
+    /// `tag`).
+    public static let mergeMerged = EventType(rawValue: "merge.merged")
+    /// A merge did not go in (`outcome`: `conflict`, `checks_failed` or `moved`; `conflicts`, `detail`).
+    public static let mergeRefused = EventType(rawValue: "merge.refused")
+
     // MARK: TODOs
 
     public static let todoReady = EventType(rawValue: "todo.ready")

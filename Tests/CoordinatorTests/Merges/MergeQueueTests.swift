@@ -1,0 +1,166 @@
+import DroverProtocol
+import DroverTesting
+import Foundation
+import Testing
+
+@testable import Coordinator
+
+/// The merge queue through the core, with a hand-moved clock: a plan's merges follow its TODOs one at a time in
+/// dependency order, each expecting the head the last one left.
+@Suite struct MergeQueueTests {
+    /// `a` and `b`, then `c` after both; each with a command check.
+    static let work: Plan = {
+        var plan = Plan(
+            id: "p",
+            title: "P",
+            repository: "/srv/app.git",
+            base: "main",
+            todos: [
+                Todo(id: "a", command: "echo a > a.txt", checks: [Check(command: "test -f a.txt")]),
+                Todo(id: "b", command: "echo b > b.txt", checks: [Check(command: "test -f b.txt"), Check(file: "b.txt")]),
+                Todo(id: "c", command: "cat a.txt b.txt > c.txt", dependsOn: ["a", "b"]),
+            ]
+        )
+        plan.title = "P"
+        return plan
+    }()
+
+    func merge(_ harness: CoreHarness, _ assign: AssignBody, _ result: MergeResult, worker: String = "w1") throws -> [Sent] {
+        try harness.fromWorker(
+            worker,
+            .report,
+            ReportBody(
+                leaseId: assign.lease.leaseId,
+                epoch: assign.lease.epoch,
+                outcome: result.outcome == .merged ? .succeeded : .failed,
+                exitCode: nil,
+                summary: result.outcome.rawValue,
+                outputTail: "",
+                durationMs: 1,
+                checks: [],
+                merge: result
+            )
+        )
+    }
+
+    @Test func mergesFollowTheirTodosOneAtATimeInDependencyOrder() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 4)
+        let started = try harness.submit(Self.work).assigns()
+        #expect(Set(started.map(\.lease.todo)) == ["a", "b"])
+        #expect(harness.core.todos.plans["p-merge"]?.plan.todos.map(\.id) == ["a", "b", "c"])
+        #expect(harness.state("p-merge", "a") == "pending", "nothing to merge before a is done")
+
+        let a = try #require(started.first { $0.lease.todo == "a" })
+        let b = try #require(started.first { $0.lease.todo == "b" })
+        let firstMerge = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
+        let afterB = try harness.report("w1", b).assigns()
+        #expect(!afterB.contains { $0.lease.plan == "p-merge" }, "one merge at a time: b's waits for a's")
+        #expect(firstMerge.lease.todo == "a")
+        let spec = try #require(firstMerge.task.merge)
+        #expect(spec.branch == "drover/p/a")
+        #expect(spec.integration == "drover/p/integration")
+        #expect(spec.expect == nil, "the first merge makes the integration branch")
+        #expect(spec.base == "main")
+        #expect(spec.baseTag == "drover/p/base")
+        #expect(spec.tag == "drover/p/after-a")
+        #expect(firstMerge.task.checks == [Check(command: "test -f a.txt")])
+        #expect(firstMerge.task.repository == "/srv/app.git")
+        #expect(firstMerge.task.command == nil && firstMerge.task.prompt == nil)
+
+        let c = try #require(afterB.first { $0.lease.todo == "c" && $0.lease.plan == "p" })
+        #expect(c.task.base == "main", "a and b are not merged yet: c starts from the base with their branches")
+        #expect(c.task.dependencies?.map(\.todo) == ["a", "b"])
+
+        let merged = try merge(harness, firstMerge, MergeResult(outcome: .merged, head: "h1"))
+        #expect(merged.events.contains { $0.type == .mergeMerged && $0.plan == "p" && $0.todo == "a" && $0.data["head"] == "h1" })
+        #expect(merged.events.first { $0.type == .mergeMerged }?.topic == "merge.p")
+        let secondMerge = try #require(try merged.assigns().first { $0.lease.plan == "p-merge" })
+        #expect(secondMerge.lease.todo == "b")
+        #expect(secondMerge.task.merge?.expect == "h1")
+        #expect(
+            secondMerge.task.checks == [Check(command: "test -f a.txt"), Check(command: "test -f b.txt")],
+            "the checks of what is merged"
+        )
+
+        try merge(harness, secondMerge, MergeResult(outcome: .merged, head: "h2"))
+        let lastMerge = try #require(try harness.report("w1", c).assigns().first { $0.lease.plan == "p-merge" })
+        #expect(lastMerge.lease.todo == "c")
+        #expect(lastMerge.task.merge?.expect == "h2")
+        try merge(harness, lastMerge, MergeResult(outcome: .merged, head: "h3"))
+        #expect(harness.core.merges["p"]?.merged == ["a", "b", "c"])
+        #expect(harness.core.merges["p"]?.head == "h3")
+        #expect(harness.core.todos.plans["p-merge"]?.state == .done)
+    }
+
+    @Test func aTodoWhoseDependenciesAreMergedStartsFromTheIntegrationBranch() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 1)
+        let first = try #require(try harness.submit(Self.work).assigns().first)
+        var pending = [first]
+        var seen: [AssignBody] = []
+        // One slot: each TODO and merge in turn, every merge succeeding.
+        while let next = pending.popLast() {
+            seen.append(next)
+            let sent =
+                next.lease.plan == "p-merge"
+                ? try merge(harness, next, MergeResult(outcome: .merged, head: "h-\(next.lease.todo)"))
+                : try harness.report("w1", next)
+            pending += try sent.assigns()
+            if pending.isEmpty { pending += try harness.tick().assigns() }
+        }
+        let c = try #require(seen.first { $0.lease.plan == "p" && $0.lease.todo == "c" })
+        #expect(c.task.base == "drover/p/integration", "a and b were merged before c started: \(seen.map(\.lease.leaseId))")
+        #expect(harness.core.merges["p"]?.merged.count == 3)
+    }
+
+    @Test func aRefusedMergeLeavesOutWhatDependsOnIt() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 4)
+        let started = try harness.submit(Self.work).assigns()
+        let a = try #require(started.first { $0.lease.todo == "a" })
+        let mergeA = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
+        let refused = try merge(harness, mergeA, MergeResult(outcome: .conflict, conflicts: ["a.txt"], detail: "<<<<<<<"))
+        let event = try #require(refused.events.first { $0.type == .mergeRefused })
+        #expect(event.data["outcome"] == "conflict")
+        #expect(event.data["conflicts"] == .array(["a.txt"]))
+        #expect(harness.state("p-merge", "a") == "failed")
+        #expect(harness.state("p-merge", "c") == "skipped", "c's merge needs a's")
+        #expect(harness.core.merges["p"]?.merged.isEmpty == true)
+    }
+
+    @Test func aPlanWithoutARepositoryHasNoMerges() throws {
+        let harness = try CoreHarness()
+        try harness.submit(plan([Todo(id: "a", command: "true")]))
+        #expect(harness.core.todos.plans["p-merge"] == nil)
+        #expect(harness.core.merges["p"] == nil)
+    }
+
+    @Test func aPlanWhoseMergesWouldClashIsRefused() throws {
+        let harness = try CoreHarness()
+        try harness.submit(plan([Todo(id: "a", command: "true")], id: "x-merge"))
+        var clashing = plan([Todo(id: "a", command: "true")], id: "x")
+        clashing.repository = "/srv/app.git"
+        let sent = try harness.submit(clashing)
+        let error = try #require(try sent.errors().first)
+        #expect(error.message.contains("this plan's merges would run under that id"), "\(error.message)")
+    }
+
+    @Test func aRestartKeepsTheQueueWhereItWas() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let harness = try CoreHarness(statePath: directory.path + "/state.sqlite")
+        try harness.register("w1", slots: 4)
+        let started = try harness.submit(Self.work).assigns()
+        let a = try #require(started.first { $0.lease.todo == "a" })
+        let b = try #require(started.first { $0.lease.todo == "b" })
+        let mergeA = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
+        try merge(harness, mergeA, MergeResult(outcome: .merged, head: "h1"))
+        try harness.restart()
+        #expect(harness.core.merges["p"]?.head == "h1")
+        #expect(harness.state("p-merge", "b") == "pending", "b's merge still waits for b")
+        try harness.register("w1", slots: 4, holding: [b.lease])
+        let mergeB = try #require(try harness.report("w1", b).assigns().first { $0.lease.plan == "p-merge" })
+        #expect(mergeB.task.merge?.expect == "h1")
+    }
+}
