@@ -100,6 +100,11 @@ extension CoordinatorCore {
             stepEnded(step, of: job, plan: plan, answer: answer)
         } else if let job = jobs[id], job.state == .execute {
             executionEnded(job, plan: plan)
+        } else if let integration = merges.integration(mergedBy: id), let job = jobs[integration.plan], job.state == .execute,
+            let jobPlan = todos.plans[job.id], jobPlan.state != .running
+        {
+            // The last merge of a job's plan went in (or was left out) after the plan itself ended.
+            executionEnded(job, plan: jobPlan)
         }
     }
 
@@ -318,7 +323,23 @@ extension CoordinatorCore {
     private func executionEnded(_ job: JobRecord, plan: PlanRecord) {
         var states: [String: TodoState] = [:]
         for todo in plan.plan.todos { states[todo.id] = todos[TodoKey(plan: plan.plan.id, todo: todo.id)]?.state }
-        switch JobDecisions.ending(states: states, skippedByPermissions: Set(job.skippedByPermissions)) {
+        let ending = JobDecisions.ending(states: states, skippedByPermissions: Set(job.skippedByPermissions))
+        // The job ends once its work is merged too (or left out of the integration branch).
+        if case .waiting = ending {
+        } else if let integration = merges[job.id], let mergePlan = todos.plans[integration.mergePlan] {
+            guard mergePlan.state != .running else {
+                jobs.explain(job.id, "the plan's work is being merged into \(plan.plan.integrationBranch)", at: wallClockMilliseconds())
+                return
+            }
+            let merged = "; \(integration.merged.count) of \(mergePlan.plan.todos.count) merged into \(plan.plan.integrationBranch)"
+            switch ending {
+            case .done(let reason): move(job.id, to: .done, reason + merged)
+            case .failed(let reason): move(job.id, to: .failed, reason + merged)
+            case .waiting: break
+            }
+            return
+        }
+        switch ending {
         case .done(let reason): move(job.id, to: .done, reason)
         case .waiting(let reason): jobs.explain(job.id, reason, at: wallClockMilliseconds())
         case .failed(let reason): move(job.id, to: .failed, reason)

@@ -136,6 +136,8 @@ extension CoordinatorCore {
         for skipped in ended.skipped { record(.todoSkipped, plan: skipped.plan, todo: skipped.todo, ["because": .string(key.todo)]) }
         for readied in ended.readied { record(.todoReady, plan: readied.plan, todo: readied.todo) }
         finishPlanIfDone(key.plan)
+        // What was skipped may end another plan too: the merges that follow this one.
+        for plan in Set(ended.skipped.map(\.plan)).subtracting([key.plan]).sorted() { finishPlanIfDone(plan) }
     }
 
     func finishPlanIfDone(_ id: String) {

@@ -242,10 +242,11 @@ final class PlanMonitor: Service, Sendable {
         let first = try await client.request(.status, EmptyBody(), as: StatusBody.self)
         let follower = EventFollower(events: endpoints.events, control: client)
         let planID = plan.id
+        let mergePlanID = "\(plan.id)-merge"
         return try await withThrowingTaskGroup(of: StatusBody?.self) { group in
             group.addTask {
                 try await follower.follow(after: first.seq) { event in
-                    if event.plan == planID || event.type.subject == "worker" { change.yield() }
+                    if event.plan == planID || event.plan == mergePlanID || event.type.subject == "worker" { change.yield() }
                     return true
                 }
                 return nil
@@ -262,7 +263,9 @@ final class PlanMonitor: Service, Sendable {
                             flushOutput()
                             lastLine = line
                         }
-                        if planStatus.state != .running {
+                        // The run ends when the plan has, and so have its merges into the integration branch.
+                        let merging = status.plans.first { $0.id == mergePlanID }?.state == .running
+                        if planStatus.state != .running && !merging {
                             if !quiet {
                                 if terminal { print("") }
                                 summarize(status, planStatus, seconds: Double((ContinuousClock.now - started).milliseconds) / 1000)
@@ -290,6 +293,13 @@ final class PlanMonitor: Service, Sendable {
         print("plan \(plan.id) \(plan.state): \(plan.counts["done"] ?? 0)/\(total) TODOs done in \(String(format: "%.1f", seconds)) s")
         for todo in status.todos where todo.plan == plan.id && todo.state != .done {
             print("  \(todo.state) \(todo.id): \(todo.detail ?? "")")
+        }
+        if let merges = status.plans.first(where: { $0.id == "\(plan.id)-merge" }) {
+            let merged = merges.counts["done"] ?? 0
+            print("merged \(merged)/\(merges.counts.values.reduce(0, +)) into drover/\(plan.id)/integration")
+            for todo in status.todos where todo.plan == merges.id && todo.state != .done {
+                print("  not merged: \(todo.id) (\(todo.state)): \(todo.detail ?? "")")
+            }
         }
         if plan.state != .done { print("see every decision with `drover events --state-dir …`") }
     }

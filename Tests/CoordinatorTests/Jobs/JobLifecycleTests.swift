@@ -74,6 +74,32 @@ import Testing
         )
     }
 
+    /// Merges every TODO the merge queue hands out, until none is left: each goes in.
+    @discardableResult
+    func mergeAll(_ harness: CoreHarness, job id: String = "j1") throws -> [Sent] {
+        var all: [Sent] = []
+        while true {
+            all += try harness.tick()
+            let out = harness.core.todos.todos.values.filter { $0.key.plan == "\(id)-merge" && $0.state.holdsLease }
+            guard let merge = out.first, let lease = merge.leaseID else { return all }
+            all += try harness.fromWorker(
+                merge.worker ?? "w1",
+                .report,
+                ReportBody(
+                    leaseId: lease,
+                    epoch: merge.epoch,
+                    outcome: .succeeded,
+                    exitCode: nil,
+                    summary: "merged",
+                    outputTail: "",
+                    durationMs: 1,
+                    checks: [],
+                    merge: MergeResult(outcome: .merged, head: "head-\(merge.key.todo)")
+                )
+            )
+        }
+    }
+
     /// The assign `sent` holds, or the next tick's (of `plan`, when named).
     func nextAssign(_ harness: CoreHarness, _ sent: [Sent], plan: String? = nil) throws -> AssignBody {
         let mine = { (assign: AssignBody) in plan == nil || assign.lease.plan == plan }
@@ -163,9 +189,12 @@ import Testing
         #expect(limit.task.context == context, "each TODO's session is given the context document")
         #expect(limit.task.output == nil)
         let docs = try #require(try harness.report("w1", limit).assigns().first { $0.lease.todo == "docs" })
-        let last = try harness.report("w1", docs)
-        #expect(job(harness)?.state == .done)
+        try harness.report("w1", docs)
+        #expect(job(harness)?.state == .execute)
+        let last = try mergeAll(harness)
+        #expect(job(harness)?.state == .done, "once its work is merged")
         #expect(job(harness)?.reason.contains("2 skipped for refused permissions") == true)
+        #expect(job(harness)?.reason.contains("2 of 2 merged into drover/j1/integration") == true, "\(job(harness)?.reason ?? "")")
         let moves = job(harness)?.transitions.map(\.to.rawValue)
         #expect(moves == ["classify", "investigate", "plan", "permission_negotiate", "execute", "done"])
         #expect(last.events.contains { $0.type == .jobTransition && $0.topic == "job.j1" && $0.data["to"] == "done" })
@@ -421,6 +450,7 @@ import Testing
         let again = try #require(try sent.assigns().first { $0.lease.todo == "limit" })
         let docs = try #require(try harness.report("w1", again).assigns().first { $0.lease.todo == "docs" })
         try harness.report("w1", docs)
+        try mergeAll(harness)
         #expect(job(harness)?.state == .done)
     }
 
