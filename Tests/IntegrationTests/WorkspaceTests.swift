@@ -51,7 +51,9 @@ struct WorkspaceTests {
                 try await sh("git --git-dir remote.git rev-parse main", in: dir)
                     == (try await sh("git --git-dir remote.git rev-parse drover/git/two-step~2", in: dir))
             )
-            let workspaces = try cluster.events().filter { $0.type == .agent(.workspace) }.compactMap { $0.data["text"]?.stringValue }
+            let workspaces = try cluster.events().filter { $0.type == .agent(.workspace) && $0.plan == "git" }.compactMap {
+                $0.data["text"]?.stringValue
+            }
             #expect(
                 workspaces == [
                     "worktree on drover/git/two-step, from the default branch", "worktree on drover/git/two-step, from drover/git/two-step",
@@ -87,8 +89,33 @@ struct WorkspaceTests {
             #expect(try await sh("git --git-dir remote.git show drover/deps/c:c.txt", in: dir) == "a\nb\n")
             let files = try await sh("git --git-dir remote.git ls-tree --name-only drover/deps/c", in: dir)
             #expect(files.split(separator: "\n").sorted() == ["README", "a.txt", "b.txt", "c.txt"])
-            let workspace = try cluster.events().last { $0.type == .agent(.workspace) && $0.todo == "c" }
-            #expect(workspace?.data["text"]?.stringValue?.contains("with drover/deps/a, drover/deps/b merged in") == true)
+            let workspace = try cluster.events().last { $0.type == .agent(.workspace) && $0.plan == "deps" && $0.todo == "c" }
+            let text = workspace?.data["text"]?.stringValue ?? ""
+            // c started after a and b were done: from their merged branches, or from the integration branch if their
+            // merges had gone in already.
+            #expect(
+                text.contains("with drover/deps/a, drover/deps/b merged in") || text.contains("from drover/deps/integration"),
+                "\(text)"
+            )
+
+            // The integration branch holds all three, merged one at a time in dependency order, each tagged.
+            let integration = try await sh("git --git-dir remote.git ls-tree --name-only drover/deps/integration", in: dir)
+            #expect(integration.split(separator: "\n").sorted() == ["README", "a.txt", "b.txt", "c.txt"])
+            let merges = try await sh("git --git-dir remote.git log --first-parent --format=%s drover/deps/integration", in: dir)
+            let order = merges.split(separator: "\n").compactMap { line in ["a", "b", "c"].first { line.contains("merge \($0) ") } }
+            #expect(order.count == 3 && order.last == "c", "\(merges)")
+            let tags = try await sh("git --git-dir remote.git tag --list 'drover/deps/*'", in: dir)
+            #expect(
+                tags.split(separator: "\n").sorted() == [
+                    "drover/deps/after-a", "drover/deps/after-b", "drover/deps/after-c", "drover/deps/base",
+                ]
+            )
+            #expect(
+                try await sh("git --git-dir remote.git rev-parse drover/deps/after-c", in: dir)
+                    == (try await sh("git --git-dir remote.git rev-parse drover/deps/integration", in: dir))
+            )
+            let merged = try cluster.events().filter { $0.type == .mergeMerged }.compactMap(\.todo)
+            #expect(Set(merged) == ["a", "b", "c"])
         }
     }
 
