@@ -38,6 +38,8 @@ final class CoordinatorCore {
     var permissions = PermissionMemory()
     /// Each plan's integration branch and the plan of its merges.
     var merges = MergeQueue()
+    /// Ready TODOs held back because they may touch the files of a running one, with it (so each is said once).
+    var overlapHolds: [TodoKey: TodoKey] = [:]
     var counters: [String: Int64] = [:]
     var lastSeq: Int64 = 0
     /// Every message received, valid or not (reported as the `received` counter).

@@ -15,6 +15,10 @@ public enum PlanFileWriter {
         if let repository = plan.repository { out.field("repository", repository, indent: 0) }
         if let base = plan.base { out.field("base", base, indent: 0) }
         if let context = plan.context { out.field("context", context, indent: 0) }
+        if let schedule = plan.schedule {
+            out.line("schedule:")
+            out.raw("overlap", YAMLText.scalar(schedule.overlap.rawValue, indent: 2), indent: 2)
+        }
         if let checks = plan.integrationChecks {
             if checks.isEmpty {
                 out.line("integration_checks: []")

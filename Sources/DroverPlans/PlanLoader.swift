@@ -184,8 +184,14 @@ public enum PlanLoader {
         }
 
         mutating func plan(_ node: Node, defaultID: String) -> Plan? {
-            let known: Set<String> = ["id", "title", "repository", "base", "context", "integration_checks", "todos"]
+            let known: Set<String> = ["id", "title", "repository", "base", "context", "integration_checks", "schedule", "todos"]
             guard let fields = fields(node, "", known: known, what: "a plan") else { return nil }
+            var schedule: Schedule?
+            if let scheduleNode = fields["schedule"],
+                let scheduleFields = self.fields(scheduleNode, "schedule", known: ["overlap"], what: "a schedule")
+            {
+                schedule = Schedule(overlap: string(scheduleFields["overlap"], "schedule.overlap").map(Schedule.Overlap.init) ?? .serialize)
+            }
             var integrationChecks: [Check]?
             if let checksNode = fields["integration_checks"] {
                 if let sequence = checksNode.sequence {
@@ -215,6 +221,7 @@ public enum PlanLoader {
                 base: string(fields["base"], "base"),
                 context: string(fields["context"], "context"),
                 integrationChecks: integrationChecks,
+                schedule: schedule,
                 todos: todos
             )
         }

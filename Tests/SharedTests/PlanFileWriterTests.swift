@@ -97,7 +97,8 @@ struct PlanFileWriterTests {
                     labels: ["linux"],
                     checks: [Check(file: text), Check(command: text)],
                     permissions: Permissions(sandbox: "read-only", writable: [text]),
-                    files: [text, "x"]
+                    // A file is a path inside the repository; awkward text goes after a directory.
+                    files: ["src/" + text, "x"]
                 )
             ]
         )
@@ -110,7 +111,12 @@ struct PlanFileWriterTests {
         for _ in 0..<2000 {
             let length = Int(random.next() % 24)
             let text = String((0..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
-            let plan = Plan(id: "p", title: "P", context: text, todos: [Todo(id: "t", prompt: text + "x", command: text, files: [text])])
+            let plan = Plan(
+                id: "p",
+                title: "P",
+                context: text,
+                todos: [Todo(id: "t", prompt: text + "x", command: text, files: ["src/" + text])]
+            )
             #expect(try roundTrip(plan) == plan, "\(text.debugDescription)\n\(PlanFileWriter.yaml(plan))")
         }
     }

@@ -104,6 +104,41 @@ import Testing
         #expect(ship.labels.isEmpty)
     }
 
+    @Test func readsIntegrationChecksAndTheSchedule() throws {
+        let plan = try PlanLoader.parse(
+            """
+            id: merged
+            repository: /srv/app.git
+            integration_checks:
+              - command: make test
+              - file: out/app
+            schedule: { overlap: warn }
+            todos:
+              - { id: a, command: "true", files: ["src/*.c"] }
+            """
+        )
+        #expect(plan.integrationChecks == [Check(command: "make test"), Check(file: "out/app")])
+        #expect(plan.schedule == Schedule(overlap: .warn))
+        #expect(try PlanLoader.parse(PlanFileWriter.yaml(plan)) == plan, "written back the same")
+    }
+
+    @Test func malformedIntegrationChecksFilesAndSchedulesAreNamed() {
+        let found = problems(
+            """
+            id: bad
+            integration_checks:
+              - { command: make, file: out }
+            schedule: { overlap: sometimes }
+            todos:
+              - { id: a, command: "true", files: ["/etc/passwd", "../up"] }
+            """
+        ).map(\.description)
+        #expect(found.contains { $0.contains("integration_checks[0]: a check has either a 'command' or a 'file'") }, "\(found)")
+        #expect(found.contains { $0.contains("schedule.overlap: must be serialize, warn or ignore (not \"sometimes\")") }, "\(found)")
+        #expect(found.contains { $0.contains("todos[0].files[0]: must be a path or glob inside the repository") }, "\(found)")
+        #expect(found.contains { $0.contains("todos[0].files[1]") }, "\(found)")
+    }
+
     @Test func loadsEveryFieldFromJSON() throws {
         let json = """
             {

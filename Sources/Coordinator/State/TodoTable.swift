@@ -186,6 +186,11 @@ struct TodoTable {
         return nil
     }
 
+    /// Says why a ready TODO waits (shown in `drover status`), without moving it.
+    mutating func explain(_ key: TodoKey, _ detail: String) {
+        change(key, if: { $0.state == .ready && $0.detail != detail }) { $0.row.detail = detail }
+    }
+
     /// Returns TODOs that could not go out to the front of the queue, in their order.
     mutating func putBack(_ keys: [TodoKey]) {
         ready.prepend(contentsOf: keys)

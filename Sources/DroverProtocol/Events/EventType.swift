@@ -60,6 +60,10 @@ public struct EventType: WireWord {
     public static let todoHandedBack = EventType(rawValue: "todo.handed_back")
     public static let todoRequeued = EventType(rawValue: "todo.requeued")
     public static let todoCancelRequested = EventType(rawValue: "todo.cancel_requested")
+    /// A ready TODO waits: it may touch the files of a running one (`with`, `files`).
+    public static let todoHeld = EventType(rawValue: "todo.held")
+    /// A TODO runs beside one that may touch the same files (`with`, `files`): the plan's `schedule.overlap` is `warn`.
+    public static let todoOverlaps = EventType(rawValue: "todo.overlaps")
 
     /// The event a TODO reaching `state` records (`todo.done`, `todo.failed`…).
     public static func todo(_ state: TodoState) -> EventType { EventType(rawValue: "todo.\(state.rawValue)") }

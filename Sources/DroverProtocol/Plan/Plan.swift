@@ -3,7 +3,7 @@
 /// Plans are written as YAML or JSON (see ``PlanLoader``); on the wire they travel as JSON with snake_case keys.
 public struct Plan: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
-        case id, title, repository, base, context, integrationChecks = "integration_checks", todos
+        case id, title, repository, base, context, integrationChecks = "integration_checks", schedule, todos
     }
 
     public var id: String
@@ -17,6 +17,8 @@ public struct Plan: Codable, Sendable, Equatable {
     public var context: String?
     /// What must hold on the integration branch after each merge; nil: the command checks of the TODOs merged so far.
     public var integrationChecks: [Check]?
+    /// How TODOs are scheduled; nil is the default (TODOs that may touch the same files wait for each other).
+    public var schedule: Schedule?
     public var todos: [Todo]
 
     public init(
@@ -26,8 +28,10 @@ public struct Plan: Codable, Sendable, Equatable {
         base: String? = nil,
         context: String? = nil,
         integrationChecks: [Check]? = nil,
+        schedule: Schedule? = nil,
         todos: [Todo]
     ) {
+        self.schedule = schedule
         self.id = id
         self.title = title
         self.repository = repository
@@ -118,6 +122,28 @@ public struct Todo: Codable, Sendable, Equatable {
         self.timeoutSeconds = timeoutSeconds
         self.maxAttempts = maxAttempts
     }
+}
+
+/// How a plan's TODOs are scheduled.
+public struct Schedule: Codable, Sendable, Equatable {
+    /// What is done about TODOs that may touch the same files (their `files`, and what running TODOs changed).
+    public struct Overlap: WireWord {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        /// One waits while the other runs (the default).
+        public static let serialize = Overlap(rawValue: "serialize")
+        /// Both run; an event says they overlap.
+        public static let warn = Overlap(rawValue: "warn")
+        /// Both run; nothing is said.
+        public static let ignore = Overlap(rawValue: "ignore")
+
+        public static let all: [Overlap] = [.serialize, .warn, .ignore]
+    }
+
+    public var overlap: Overlap
+
+    public init(overlap: Overlap = .serialize) { self.overlap = overlap }
 }
 
 /// How much damage a TODO could do; it decides how much a human is asked.

@@ -18,6 +18,11 @@ public enum PlanValidator {
             problems.append(.init(path: "base", message: "\"\(base)\" is not a valid branch name"))
         }
 
+        if let overlap = plan.schedule?.overlap, !Schedule.Overlap.all.contains(overlap) {
+            problems.append(
+                .init(path: "schedule.overlap", message: "must be serialize, warn or ignore (not \"\(overlap)\")")
+            )
+        }
         for (index, check) in (plan.integrationChecks ?? []).enumerated() {
             problems += checkProblems(check, path: "integration_checks[\(index)]")
         }
@@ -59,6 +64,12 @@ public enum PlanValidator {
             }
             for (checkIndex, check) in todo.checks.enumerated() {
                 problems += checkProblems(check, path: "\(path).checks[\(checkIndex)]")
+            }
+            for (fileIndex, file) in (todo.files ?? []).enumerated()
+            where file.isEmpty || file.hasPrefix("/") || file.split(separator: "/").contains("..") {
+                problems.append(
+                    .init(path: "\(path).files[\(fileIndex)]", message: "must be a path or glob inside the repository (not \"\(file)\")")
+                )
             }
         }
 

@@ -163,4 +163,46 @@ import Testing
         let mergeB = try #require(try harness.report("w1", b).assigns().first { $0.lease.plan == "p-merge" })
         #expect(mergeB.task.merge?.expect == "h1")
     }
+
+    // MARK: - Conflict-aware scheduling
+
+    func overlapping(_ mode: Schedule.Overlap?) -> Plan {
+        Plan(
+            id: "o",
+            title: "o",
+            schedule: mode.map { Schedule(overlap: $0) },
+            todos: [
+                Todo(id: "routes", command: "true", files: ["Sources/App/*.swift"]),
+                Todo(id: "auth", command: "true", files: ["Sources/App/Auth.swift"]),
+                Todo(id: "docs", command: "true", files: ["docs/**"]),
+            ]
+        )
+    }
+
+    @Test func todosThatMayTouchTheSameFilesDoNotRunTogether() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 4)
+        let sent = try harness.submit(overlapping(nil))
+        let started = try sent.assigns().map(\.lease.todo)
+        #expect(Set(started) == ["routes", "docs"], "auth waits for routes though slots are free")
+        let held = try #require(sent.events.first { $0.type == .todoHeld })
+        #expect(held.todo == "auth" && held.data["with"] == "routes" && held.data["files"] == .array(["Sources/App/Auth.swift"]))
+        #expect(harness.core.todos[TodoKey(plan: "o", todo: "auth")]?.detail?.contains("waits for routes") == true)
+        #expect(try harness.tick().events.filter { $0.type == .todoHeld }.isEmpty, "said once")
+
+        let routes = try #require(try sent.assigns().first { $0.lease.todo == "routes" })
+        let next = try harness.report("w1", routes)
+        #expect(try next.assigns().map(\.lease.todo) == ["auth"], "it goes once routes is done")
+    }
+
+    @Test func overlapsCanBeOnlyWarnedAboutOrIgnored() throws {
+        for (mode, event) in [(Schedule.Overlap.warn, true), (.ignore, false)] {
+            let harness = try CoreHarness()
+            try harness.register("w1", slots: 4)
+            let sent = try harness.submit(overlapping(mode))
+            #expect(try sent.assigns().count == 3, "\(mode): all three run")
+            #expect(sent.events.contains { $0.type == .todoOverlaps && $0.todo == "auth" } == event, "\(mode)")
+            #expect(!sent.events.contains { $0.type == .todoHeld })
+        }
+    }
 }
