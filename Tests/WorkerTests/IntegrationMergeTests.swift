@@ -296,3 +296,21 @@ extension IntegrationMergeTests {
         #expect(await Self.commit("drover/p/after-a", in: directory.path) == nil, "the atomic push left the tag out too")
     }
 }
+
+extension IntegrationMergeTests {
+    @Test func aMergeCancelledWhileItsChecksRunPushesNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try await Self.remote(in: directory.path)
+        let before = try await Self.refs(in: directory.path)
+        let started = "\(directory.path)/started"
+        let path = directory.path
+        let merge = Task { await Self.merge("a", expect: nil, checks: [Check(command: "touch '\(started)'; sleep 60")], in: path) }
+        #expect(await eventually { FileManager.default.fileExists(atPath: started) }, "the check started")
+        merge.cancel()
+        let (result, _) = await merge.value
+        #expect(result.outcome == .cancelled, "\(result.summary)")
+        #expect(result.merge == nil)
+        #expect(try await Self.refs(in: directory.path) == before, "nothing pushed")
+    }
+}

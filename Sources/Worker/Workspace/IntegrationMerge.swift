@@ -79,14 +79,11 @@ struct IntegrationMerge {
 
     /// Under the clone's lock: where the integration branch is, and the merge in a new worktree named `name`.
     private func prepare(clone: String, name: String) async throws -> Prepared {
-        let head = await git.commit("refs/remotes/origin/\(spec.integration)", in: clone)
-        let branch = await git.commit("refs/remotes/origin/\(spec.branch)", in: clone)
-        var branchMerged = false
-        if let head, let branch { branchMerged = try await git.isAncestor(branch, of: head, in: clone) }
+        let (head, branch, start) = try await locate(in: clone)
         let found = head.map { "\(spec.integration) is at \(MergeStart.short($0))" } ?? "\(spec.integration) does not exist yet"
         events([AgentEvent(kind: .workspace, text: "fetched \(repository): \(found)")])
         var merged = Merged(start: "", head: "", branchMissing: branch == nil)
-        switch MergeStart.decide(spec, head: head, branchMerged: branchMerged) {
+        switch start {
         case .moved(let head, let detail):
             events([AgentEvent(kind: .workspace, text: "\(detail): nothing done")])
             return .ended(
@@ -139,6 +136,16 @@ struct IntegrationMerge {
             : "merged \(spec.branch): \(MergeStart.short(head))"
         events([AgentEvent(kind: .workspace, text: text)])
         return .merged(merged)
+    }
+
+    /// Where the integration branch and the TODO's branch are in the fetched clone (nil: not on the remote), and
+    /// where the merge starts from there.
+    private func locate(in clone: String) async throws -> (head: String?, branch: String?, start: MergeStart) {
+        let head = await git.commit("refs/remotes/origin/\(spec.integration)", in: clone)
+        let branch = await git.commit("refs/remotes/origin/\(spec.branch)", in: clone)
+        var branchMerged = false
+        if let head, let branch { branchMerged = try await git.isAncestor(branch, of: head, in: clone) }
+        return (head, branch, MergeStart.decide(spec, head: head, branchMerged: branchMerged))
     }
 
     /// The integration checks in the merged tree, each one an event.
@@ -205,13 +212,7 @@ struct IntegrationMerge {
     /// The push was refused: fetched again, the integration branch moved on since the merge began (the merge is
     /// in it, or someone else moved it); anything else is a failure.
     private func pushRefused(_ error: any Error) async -> AgentResult {
-        let now = try? await workspace.withClone(of: repository, tags: true) { clone in
-            let head = await git.commit("refs/remotes/origin/\(spec.integration)", in: clone)
-            let branch = await git.commit("refs/remotes/origin/\(spec.branch)", in: clone)
-            var branchMerged = false
-            if let head, let branch { branchMerged = (try? await git.isAncestor(branch, of: head, in: clone)) ?? false }
-            return MergeStart.decide(spec, head: head, branchMerged: branchMerged)
-        }
+        let now = try? await workspace.withClone(of: repository, tags: true) { clone in try await locate(in: clone).start }
         switch now {
         case .merged(let head):
             let text = "\(spec.branch) was merged into \(spec.integration) meanwhile, now at \(MergeStart.short(head)): not pushed again"
