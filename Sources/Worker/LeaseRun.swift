@@ -3,7 +3,8 @@ import Synchronization
 
 /// One lease's work from start to end: the TODO's workspace (a git worktree when the plan has a repository), the
 /// agent in it, and the checkpoint after it. A task with a repository and no branch runs in a worktree detached at
-/// its base, with no checkpoints, removed after the run: read-only work such as a job's steps.
+/// its base, with no checkpoints, removed after the run: read-only work such as a job's steps. A merge task runs no
+/// agent: its branch is merged into the plan's integration branch (``IntegrationMerge``).
 struct LeaseRun: Sendable {
     var agent: any AgentSession
     var workdir: String
@@ -23,6 +24,21 @@ struct LeaseRun: Sendable {
         context: AgentContext
     ) async -> AgentResult {
         let events = context.events
+        if let merge = task.merge {
+            guard let repository = task.repository else {
+                return AgentResult(outcome: .failed, summary: "a merge task needs the plan's repository, and this one has none")
+            }
+            let workspace = GitWorkspace(root: workdir, worker: worker)
+            return await IntegrationMerge(
+                workspace: workspace,
+                spec: merge,
+                repository: repository,
+                checks: task.checks,
+                lease: lease,
+                abort: abort,
+                events: events
+            ).run()
+        }
         guard let repository = task.repository else {
             return await agent.run(task: task, lease: lease, workdir: workdir, context: context)
         }

@@ -78,6 +78,17 @@ import Testing
         #expect(report.map(\.output) == [#"{"title":"t","todos":[]}"#])
     }
 
+    @Test func theReportCarriesWhatAMergeCameTo() throws {
+        let harness = WorkerHarness()
+        try harness.registered()
+        try harness.assign("a")
+        var result = AgentResult(outcome: .failed, summary: "merging drover/p/a conflicts in README: nothing pushed")
+        let merge = MergeResult(outcome: .conflict, head: "abc1234", conflicts: ["README"], detail: "<<<<<<< HEAD")
+        result.merge = merge
+        let report = try harness.input(.finished(leaseID: "p/a@1", result)).bodies(.report, as: ReportBody.self)
+        #expect(report.map(\.merge) == [merge])
+    }
+
     @Test func controlAbortStopsTheRunAndReportsNothing() throws {
         let harness = WorkerHarness()
         try harness.registered()

@@ -17,6 +17,8 @@ public struct AgentResult: Sendable, Equatable {
     /// The session's answer, when the task asked for one (``TaskSpec/output``): JSON text that was read and could be
     /// used.
     public var output: String?
+    /// What a merge task came to (``TaskSpec/merge``); nil for any other task.
+    public var merge: MergeResult?
 
     public init(outcome: Outcome, exitCode: Int32? = nil, summary: String, outputTail: String = "", checks: [CheckResult] = []) {
         self.outcome = outcome

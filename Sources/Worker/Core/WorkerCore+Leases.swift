@@ -69,7 +69,8 @@ extension WorkerCore {
             checks: result.checks,
             tokens: result.tokens,
             files: result.files.map { Array($0.prefix(WireLimits.maxFiles)) },
-            output: result.output
+            output: result.output,
+            merge: result.merge
         )
         sendKept(.report, body, lease: work.lease, now: now)
         logger.info("finished", metadata: ["drover.lease": "\(leaseID)", "drover.outcome": "\(outcome.rawValue)"])

@@ -37,11 +37,8 @@ struct GitWorkspace {
     func prepare(repository: String, branch: String?, base: String? = nil, merging: [String] = [], lease: LeaseRef) async throws
         -> Worktree
     {
-        let clones = "\(root)/.drover-git/\(Self.safe(worker))"
-        let clone = "\(clones)/\(Self.safe(repository)).git"
-        // Slots of one worker share the clone: one git operation on it at a time.
-        return try await CloneLocks.shared.withLock(clone) {
-            var worktree = try await prepare(clone: clone, clones: clones, repository: repository, branch: branch, base: base, lease: lease)
+        try await withClone(of: repository) { clone in
+            var worktree = try await prepare(clone: clone, repository: repository, branch: branch, base: base, lease: lease)
             worktree.hasDependencies = !merging.isEmpty
             guard worktree.branch != nil, worktree.startedAt.isEmpty, !merging.isEmpty else { return worktree }
             worktree.merged = try await merge(merging, into: worktree, clone: clone, repository: repository)
@@ -49,12 +46,60 @@ struct GitWorkspace {
         }
     }
 
+    /// This worker's clone of `repository`.
+    func clone(of repository: String) -> String {
+        "\(root)/.drover-git/\(Self.safe(worker))/\(Self.safe(repository)).git"
+    }
+
+    /// Runs `body` on this worker's clone of `repository`, fetched first (cloned the first time; with the remote's
+    /// tags as they are there when `tags`, moved or deleted ones too), holding the clone's lock: the slots of one
+    /// worker share the clone, one git operation on it at a time.
+    func withClone<T: Sendable>(of repository: String, tags: Bool = false, _ body: @Sendable (String) async throws -> T)
+        async throws -> T
+    {
+        let clone = clone(of: repository)
+        return try await CloneLocks.shared.withLock(clone) {
+            if FileManager.default.fileExists(atPath: "\(clone)/.git") {
+                if !tags { try await git(["-C", clone, "fetch", "--prune", "origin"]) }
+            } else {
+                try FileManager.default.createDirectory(
+                    atPath: (clone as NSString).deletingLastPathComponent,
+                    withIntermediateDirectories: true
+                )
+                try? FileManager.default.removeItem(atPath: clone)
+                try await git(["clone", "--quiet", "--no-checkout", repository, clone])
+            }
+            if tags {
+                try await git([
+                    "-C", clone, "fetch", "--prune", "origin", "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*",
+                ])
+            }
+            return try await body(clone)
+        }
+    }
+
+    /// Where the worktree named `name` lives.
+    func worktreeDirectory(_ name: String) -> String {
+        "\(root)/worktrees/\(Self.safe(name))"
+    }
+
+    /// A path for a new worktree of `clone` named `name`, with nothing left there by an earlier run.
+    func worktreePath(_ name: String, clone: String) async throws -> String {
+        let path = worktreeDirectory(name)
+        if FileManager.default.fileExists(atPath: path) {
+            _ = try? await git(["-C", clone, "worktree", "remove", "--force", path])
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        try await git(["-C", clone, "worktree", "prune"])
+        return path
+    }
+
     /// Merges each dependency branch into a new branch's worktree. A dependency whose branch the repository lacks
     /// (it changed nothing) is passed over; dependencies whose work conflicts stop the preparation, naming the files.
     private func merge(_ branches: [String], into worktree: Worktree, clone: String, repository: String) async throws -> [String] {
         var merged: [String] = []
         for branch in branches {
-            guard try await exists("refs/remotes/origin/\(branch)", in: clone) else { continue }
+            guard await git.exists("refs/remotes/origin/\(branch)", in: clone) else { continue }
             do {
                 try await git([
                     "-C", worktree.path, "merge", "--quiet", "--no-edit", "--no-ff", "-m", "drover: start from \(branch)",
@@ -75,55 +120,32 @@ struct GitWorkspace {
         return merged
     }
 
-    private func prepare(
-        clone: String,
-        clones: String,
-        repository: String,
-        branch: String?,
-        base: String?,
-        lease: LeaseRef
-    ) async throws -> Worktree {
-        if FileManager.default.fileExists(atPath: "\(clone)/.git") {
-            try await git(["-C", clone, "fetch", "--prune", "origin"])
-        } else {
-            try FileManager.default.createDirectory(atPath: clones, withIntermediateDirectories: true)
-            try? FileManager.default.removeItem(atPath: clone)
-            try await git(["clone", "--quiet", "--no-checkout", repository, clone])
-        }
-        let path = "\(root)/worktrees/\(Self.safe("\(worker)-\(lease.plan)-\(lease.todo)-\(lease.epoch)"))"
-        if FileManager.default.fileExists(atPath: path) {
-            _ = try? await git(["-C", clone, "worktree", "remove", "--force", path])
-            try? FileManager.default.removeItem(atPath: path)
-        }
-        try await git(["-C", clone, "worktree", "prune"])
+    private func prepare(clone: String, repository: String, branch: String?, base: String?, lease: LeaseRef) async throws
+        -> Worktree
+    {
+        let path = try await worktreePath("\(worker)-\(lease.plan)-\(lease.todo)-\(lease.epoch)", clone: clone)
         let baseRef = try await baseRef(base, clone: clone, repository: repository)
         let baseName = base ?? "the default branch"
         guard let branch else {
             try await git(["-C", clone, "worktree", "add", "--quiet", "--detach", path, baseRef])
             return Worktree(path: path, branch: nil, base: baseRef, startedAt: "", startedFrom: baseName)
         }
-        let hasBranch = try await exists("refs/remotes/origin/\(branch)", in: clone)
+        let hasBranch = await git.exists("refs/remotes/origin/\(branch)", in: clone)
         let start = hasBranch ? "origin/\(branch)" : baseRef
         try await git(["-C", clone, "worktree", "add", "--quiet", "-B", branch, path, start])
-        try await git(["-C", path, "config", "user.name", "drover"])
-        try await git(["-C", path, "config", "user.email", "drover@localhost"])
+        try await git.identify(path)
         let head = hasBranch ? try await git(["-C", path, "rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines) : ""
         return Worktree(path: path, branch: branch, base: baseRef, startedAt: head, startedFrom: hasBranch ? branch : baseName)
     }
 
     /// The remote ref of `base` in the clone (`origin/HEAD` for nil); a base the remote does not have is an error
     /// that names it, not a worktree of something else.
-    private func baseRef(_ base: String?, clone: String, repository: String) async throws -> String {
+    func baseRef(_ base: String?, clone: String, repository: String) async throws -> String {
         guard let base else { return "origin/HEAD" }
-        guard try await exists("refs/remotes/origin/\(base)", in: clone) else {
+        guard await git.exists("refs/remotes/origin/\(base)", in: clone) else {
             throw DroverError(.git, "the base branch \"\(base)\" does not exist in \(repository)")
         }
         return "origin/\(base)"
-    }
-
-    /// Whether `ref` names a commit in `clone`.
-    private func exists(_ ref: String, in clone: String) async throws -> Bool {
-        (try? await git(["-C", clone, "rev-parse", "--verify", "--quiet", "\(ref)^{commit}"])) != nil
     }
 
     /// Commits what changed and pushes the branch. Returns a line for the report, and moves `worktree.startedAt` to
@@ -165,57 +187,23 @@ struct GitWorkspace {
 
     /// Removes a lease's worktree (its commits live on in the repository).
     func remove(_ worktree: Worktree, repository: String) async {
-        let clone = "\(root)/.drover-git/\(Self.safe(worker))/\(Self.safe(repository)).git"
-        await CloneLocks.shared.withLock(clone) {
-            _ = try? await git(["-C", clone, "worktree", "remove", "--force", worktree.path])
-        }
-        try? FileManager.default.removeItem(atPath: worktree.path)
+        await remove(worktreeAt: worktree.path, repository: repository)
     }
 
-    @discardableResult
-    private func git(_ arguments: [String]) async throws -> String {
-        var environment = ProcessInfo.processInfo.environment
-        environment["GIT_TERMINAL_PROMPT"] = "0"
-        let run = await ProcessRun.run(
-            ["/usr/bin/env", "git"] + arguments,
-            environment: environment,
-            directory: root,
-            timeout: 300,
-            grace: .seconds(2)
-        )
-        guard run.status == 0 else {
-            throw DroverError(
-                .git,
-                "git \(arguments.filter { !$0.hasPrefix("/") }.prefix(3).joined(separator: " ")) failed (\(run.status)): \(run.tail.suffix(500))"
-            )
+    /// Removes the worktree at `path`, if there is one.
+    func remove(worktreeAt path: String, repository: String) async {
+        let clone = clone(of: repository)
+        await CloneLocks.shared.withLock(clone) {
+            _ = try? await git(["-C", clone, "worktree", "remove", "--force", path])
         }
-        return run.tail
+        try? FileManager.default.removeItem(atPath: path)
     }
+
+    /// git, run in the work directory.
+    var git: Git { Git(directory: root) }
 
     /// A name safe for a directory: letters, digits, `-` and `_`.
     static func safe(_ text: String) -> String {
         String(text.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }.suffix(120))
-    }
-}
-
-/// Serializes git operations on one clone within this process.
-actor CloneLocks {
-    static let shared = CloneLocks()
-    private var busy: Set<String> = []
-    private var waiting: [String: [CheckedContinuation<Void, Never>]] = [:]
-
-    func withLock<T: Sendable>(_ key: String, _ body: @Sendable () async throws -> T) async rethrows -> T {
-        while busy.contains(key) {
-            await withCheckedContinuation { waiting[key, default: []].append($0) }
-        }
-        busy.insert(key)
-        defer {
-            busy.remove(key)
-            if var queue = waiting[key], !queue.isEmpty {
-                queue.removeFirst().resume()
-                waiting[key] = queue
-            }
-        }
-        return try await body()
     }
 }
