@@ -37,6 +37,7 @@ struct WorkspaceTests {
                 maxAttempts: 2
             )
             try await cluster.submit(Plan(id: "git", title: "git", repository: "\(dir)/remote.git", todos: [todo]))
+            try await cluster.waitForPlan("git-merge")
             let status = try await cluster.waitForPlan("git")
             #expect(status.todos.first?.epoch == 2)
             #expect(status.todos.first?.detail?.contains("pushed to drover/git/two-step") == true, "\(status.todos)")
@@ -84,6 +85,7 @@ struct WorkspaceTests {
                 Todo(id: "c", command: "cat a.txt b.txt > c.txt", dependsOn: ["a", "b"]),
             ]
             try await cluster.submit(Plan(id: "deps", title: "deps", repository: "\(dir)/remote.git", todos: todos))
+            try await cluster.waitForPlan("deps-merge")
             let status = try await cluster.waitForPlan("deps")
             #expect(status.todos.allSatisfy { $0.state == .done }, "\(status.todos)")
             #expect(try await sh("git --git-dir remote.git show drover/deps/c:c.txt", in: dir) == "a\nb\n")
@@ -101,7 +103,7 @@ struct WorkspaceTests {
             // The integration branch holds all three, merged one at a time in dependency order, each tagged.
             let integration = try await sh("git --git-dir remote.git ls-tree --name-only drover/deps/integration", in: dir)
             #expect(integration.split(separator: "\n").sorted() == ["README", "a.txt", "b.txt", "c.txt"])
-            let merges = try await sh("git --git-dir remote.git log --first-parent --format=%s drover/deps/integration", in: dir)
+            let merges = try await sh("git --git-dir remote.git log --first-parent --reverse --format=%s drover/deps/integration", in: dir)
             let order = merges.split(separator: "\n").compactMap { line in ["a", "b", "c"].first { line.contains("merge \($0) ") } }
             #expect(order.count == 3 && order.last == "c", "\(merges)")
             let tags = try await sh("git --git-dir remote.git tag --list 'drover/deps/*'", in: dir)
