@@ -22,6 +22,10 @@ struct DemoTests {
         }
         #expect(output.contains("asks for permissions (inbox item demo-permissions-1)"))
         #expect(output.contains("demo-plan detected invalid_answer"), "the first plan is sent back")
+        #expect(output.contains("4 of 4 merged into drover/demo/integration"), "the work ends in one branch")
+        for todo in ["fix-bug", "docs", "license", "changelog"] {
+            #expect(output.contains("(tag drover/demo/after-\(todo))"))
+        }
         for detection in ["stopped_early", "hung", "asks_human", "transient_error"] {
             #expect(output.contains("detected \(detection)"), "\(detection) in:\n\(output)")
         }

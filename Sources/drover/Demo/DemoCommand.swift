@@ -97,7 +97,17 @@ struct DemoCommand: AsyncParsableCommand {
                 print("    \(checkpoint)")
             }
         }
+        // The merge queue: each TODO's branch into the integration branch, in dependency order, checks passing.
+        let merged = events.filter { $0.type == .mergeMerged && $0.plan == "demo" }
+        if !merged.isEmpty {
+            print("  merged into drover/demo/integration, one at a time, the integration checks passing after each:")
+            for event in merged {
+                let head = event.data["head"]?.stringValue.map { String($0.prefix(7)) } ?? "?"
+                print("    \(event.todo ?? "?") at \(head) (tag \(event.data["tag"]?.stringValue ?? "?"))")
+            }
+        }
         print("")
+        print("The integration branch:              git --git-dir \(repository) log --oneline --first-parent drover/demo/integration")
         print("The branches are in \(repository):  git --git-dir \(repository) log --oneline --all")
         print("Every event:                         drover events --state-dir \(directory)/.drover")
         print("Every decision, with its reason:     \(directory)/.drover/audit.jsonl")
