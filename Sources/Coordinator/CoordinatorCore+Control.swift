@@ -62,10 +62,13 @@ extension CoordinatorCore {
             case .policy:
                 let request = try codec.body(PolicyRequest.self, from: body, ref: header.id)
                 reply(Socket.control, to: envelope, .policy, operate(request))
+            case .merge:
+                let request = try codec.body(MergeRequest.self, from: body, ref: header.id)
+                reply(Socket.control, to: envelope, .merge, try operate(request, now: now))
             default:
                 throw ProtocolError(
                     .unknownType,
-                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events, todo, plan, review, job, policy)",
+                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events, todo, plan, review, job, policy, merge)",
                     ref: header.id
                 )
             }

@@ -81,7 +81,8 @@ extension CoordinatorCore {
                 record(.todoRetry, plan: key.plan, todo: key.todo, worker: worker, data)
                 todos.makeReady(key, front: true)
             } else {
-                end(key, as: .failed, detail: body.summary, durationMs: body.durationMs, worker: worker, data)
+                // A merge that could not be repaired waits for an operator rather than failing.
+                end(key, as: isMerge(key) ? .escalated : .failed, detail: body.summary, durationMs: body.durationMs, worker: worker, data)
             }
         case .handedBack:
             record(.todoHandedBack, plan: key.plan, todo: key.todo, worker: worker, data)

@@ -274,6 +274,8 @@ struct BodySample: Sendable, CustomTestStringConvertible {
                 )
             ])
         ),
+        BodySample(.merge, MergeRequest(plan: "release", todo: "docs", action: .skip, reason: "we keep main's docs")),
+        BodySample(.merge, MergeReply(plan: "release", todo: "docs", state: .skipped)),
         BodySample(.policy, PolicyRequest(action: .forget, repository: "/srv/app.git", grant: "network")),
         BodySample(
             .policy,

@@ -10,7 +10,7 @@ import DroverProtocol
 struct MergeQueue {
     struct Integration: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
-            case plan, mergePlan = "merge_plan", head, merged
+            case plan, mergePlan = "merge_plan", head, merged, repairs
         }
 
         var plan: String
@@ -19,6 +19,25 @@ struct MergeQueue {
         var head: String?
         /// The TODOs merged, in order.
         var merged: [String] = []
+        /// Merges that conflicted or broke the checks, and what went wrong: the next try is a repair by codex.
+        var repairs: [String: MergeResult] = [:]
+
+        init(plan: String, mergePlan: String, head: String? = nil, merged: [String] = []) {
+            self.plan = plan
+            self.mergePlan = mergePlan
+            self.head = head
+            self.merged = merged
+        }
+
+        /// Older records have no repairs.
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            plan = try container.decode(String.self, forKey: .plan)
+            mergePlan = try container.decode(String.self, forKey: .mergePlan)
+            head = try container.decodeIfPresent(String.self, forKey: .head)
+            merged = try container.decodeIfPresent([String].self, forKey: .merged) ?? []
+            repairs = try container.decodeIfPresent([String: MergeResult].self, forKey: .repairs) ?? [:]
+        }
     }
 
     private(set) var byPlan: [String: Integration] = [:]
@@ -37,7 +56,8 @@ struct MergeQueue {
             title: "Merge \(plan.title)",
             repository: plan.repository,
             base: plan.base,
-            todos: plan.todos.map { Todo(id: $0.id, title: "Merge \($0.title)", dependsOn: $0.dependsOn) }
+            // Two tries: the merge, then, if it conflicts or breaks the checks, the same merge repaired by codex.
+            todos: plan.todos.map { Todo(id: $0.id, title: "Merge \($0.title)", dependsOn: $0.dependsOn, maxAttempts: 2) }
         )
     }
 
@@ -58,9 +78,21 @@ struct MergeQueue {
 
     /// A merge went in: the integration branch is at `head`.
     mutating func merged(_ todo: String, of plan: String, head: String?) {
+        update(plan) { integration in
+            if let head { integration.head = head }
+            if !integration.merged.contains(todo) { integration.merged.append(todo) }
+            integration.repairs[todo] = nil
+        }
+    }
+
+    /// A merge conflicted or broke the checks: its next try is a repair, told what went wrong.
+    mutating func needsRepair(_ todo: String, of plan: String, _ result: MergeResult) {
+        update(plan) { $0.repairs[todo] = result }
+    }
+
+    private mutating func update(_ plan: String, _ body: (inout Integration) -> Void) {
         guard var integration = byPlan[plan] else { return }
-        if let head { integration.head = head }
-        if !integration.merged.contains(todo) { integration.merged.append(todo) }
+        body(&integration)
         byPlan[plan] = integration
         changed.insert(plan)
     }

@@ -298,6 +298,25 @@ struct TodoTable {
         return result
     }
 
+    /// An operator leaves a TODO out: one that waits (pending or ready), failed or escalated is skipped, with what
+    /// depends on it. Returns whether it was. A TODO out with a worker, or done, cannot be left out.
+    mutating func leaveOut(_ key: TodoKey, detail: String, at now: Int64) -> Bool {
+        guard let todo = todos[key] else { return false }
+        switch todo.state {
+        case .pending, .ready:
+            return end(key, as: .skipped, detail: detail, at: now) != nil
+        case .failed, .escalated:
+            // Ended already (what depends on it is skipped): only its state and why change.
+            let changed: Void? = change(key) { record in
+                record.row.state = .skipped
+                record.row.detail = detail
+            }
+            return changed != nil
+        default:
+            return false
+        }
+    }
+
     /// An operator takes an ended TODO up again, with what was skipped because of it: they are pending again with
     /// fresh attempts and recovery counts, and those with nothing to wait for are ready. Returns the revived TODOs
     /// and whether the plan, finished before, runs again.

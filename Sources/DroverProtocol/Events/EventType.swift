@@ -42,6 +42,8 @@ public struct EventType: WireWord {
     public static let mergeMerged = EventType(rawValue: "merge.merged")
     /// A merge did not go in (`outcome`: `conflict`, `checks_failed` or `moved`; `conflicts`, `detail`).
     public static let mergeRefused = EventType(rawValue: "merge.refused")
+    /// An operator left a TODO's work out of the integration branch (`reason`).
+    public static let mergeSkipped = EventType(rawValue: "merge.skipped")
 
     // MARK: TODOs
 

@@ -76,3 +76,51 @@ public struct MergeResult: Codable, Sendable, Equatable {
         self.detail = detail
     }
 }
+
+/// `merge` on the control socket: `skip` leaves a TODO's work out of its plan's integration branch (with a
+/// `reason`), and what depends on it; `retry` tries its merge again. The reply is `merge` with a ``MergeReply``.
+public struct MergeRequest: WireBody, Equatable {
+    public struct Action: WireWord {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        public static let skip = Action(rawValue: "skip")
+        public static let retry = Action(rawValue: "retry")
+
+        public static let all: Set<Action> = [.skip, .retry]
+    }
+
+    public var plan: String
+    public var todo: String
+    public var action: Action
+    public var reason: String?
+
+    public init(plan: String, todo: String, action: Action, reason: String? = nil) {
+        self.plan = plan
+        self.todo = todo
+        self.action = action
+        self.reason = reason
+    }
+
+    public func validate() throws(ProtocolError) {
+        try requireID(plan, "plan")
+        try requireID(todo, "todo")
+        try require(Action.all.contains(action), "action", "must be skip or retry")
+        try requireText(reason, "reason", max: 4096)
+    }
+}
+
+/// The reply to `merge`: the state of the TODO's merge now.
+public struct MergeReply: WireBody, Equatable {
+    public var plan: String
+    public var todo: String
+    public var state: TodoState
+
+    public init(plan: String, todo: String, state: TodoState) {
+        self.plan = plan
+        self.todo = todo
+        self.state = state
+    }
+
+    public func validate() throws(ProtocolError) {}
+}

@@ -7,5 +7,5 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     // Both directions.
     case heartbeat, ack, error
     // Control socket (operators): request and reply share the type.
-    case status, submit, inbox, answer, events, todo, plan, review, job, policy
+    case status, submit, inbox, answer, events, todo, plan, review, job, policy, merge
 }

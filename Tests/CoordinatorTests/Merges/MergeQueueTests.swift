@@ -114,19 +114,61 @@ import Testing
         #expect(harness.core.merges["p"]?.merged.count == 3)
     }
 
-    @Test func aRefusedMergeLeavesOutWhatDependsOnIt() throws {
+    @Test func aConflictIsRepairedByCodexAndAFailedRepairWaitsForAnOperator() throws {
         let harness = try CoreHarness()
         try harness.register("w1", slots: 4)
         let started = try harness.submit(Self.work).assigns()
         let a = try #require(started.first { $0.lease.todo == "a" })
         let mergeA = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
-        let refused = try merge(harness, mergeA, MergeResult(outcome: .conflict, conflicts: ["a.txt"], detail: "<<<<<<<"))
+        #expect(mergeA.task.prompt == nil, "a plain merge first")
+        let hunk = "<<<<<<< HEAD\nmain\n=======\na\n>>>>>>> drover/p/a\n"
+        let refused = try merge(harness, mergeA, MergeResult(outcome: .conflict, conflicts: ["a.txt"], detail: hunk))
         let event = try #require(refused.events.first { $0.type == .mergeRefused })
         #expect(event.data["outcome"] == "conflict")
         #expect(event.data["conflicts"] == .array(["a.txt"]))
-        #expect(harness.state("p-merge", "a") == "failed")
-        #expect(harness.state("p-merge", "c") == "skipped", "c's merge needs a's")
-        #expect(harness.core.merges["p"]?.merged.isEmpty == true)
+        #expect(event.data["next"] != nil, "a repair comes next")
+
+        let repair = try #require(try refused.assigns().first { $0.lease.plan == "p-merge" })
+        #expect(repair.lease.epoch == 2)
+        let prompt = try #require(repair.task.prompt)
+        #expect(prompt.hasPrefix("Drover merge repair: a"))
+        #expect(prompt.contains("conflicts in a.txt"))
+        #expect(prompt.contains(hunk), "the hunks")
+        #expect(prompt.contains("What a was asked to do:\nrun `echo a > a.txt`"))
+        #expect(prompt.contains("command `test -f a.txt`"), "the checks to pass")
+        #expect(repair.task.merge?.expect == nil)
+        #expect(repair.task.budget?.turns == 6)
+
+        try merge(harness, repair, MergeResult(outcome: .conflict, conflicts: ["a.txt"], detail: hunk))
+        #expect(harness.state("p-merge", "a") == "escalated", "past its limit: the queue waits for an operator")
+        #expect(harness.state("p-merge", "c") == "skipped")
+
+        // Left out: what depends on it stays out; the rest of the queue goes on.
+        let skipped = try harness.control(.merge, MergeRequest(plan: "p", todo: "a", action: .skip, reason: "we keep main's version"))
+        #expect(try skipped.errors().isEmpty)
+        #expect(harness.state("p-merge", "a") == "skipped")
+        #expect(skipped.events.contains { $0.type == .mergeSkipped && $0.data["reason"] == "we keep main's version" })
+        #expect(harness.core.todos[TodoKey(plan: "p-merge", todo: "a")]?.detail == "left out of the integration: we keep main's version")
+    }
+
+    @Test func onlyAQueuedMergeCanBeSkipped() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 4)
+        let started = try harness.submit(Self.work).assigns()
+        let a = try #require(started.first { $0.lease.todo == "a" })
+        let mergeA = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
+        try merge(harness, mergeA, MergeResult(outcome: .merged, head: "h1"))
+        let merged = try harness.control(.merge, MergeRequest(plan: "p", todo: "a", action: .skip))
+        #expect(try merged.errors().first?.message.contains("p/a is not queued to merge (its merge is done)") == true)
+        let unknown = try harness.control(.merge, MergeRequest(plan: "p", todo: "zz", action: .skip))
+        #expect(try unknown.errors().first?.message.contains("plan p has no TODO zz") == true)
+        let noQueue = try harness.control(.merge, MergeRequest(plan: "nope", todo: "a", action: .skip))
+        #expect(try noQueue.errors().first?.message.contains("plan nope has no merge queue") == true)
+        // A merge that waits (b is not done) is left out at once, with what depends on it.
+        let waiting = try harness.control(.merge, MergeRequest(plan: "p", todo: "b", action: .skip, reason: "not wanted"))
+        #expect(try waiting.errors().isEmpty)
+        #expect(harness.state("p-merge", "b") == "skipped")
+        #expect(harness.state("p-merge", "c") == "skipped")
     }
 
     @Test func aPlanWithoutARepositoryHasNoMerges() throws {
