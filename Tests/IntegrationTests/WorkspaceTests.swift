@@ -1,4 +1,5 @@
 import DroverProtocol
+import DroverTransport
 import Foundation
 import ScriptedModel
 import Testing
@@ -118,6 +119,56 @@ struct WorkspaceTests {
             )
             let merged = try cluster.events().filter { $0.type == .mergeMerged }.compactMap(\.todo)
             #expect(Set(merged) == ["a", "b", "c"])
+        }
+    }
+
+    /// Two TODOs write the same file differently: the second merge conflicts, its repair (by a worker with no codex)
+    /// fails, the merge is escalated and the queue waits; `drover merge skip` leaves that work out, the rest merges.
+    @Test func aMergeThatCannotBeRepairedWaitsAndCanBeLeftOut() async throws {
+        try await Cluster.with { cluster in
+            let dir = cluster.directory
+            try await sh(
+                """
+                git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \\
+                && git config user.email t@t && git config user.name t && echo hello > README \\
+                && git add README && git commit --quiet -m seed && git push --quiet origin main
+                """,
+                in: dir
+            )
+            let endpoints = try await cluster.startCoordinator()
+            try cluster.startWorker("w1", slots: 2)
+            let todos = [
+                Todo(id: "first", command: "echo first > shared.txt"),
+                Todo(id: "second", command: "echo second > shared.txt"),
+                Todo(id: "notes", command: "echo notes > notes.txt", dependsOn: ["first", "second"]),
+            ]
+            try await cluster.submit(Plan(id: "clash", title: "clash", repository: "\(dir)/remote.git", todos: todos))
+            let stuck = try await cluster.waitForStatus("a merge to be escalated") { status in
+                status.todos.contains { $0.plan == "clash-merge" && $0.state == .escalated }
+            }
+            let escalated = try #require(stuck.todos.first { $0.plan == "clash-merge" && $0.state == .escalated })
+            let refusals = try cluster.events().filter { $0.type == .mergeRefused && $0.todo == escalated.id }
+            #expect(refusals.count == 2, "the merge, then its repair")
+            #expect(refusals.first?.data["outcome"] == "conflict")
+            #expect(refusals.first?.data["conflicts"] == .array(["shared.txt"]))
+            #expect(stuck.todos.first { $0.plan == "clash-merge" && $0.id == "notes" }?.state == .skipped, "what depends on it waits")
+
+            let skip = try cluster.start(
+                "skip",
+                ["merge", "skip", "clash/\(escalated.id)", "--reason", "keep the first", "--control", endpoints.control]
+            )
+            #expect(try await skip.wait() == 0, "\(skip.output)")
+            #expect(skip.output.contains("left out of drover/clash/integration"))
+            let done = try await cluster.waitForStatus("the merges to end") { status in
+                status.plans.first { $0.id == "clash-merge" }.map { $0.state != .running } ?? false
+            }
+            #expect(done.todos.first { $0.plan == "clash-merge" && $0.id == escalated.id }?.state == .skipped)
+            let kept = escalated.id == "first" ? "second" : "first"
+            #expect(try await sh("git --git-dir remote.git show drover/clash/integration:shared.txt", in: dir) == "\(kept)\n")
+            #expect(try cluster.events().contains { $0.type == .mergeSkipped && $0.data["reason"] == "keep the first" })
+            let wrong = try cluster.start("wrong", ["merge", "skip", "clash/\(kept)", "--control", endpoints.control])
+            #expect(try await wrong.wait() != 0)
+            #expect(wrong.output.contains("is not queued to merge"), "\(wrong.output)")
         }
     }
 

@@ -1,0 +1,48 @@
+import ArgumentParser
+import DroverClients
+import DroverProtocol
+import Foundation
+
+struct MergeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Leave a TODO's work out of its plan's integration branch, or try its merge again.",
+        discussion: """
+            A plan with a repository merges each done TODO into drover/<plan>/integration, one at a time. A merge \
+            that conflicts or breaks the integration checks is tried again as a repair by codex; a repair that fails \
+            is escalated, and the merges that depend on it wait. skip: leave the TODO's work out (with --reason), \
+            and what depends on it. retry: try its merge again.
+            """
+    )
+
+    enum Action: String, ExpressibleByArgument, CaseIterable { case skip, retry }
+
+    @Argument(help: "skip or retry.") var action: Action
+    @Argument(help: "The TODO, as PLAN/TODO.") var todo: String
+    @Option(help: "With skip: why its work is left out (kept in the event log).") var reason: String?
+    @OptionGroup var location: CoordinatorLocation
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func validate() throws {
+        let parts = todo.split(separator: "/")
+        guard parts.count == 2, Identifier.isValid(String(parts[0])), Identifier.isValid(String(parts[1])) else {
+            throw ValidationError("give the TODO as PLAN/TODO (for example nightly/build), not \(todo)")
+        }
+        if reason != nil && action != .skip { throw ValidationError("--reason goes with skip") }
+        if let reason, reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason is empty") }
+    }
+
+    func run() async throws {
+        let parts = todo.split(separator: "/").map(String.init)
+        let request = MergeRequest(plan: parts[0], todo: parts[1], action: MergeRequest.Action(rawValue: action.rawValue), reason: reason)
+        let reply = try await ControlClient(endpoint: location.controlEndpoint).request(.merge, request, as: MergeReply.self)
+        if json {
+            printJSON(reply)
+            return
+        }
+        switch action {
+        case .skip: print("\(reply.plan)/\(reply.todo): its work is left out of drover/\(reply.plan)/integration (\(reply.state))")
+        case .retry: print("\(reply.plan)/\(reply.todo): its merge is queued again (\(reply.state))")
+        }
+    }
+}
