@@ -172,6 +172,62 @@ struct WorkspaceTests {
         }
     }
 
+    /// Three TODOs at once, two writing the same line: one merges, the other conflicts and is repaired by codex (the
+    /// scripted model, given the hunks, writes both lines), the integration checks pass, and the third merges.
+    @Test(.enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex"))
+    func aConflictIsRepairedByCodexAndTheQueueGoesOn() async throws {
+        let server = try ScriptedModelServer(scripts: [
+            ModelScript(
+                [.shell("printf 'first\\nsecond\\n' > shared.txt"), .message("Kept both lines.")],
+                match: "Drover merge repair"
+            )
+        ])
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            let dir = cluster.directory
+            try await sh(
+                """
+                git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \\
+                && git config user.email t@t && git config user.name t && echo hello > README \\
+                && git add README && git commit --quiet -m seed && git push --quiet origin main
+                """,
+                in: dir
+            )
+            try await cluster.startCoordinator()
+            let codex = ["--agent", "codex", "--model-base-url", server.baseURL, "--codex-home", "\(dir)/codex-home"]
+            try cluster.startWorker("w1", slots: 3, extra: codex)
+            let todos = [
+                Todo(id: "first", command: "echo first > shared.txt"),
+                Todo(id: "second", command: "echo second > shared.txt"),
+                Todo(id: "third", command: "echo third > third.txt"),
+            ]
+            let plan = Plan(
+                id: "fix",
+                title: "fix",
+                repository: "\(dir)/remote.git",
+                integrationChecks: [Check(command: "test -f shared.txt")],
+                todos: todos
+            )
+            try await cluster.submit(plan)
+            try await cluster.waitForPlan("fix-merge")
+            let status = try await cluster.waitForPlan("fix")
+            #expect(status.todos.filter { $0.plan == "fix-merge" }.allSatisfy { $0.state == .done }, "\(status.todos)")
+            let events = try cluster.events()
+            let refused = try #require(events.first { $0.type == .mergeRefused })
+            #expect(refused.data["outcome"] == "conflict")
+            let repaired = try #require(refused.todo)
+            #expect(events.contains { $0.type == .mergeMerged && $0.todo == repaired }, "repaired and merged")
+            #expect(Set(events.filter { $0.type == .mergeMerged }.compactMap(\.todo)) == ["first", "second", "third"])
+            let request = try #require(server.responseRequests.first { $0.text.contains("Drover merge repair: \(repaired)") })
+            #expect(request.text.contains("<<<<<<<"), "the repair's prompt carries the conflict hunks")
+            #expect(try await sh("git --git-dir remote.git show drover/fix/integration:shared.txt", in: dir) == "first\nsecond\n")
+            let files = try await sh("git --git-dir remote.git ls-tree --name-only drover/fix/integration", in: dir)
+            #expect(files.split(separator: "\n").sorted() == ["README", "shared.txt", "third.txt"])
+            let tags = try await sh("git --git-dir remote.git tag --list 'drover/fix/*'", in: dir)
+            #expect(tags.split(separator: "\n").count == 4, "the base and one tag after each merge: \(tags)")
+        }
+    }
+
     @Test(.enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex"))
     func aWorkerKilledMidTurnLeavesACheckpointAnotherWorkerFinishesFrom() async throws {
         let server = try ScriptedModelServer(scripts: [
