@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: "Build in release mode first (swift build -c release); it starts .build/release/drover beside itself."
     )
 
-    @Option(help: "Which benchmarks: throughput, heartbeats, failover, codex, fanout, or all; several with commas.")
+    @Option(help: "Which benchmarks: throughput, heartbeats, failover, codex, fanout, merges, or all; several with commas.")
     var only: String = "all"
     @Option(help: "TODOs per throughput run with 8 and 64 workers.") var todos = 20_000
     @Option(help: "Seconds to measure heartbeat ingest.") var seconds = 5.0
@@ -31,11 +31,13 @@ struct BenchCommand: AsyncParsableCommand {
         return names.contains("all") ? Self.benchmarks : names
     }
 
-    static let benchmarks: Set<String> = ["throughput", "heartbeats", "failover", "codex", "fanout"]
+    static let benchmarks: Set<String> = ["throughput", "heartbeats", "failover", "codex", "fanout", "merges"]
 
     func validate() throws {
         guard !chosen.isEmpty, chosen.isSubset(of: Self.benchmarks) else {
-            throw ValidationError("--only must be throughput, heartbeats, failover, codex, fanout or all (or a comma-separated list)")
+            throw ValidationError(
+                "--only must be throughput, heartbeats, failover, codex, fanout, merges or all (or a comma-separated list)"
+            )
         }
         guard todos > 0, seconds > 0, referenceRuns > 0 else {
             throw ValidationError("--todos, --seconds and --reference-runs must be positive")
@@ -75,6 +77,10 @@ struct BenchCommand: AsyncParsableCommand {
         if chosen.contains("fanout") {
             progress("event fan-out to 10 observers and a dashboard client, \(todos / 4) TODOs")
             results["fanout"] = .object(try await fanout(observers: 10, todos: max(1, todos / 4)))
+        }
+        if chosen.contains("merges") {
+            progress("the merge queue: a plan of 50 TODOs merged one at a time into its integration branch, 4 workers")
+            results["merges"] = .object(try await MergeBenchmark.run(todos: 50, workers: 4))
         }
         if chosen.contains("codex") {
             if let codex = CodexConfiguration.findExecutable() {
