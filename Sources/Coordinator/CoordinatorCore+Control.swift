@@ -62,13 +62,16 @@ extension CoordinatorCore {
             case .policy:
                 let request = try codec.body(PolicyRequest.self, from: body, ref: header.id)
                 reply(Socket.control, to: envelope, .policy, operate(request))
+            case .planReport:
+                let request = try codec.body(ReportRequest.self, from: body, ref: header.id)
+                reply(Socket.control, to: envelope, .planReport, try planReport(request))
             case .merge:
                 let request = try codec.body(MergeRequest.self, from: body, ref: header.id)
                 reply(Socket.control, to: envelope, .merge, try operate(request, now: now))
             default:
                 throw ProtocolError(
                     .unknownType,
-                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events, todo, plan, review, job, policy, merge)",
+                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events, todo, plan, review, job, policy, merge, plan_report)",
                     ref: header.id
                 )
             }

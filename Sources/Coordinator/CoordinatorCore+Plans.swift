@@ -152,5 +152,6 @@ extension CoordinatorCore {
             ["counts": .object(todos.counts(of: plan.plan).mapValues { .int(Int64($0)) })]
         )
         jobPlanEnded(plan)
+        finalizeIfDone(id)
     }
 }

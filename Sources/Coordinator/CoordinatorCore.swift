@@ -38,6 +38,8 @@ final class CoordinatorCore {
     var permissions = PermissionMemory()
     /// Each plan's integration branch and the plan of its merges.
     var merges = MergeQueue()
+    /// Plan reports made in this batch, for the store.
+    var finalized: [(plan: String, json: String)] = []
     /// Ready TODOs held back because they may touch the files of a running one, with it (so each is said once).
     var overlapHolds: [TodoKey: TodoKey] = [:]
     var counters: [String: Int64] = [:]
@@ -75,7 +77,8 @@ final class CoordinatorCore {
 
     /// Whether something changed that the next ``commit()`` must write.
     var hasUncommittedChanges: Bool {
-        todos.hasChanges || leases.hasChanges || jobs.hasChanges || permissions.hasChanges || merges.hasChanges || !recorded.isEmpty
+        todos.hasChanges || leases.hasChanges || jobs.hasChanges || permissions.hasChanges || merges.hasChanges || !finalized.isEmpty
+            || !recorded.isEmpty
     }
 
     /// Writes every change since the last commit in one transaction, then hands back the replies and events to send.
@@ -86,6 +89,8 @@ final class CoordinatorCore {
         jobs.takeChanges(into: &changes)
         permissions.takeChanges(into: &changes)
         merges.takeChanges(into: &changes)
+        changes.planReports = finalized
+        finalized.removeAll()
         changes.events = recorded
         recorded.removeAll(keepingCapacity: true)
         // Each event's topic once: it is stored with the event and is the frame the event is published under.

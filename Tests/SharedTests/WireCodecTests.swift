@@ -276,6 +276,40 @@ struct BodySample: Sendable, CustomTestStringConvertible {
         ),
         BodySample(.merge, MergeRequest(plan: "release", todo: "docs", action: .skip, reason: "we keep main's docs")),
         BodySample(.merge, MergeReply(plan: "release", todo: "docs", state: .skipped)),
+        BodySample(.planReport, ReportRequest(plan: "release")),
+        BodySample(
+            .planReport,
+            PlanReport(
+                plan: "release",
+                title: "Release",
+                state: .done,
+                generatedAt: 1_700_000_000_000,
+                todos: [
+                    .init(
+                        id: "docs",
+                        title: "Docs",
+                        state: .done,
+                        detail: "codex finished in 2 turns",
+                        attempts: 0,
+                        recoveries: ["hung": 1],
+                        tokens: 1200,
+                        durationMs: 5000,
+                        files: ["README.md"],
+                        checks: ["command `make docs`"],
+                        merge: "done"
+                    )
+                ],
+                integration: .init(
+                    branch: "drover/release/integration",
+                    head: "abc123",
+                    merged: ["docs"],
+                    leftOut: [:],
+                    tags: ["drover/release/base", "drover/release/after-docs"],
+                    checks: ["command `make docs`"]
+                ),
+                nextSteps: [.init(rank: 1, action: "review and merge the branches", command: nil, reason: "every TODO has ended")]
+            )
+        ),
         BodySample(.policy, PolicyRequest(action: .forget, repository: "/srv/app.git", grant: "network")),
         BodySample(
             .policy,

@@ -28,10 +28,12 @@ final class Store {
         var policyRules: [(repository: String, grant: String, rule: PolicyRule?)] = []
         /// Integrations (merge queues) that changed, written whole.
         var integrations: [MergeQueue.Integration] = []
+        /// Reports of plans finalized in this batch, as JSON.
+        var planReports: [(plan: String, json: String)] = []
 
         var isEmpty: Bool {
             newPlans.isEmpty && planStates.isEmpty && todos.isEmpty && reports.isEmpty && events.isEmpty && jobs.isEmpty
-                && policyRules.isEmpty && integrations.isEmpty
+                && policyRules.isEmpty && integrations.isEmpty && planReports.isEmpty
         }
     }
 
@@ -116,6 +118,9 @@ final class Store {
         }
         migrator.registerMigration("v6: integrations") { db in
             try db.execute(sql: "CREATE TABLE integrations (plan TEXT PRIMARY KEY, record TEXT NOT NULL /* MergeQueue.Integration */)")
+        }
+        migrator.registerMigration("v7: plan reports") { db in
+            try db.execute(sql: "CREATE TABLE plan_reports (plan TEXT PRIMARY KEY, report TEXT NOT NULL /* PlanReport as JSON */)")
         }
         return migrator
     }
@@ -238,6 +243,9 @@ final class Store {
                     arguments: [job.id, job.order, job.state.rawValue, String(decoding: codec.json(job), as: UTF8.self)]
                 )
             }
+            for (plan, json) in changes.planReports {
+                try db.execute(sql: "INSERT OR REPLACE INTO plan_reports (plan, report) VALUES (?, ?)", arguments: [plan, json])
+            }
             for integration in changes.integrations {
                 try db.execute(
                     sql: "INSERT OR REPLACE INTO integrations (plan, record) VALUES (?, ?)",
@@ -284,6 +292,13 @@ final class Store {
                 sql: "SELECT body FROM events WHERE topic IN (?, ?) ORDER BY seq DESC LIMIT ?",
                 arguments: ["todo.\(key.plan).\(key.todo)", "agent.\(key.plan).\(key.todo)", limit]
             ).reversed().map { try codec.decode(Event.self, from: Data($0.utf8)) }
+        }
+    }
+
+    /// A finalized plan's report, as JSON; nil when it has none.
+    func planReport(_ plan: String) throws -> Data? {
+        try database.read { db in
+            try String.fetchOne(db, sql: "SELECT report FROM plan_reports WHERE plan = ?", arguments: [plan]).map { Data($0.utf8) }
         }
     }
 

@@ -21,6 +21,8 @@ public struct EventType: WireWord {
     public static let planPaused = EventType(rawValue: "plan.paused")
     public static let planResumed = EventType(rawValue: "plan.resumed")
     public static let planCancelRequested = EventType(rawValue: "plan.cancel_requested")
+    /// The plan and its merges have ended, and its report is made (`state`, `done`, `todos`, `merged`, `head`).
+    public static let planFinalized = EventType(rawValue: "plan.finalized")
 
     // MARK: Jobs (`plan` is the job's id)
 

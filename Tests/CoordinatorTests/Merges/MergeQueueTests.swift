@@ -247,4 +247,61 @@ import Testing
             #expect(!sent.events.contains { $0.type == .todoHeld })
         }
     }
+
+    // MARK: - FINALIZE
+
+    func report(_ harness: CoreHarness, _ plan: String) throws -> PlanReport? {
+        try harness.control(.planReport, ReportRequest(plan: plan)).first { $0.header?.type == .planReport }?.decode(PlanReport.self)
+    }
+
+    @Test func aPlanIsFinalizedOnceItsMergesHaveEnded() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 4)
+        let started = try harness.submit(Self.work).assigns()
+        let a = try #require(started.first { $0.lease.todo == "a" })
+        let b = try #require(started.first { $0.lease.todo == "b" })
+        let mergeA = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
+        let c = try #require(try harness.report("w1", b).assigns().first { $0.lease.todo == "c" })
+        let mergeB = try #require(
+            try merge(harness, mergeA, MergeResult(outcome: .merged, head: "h1")).assigns().first { $0.lease.plan == "p-merge" }
+        )
+        let early = try harness.control(.planReport, ReportRequest(plan: "p"))
+        #expect(try early.errors().first?.message.contains("has no report yet") == true)
+
+        // c fails: the plan ends, b's merge still goes in, then the plan is finalized.
+        try harness.report("w1", c, .failed)
+        #expect(harness.core.todos.plans["p"]?.state == .failed)
+        #expect(try report(harness, "p") == nil, "not before its merges have ended")
+        let last = try merge(harness, mergeB, MergeResult(outcome: .merged, head: "h2"))
+        let finalized = try #require(last.events.first { $0.type == .planFinalized })
+        #expect(finalized.data["merged"] == 2 && finalized.data["head"] == "h2" && finalized.data["done"] == 2)
+
+        let made = try #require(try report(harness, "p"))
+        #expect(made.state == .failed)
+        #expect(made.todos.map(\.state) == [.done, .done, .failed])
+        #expect(made.todos[0].merge == "done")
+        #expect(made.todos[0].checks == ["command `test -f a.txt`"])
+        let integration = try #require(made.integration)
+        #expect(integration.head == "h2")
+        #expect(integration.merged == ["a", "b"])
+        #expect(integration.leftOut == ["c": "not done (failed)"])
+        #expect(integration.tags == ["drover/p/base", "drover/p/after-a", "drover/p/after-b"])
+        #expect(integration.checks == ["command `test -f a.txt`", "command `test -f b.txt`"])
+        let markdown = made.markdown
+        #expect(markdown.contains("Plan `p` failed: 2 of 3 TODOs done."))
+        #expect(markdown.contains("`drover/p/integration` is at `h2`, with 2 of 3 merged: a, b."))
+        #expect(markdown.contains("- `c`: not done (failed)"))
+        #expect(markdown.contains("## Next steps"))
+    }
+
+    @Test func aPlanWithoutARepositoryIsFinalizedWhenItEnds() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try #require(try harness.submit(plan([Todo(id: "a", command: "true")])).assigns().first)
+        let sent = try harness.report("w1", assign)
+        #expect(sent.events.contains { $0.type == .planFinalized && $0.plan == "p" })
+        let made = try #require(try report(harness, "p"))
+        #expect(made.state == .done && made.integration == nil)
+        #expect(made.markdown.contains("Plan `p` done: 1 of 1 TODOs done."))
+    }
 }
