@@ -39,7 +39,12 @@ extension CoordinatorCore {
             slots: slots.total,
             freeSlots: slots.free,
             inbox: inbox.items.filter { only == nil || $0.plan == only },
-            jobs: jobs.all.filter { only == nil || $0.id == only }.map { $0.view(full: false, counts: nil) }
+            jobs: jobs.all.filter { only == nil || $0.id == only }.map { $0.view(full: false, counts: nil) },
+            integrations: Dictionary(
+                uniqueKeysWithValues: plans.compactMap { plan in
+                    merges[plan.id] == nil ? nil : (plan.id, "drover/\(plan.id)/integration")
+                }
+            )
         )
     }
 }

@@ -56,6 +56,7 @@ final class JobMonitor: Service, Sendable {
             do {
                 let final = try await cancelWhenGracefulShutdown { try await self.follow(job, client, after: first.seq) }
                 result.withLock { $0 = final }
+                if !quiet && final.plan != nil { await PlanReportPrinter.print(final.id, client) }
             } catch  where Task.isShuttingDownGracefully {
                 // Stopped by a signal before the job ended: no result.
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Coordinator
 import DroverClients
 import DroverPlans
 import DroverProtocol
@@ -8,7 +9,7 @@ struct PlanCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Check plan files and hand them to a coordinator.",
-        subcommands: [Validate.self, Submit.self, Pause.self, Resume.self, Cancel.self]
+        subcommands: [Validate.self, Submit.self, Pause.self, Resume.self, Cancel.self, Report.self]
     )
 
     struct Validate: ParsableCommand {
@@ -100,6 +101,47 @@ struct PlanCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cancel every unfinished TODO of a plan (running ones are stopped).")
         @OptionGroup var target: PlanTarget
         func run() async throws { try await target.send(.cancel) }
+    }
+}
+
+extension PlanCommand {
+    struct Report: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a finished plan's report: each TODO's outcome, the integration branch, what was left out, next steps.",
+            discussion: """
+                The report is made when the plan and its merges have ended. It is read from the state directory when \
+                it is there (no coordinator needed, as after `drover run`), else asked of the coordinator.
+                """
+        )
+        @Argument(help: "The plan id.") var plan: String
+        @OptionGroup var location: CoordinatorLocation
+        @Flag(help: "Print the report as JSON.") var json = false
+
+        func validate() throws {
+            if let problem = Identifier.problem(with: plan) { throw ValidationError("the plan id \(problem)") }
+        }
+
+        func run() async throws {
+            let statePath = "\(location.stateDir)/state.sqlite"
+            let report: PlanReport
+            if location.control == nil, FileManager.default.fileExists(atPath: statePath) {
+                // The coordinator's own state file: the report is there if it is made at all.
+                guard let stored = try PlanReports.read(statePath: statePath, plan: plan) else {
+                    throw ValidationError(
+                        "plan \(plan) has no report in \(location.stateDir): a report is made when a plan and its merges have ended "
+                            + "(see `drover status`)"
+                    )
+                }
+                report = stored
+            } else {
+                report = try await ControlClient(endpoint: location.controlEndpoint).request(
+                    .planReport,
+                    ReportRequest(plan: plan),
+                    as: PlanReport.self
+                )
+            }
+            if json { printJSON(report) } else { print(report.markdown, terminator: "") }
+        }
     }
 }
 

@@ -227,6 +227,7 @@ final class PlanMonitor: Service, Sendable {
             do {
                 let final = try await cancelWhenGracefulShutdown { try await self.follow(client) }
                 result.withLock { $0 = final }
+                if !quiet { await PlanReportPrinter.print(plan.id, client) }
             } catch  where Task.isShuttingDownGracefully {
                 // Stopped by a signal before the plan finished: no result.
             }
@@ -313,5 +314,15 @@ enum PlanProgress {
         var parts = ["\(plan.counts["done"] ?? 0)/\(total) done", "\(running) running", "\(plan.counts["ready"] ?? 0) ready"]
         for state in ["failed", "skipped", "cancelled"] { if let count = plan.counts[state] { parts.append("\(count) \(state)") } }
         return "[\(plan.id)] " + parts.joined(separator: " · ") + " · \(workers) workers"
+    }
+}
+
+/// The report of a finished plan, printed at the end of `drover run`.
+enum PlanReportPrinter {
+    static func print(_ plan: String, _ client: ControlClient) async {
+        guard let report = try? await client.request(.planReport, ReportRequest(plan: plan), as: PlanReport.self) else { return }
+        Swift.print("")
+        Swift.print(report.markdown, terminator: "")
+        flushOutput()
     }
 }

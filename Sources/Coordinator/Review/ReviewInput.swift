@@ -35,4 +35,6 @@ struct ReviewInput: Sendable {
     var inbox: [InboxItem]
     /// The jobs, oldest first (without their history and artifacts).
     var jobs: [JobView] = []
+    /// The integration branch of each plan that has one.
+    var integrations: [String: String] = [:]
 }

@@ -77,7 +77,12 @@ extension Reviewer {
         }
         if remaining.isEmpty && !input.items.isEmpty {
             let done = input.items.filter { $0.state == .done }.count
-            candidates.append((1, "review and merge the branches", nil, "every TODO has ended (\(done) of \(input.items.count) done)"))
+            let branches = input.plans.compactMap { input.integrations[$0.id] }
+            let action =
+                branches.isEmpty
+                ? "review and merge the branches"
+                : "review \(branches.joined(separator: ", ")), which holds the work merged and checked, and merge it into its base"
+            candidates.append((1, action, nil, "every TODO has ended (\(done) of \(input.items.count) done)"))
         }
         let ranked = candidates.enumerated().sorted { ($0.element.score, -$0.offset) > ($1.element.score, -$1.offset) }
         return ranked.enumerated().map { rank, candidate in

@@ -144,7 +144,7 @@ public struct PlanReport: Codable, Sendable, Equatable {
             )
             if !integration.checks.isEmpty {
                 lines.append(
-                    "The last merge passed the integration checks: " + integration.checks.map { "`\($0)`" }.joined(separator: ", ") + "."
+                    "The last merge passed the integration checks: " + integration.checks.joined(separator: "; ") + "."
                 )
             }
             if !integration.leftOut.isEmpty {
