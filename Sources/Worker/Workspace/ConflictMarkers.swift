@@ -1,4 +1,5 @@
 import DroverProtocol
+import Foundation
 
 /// The one home of the rule "no conflict markers left", for a merge the agent resolves (``MergeRepair``): the same
 /// search is the agent's check (so the session sees where markers remain and goes on) and the worker's own test

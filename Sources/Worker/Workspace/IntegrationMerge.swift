@@ -94,6 +94,7 @@ struct IntegrationMerge {
             do {
                 merged.head = try await commit(in: path, message: Self.message(spec))
                 merged.uncommitted = false
+                events([AgentEvent(kind: .workspace, text: "committed the merge of \(spec.branch): \(MergeStart.short(merged.head))")])
             } catch {
                 return AgentResult(outcome: .failed, summary: "could not commit the merge of \(spec.branch): \(error)", checks: checkResults)
             }
