@@ -59,7 +59,10 @@ struct MergeRepairCodexTests {
         #expect(result.summary.contains("merge conflicts in README, resolved by the agent in 1 turn; checks passed"), "\(result.summary)")
         let request = try #require(server.responseRequests.first)
         // In the request's JSON, the hunk's lines are joined by `\n`.
-        #expect(request.text.contains(Self.hunk.replacingOccurrences(of: "\n", with: "\\n")), "the hunk reached the model: \(request.text.prefix(3000))")
+        #expect(
+            request.text.contains(Self.hunk.replacingOccurrences(of: "\n", with: "\\n")),
+            "the hunk reached the model: \(request.text.prefix(3000))"
+        )
         #expect(events.contains { $0.kind == .turnStarted }, "the agent's events flow through the lease")
         #expect(events.contains { $0.kind == .command || $0.kind == .commandStarted }, "its command too")
     }

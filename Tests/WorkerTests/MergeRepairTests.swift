@@ -79,7 +79,10 @@ struct MergeRepairTests {
         #expect(await Merges.commit("drover/p/after-y", in: directory.path) == head, "tagged")
         let y = try #require(await Merges.commit("drover/p/y", in: directory.path))
         #expect(try await Self.parents(head, in: directory.path) == [xHead, y], "one merge commit, both parents")
-        let log = try await Merges.sh("git --git-dir remote.git log --format=%s \(xHead)..\(Merges.integration) --first-parent", in: directory.path)
+        let log = try await Merges.sh(
+            "git --git-dir remote.git log --format=%s \(xHead)..\(Merges.integration) --first-parent",
+            in: directory.path
+        )
         #expect(log == "drover: merge y (Write y), resolved by the agent\n")
         let readme = try await Merges.sh("git --git-dir remote.git show \(Merges.integration):README", in: directory.path)
         #expect(readme == "x and y\n")
@@ -152,7 +155,11 @@ struct MergeRepairTests {
             result.summary.contains("the integration checks failed (command `test -f fixed.txt`), resolved by the agent"),
             "\(result.summary)"
         )
-        #expect(events.contains { $0.text == "the integration checks failed (command `test -f fixed.txt`) after a clean merge: the agent fixes it" })
+        #expect(
+            events.contains {
+                $0.text == "the integration checks failed (command `test -f fixed.txt`) after a clean merge: the agent fixes it"
+            }
+        )
     }
 
     @Test func checksStillFailingAfterTheAgentPushNothing() async throws {
@@ -224,7 +231,10 @@ struct MergeRepairTests {
 
     @Test func aReadOnlySandboxBecomesWorkspaceWriteForTheRepair() {
         #expect(MergeRepair.writable(nil) == nil)
-        #expect(MergeRepair.writable(Permissions(sandbox: "read-only", network: false)) == Permissions(sandbox: "workspace-write", network: false))
+        #expect(
+            MergeRepair.writable(Permissions(sandbox: "read-only", network: false))
+                == Permissions(sandbox: "workspace-write", network: false)
+        )
         #expect(MergeRepair.writable(Permissions(sandbox: "danger-full-access")) == Permissions(sandbox: "danger-full-access"))
     }
 }

@@ -59,7 +59,13 @@ extension IntegrationMerge {
         let checks = await runChecks(in: path)
         if Task.isCancelled || abort.isSet { return Self.stopped }
         if checks.contains(where: { !$0.passed }) {
-            return unrepaired(merged, cause, outcome: .failed, why: "after the agent's work\(took) the integration checks fail", checks: checks)
+            return unrepaired(
+                merged,
+                cause,
+                outcome: .failed,
+                why: "after the agent's work\(took) the integration checks fail",
+                checks: checks
+            )
         }
         var result = await push(landed, from: path, checks: checks, repaired: "\(cause.problem), resolved by the agent\(took)")
         result.tokens = agent.tokens

@@ -40,7 +40,13 @@ extension IntegrationMerge {
     /// The agent did not resolve the merge (`why`), or what it left does not pass: reported with `outcome` (the
     /// agent's own, `failed` when it said it was done), and the merge's `conflict` or `checks_failed` as it was
     /// found (or, with `checks`, as the checks after the agent's work said); nothing pushed.
-    func unrepaired(_ merged: Merged, _ cause: MergeRepair.Cause, outcome: Outcome, why: String, checks: [CheckResult] = []) -> AgentResult {
+    func unrepaired(
+        _ merged: Merged,
+        _ cause: MergeRepair.Cause,
+        outcome: Outcome,
+        why: String,
+        checks: [CheckResult] = []
+    ) -> AgentResult {
         let summary = "\(cause.problem); \(why): nothing pushed"
         events([AgentEvent(kind: .workspace, text: summary)])
         var result = cause.unrepaired(head: merged.start)

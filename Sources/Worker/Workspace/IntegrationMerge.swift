@@ -96,7 +96,11 @@ struct IntegrationMerge {
                 merged.uncommitted = false
                 events([AgentEvent(kind: .workspace, text: "committed the merge of \(spec.branch): \(MergeStart.short(merged.head))")])
             } catch {
-                return AgentResult(outcome: .failed, summary: "could not commit the merge of \(spec.branch): \(error)", checks: checkResults)
+                return AgentResult(
+                    outcome: .failed,
+                    summary: "could not commit the merge of \(spec.branch): \(error)",
+                    checks: checkResults
+                )
             }
         }
         return await push(merged, from: path, checks: checkResults)
@@ -148,7 +152,9 @@ struct IntegrationMerge {
         // With a prompt, the merge stays uncommitted: the agent's fixes, if it is needed, go into the one commit.
         let keep = repair == nil ? [] : ["--no-commit"]
         do {
-            try await git(["-C", path, "merge", "--quiet", "--no-ff", "--no-edit"] + keep + ["-m", Self.message(spec), "origin/\(spec.branch)"])
+            try await git(
+                ["-C", path, "merge", "--quiet", "--no-ff", "--no-edit"] + keep + ["-m", Self.message(spec), "origin/\(spec.branch)"]
+            )
         } catch {
             let files = (try? await unmerged(in: path)) ?? []
             let hunks = try? await git.head(["-C", path, "diff"], limit: Self.detailLimit)
