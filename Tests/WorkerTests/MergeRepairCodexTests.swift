@@ -63,6 +63,7 @@ struct MergeRepairCodexTests {
             request.text.contains(Self.hunk.replacingOccurrences(of: "\n", with: "\\n")),
             "the hunk reached the model: \(request.text.prefix(3000))"
         )
+        #expect(request.text.contains("Do not stage, commit, abort or redo the merge"), "the worker's note came first")
         #expect(events.contains { $0.kind == .turnStarted }, "the agent's events flow through the lease")
         #expect(events.contains { $0.kind == .command || $0.kind == .commandStarted }, "its command too")
     }

@@ -202,6 +202,38 @@ struct MergeRepairTests {
         #expect(try await Self.parents(head, in: directory.path).count == 2)
     }
 
+    @Test func aRepairCancelledWhileTheAgentWorksPushesNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let xHead = try await Self.mergedX(in: directory.path)
+        let before = try await Merges.refs(in: directory.path)
+        let started = "\(directory.path)/started"
+        let path = directory.path
+        let merge = Task {
+            await Self.merge("y", expect: xHead, command: "printf 'x and y\\n' > README; touch '\(started)'; sleep 60", in: path)
+        }
+        #expect(await eventually { FileManager.default.fileExists(atPath: started) }, "the agent started")
+        merge.cancel()
+        let (result, _) = await merge.value
+        #expect(result.outcome == .cancelled, "\(result.summary)")
+        #expect(result.merge == nil)
+        #expect(try await Merges.refs(in: directory.path) == before, "nothing pushed")
+    }
+
+    @Test func theAgentIsToldTheMergeIsInProgressBeforeThePrompt() throws {
+        var task = Merges.task("y", expect: nil, repository: "/r")
+        task.prompt = "Keep both lines."
+        task.checks = [Check(command: "make test")]
+        let repair: MergeRepair? = MergeRepair(task: task, agent: CommandAgent(), context: .standalone { _ in })
+        let agentTask = try #require(repair).agentTask
+        #expect(agentTask.prompt?.hasPrefix("This directory is a git worktree with a merge in progress (drover/p/y into") == true)
+        #expect(agentTask.prompt?.hasSuffix("\n\nKeep both lines.") == true)
+        #expect(agentTask.checks == [ConflictMarkers.check, Check(command: "make test")])
+        #expect(agentTask.merge == nil && agentTask.repository == nil, "the worker does the git work")
+        task.prompt = nil
+        #expect(MergeRepair(task: task, agent: CommandAgent(), context: .standalone { _ in }) == nil, "no prompt, no repair")
+    }
+
     @Test func theMarkerCheckFindsMarkersInTrackedAndNewFilesAndNothingElse() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

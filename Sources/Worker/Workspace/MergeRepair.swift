@@ -21,14 +21,14 @@ struct MergeRepair: Sendable {
         self.context = context
     }
 
-    /// The agent's task: the merge task's prompt and context, its checks after "no conflict markers left", its
+    /// The agent's task: the merge task's prompt (after ``note(_:)``) and context, its checks after "no conflict markers left", its
     /// budget, risk and time limit, and permissions that let it write the worktree. No repository, branch or merge:
     /// the worker does the git work around it.
     var agentTask: TaskSpec {
         TaskSpec(
             title: task.title,
             command: task.command,
-            prompt: task.prompt,
+            prompt: task.prompt.map { Self.note(task.merge) + "\n\n" + $0 },
             timeoutSeconds: task.timeoutSeconds,
             checks: [ConflictMarkers.check] + task.checks,
             budget: task.budget,
@@ -36,6 +36,14 @@ struct MergeRepair: Sendable {
             permissions: Self.writable(task.permissions),
             context: task.context
         )
+    }
+
+    /// What the agent is told before the task's prompt: where it is, and that the worker does the git work.
+    static func note(_ spec: MergeSpec?) -> String {
+        let what = spec.map { " (\($0.branch) into \($0.integration))" } ?? ""
+        return "This directory is a git worktree with a merge in progress\(what). Resolve it by editing the files: leave no "
+            + "conflict markers and make the checks pass. Do not stage, commit, abort or redo the merge: when you are done, "
+            + "Drover stages your changes and commits the merge."
     }
 
     /// `permissions` with a sandbox that may edit the worktree: a read-only sandbox becomes `workspace-write`,
