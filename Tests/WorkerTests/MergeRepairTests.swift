@@ -121,6 +121,23 @@ struct MergeRepairTests {
         #expect(try await Merges.refs(in: directory.path) == before, "nothing pushed")
     }
 
+    @Test func anAgentThatCommitsTheMergeItselfIsNotTrustedWithIt() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let xHead = try await Self.mergedX(in: directory.path)
+        let before = try await Merges.refs(in: directory.path)
+        let (result, _) = await Self.merge(
+            "y",
+            expect: xHead,
+            command: "printf 'x and y\\n' > README && git add README && git commit --quiet -m mine",
+            in: directory.path
+        )
+        #expect(result.outcome == .failed)
+        #expect(result.merge?.outcome == .conflict)
+        #expect(result.summary.contains("the merge is no longer in progress"), "\(result.summary)")
+        #expect(try await Merges.refs(in: directory.path) == before, "nothing pushed")
+    }
+
     @Test func anAgentThatEscalatesIsReportedEscalatedWithTheConflict() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

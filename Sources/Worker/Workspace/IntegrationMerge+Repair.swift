@@ -43,7 +43,7 @@ extension IntegrationMerge {
         }
         let settled: Settled
         do {
-            settled = try await settle(in: path)
+            settled = try await settle(merged, in: path)
         } catch {
             return unrepaired(merged, cause, outcome: .failed, why: "the agent's work could not be committed: \(error)")
         }
@@ -73,11 +73,11 @@ extension IntegrationMerge {
     }
 
     /// Under the clone's lock: everything in the worktree staged, nothing unmerged or marked left, and the merge
-    /// committed; or what stops it. An agent that committed or aborted the merge itself is not trusted with it.
-    private func settle(in path: String) async throws -> Settled {
+    /// committed; or what stops it. An agent that committed, aborted or moved the merge itself is not trusted with it.
+    private func settle(_ merged: Merged, in path: String) async throws -> Settled {
         try await CloneLocks.shared.withLock(workspace.clone(of: repository)) {
-            guard await git.commit("MERGE_HEAD", in: path) != nil else {
-                return .unresolved("the merge is no longer in progress (the agent committed or aborted it)")
+            guard await git.commit("MERGE_HEAD", in: path) != nil, await git.commit("HEAD", in: path) == merged.start else {
+                return .unresolved("the merge is no longer in progress (the agent committed, aborted or moved it)")
             }
             try await git(["-C", path, "add", "--all"])
             let unmerged = try await unmerged(in: path)

@@ -21,9 +21,9 @@ struct MergeRepair: Sendable {
         self.context = context
     }
 
-    /// The agent's task: the merge task's prompt (after ``note(_:)``) and context, its checks after "no conflict markers left", its
-    /// budget, risk and time limit, and permissions that let it write the worktree. No repository, branch or merge:
-    /// the worker does the git work around it.
+    /// The agent's task: the merge task's prompt (after ``note(_:)``) and context, its checks after "no conflict
+    /// markers left", its budget, risk and time limit, and permissions that let it write the worktree. No repository,
+    /// branch or merge: the worker does the git work around it.
     var agentTask: TaskSpec {
         TaskSpec(
             title: task.title,
