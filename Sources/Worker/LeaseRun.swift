@@ -3,8 +3,9 @@ import Synchronization
 
 /// One lease's work from start to end: the TODO's workspace (a git worktree when the plan has a repository), the
 /// agent in it, and the checkpoint after it. A task with a repository and no branch runs in a worktree detached at
-/// its base, with no checkpoints, removed after the run: read-only work such as a job's steps. A merge task runs no
-/// agent: its branch is merged into the plan's integration branch (``IntegrationMerge``).
+/// its base, with no checkpoints, removed after the run: read-only work such as a job's steps. A merge task merges
+/// its branch into the plan's integration branch (``IntegrationMerge``); the agent runs there only when the task has
+/// a prompt and the merge conflicts or fails its checks (``MergeRepair``).
 struct LeaseRun: Sendable {
     var agent: any AgentSession
     var workdir: String
@@ -36,7 +37,8 @@ struct LeaseRun: Sendable {
                 checks: task.checks,
                 lease: lease,
                 abort: abort,
-                events: events
+                events: events,
+                repair: MergeRepair(task: task, agent: agent, context: context)
             ).run()
         }
         guard let repository = task.repository else {

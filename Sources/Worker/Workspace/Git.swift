@@ -18,8 +18,9 @@ struct Git: Sendable {
     }
 
     /// Runs git and returns the first `limit` bytes of its standard output, and whether there was more; throws when
-    /// it exits non-zero. For output read from its start, such as a diff.
-    func head(_ arguments: [String], limit: Int) async throws -> (text: String, cut: Bool) {
+    /// it exits with a status not in `success` (non-zero, unless told: `git grep` finding nothing exits 1). For
+    /// output read from its start, such as a diff.
+    func head(_ arguments: [String], limit: Int, success: Set<Int32> = [0]) async throws -> (text: String, cut: Bool) {
         let kept = Mutex((data: Data(), cut: false))
         let run = await self.run(arguments) { chunk in
             guard chunk.stream == .stdout else { return }
@@ -29,7 +30,7 @@ struct Git: Sendable {
                 if room > 0 { kept.data.append(chunk.data.prefix(room)) }
             }
         }
-        guard run.status == 0 else { throw Self.failure(arguments, run) }
+        guard success.contains(run.status), !run.timedOut else { throw Self.failure(arguments, run) }
         return kept.withLock { (String(decoding: $0.data, as: UTF8.self), $0.cut) }
     }
 

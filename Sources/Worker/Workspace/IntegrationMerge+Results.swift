@@ -28,13 +28,35 @@ extension IntegrationMerge {
             "merged \(spec.branch) cleanly, but the integration checks failed (\(failed.map(\.check).joined(separator: ", "))): "
             + "nothing pushed"
         events([AgentEvent(kind: .workspace, text: summary)])
-        let output = failed.map { "\($0.check): \($0.detail)" }.joined(separator: "\n\n")
-        let detail = Self.bounded(output, cut: false)
+        let detail = Self.failingOutput(checks)
         return Self.result(.failed, summary, MergeResult(outcome: .checksFailed, head: merged.start, detail: detail), checks: checks)
     }
 
+    /// What the failing checks among `checks` said, bounded: a `checks_failed` result's detail.
+    static func failingOutput(_ checks: [CheckResult]) -> String {
+        bounded(checks.filter { !$0.passed }.map { "\($0.check): \($0.detail)" }.joined(separator: "\n\n"), cut: false)
+    }
+
+    /// The agent did not resolve the merge (`why`), or what it left does not pass: reported with `outcome` (the
+    /// agent's own, `failed` when it said it was done), and the merge's `conflict` or `checks_failed` as it was
+    /// found (or, with `checks`, as the checks after the agent's work said); nothing pushed.
+    func unrepaired(
+        _ merged: Merged,
+        _ cause: MergeRepair.Cause,
+        outcome: Outcome,
+        why: String,
+        checks: [CheckResult] = []
+    ) -> AgentResult {
+        let summary = "\(cause.problem); \(why): nothing pushed"
+        events([AgentEvent(kind: .workspace, text: summary)])
+        var result = cause.unrepaired(head: merged.start)
+        if checks.contains(where: { !$0.passed }) { result.detail = Self.failingOutput(checks) }
+        return Self.result(outcome, summary, result, checks: checks)
+    }
+
     /// Merged, checked, pushed and tagged.
-    func mergedResult(_ merged: Merged, checks: [CheckResult], notes: [String]) -> AgentResult {
+    /// - Parameter repaired: how the agent resolved it (``MergeRepair``), when it did.
+    func mergedResult(_ merged: Merged, checks: [CheckResult], repaired: String? = nil, notes: [String]) -> AgentResult {
         let head = MergeStart.short(merged.head)
         var summary =
             if merged.branchMissing {
@@ -44,7 +66,7 @@ extension IntegrationMerge {
                 "\(spec.branch) is in \(spec.integration) already: nothing to merge; it stays at \(head) (tag \(spec.tag))"
             } else {
                 "merged \(spec.branch) into \(spec.integration) at \(head) (tag \(spec.tag)); "
-                    + (checks.isEmpty ? "no checks to run" : "checks passed")
+                    + (repaired.map { "\($0); " } ?? "") + (checks.isEmpty ? "no checks to run" : "checks passed")
             }
         for note in notes { summary += "; \(note)" }
         return Self.result(.succeeded, summary, MergeResult(outcome: .merged, head: merged.head), checks: checks)

@@ -2,7 +2,9 @@ import DroverProtocol
 import Foundation
 
 /// A merge task (``TaskSpec/merge``): a done TODO's branch merged into its plan's integration branch, the
-/// integration checks run on the result, and only then the merge pushed and tagged. No agent runs.
+/// integration checks run on the result, and only then the merge pushed and tagged. No agent runs, unless the task
+/// has a prompt (``MergeRepair``): then a conflict, or failing checks after a clean merge, are given to the lease's
+/// agent in the worktree, the merge still uncommitted (`--no-commit`), so that its fixes go into the one merge commit.
 ///
 /// In three steps: under the clone's lock, fetch (with tags), find where the integration branch is
 /// (``MergeStart``), and merge in a worktree detached there; then run the checks, without the lock; then, under the
@@ -18,6 +20,8 @@ struct IntegrationMerge {
     var lease: LeaseRef
     var abort: LeaseRun.Abort
     var events: @Sendable ([AgentEvent]) -> Void
+    /// The agent that resolves a conflict or failing checks, for a task with a prompt; nil: none runs.
+    var repair: MergeRepair?
     /// How long a stopped check gets between SIGTERM and SIGKILL.
     var grace: Duration = .seconds(2)
 
@@ -36,12 +40,17 @@ struct IntegrationMerge {
         var baseTagAt: String?
         /// The TODO's branch does not exist: it pushed nothing, there was nothing to merge.
         var branchMissing: Bool
+        /// The merge is in the worktree but not committed yet (`head` is still `start`): a task with a prompt merges
+        /// with `--no-commit`, so that an agent's fixes go into the one merge commit.
+        var uncommitted = false
     }
 
     /// How the first step ended: a merged tree, or a result already.
     enum Prepared: Sendable {
         case merged(Merged)
         case ended(AgentResult)
+        /// The merge conflicts, and is left in progress in the worktree for the agent (a task with a prompt).
+        case conflicted(Merged, MergeRepair.Cause)
     }
 
     var git: Git { workspace.git }
@@ -62,20 +71,43 @@ struct IntegrationMerge {
             if Task.isCancelled || abort.isSet { return Self.stopped }
             return AgentResult(outcome: .failed, summary: "could not merge \(spec.branch) into \(spec.integration): \(error)")
         }
-        let merged: Merged
+        var merged: Merged
         switch prepared {
         case .ended(let result): return result
         case .merged(let tree): merged = tree
+        case .conflicted(let tree, let cause):
+            guard let repair else { return AgentResult(outcome: .failed, summary: "a conflict was kept for an agent, and there is none") }
+            if Task.isCancelled || abort.isSet { return Self.stopped }
+            return await repaired(tree, cause, by: repair, in: path)
         }
         if Task.isCancelled || abort.isSet { return Self.stopped }
         var checkResults: [CheckResult] = []
-        if merged.head != merged.start {
+        if merged.uncommitted || merged.head != merged.start {
             checkResults = await runChecks(in: path)
             if Task.isCancelled || abort.isSet { return Self.stopped }
-            if checkResults.contains(where: { !$0.passed }) { return checksFailed(merged, checks: checkResults) }
+            if checkResults.contains(where: { !$0.passed }) {
+                guard let repair else { return checksFailed(merged, checks: checkResults) }
+                return await repaired(merged, .checksFailed(checkResults), by: repair, in: path)
+            }
+        }
+        if merged.uncommitted {
+            do {
+                merged.head = try await commit(in: path, message: Self.message(spec))
+                merged.uncommitted = false
+                events([AgentEvent(kind: .workspace, text: "committed the merge of \(spec.branch): \(MergeStart.short(merged.head))")])
+            } catch {
+                return AgentResult(
+                    outcome: .failed,
+                    summary: "could not commit the merge of \(spec.branch): \(error)",
+                    checks: checkResults
+                )
+            }
         }
         return await push(merged, from: path, checks: checkResults)
     }
+
+    /// The merge commit's message.
+    static func message(_ spec: MergeSpec) -> String { "drover: merge \(spec.todo) (\(spec.title))" }
 
     /// Under the clone's lock: where the integration branch is, and the merge in a new worktree named `name`.
     private func prepare(clone: String, name: String) async throws -> Prepared {
@@ -117,16 +149,26 @@ struct IntegrationMerge {
             events([AgentEvent(kind: .workspace, text: "\(spec.branch) does not exist: nothing to merge")])
             return .merged(merged)
         }
-        let message = "drover: merge \(spec.todo) (\(spec.title))"
+        // With a prompt, the merge stays uncommitted: the agent's fixes, if it is needed, go into the one commit.
+        let keep = repair == nil ? [] : ["--no-commit"]
         do {
-            try await git(["-C", path, "merge", "--quiet", "--no-ff", "--no-edit", "-m", message, "origin/\(spec.branch)"])
+            try await git(
+                ["-C", path, "merge", "--quiet", "--no-ff", "--no-edit"] + keep + ["-m", Self.message(spec), "origin/\(spec.branch)"]
+            )
         } catch {
-            let names = try? await git.head(["-C", path, "diff", "--name-only", "--diff-filter=U"], limit: 64 << 10)
-            let files = (names?.text ?? "").split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+            let files = (try? await unmerged(in: path)) ?? []
             let hunks = try? await git.head(["-C", path, "diff"], limit: Self.detailLimit)
+            if repair != nil, !files.isEmpty {
+                return .conflicted(merged, .conflict(files: files, hunks: hunks?.text, cut: hunks?.cut ?? false))
+            }
             _ = try? await git(["-C", path, "merge", "--abort"])
             guard !files.isEmpty else { throw error }
             return .ended(conflict(files: files, hunks: hunks, at: merged))
+        }
+        if repair != nil, await git.commit("MERGE_HEAD", in: path) != nil {
+            merged.uncommitted = true
+            events([AgentEvent(kind: .workspace, text: "merged \(spec.branch), not committed until the checks pass")])
+            return .merged(merged)
         }
         guard let head = await git.commit("HEAD", in: path) else { throw DroverError(.git, "the merge left no commit") }
         merged.head = head
@@ -136,6 +178,24 @@ struct IntegrationMerge {
             : "merged \(spec.branch): \(MergeStart.short(head))"
         events([AgentEvent(kind: .workspace, text: text)])
         return .merged(merged)
+    }
+
+    /// The paths of `worktree` git holds unmerged (conflicted).
+    func unmerged(in worktree: String) async throws -> [String] {
+        let names = try await git.head(["-C", worktree, "diff", "--name-only", "--diff-filter=U"], limit: 64 << 10)
+        return names.text.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+    }
+
+    /// Under the clone's lock: the merge in progress in `worktree` committed with `message`; returns the commit.
+    func commit(in worktree: String, message: String) async throws -> String {
+        try await CloneLocks.shared.withLock(workspace.clone(of: repository)) { try await commitHeld(in: worktree, message: message) }
+    }
+
+    /// ``commit(in:message:)`` for a caller that holds the clone's lock already.
+    func commitHeld(in worktree: String, message: String) async throws -> String {
+        try await git(["-C", worktree, "commit", "--quiet", "--no-verify", "--no-edit", "-m", message])
+        guard let head = await git.commit("HEAD", in: worktree) else { throw DroverError(.git, "the merge left no commit") }
+        return head
     }
 
     /// Where the integration branch and the TODO's branch are in the fetched clone (nil: not on the remote), and
@@ -149,7 +209,7 @@ struct IntegrationMerge {
     }
 
     /// The integration checks in the merged tree, each one an event.
-    private func runChecks(in path: String) async -> [CheckResult] {
+    func runChecks(in path: String) async -> [CheckResult] {
         guard !checks.isEmpty else { return [] }
         events([AgentEvent(kind: .workspace, text: "running \(checks.count) integration check(s)")])
         let results = await CheckRunner(environment: lease.environment(), directory: path, grace: grace).run(checks)
@@ -160,7 +220,7 @@ struct IntegrationMerge {
     /// Under the clone's lock: the merge pushed to the integration branch, leased on the commit expected there (none
     /// for a new branch), with its tag in the same atomic push (forced: a merge redone after a rollback moves it);
     /// then, for a new integration branch, the base tag, unless the remote has it already.
-    private func push(_ merged: Merged, from path: String, checks: [CheckResult]) async -> AgentResult {
+    func push(_ merged: Merged, from path: String, checks: [CheckResult], repaired: String? = nil) async -> AgentResult {
         let clone = workspace.clone(of: repository)
         let fence = "--force-with-lease=refs/heads/\(spec.integration):\(spec.expect ?? "")"
         do {
@@ -186,7 +246,7 @@ struct IntegrationMerge {
             notes.append("\(spec.integration) made from \(from) at \(MergeStart.short(merged.start))")
             notes.append(await pushBaseTag(merged))
         }
-        return mergedResult(merged, checks: checks, notes: notes)
+        return mergedResult(merged, checks: checks, repaired: repaired, notes: notes)
     }
 
     /// Tags a new integration branch's start, unless the remote's tag is there already, or elsewhere (then it is
