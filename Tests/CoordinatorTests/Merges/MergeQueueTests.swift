@@ -25,6 +25,7 @@ import Testing
         return plan
     }()
 
+    @discardableResult
     func merge(_ harness: CoreHarness, _ assign: AssignBody, _ result: MergeResult, worker: String = "w1") throws -> [Sent] {
         try harness.fromWorker(
             worker,

@@ -188,11 +188,11 @@ import Testing
         var table = following()
         let ended = table.end(key("a"), as: .done, detail: "ok", at: 2)
         #expect(ended?.readied == [key("a", plan: "p-merge")])
-        table.end(key("b"), as: .done, detail: "ok", at: 2)
+        _ = table.end(key("b"), as: .done, detail: "ok", at: 2)
         #expect(table[key("b", plan: "p-merge")]?.state == .ready)
-        table.end(key("c"), as: .done, detail: "ok", at: 2)
+        _ = table.end(key("c"), as: .done, detail: "ok", at: 2)
         #expect(table[key("c", plan: "p-merge")]?.state == .pending, "c is merged after a and b are")
-        table.end(key("a", plan: "p-merge"), as: .done, detail: "merged", at: 3)
+        _ = table.end(key("a", plan: "p-merge"), as: .done, detail: "merged", at: 3)
         let last = table.end(key("b", plan: "p-merge"), as: .done, detail: "merged", at: 3)
         #expect(last?.readied == [key("c", plan: "p-merge")])
     }
@@ -210,8 +210,8 @@ import Testing
 
     @Test func aSerialPlanLetsOneTodoOutAtATime() {
         var table = following()
-        table.end(key("a"), as: .done, detail: "ok", at: 2)
-        table.end(key("b"), as: .done, detail: "ok", at: 2)
+        _ = table.end(key("a"), as: .done, detail: "ok", at: 2)
+        _ = table.end(key("b"), as: .done, detail: "ok", at: 2)
         var heldBack: [TodoKey] = []
         let first = table.popReady(heldBack: &heldBack)
         #expect(first?.key == key("a", plan: "p-merge"))
@@ -220,7 +220,7 @@ import Testing
         #expect(table.popReady(heldBack: &heldBack) == nil)
         #expect(heldBack == [key("b", plan: "p-merge")], "b's merge waits for a's")
         table.putBack(heldBack)
-        table.end(key("a", plan: "p-merge"), as: .done, detail: "merged", at: 4)
+        _ = table.end(key("a", plan: "p-merge"), as: .done, detail: "merged", at: 4)
         heldBack = []
         #expect(table.popReady(heldBack: &heldBack)?.key == key("b", plan: "p-merge"))
     }
