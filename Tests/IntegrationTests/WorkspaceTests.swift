@@ -228,6 +228,57 @@ struct WorkspaceTests {
         }
     }
 
+    /// The coordinator SIGKILLed mid-queue, then the worker doing a merge SIGKILLed mid-merge: the queue resumes, the
+    /// merge is redone under a new lease, and each TODO is merged exactly once.
+    @Test func theQueueSurvivesAKilledCoordinatorAndAKilledMergeWithEveryMergeOnce() async throws {
+        try await Cluster.with { cluster in
+            let dir = cluster.directory
+            try await sh(
+                """
+                git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \\
+                && git config user.email t@t && git config user.name t && echo hello > README \\
+                && git add README && git commit --quiet -m seed && git push --quiet origin main
+                """,
+                in: dir
+            )
+            try await cluster.startCoordinator()
+            try cluster.startWorker("w1", slots: 2)
+            let todos = (0..<6).map { Todo(id: "t\($0)", command: "echo \($0) > f\($0).txt") }
+            // Slow integration checks keep each merge under way long enough to kill its worker.
+            let plan = Plan(
+                id: "faults",
+                title: "faults",
+                repository: "\(dir)/remote.git",
+                integrationChecks: [Check(command: "sleep 0.5")],
+                todos: todos
+            )
+            try await cluster.submit(plan)
+            try await cluster.waitForStatus("two merges in") { status in
+                (status.plans.first { $0.id == "faults-merge" }?.counts["done"] ?? 0) >= 2
+            }
+            await cluster.killCoordinator()
+            try await cluster.startCoordinator()
+            try cluster.startWorker("w2", slots: 2)
+            try await cluster.waitForStatus("both workers registered with the new coordinator") { $0.workers.count == 2 }
+            let running = try await cluster.waitForStatus("a merge under way") { status in
+                status.todos.contains { $0.plan == "faults-merge" && $0.state == .running && $0.worker != nil }
+            }
+            let victim = try #require(running.todos.first { $0.plan == "faults-merge" && $0.state == .running }?.worker)
+            await cluster.killWorker(victim)
+            let done = try await cluster.waitForPlan("faults-merge", timeout: .seconds(120))
+            #expect(done.todos.filter { $0.plan == "faults-merge" }.allSatisfy { $0.state == .done }, "\(done.todos)")
+            let log = try await sh("git --git-dir remote.git log --first-parent --format=%s drover/faults/integration", in: dir)
+            let merges = log.split(separator: "\n").filter { $0.hasPrefix("drover: merge") }
+            #expect(merges.count == 6, "each TODO merged once: \(log)")
+            #expect(Set(merges.map { String($0.split(separator: " ")[2]) }) == Set(todos.map(\.id)))
+            let files = try await sh("git --git-dir remote.git ls-tree --name-only drover/faults/integration", in: dir)
+            #expect(files.split(separator: "\n").count == 7, "README and the six files")
+            let events = try cluster.events()
+            #expect(events.contains { $0.type == .todoRequeued && $0.plan == "faults-merge" }, "the killed merge was redone")
+            #expect(events.filter { $0.type == .coordinatorStarted }.count == 2)
+        }
+    }
+
     @Test(.enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex"))
     func aWorkerKilledMidTurnLeavesACheckpointAnotherWorkerFinishesFrom() async throws {
         let server = try ScriptedModelServer(scripts: [
