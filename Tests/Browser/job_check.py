@@ -4,7 +4,8 @@
 The check: the job named by --job is shown with its current state highlighted in the lifecycle; once it waits for
 its permissions, the page shows the permissions item with a checkbox per grant; the grants named by --refuse are
 unticked and "Approve selected" is clicked (real mouse events); the inbox says the answer went out; the job reaches
---final-state, and the page shows each refused grant as refused. A screenshot is saved. Exit 0 when all of it held,
+--final-state, the page shows each refused grant as refused, and the plan's report shows its integration branch. A
+screenshot is saved. Exit 0 when all of it held,
 1 with the reason otherwise.
 """
 import argparse
@@ -50,6 +51,10 @@ def main():
         for grant in args.refuse:
             browser.wait_for(f"{grant} shown refused", f"document.querySelector('[data-job=\"{args.job}\"] [data-grant={json.dumps(grant)}]')?.textContent === 'refused'", args.timeout)
         print(f"STATE {args.final_state}", flush=True)
+        # The plan's report, once it and its merges have ended: the integration branch with what went in.
+        browser.wait_for("the plan's report", f"!!document.querySelector('[data-report=\"{args.job}\"] [data-integration]')", args.timeout)
+        integration = browser.evaluate(f"document.querySelector('[data-report=\"{args.job}\"] [data-integration]').textContent")
+        print(f"REPORT {integration}", flush=True)
         browser.screenshot(args.screenshot)
         print(f"SCREENSHOT {args.screenshot}", flush=True)
         return 0

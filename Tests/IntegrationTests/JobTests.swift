@@ -307,6 +307,8 @@ struct JobTests {
             _ = try await start(cluster, job: "web", repository: repository)
             #expect(try await browser.wait(timeout: .seconds(150)) == 0, "\(browser.output)")
             #expect(browser.output.contains("INBOX web-permissions-1 network risk:high"))
+            #expect(browser.output.contains("REPORT drover/web/integration at"), "\(browser.output)")
+            #expect(browser.output.contains("2 merged"))
             let done = try await show(cluster, "web")
             #expect(done.state == .done, "\(done.reason)")
             #expect(done.permissions?.granted == ["risk:high"])

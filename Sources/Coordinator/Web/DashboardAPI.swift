@@ -21,6 +21,9 @@ struct DashboardAPI: Sendable {
         router.get("/api/status") { _, _ in try await forward(.status, EmptyBody(), as: StatusBody.self) }
         router.get("/api/inbox") { _, _ in try await forward(.inbox, EmptyBody(), as: InboxBody.self) }
         router.get("/api/jobs") { _, _ in try await forward(.job, JobRequest(action: .list), as: JobsBody.self) }
+        router.get("/api/report/:plan") { _, context in
+            try await forward(.planReport, ReportRequest(plan: context.parameters.get("plan") ?? ""), as: PlanReport.self)
+        }
         router.get("/api/jobs/:id") { _, context in
             try await forward(.job, JobRequest(action: .show, job: context.parameters.get("id")), as: JobsBody.self)
         }

@@ -57,6 +57,7 @@ enum DashboardPage {
         <header><h1>Drover</h1><span id="conn">connecting…</span><span id="summary" class="muted"></span></header>
         <main>
           <section class="wide"><h2>Jobs</h2><div id="jobs" class="muted">loading…</div></section>
+          <section class="wide"><h2>Reports</h2><div id="reports" class="muted">no plan has finished yet</div></section>
           <section class="wide"><h2>Plan graph</h2><div id="graph" class="muted">loading…</div></section>
           <section><h2>TODO board</h2><div id="board" class="board"></div></section>
           <section><h2>Workers</h2><div id="workers" class="muted">loading…</div></section>
@@ -165,6 +166,25 @@ enum DashboardPage {
           return html;
         }
 
+        async function refreshReports() {
+          const status = await get("/api/status");
+          const ended = status.plans.filter((p) => p.state !== "running" && !p.id.endsWith("-merge")).slice(-3).reverse();
+          const reports = (await Promise.all(ended.map((p) => get(`/api/report/${encodeURIComponent(p.id)}`).catch(() => null)))).filter((r) => r);
+          if (!reports.length) return;
+          $("reports").innerHTML = reports.map((r) => {
+            const i = r.integration;
+            let html = `<div class="job" data-report="${esc(r.plan)}"><h3>${esc(r.title)} <span class="muted">${esc(r.plan)} · ${esc(r.state)}</span></h3>` +
+              "<table><tr><th>TODO</th><th>outcome</th><th>merge</th><th>files</th><th>recoveries</th><th>tokens</th></tr>" +
+              r.todos.map((t) => `<tr><td>${esc(t.id)}: ${esc(t.title)}</td><td>${esc(t.state)}</td><td>${esc(t.merge || "–")}</td><td>${t.files.length}</td>` +
+                `<td>${esc(Object.entries(t.recoveries).map(([k, v]) => k + " ×" + v).join(", ") || "–")}</td><td>${t.tokens}</td></tr>`).join("") + "</table>";
+            if (i) html += `<p data-integration><b>${esc(i.branch)}</b> at <code>${esc((i.head || "base").slice(0, 12))}</code>: ${i.merged.length} merged (${esc(i.merged.join(", "))})` +
+              (Object.keys(i.left_out).length ? `; left out: ${esc(Object.entries(i.left_out).map(([k, v]) => k + " (" + v + ")").join("; "))}` : "") +
+              `</p><p class="muted">tags: ${esc(i.tags.join(", "))}</p>`;
+            html += "<ol>" + r.next_steps.map((s) => `<li>${esc(s.action)}${s.command ? ` <code>${esc(s.command)}</code>` : ""}</li>`).join("") + "</ol></div>";
+            return html;
+          }).join("");
+        }
+
         async function refreshInbox() {
           const { items } = await get("/api/inbox");
           if (!items.length) { $("inbox").textContent = "nothing waits for a human"; return; }
@@ -242,6 +262,7 @@ enum DashboardPage {
           if (!e.type.startsWith("agent.")) later("status", 200, refreshStatus);
           if (e.type.startsWith("inbox.")) later("inbox", 100, refreshInbox);
           if (e.type.startsWith("job.")) later("jobs", 200, refreshJobs);
+          if (e.type === "plan.finalized") later("reports", 200, refreshReports);
           later("review", 1500, refreshReview);
         }
 
@@ -255,7 +276,7 @@ enum DashboardPage {
         (async () => {
           const status = await refreshStatus();
           lastSeq = status.seq;
-          await Promise.all([refreshInbox(), refreshReview(), refreshJobs()]);
+          await Promise.all([refreshInbox(), refreshReview(), refreshJobs(), refreshReports()]);
           connect();
         })().catch((e) => { $("conn").textContent = `cannot reach the coordinator: ${e.message}`; });
         </script>
