@@ -112,8 +112,16 @@ final class CoreHarness {
         core.todos[TodoKey(plan: plan, todo: todo)]?.state.rawValue
     }
 
+    /// The report of `assign`'s work, with a step's answer (`output`) or a merge's result (`merge`) when given.
     @discardableResult
-    func report(_ worker: String, _ assign: AssignBody, _ outcome: Outcome = .succeeded, seq: UInt64? = nil) throws -> [Sent] {
+    func report(
+        _ worker: String,
+        _ assign: AssignBody,
+        _ outcome: Outcome = .succeeded,
+        seq: UInt64? = nil,
+        output: String? = nil,
+        merge: MergeResult? = nil
+    ) throws -> [Sent] {
         try fromWorker(
             worker,
             .report,
@@ -125,7 +133,9 @@ final class CoreHarness {
                 summary: outcome.rawValue,
                 outputTail: "",
                 durationMs: 1,
-                checks: []
+                checks: [],
+                output: output,
+                merge: merge
             ),
             seq: seq
         )

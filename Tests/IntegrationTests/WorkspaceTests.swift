@@ -17,17 +17,22 @@ struct WorkspaceTests {
         return output
     }
 
+    /// A bare repository `remote.git` in `directory`, with one commit (a README) on `main`.
+    func remote(in directory: String) async throws {
+        try await sh(
+            """
+            git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \
+            && git config user.email t@t && git config user.name t && echo hello > README \
+            && git add README && git commit --quiet -m seed && git push --quiet origin main
+            """,
+            in: directory
+        )
+    }
+
     @Test func aRetriedTodoGoesOnFromItsCheckpointBranch() async throws {
         try await Cluster.with { cluster in
             let dir = cluster.directory
-            try await sh(
-                """
-                git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \\
-                && git config user.email t@t && git config user.name t && echo hello > README \\
-                && git add README && git commit --quiet -m seed && git push --quiet origin main
-                """,
-                in: dir
-            )
+            try await remote(in: dir)
             try await cluster.startCoordinator()
             try cluster.startWorker("w1")
             try cluster.startWorker("w2")
@@ -70,14 +75,7 @@ struct WorkspaceTests {
     @Test func aTodoStartsWithTheWorkOfTheTodosItDependsOn() async throws {
         try await Cluster.with { cluster in
             let dir = cluster.directory
-            try await sh(
-                """
-                git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \\
-                && git config user.email t@t && git config user.name t && echo hello > README \\
-                && git add README && git commit --quiet -m seed && git push --quiet origin main
-                """,
-                in: dir
-            )
+            try await remote(in: dir)
             try await cluster.startCoordinator()
             try cluster.startWorker("w1", slots: 2)
             let todos = [
@@ -127,14 +125,7 @@ struct WorkspaceTests {
     @Test func aMergeThatCannotBeRepairedWaitsAndCanBeLeftOut() async throws {
         try await Cluster.with { cluster in
             let dir = cluster.directory
-            try await sh(
-                """
-                git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \\
-                && git config user.email t@t && git config user.name t && echo hello > README \\
-                && git add README && git commit --quiet -m seed && git push --quiet origin main
-                """,
-                in: dir
-            )
+            try await remote(in: dir)
             let endpoints = try await cluster.startCoordinator()
             try cluster.startWorker("w1", slots: 2)
             let todos = [
@@ -185,14 +176,7 @@ struct WorkspaceTests {
         defer { server.stop() }
         try await Cluster.with { cluster in
             let dir = cluster.directory
-            try await sh(
-                """
-                git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \\
-                && git config user.email t@t && git config user.name t && echo hello > README \\
-                && git add README && git commit --quiet -m seed && git push --quiet origin main
-                """,
-                in: dir
-            )
+            try await remote(in: dir)
             try await cluster.startCoordinator()
             let codex = ["--agent", "codex", "--model-base-url", server.baseURL, "--codex-home", "\(dir)/codex-home"]
             try cluster.startWorker("w1", slots: 3, extra: codex)
@@ -233,14 +217,7 @@ struct WorkspaceTests {
     @Test func theQueueSurvivesAKilledCoordinatorAndAKilledMergeWithEveryMergeOnce() async throws {
         try await Cluster.with { cluster in
             let dir = cluster.directory
-            try await sh(
-                """
-                git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \\
-                && git config user.email t@t && git config user.name t && echo hello > README \\
-                && git add README && git commit --quiet -m seed && git push --quiet origin main
-                """,
-                in: dir
-            )
+            try await remote(in: dir)
             try await cluster.startCoordinator()
             try cluster.startWorker("w1", slots: 2)
             let todos = (0..<6).map { Todo(id: "t\($0)", command: "echo \($0) > f\($0).txt") }
@@ -293,14 +270,7 @@ struct WorkspaceTests {
         defer { server.stop() }
         try await Cluster.with { cluster in
             let dir = cluster.directory
-            try await sh(
-                """
-                git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \
-                && git config user.email t@t && git config user.name t && echo hello > README \
-                && git add README && git commit --quiet -m seed && git push --quiet origin main
-                """,
-                in: dir
-            )
+            try await remote(in: dir)
             try await cluster.startCoordinator()
             let codex = ["--agent", "codex", "--model-base-url", server.baseURL, "--codex-home", "\(dir)/codex-home"]
             try cluster.startWorker("first", extra: codex)

@@ -57,21 +57,7 @@ import Testing
     /// The step assigned now, answered with `output`.
     @discardableResult
     func answer(_ harness: CoreHarness, _ assign: AssignBody, _ output: String, worker: String = "w1") throws -> [Sent] {
-        try harness.fromWorker(
-            worker,
-            .report,
-            ReportBody(
-                leaseId: assign.lease.leaseId,
-                epoch: assign.lease.epoch,
-                outcome: .succeeded,
-                exitCode: 0,
-                summary: "answered",
-                outputTail: "",
-                durationMs: 1,
-                checks: [],
-                output: output
-            )
-        )
+        try harness.report(worker, assign, output: output)
     }
 
     /// Merges every TODO the merge queue hands out, until none is left: each goes in.

@@ -25,23 +25,10 @@ import Testing
         return plan
     }()
 
+    /// The merge assigned now, reported as `result` (succeeded when merged).
     @discardableResult
     func merge(_ harness: CoreHarness, _ assign: AssignBody, _ result: MergeResult, worker: String = "w1") throws -> [Sent] {
-        try harness.fromWorker(
-            worker,
-            .report,
-            ReportBody(
-                leaseId: assign.lease.leaseId,
-                epoch: assign.lease.epoch,
-                outcome: result.outcome == .merged ? .succeeded : .failed,
-                exitCode: nil,
-                summary: result.outcome.rawValue,
-                outputTail: "",
-                durationMs: 1,
-                checks: [],
-                merge: result
-            )
-        )
+        try harness.report(worker, assign, result.outcome == .merged ? .succeeded : .failed, merge: result)
     }
 
     @Test func mergesFollowTheirTodosOneAtATimeInDependencyOrder() throws {
