@@ -62,6 +62,9 @@ extension CoordinatorCore {
             case .policy:
                 let request = try codec.body(PolicyRequest.self, from: body, ref: header.id)
                 reply(Socket.control, to: envelope, .policy, operate(request))
+            case .rollback:
+                let request = try codec.body(RollbackRequest.self, from: body, ref: header.id)
+                reply(Socket.control, to: envelope, .rollback, try operate(request))
             case .planReport:
                 let request = try codec.body(ReportRequest.self, from: body, ref: header.id)
                 reply(Socket.control, to: envelope, .planReport, try planReport(request))
@@ -71,7 +74,7 @@ extension CoordinatorCore {
             default:
                 throw ProtocolError(
                     .unknownType,
-                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events, todo, plan, review, job, policy, merge, plan_report)",
+                    "'\(header.type.rawValue)' is not a control request (status, submit, inbox, answer, events, todo, plan, review, job, policy, merge, plan_report, rollback)",
                     ref: header.id
                 )
             }

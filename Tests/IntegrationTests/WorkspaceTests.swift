@@ -256,6 +256,65 @@ struct WorkspaceTests {
         }
     }
 
+    /// `drover rollback` to a tag and to the base, a tag of another plan refused, a branch someone pushed to refused;
+    /// what was rolled back is queued again with `drover merge retry`.
+    @Test func rollbackMovesTheIntegrationBranchBackAndItsMergesCanBeRedone() async throws {
+        try await Cluster.with { cluster in
+            let dir = cluster.directory
+            try await remote(in: dir)
+            let endpoints = try await cluster.startCoordinator()
+            try cluster.startWorker("w1", slots: 1)
+            let todos = [
+                Todo(id: "a", command: "echo a > a.txt"),
+                Todo(id: "b", command: "echo b > b.txt", dependsOn: ["a"]),
+                Todo(id: "c", command: "echo c > c.txt", dependsOn: ["b"]),
+            ]
+            try await cluster.submit(Plan(id: "back", title: "back", repository: "\(dir)/remote.git", todos: todos))
+            try await cluster.waitForPlan("back-merge")
+            func drover(_ arguments: [String]) async throws -> (Int32, String) {
+                let process = try cluster.start("drover", arguments + ["--control", endpoints.control])
+                return (try await process.wait(), process.output)
+            }
+            func commit(_ ref: String) async throws -> String { try await sh("git --git-dir remote.git rev-parse \(ref)", in: dir) }
+
+            let foreign = try await drover(["rollback", "back", "--to", "drover/other/base"])
+            #expect(foreign.0 != 0)
+            #expect(foreign.1.contains("drover/other/base is not a tag of plan back"), "\(foreign.1)")
+
+            let back = try await drover(["rollback", "back", "--to", "drover/back/after-a", "--reason", "b broke staging"])
+            #expect(back.0 == 0, "\(back.1)")
+            #expect(back.1.contains("not integrated any more: b, c"))
+            #expect(try await commit("drover/back/integration") == (try await commit("drover/back/after-a")))
+            let status = try await cluster.status()
+            #expect(status.todos.filter { $0.plan == "back-merge" }.map(\.state) == [.done, .skipped, .skipped])
+            let event = try #require(try cluster.events().last { $0.type == .mergeRolledBack })
+            #expect(event.data["reason"] == "b broke staging" && event.data["undone"] == .array(["b", "c"]))
+            let audit = try String(contentsOfFile: "\(cluster.stateDir)/audit.jsonl", encoding: .utf8)
+            #expect(audit.contains("merge.rolled_back"), "the audit log has it")
+
+            // Queued again, b goes back in on top of a, and c (which was rolled back with it) after b.
+            let retry = try await drover(["merge", "retry", "back/b"])
+            #expect(retry.0 == 0, "\(retry.1)")
+            try await cluster.waitForStatus("b and c merged again") { status in
+                status.todos.filter { $0.plan == "back-merge" }.allSatisfy { $0.state == .done }
+            }
+            let files = try await sh("git --git-dir remote.git ls-tree --name-only drover/back/integration", in: dir)
+            #expect(files.split(separator: "\n").sorted() == ["README", "a.txt", "b.txt", "c.txt"])
+
+            // Someone pushes to the branch: a rollback is refused and changes nothing.
+            try await sh(
+                "cd seed && git fetch --quiet origin && git checkout --quiet -B hot origin/drover/back/integration && echo hot > hot.txt "
+                    + "&& git add hot.txt && git commit --quiet -m hot && git push --quiet origin hot:drover/back/integration",
+                in: dir
+            )
+            let moved = try await commit("drover/back/integration")
+            let refused = try await drover(["rollback", "back"])
+            #expect(refused.0 != 0)
+            #expect(refused.1.contains("moved since Drover's last merge"), "\(refused.1)")
+            #expect(try await commit("drover/back/integration") == moved)
+        }
+    }
+
     @Test(.enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex"))
     func aWorkerKilledMidTurnLeavesACheckpointAnotherWorkerFinishesFrom() async throws {
         let server = try ScriptedModelServer(scripts: [

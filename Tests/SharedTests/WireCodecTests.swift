@@ -277,6 +277,18 @@ struct BodySample: Sendable, CustomTestStringConvertible {
         BodySample(.merge, MergeRequest(plan: "release", todo: "docs", action: .skip, reason: "we keep main's docs")),
         BodySample(.merge, MergeReply(plan: "release", todo: "docs", state: .skipped)),
         BodySample(.planReport, ReportRequest(plan: "release")),
+        BodySample(.rollback, RollbackRequest(plan: "release", step: .check, tag: "drover/release/after-docs")),
+        BodySample(
+            .rollback,
+            RollbackReply(
+                plan: "release",
+                repository: "/srv/app.git",
+                branch: "drover/release/integration",
+                tag: "drover/release/after-docs",
+                expect: "abc123",
+                undone: ["api"]
+            )
+        ),
         BodySample(
             .planReport,
             PlanReport(

@@ -85,6 +85,14 @@ struct MergeQueue {
         }
     }
 
+    /// The integration branch was moved back to `head`: only `kept` are merged in it now.
+    mutating func rolledBack(_ plan: String, keeping kept: [String], head: String) {
+        update(plan) { integration in
+            integration.merged = kept
+            integration.head = head
+        }
+    }
+
     /// A merge conflicted or broke the checks: its next try is a repair, told what went wrong.
     mutating func needsRepair(_ todo: String, of plan: String, _ result: MergeResult) {
         update(plan) { $0.repairs[todo] = result }

@@ -317,6 +317,14 @@ struct TodoTable {
         }
     }
 
+    /// A done merge was rolled back: its work is no longer integrated. It is skipped (an operator can retry it).
+    mutating func unmerge(_ key: TodoKey, detail: String) {
+        change(key, if: { $0.state == .done }) { record in
+            record.row.state = .skipped
+            record.row.detail = detail
+        }
+    }
+
     /// An operator takes an ended TODO up again, with what was skipped because of it: they are pending again with
     /// fresh attempts and recovery counts, and those with nothing to wait for are ready. Returns the revived TODOs
     /// and whether the plan, finished before, runs again.

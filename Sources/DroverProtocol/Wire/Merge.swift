@@ -124,3 +124,73 @@ public struct MergeReply: WireBody, Equatable {
 
     public func validate() throws(ProtocolError) {}
 }
+
+/// `rollback` on the control socket, in two steps around the git work `drover rollback` does itself: `check` says
+/// what moving a plan's integration branch back to `tag` (default: the base) would undo and at which commit Drover
+/// left the branch; `record`, once the branch is moved (to `head`), marks the TODOs merged after the tag as not
+/// integrated (`drover merge retry` queues them again) and records who did it and why. The reply is `rollback` with
+/// a ``RollbackReply``, or an `error`: a tag that does not belong to the plan, a merge under way.
+public struct RollbackRequest: WireBody, Equatable {
+    public struct Step: WireWord {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        public static let check = Step(rawValue: "check")
+        public static let record = Step(rawValue: "record")
+
+        public static let all: Set<Step> = [.check, .record]
+    }
+
+    public var plan: String
+    public var step: Step
+    /// `drover/<plan>/base` or `drover/<plan>/after-<todo>`; nil is the base.
+    public var tag: String?
+    /// For `record`: the commit the integration branch was moved to.
+    public var head: String?
+    public var reason: String?
+    /// Who did it, for the audit log.
+    public var by: String?
+
+    public init(plan: String, step: Step, tag: String? = nil, head: String? = nil, reason: String? = nil, by: String? = nil) {
+        self.plan = plan
+        self.step = step
+        self.tag = tag
+        self.head = head
+        self.reason = reason
+        self.by = by
+    }
+
+    public func validate() throws(ProtocolError) {
+        try requireID(plan, "plan")
+        try require(Step.all.contains(step), "step", "must be check or record")
+        if let tag { try require(GitRef.isValidBranch(tag), "tag", "is not a valid tag name") }
+        try require(step != .record || !(head ?? "").isEmpty, "head", "is required to record a rollback")
+        try requireText(head, "head", max: 200)
+        try requireText(reason, "reason", max: 4096)
+        try requireText(by, "by", max: 200)
+    }
+}
+
+/// The reply to `rollback`.
+public struct RollbackReply: WireBody, Equatable {
+    public var plan: String
+    public var repository: String
+    /// The integration branch.
+    public var branch: String
+    public var tag: String
+    /// Where Drover left the branch (the last merge's commit): a rollback is refused if it is elsewhere.
+    public var expect: String?
+    /// The TODOs merged after the tag, which the rollback takes out.
+    public var undone: [String]
+
+    public init(plan: String, repository: String, branch: String, tag: String, expect: String?, undone: [String]) {
+        self.plan = plan
+        self.repository = repository
+        self.branch = branch
+        self.tag = tag
+        self.expect = expect
+        self.undone = undone
+    }
+
+    public func validate() throws(ProtocolError) {}
+}

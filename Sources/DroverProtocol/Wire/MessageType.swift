@@ -8,5 +8,5 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case heartbeat, ack, error
     // Control socket (operators): request and reply share the type.
     case status, submit, inbox, answer, events, todo, plan, review, job, policy, merge
-    case planReport = "plan_report"
+    case planReport = "plan_report", rollback
 }

@@ -292,4 +292,41 @@ import Testing
         #expect(made.state == .done && made.integration == nil)
         #expect(made.markdown.contains("Plan `p` done: 1 of 1 TODOs done."))
     }
+
+    // MARK: - Rollback
+
+    @Test func aRollbackIsCheckedThenRecorded() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 4)
+        let started = try harness.submit(Self.work).assigns()
+        let a = try #require(started.first { $0.lease.todo == "a" })
+        let mergeA = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
+        try merge(harness, mergeA, MergeResult(outcome: .merged, head: "h1"))
+        let b = try #require(started.first { $0.lease.todo == "b" })
+        let mergeB = try #require(try harness.report("w1", b).assigns().first { $0.lease.plan == "p-merge" })
+
+        let busy = try harness.control(.rollback, RollbackRequest(plan: "p", step: .check))
+        #expect(try busy.errors().first?.message.contains("the merge of b is under way") == true)
+        try merge(harness, mergeB, MergeResult(outcome: .merged, head: "h2"))
+
+        let checked = try #require(
+            try harness.control(.rollback, RollbackRequest(plan: "p", step: .check, tag: "drover/p/after-a")).first {
+                $0.header?.type == .rollback
+            }?.decode(RollbackReply.self)
+        )
+        #expect(checked.expect == "h2" && checked.undone == ["b"] && checked.branch == "drover/p/integration")
+        #expect(harness.core.merges["p"]?.merged == ["a", "b"], "a check changes nothing")
+        let wrong = try harness.control(.rollback, RollbackRequest(plan: "p", step: .check, tag: "drover/p/after-c"))
+        #expect(try wrong.errors().first?.message.contains("is not a tag of plan p: its tags are drover/p/base, drover/p/after-a") == true)
+
+        let recorded = try harness.control(
+            .rollback,
+            RollbackRequest(plan: "p", step: .record, tag: "drover/p/base", head: "h0", reason: "bad release", by: "ops")
+        )
+        #expect(try recorded.errors().isEmpty)
+        #expect(harness.core.merges["p"]?.merged == [] && harness.core.merges["p"]?.head == "h0")
+        #expect(harness.state("p-merge", "a") == "skipped" && harness.state("p-merge", "b") == "skipped")
+        let event = try #require(recorded.events.first { $0.type == .mergeRolledBack })
+        #expect(event.data["by"] == "ops" && event.data["undone"] == .array(["a", "b"]))
+    }
 }
