@@ -25,12 +25,16 @@ extension CoordinatorCore {
     func mergeTask(for todo: TodoRecord, of integration: MergeQueue.Integration) -> TaskSpec? {
         guard let plan = todos.plans[integration.plan]?.plan else { return nil }
         let id = todo.key.todo
-        let original = plan.todos.first { $0.id == id }
-        let title = original?.title ?? id
+        // A rebase step merges the base (the default branch when the plan names none); it is none of the plan's TODOs.
+        let rebase = plan.todos.first { $0.id == id } == nil
+        let original =
+            plan.todos.first { $0.id == id }
+            ?? Todo(id: id, title: "the base", prompt: "Bring the integration branch up to date with the base, which moved.")
+        let title = original.title
         let checks = plan.integrationChecks(merging: id, after: Set(integration.merged))
         // After a conflict or broken checks, the same merge again, with codex to repair it.
-        let repair = integration.repairs[id].flatMap { failure in
-            original.map { RepairPrompt.text(todo: $0, failure: failure, plan: plan, merged: integration.merged, checks: checks) }
+        let repair = integration.repairs[id].map { failure in
+            RepairPrompt.text(todo: original, failure: failure, plan: plan, merged: integration.merged, checks: checks)
         }
         return TaskSpec(
             title: todo.spec.title,
@@ -39,13 +43,13 @@ extension CoordinatorCore {
             timeoutSeconds: nil,
             checks: checks,
             budget: repair == nil ? nil : Budget(turns: 6),
-            risk: original?.risk,
+            risk: original.risk,
             permissions: repair == nil ? nil : Permissions(sandbox: "workspace-write", network: false),
             repository: plan.repository,
             merge: MergeSpec(
                 todo: id,
                 title: title,
-                branch: plan.branch(of: id),
+                branch: rebase ? (plan.base ?? "HEAD") : plan.branch(of: id),
                 integration: plan.integrationBranch,
                 expect: integration.head,
                 base: plan.base,
@@ -86,9 +90,10 @@ extension CoordinatorCore {
         guard let integration = merges[request.plan] else {
             throw ProtocolError(.rejected, "plan \(request.plan) has no merge queue (no such plan, or it has no repository)")
         }
-        let key = TodoKey(plan: integration.mergePlan, todo: request.todo)
+        guard let todo = request.todo else { return try queueRebase(integration) }
+        let key = TodoKey(plan: integration.mergePlan, todo: todo)
         guard let merge = todos[key] else {
-            throw ProtocolError(.rejected, "plan \(request.plan) has no TODO \(request.todo)")
+            throw ProtocolError(.rejected, "plan \(request.plan) has no TODO \(todo)")
         }
         switch request.action {
         case .skip:
@@ -96,16 +101,39 @@ extension CoordinatorCore {
             guard todos.leaveOut(key, detail: "left out of the integration: \(reason)", at: wallClockMilliseconds()) else {
                 throw ProtocolError(
                     .rejected,
-                    "\(request.plan)/\(request.todo) is not queued to merge (its merge is \(merge.state.rawValue)): only a merge "
+                    "\(request.plan)/\(todo) is not queued to merge (its merge is \(merge.state.rawValue)): only a merge "
                         + "that waits, or failed or escalated, can be skipped"
                 )
             }
-            record(.mergeSkipped, plan: request.plan, todo: request.todo, ["reason": .string(reason)])
+            record(.mergeSkipped, plan: request.plan, todo: todo, ["reason": .string(reason)])
             finishPlanIfDone(key.plan)
         default:
             _ = try operate(TodoRequest(plan: key.plan, todo: key.todo, action: .retry), now: now)
         }
-        return MergeReply(plan: request.plan, todo: request.todo, state: todos[key]?.state ?? merge.state)
+        return MergeReply(plan: request.plan, todo: todo, state: todos[key]?.state ?? merge.state)
+    }
+
+    /// `merge rebase`: one more step in the plan's queue, `rebase-<n>`, that merges the base (which moved) into the
+    /// integration branch, checked, repaired by codex on a conflict, and tagged as any merge.
+    private func queueRebase(_ integration: MergeQueue.Integration) throws(ProtocolError) -> MergeReply {
+        guard integration.head != nil, let mergePlan = todos.plans[integration.mergePlan]?.plan,
+            let plan = todos.plans[integration.plan]?.plan
+        else {
+            throw ProtocolError(
+                .rejected,
+                "nothing of plan \(integration.plan) is merged yet: its first merge starts from the base as it is then"
+            )
+        }
+        // The steps added so far are the merge plan's TODOs beyond one per TODO of the plan.
+        var number = mergePlan.todos.count - plan.todos.count + 1
+        while mergePlan.todos.contains(where: { $0.id == "rebase-\(number)" }) { number += 1 }
+        let id = "rebase-\(number)"
+        let step = Todo(id: id, title: "Bring the integration branch up to date with its base", maxAttempts: 2)
+        let codec = self.codec
+        let readied = todos.append(step, to: mergePlan.id) { String(decoding: codec.json(SubmitBody(plan: $0)), as: UTF8.self) }
+        record(.mergeRebaseQueued, plan: integration.plan, todo: id)
+        if readied { record(.todoReady, plan: mergePlan.id, todo: id) }
+        return MergeReply(plan: integration.plan, todo: id, state: todos[TodoKey(plan: mergePlan.id, todo: id)]?.state ?? .pending)
     }
 
     /// A TODO whose dependencies are all merged starts from the integration branch, which holds their work.

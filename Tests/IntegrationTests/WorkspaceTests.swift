@@ -315,6 +315,41 @@ struct WorkspaceTests {
         }
     }
 
+    /// The base moves after the merges: `drover merge rebase` merges it into the integration branch as one more step.
+    @Test func aRebaseBringsTheIntegrationBranchUpToDateWithItsBase() async throws {
+        try await Cluster.with { cluster in
+            let dir = cluster.directory
+            try await remote(in: dir)
+            let endpoints = try await cluster.startCoordinator()
+            try cluster.startWorker("w1")
+            let plan = Plan(
+                id: "moving",
+                title: "moving",
+                repository: "\(dir)/remote.git",
+                base: "main",
+                todos: [Todo(id: "a", command: "echo a > a.txt")]
+            )
+            try await cluster.submit(plan)
+            try await cluster.waitForPlan("moving-merge")
+            try await sh(
+                "cd seed && echo later > later.txt && git add later.txt && git commit --quiet -m later && git push --quiet origin main",
+                in: dir
+            )
+            let rebase = try cluster.start("rebase", ["merge", "rebase", "moving", "--control", endpoints.control])
+            #expect(try await rebase.wait() == 0, "\(rebase.output)")
+            #expect(rebase.output.contains("as step rebase-1"))
+            try await cluster.waitForStatus("the rebase merged") { status in
+                status.todos.first { $0.plan == "moving-merge" && $0.id == "rebase-1" }?.state == .done
+            }
+            let files = try await sh("git --git-dir remote.git ls-tree --name-only drover/moving/integration", in: dir)
+            #expect(files.split(separator: "\n").sorted() == ["README", "a.txt", "later.txt"])
+            #expect(
+                try await sh("git --git-dir remote.git rev-parse drover/moving/after-rebase-1", in: dir)
+                    == (try await sh("git --git-dir remote.git rev-parse drover/moving/integration", in: dir))
+            )
+        }
+    }
+
     @Test(.enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex"))
     func aWorkerKilledMidTurnLeavesACheckpointAnotherWorkerFinishesFrom() async throws {
         let server = try ScriptedModelServer(scripts: [

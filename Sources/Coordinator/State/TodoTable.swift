@@ -99,9 +99,32 @@ struct TodoTable {
         }
     }
 
-    /// What a TODO waits for: its dependencies, and the TODO it follows in another plan.
+    /// What a TODO waits for: its dependencies, and the TODO it follows in another plan (when that plan has one of
+    /// its id: a step added to a plan of merges, such as a rebase, follows nothing).
     private func prerequisites(of key: TodoKey, spec: Todo) -> [TodoKey] {
-        spec.dependsOn.map { TodoKey(plan: key.plan, todo: $0) } + (follows[key.plan].map { [TodoKey(plan: $0, todo: key.todo)] } ?? [])
+        let followed = follows[key.plan].map { TodoKey(plan: $0, todo: key.todo) }.flatMap { todos[$0] == nil ? nil : $0 }
+        return spec.dependsOn.map { TodoKey(plan: key.plan, todo: $0) } + (followed.map { [$0] } ?? [])
+    }
+
+    /// Adds a TODO to a plan that is here; a plan that had finished runs again. `submitJSON` is the plan's record
+    /// with the TODO, for the store. Returns whether the TODO is ready at once.
+    mutating func append(_ todo: Todo, to id: String, submitJSON: (Plan) -> String) -> Bool {
+        guard var record = plans[id], todos[TodoKey(plan: id, todo: todo.id)] == nil else { return false }
+        record.plan.todos.append(todo)
+        record.open += 1
+        if record.state != .running {
+            record.state = .running
+            record.finishedAt = nil
+        }
+        plans[id] = record
+        addedPlans.append((record, submitJSON(record.plan)))
+        let key = TodoKey(plan: id, todo: todo.id)
+        todos[key] = TodoRecord(key: key, spec: todo)
+        changedTodos.insert(key)
+        for dependency in prerequisites(of: key, spec: todo) { dependents[dependency, default: []].append(key) }
+        let count = waiting(key, spec: todo)
+        todos[key]?.waitingOn = count
+        return count == 0 && makeReady(key, front: false)
     }
 
     /// How many of its prerequisites are not done.

@@ -46,6 +46,8 @@ public struct EventType: WireWord {
     public static let mergeRefused = EventType(rawValue: "merge.refused")
     /// An operator left a TODO's work out of the integration branch (`reason`).
     public static let mergeSkipped = EventType(rawValue: "merge.skipped")
+    /// An operator queued a step that merges the plan's base, which moved, into the integration branch.
+    public static let mergeRebaseQueued = EventType(rawValue: "merge.rebase_queued")
     /// An operator moved the integration branch back to a tag (`tag`, `head`, `undone`, `reason`, `by`).
     public static let mergeRolledBack = EventType(rawValue: "merge.rolled_back")
 

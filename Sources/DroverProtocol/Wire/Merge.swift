@@ -78,7 +78,8 @@ public struct MergeResult: Codable, Sendable, Equatable {
 }
 
 /// `merge` on the control socket: `skip` leaves a TODO's work out of its plan's integration branch (with a
-/// `reason`), and what depends on it; `retry` tries its merge again. The reply is `merge` with a ``MergeReply``.
+/// `reason`), and what depends on it; `retry` tries its merge again; `rebase` (no `todo`) queues one more step that
+/// merges the plan's base, which moved, into the integration branch. The reply is `merge` with a ``MergeReply``.
 public struct MergeRequest: WireBody, Equatable {
     public struct Action: WireWord {
         public var rawValue: String
@@ -86,16 +87,18 @@ public struct MergeRequest: WireBody, Equatable {
 
         public static let skip = Action(rawValue: "skip")
         public static let retry = Action(rawValue: "retry")
+        public static let rebase = Action(rawValue: "rebase")
 
-        public static let all: Set<Action> = [.skip, .retry]
+        public static let all: Set<Action> = [.skip, .retry, .rebase]
     }
 
     public var plan: String
-    public var todo: String
+    /// The TODO, for `skip` and `retry`.
+    public var todo: String?
     public var action: Action
     public var reason: String?
 
-    public init(plan: String, todo: String, action: Action, reason: String? = nil) {
+    public init(plan: String, todo: String?, action: Action, reason: String? = nil) {
         self.plan = plan
         self.todo = todo
         self.action = action
@@ -104,8 +107,12 @@ public struct MergeRequest: WireBody, Equatable {
 
     public func validate() throws(ProtocolError) {
         try requireID(plan, "plan")
-        try requireID(todo, "todo")
-        try require(Action.all.contains(action), "action", "must be skip or retry")
+        try require(Action.all.contains(action), "action", "must be skip, retry or rebase")
+        if action == .rebase {
+            try require(todo == nil, "todo", "goes with skip and retry, not rebase")
+        } else {
+            try requireID(todo ?? "", "todo")
+        }
         try requireText(reason, "reason", max: 4096)
     }
 }

@@ -329,4 +329,34 @@ import Testing
         let event = try #require(recorded.events.first { $0.type == .mergeRolledBack })
         #expect(event.data["by"] == "ops" && event.data["undone"] == .array(["a", "b"]))
     }
+
+    // MARK: - The base moving
+
+    @Test func aRebaseIsOneMoreStepOfTheQueue() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 4)
+        let early = try harness.submit(Self.work)
+        let refused = try harness.control(.merge, MergeRequest(plan: "p", todo: nil, action: .rebase))
+        #expect(try refused.errors().first?.message.contains("nothing of plan p is merged yet") == true)
+
+        let a = try #require(try early.assigns().first { $0.lease.todo == "a" })
+        let mergeA = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
+        try merge(harness, mergeA, MergeResult(outcome: .merged, head: "h1"))
+        let queued = try harness.control(.merge, MergeRequest(plan: "p", todo: nil, action: .rebase))
+        let reply = try #require(try queued.first { $0.header?.type == .merge }?.decode(MergeReply.self))
+        #expect(reply.todo == "rebase-1")
+        #expect(queued.events.contains { $0.type == .mergeRebaseQueued && $0.todo == "rebase-1" })
+        let step = try #require(try harness.tick().assigns().first { $0.lease.todo == "rebase-1" })
+        let spec = try #require(step.task.merge)
+        #expect(spec.branch == "main", "the plan's base")
+        #expect(spec.expect == "h1")
+        #expect(spec.tag == "drover/p/after-rebase-1")
+        try merge(harness, step, MergeResult(outcome: .merged, head: "h2"))
+        #expect(harness.core.merges["p"]?.head == "h2")
+        #expect(harness.core.merges["p"]?.merged == ["a", "rebase-1"])
+        let again = try harness.control(.merge, MergeRequest(plan: "p", todo: nil, action: .rebase))
+        #expect(try again.first { $0.header?.type == .merge }?.decode(MergeReply.self).todo == "rebase-2")
+        let bad = try harness.control(.merge, MergeRequest(plan: "p", todo: "a", action: .rebase))
+        #expect(try bad.errors().first?.message.contains("goes with skip and retry, not rebase") == true)
+    }
 }
