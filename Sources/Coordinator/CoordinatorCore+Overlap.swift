@@ -6,10 +6,11 @@ import DroverProtocol
 extension CoordinatorCore {
     /// Whether `todo` must wait now; says why once, as an event and in its status.
     func holdForOverlap(_ todo: TodoRecord) -> Bool {
-        guard let plan = todos.plans[todo.key.plan]?.plan else { return false }
+        // Most TODOs name no files and have changed none: nothing to compare, and no plan lookup on the hot path.
+        let files = todo.spec.filesTouched(todo.facts)
+        guard !files.isEmpty, let plan = todos.plans[todo.key.plan]?.plan else { return false }
         let mode = plan.schedule?.overlap ?? .serialize
         guard mode != .ignore else { return false }
-        let files = todo.spec.filesTouched(todo.facts)
         for other in plan.todos where other.id != todo.key.todo {
             guard let running = todos[TodoKey(plan: plan.id, todo: other.id)], running.state.holdsLease else { continue }
             let shared = FileGlob.overlapping(files, other.filesTouched(running.facts))

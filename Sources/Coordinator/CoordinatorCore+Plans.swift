@@ -66,7 +66,7 @@ extension CoordinatorCore {
         // TODOs no worker can take now keep their place at the front of the queue.
         var heldBack: [TodoKey] = []
         while room > 0, let todo = todos.popReady(heldBack: &heldBack) {
-            if !todo.spec.filesTouched(todo.facts).isEmpty, holdForOverlap(todo) {
+            if holdForOverlap(todo) {
                 heldBack.append(todo.key)
                 continue
             }

@@ -122,6 +122,26 @@ class Browser:
             file.write(base64.b64decode(data))
 
 
+def run_check(chromium, screenshot, steps):
+    """Runs `steps(browser)` in a fresh headless Chromium and saves the screenshot either way; 0 when the steps held,
+    1 with the reason printed otherwise."""
+    browser = Browser(chromium)
+    try:
+        steps(browser)
+        browser.screenshot(screenshot)
+        print(f"SCREENSHOT {screenshot}", flush=True)
+        return 0
+    except Exception as error:  # the test shows this line
+        print(f"FAILED {error}", flush=True)
+        try:
+            browser.screenshot(screenshot)
+        except Exception:
+            pass
+        return 1
+    finally:
+        browser.close()
+
+
 def feed_has(event_type):
     return f"!!document.querySelector('#feed [data-type=\"{event_type}\"]')"
 
@@ -138,8 +158,7 @@ def main():
     parser.add_argument("--timeout", type=float, default=60)
     args = parser.parse_args()
 
-    browser = Browser(args.chromium)
-    try:
+    def steps(browser):
         browser.open(args.url)
         browser.wait_for("the worker to be listed", f"!!document.querySelector('[data-worker=\"{args.worker}\"]')", args.timeout)
         browser.wait_for("the live feed to connect", "document.getElementById('conn').className === 'live'", args.timeout)
@@ -155,18 +174,8 @@ def main():
         browser.wait_for(f"the {args.done_event} event", feed_has(args.done_event), args.timeout)
         browser.wait_for("the board to show it done", "document.querySelector('[data-column=\"done\"] .card') !== null", args.timeout)
         browser.wait_for("the review to count it", "document.getElementById('eta').textContent.includes('1/1 done')", args.timeout)
-        browser.screenshot(args.screenshot)
-        print(f"SCREENSHOT {args.screenshot}", flush=True)
-        return 0
-    except Exception as error:  # the test shows this line
-        print(f"FAILED {error}", flush=True)
-        try:
-            browser.screenshot(args.screenshot)
-        except Exception:
-            pass
-        return 1
-    finally:
-        browser.close()
+
+    return run_check(args.chromium, args.screenshot, steps)
 
 
 if __name__ == "__main__":

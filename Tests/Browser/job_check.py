@@ -13,7 +13,7 @@ import json
 import shutil
 import sys
 
-from dashboard_check import Browser
+from dashboard_check import run_check
 
 
 def current(job, state):
@@ -31,8 +31,7 @@ def main():
     parser.add_argument("--timeout", type=float, default=90)
     args = parser.parse_args()
 
-    browser = Browser(args.chromium)
-    try:
+    def steps(browser):
         browser.open(args.url)
         browser.wait_for("the live feed to connect", "document.getElementById('conn').className === 'live'", args.timeout)
         print("READY", flush=True)
@@ -55,18 +54,8 @@ def main():
         browser.wait_for("the plan's report", f"!!document.querySelector('[data-report=\"{args.job}\"] [data-integration]')", args.timeout)
         integration = browser.evaluate(f"document.querySelector('[data-report=\"{args.job}\"] [data-integration]').textContent")
         print(f"REPORT {integration}", flush=True)
-        browser.screenshot(args.screenshot)
-        print(f"SCREENSHOT {args.screenshot}", flush=True)
-        return 0
-    except Exception as error:  # the test shows this line
-        print(f"FAILED {error}", flush=True)
-        try:
-            browser.screenshot(args.screenshot)
-        except Exception:
-            pass
-        return 1
-    finally:
-        browser.close()
+
+    return run_check(args.chromium, args.screenshot, steps)
 
 
 if __name__ == "__main__":

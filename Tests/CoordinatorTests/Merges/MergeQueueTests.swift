@@ -25,6 +25,14 @@ import Testing
         return plan
     }()
 
+    /// Submits the plan and reports `a` done: returns what went out at first (a and b) and a's merge.
+    func startWithAsMerge(_ harness: CoreHarness) throws -> (started: [AssignBody], mergeA: AssignBody) {
+        let started = try harness.submit(Self.work).assigns()
+        let a = try #require(started.first { $0.lease.todo == "a" })
+        let mergeA = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
+        return (started, mergeA)
+    }
+
     /// The merge assigned now, reported as `result` (succeeded when merged).
     @discardableResult
     func merge(_ harness: CoreHarness, _ assign: AssignBody, _ result: MergeResult, worker: String = "w1") throws -> [Sent] {
@@ -105,9 +113,7 @@ import Testing
     @Test func aConflictIsRepairedByCodexAndAFailedRepairWaitsForAnOperator() throws {
         let harness = try CoreHarness()
         try harness.register("w1", slots: 4)
-        let started = try harness.submit(Self.work).assigns()
-        let a = try #require(started.first { $0.lease.todo == "a" })
-        let mergeA = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
+        let (_, mergeA) = try startWithAsMerge(harness)
         #expect(mergeA.task.prompt == nil, "a plain merge first")
         let hunk = "<<<<<<< HEAD\nmain\n=======\na\n>>>>>>> drover/p/a\n"
         let refused = try merge(harness, mergeA, MergeResult(outcome: .conflict, conflicts: ["a.txt"], detail: hunk))
@@ -142,9 +148,7 @@ import Testing
     @Test func onlyAQueuedMergeCanBeSkipped() throws {
         let harness = try CoreHarness()
         try harness.register("w1", slots: 4)
-        let started = try harness.submit(Self.work).assigns()
-        let a = try #require(started.first { $0.lease.todo == "a" })
-        let mergeA = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
+        let (_, mergeA) = try startWithAsMerge(harness)
         try merge(harness, mergeA, MergeResult(outcome: .merged, head: "h1"))
         let merged = try harness.control(.merge, MergeRequest(plan: "p", todo: "a", action: .skip))
         #expect(try merged.errors().first?.message.contains("p/a is not queued to merge (its merge is done)") == true)
@@ -181,10 +185,8 @@ import Testing
         defer { directory.remove() }
         let harness = try CoreHarness(statePath: directory.path + "/state.sqlite")
         try harness.register("w1", slots: 4)
-        let started = try harness.submit(Self.work).assigns()
-        let a = try #require(started.first { $0.lease.todo == "a" })
+        let (started, mergeA) = try startWithAsMerge(harness)
         let b = try #require(started.first { $0.lease.todo == "b" })
-        let mergeA = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
         try merge(harness, mergeA, MergeResult(outcome: .merged, head: "h1"))
         try harness.restart()
         #expect(harness.core.merges["p"]?.head == "h1")
@@ -245,10 +247,8 @@ import Testing
     @Test func aPlanIsFinalizedOnceItsMergesHaveEnded() throws {
         let harness = try CoreHarness()
         try harness.register("w1", slots: 4)
-        let started = try harness.submit(Self.work).assigns()
-        let a = try #require(started.first { $0.lease.todo == "a" })
+        let (started, mergeA) = try startWithAsMerge(harness)
         let b = try #require(started.first { $0.lease.todo == "b" })
-        let mergeA = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
         let c = try #require(try harness.report("w1", b).assigns().first { $0.lease.todo == "c" })
         let mergeB = try #require(
             try merge(harness, mergeA, MergeResult(outcome: .merged, head: "h1")).assigns().first { $0.lease.plan == "p-merge" }
@@ -298,9 +298,7 @@ import Testing
     @Test func aRollbackIsCheckedThenRecorded() throws {
         let harness = try CoreHarness()
         try harness.register("w1", slots: 4)
-        let started = try harness.submit(Self.work).assigns()
-        let a = try #require(started.first { $0.lease.todo == "a" })
-        let mergeA = try #require(try harness.report("w1", a).assigns().first { $0.lease.plan == "p-merge" })
+        let (started, mergeA) = try startWithAsMerge(harness)
         try merge(harness, mergeA, MergeResult(outcome: .merged, head: "h1"))
         let b = try #require(started.first { $0.lease.todo == "b" })
         let mergeB = try #require(try harness.report("w1", b).assigns().first { $0.lease.plan == "p-merge" })
