@@ -98,9 +98,9 @@ extension CoordinatorCore {
         let answer = jobs.answers.removeValue(forKey: id)
         if let (job, step) = jobs.step(runningAs: id) {
             stepEnded(step, of: job, plan: plan, answer: answer)
-        } else if let job = jobs[id], job.state == .execute {
+        } else if let job = jobs[id], job.state.isRunningPlan {
             executionEnded(job, plan: plan)
-        } else if let integration = merges.integration(mergedBy: id), let job = jobs[integration.plan], job.state == .execute,
+        } else if let integration = merges.integration(mergedBy: id), let job = jobs[integration.plan], job.state.isRunningPlan,
             let jobPlan = todos.plans[job.id], jobPlan.state != .running
         {
             // The last merge of a job's plan went in (or was left out) after the plan itself ended.
@@ -308,10 +308,14 @@ extension CoordinatorCore {
         startIntegration(of: runnable)
     }
 
-    /// An operator took a TODO of a job's plan up again after the plan ended: a job that failed executing executes
-    /// again.
+    /// An operator took a TODO of a job's plan up again after the plan ended: a job that failed, or was finalizing,
+    /// executes again.
     func jobPlanResumed(_ plan: String, because todo: String) {
         let reason = "an operator took \(todo) up again"
+        if jobs[plan]?.state == .finalize {
+            move(plan, to: .execute, reason)
+            return
+        }
         guard jobs.reopen(plan, reason: reason, at: wallClockMilliseconds()) != nil else { return }
         record(
             .jobTransition,
@@ -324,26 +328,42 @@ extension CoordinatorCore {
         var states: [String: TodoState] = [:]
         for todo in plan.plan.todos { states[todo.id] = todos[TodoKey(plan: plan.plan.id, todo: todo.id)]?.state }
         let ending = JobDecisions.ending(states: states, skippedByPermissions: Set(job.skippedByPermissions))
-        // The job ends once its work is merged too (or left out of the integration branch).
-        if case .waiting = ending {
-        } else if let integration = merges[job.id], let mergePlan = todos.plans[integration.mergePlan] {
-            guard mergePlan.state != .running else {
-                jobs.explain(job.id, "the plan's work is being merged into \(plan.plan.integrationBranch)", at: wallClockMilliseconds())
-                return
-            }
-            let merged = "; \(integration.merged.count) of \(mergePlan.plan.todos.count) merged into \(plan.plan.integrationBranch)"
-            switch ending {
-            case .done(let reason): move(job.id, to: .done, reason + merged)
-            case .failed(let reason): move(job.id, to: .failed, reason + merged)
-            case .waiting: break
-            }
+        if case .waiting(let reason) = ending {
+            jobs.explain(job.id, reason, at: wallClockMilliseconds())
             return
         }
-        switch ending {
-        case .done(let reason): move(job.id, to: .done, reason)
-        case .waiting(let reason): jobs.explain(job.id, reason, at: wallClockMilliseconds())
-        case .failed(let reason): move(job.id, to: .failed, reason)
+        // FINALIZE: every TODO has ended; the job ends once their work is merged too (or left out of the
+        // integration branch), in the batch that makes the plan's report.
+        let integration = merges[job.id]
+        let mergePlan = integration.flatMap { todos.plans[$0.mergePlan] }
+        let merged = integration.map {
+            "\($0.merged.count) of \(mergePlan?.plan.todos.count ?? 0) merged into \(plan.plan.integrationBranch)"
         }
+        if job.state == .execute {
+            move(
+                job.id,
+                to: .finalize,
+                "every TODO of the plan has ended: " + (merged.map { "merging their work, \($0)" } ?? "making the report")
+            )
+        }
+        if let mergePlan, mergePlan.state == .running {
+            jobs.explain(job.id, mergeWait(job.id, mergePlan: mergePlan.plan.id) + "; " + (merged ?? ""), at: wallClockMilliseconds())
+            return
+        }
+        let suffix = (merged.map { "; \($0)" } ?? "") + "; see `drover plan report \(job.id)`"
+        switch ending {
+        case .done(let reason): move(job.id, to: .done, reason + suffix)
+        case .failed(let reason): move(job.id, to: .failed, reason + suffix)
+        case .waiting: break
+        }
+    }
+
+    /// Why a job in FINALIZE waits: a merge escalated to the operators, or the queue at work.
+    private func mergeWait(_ job: String, mergePlan: String) -> String {
+        let escalated =
+            todos.plans[mergePlan]?.plan.todos.filter { todos[TodoKey(plan: mergePlan, todo: $0.id)]?.state == .escalated } ?? []
+        guard !escalated.isEmpty else { return "the plan's work is being merged" }
+        return "the merge of \(escalated.map(\.id).joined(separator: ", ")) waits for an operator (`drover inbox`)"
     }
 
     // MARK: - Cancelling
@@ -352,7 +372,7 @@ extension CoordinatorCore {
         guard !job.state.isTerminal else { return }
         // The job ends first: its plans, cancelled after, end as plans of a job that is over.
         move(job.id, to: .cancelled, "cancelled by an operator")
-        for plan in [job.stepPlan, job.state == .execute ? job.id : nil].compactMap({ $0 }) {
+        for plan in [job.stepPlan, job.state.isRunningPlan ? job.id : nil].compactMap({ $0 }) {
             _ = try? operate(PlanRequest(plan: plan, action: .cancel), now: now)
         }
         if let item = job.inboxItem, inbox.take(item) != nil {

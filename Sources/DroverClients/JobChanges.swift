@@ -28,7 +28,7 @@ public struct JobChanges: Sendable {
         if let item = job.inboxItem, !job.state.isTerminal, handled.insert(item).inserted {
             changes.append(.permissionsAsked(item: item))
         }
-        if job.state == .execute || job.counts != nil { changes.append(.planProgress) }
+        if job.state.isRunningPlan || job.counts != nil { changes.append(.planProgress) }
         if job.state.isTerminal { changes.append(.ended(job.state)) }
         return changes
     }

@@ -9,7 +9,7 @@ struct JobCommand: AsyncParsableCommand {
         commandName: "job",
         abstract: "Start a job from a goal, and follow it to an approved plan and its end.",
         discussion: """
-            A job goes classify → investigate → plan → permission_negotiate → execute → done (a question ends after \
+            A job goes classify → investigate → plan → permission_negotiate → execute → finalize → done (a question ends after \
             classify, with the answer). See docs/jobs.md.
             """,
         subcommands: [Start.self, List.self, Show.self, Cancel.self, PlanFile.self]

@@ -170,7 +170,7 @@ struct JobTests {
             )
             let done = try await waitForJob(cluster, "notes", "done") { $0.state.isTerminal }
             #expect(done.state == .done, "\(done.reason)")
-            #expect(done.transitions.map(\.to) == [.classify, .investigate, .plan, .permissionNegotiate, .execute, .done])
+            #expect(done.transitions.map(\.to) == [.classify, .investigate, .plan, .permissionNegotiate, .execute, .finalize, .done])
             #expect(done.counts == ["done": 2])
             #expect(done.skipped == ["fetch"])
             let status = try await cluster.status()
@@ -250,7 +250,7 @@ struct JobTests {
             let events = try cluster.events()
             #expect(events.filter { $0.type == .jobPermissionsAsked }.count == 1, "asked once")
             #expect(events.filter { $0.type == .coordinatorStarted }.count == 3)
-            #expect(done.transitions.map(\.to) == [.classify, .investigate, .plan, .permissionNegotiate, .execute, .done])
+            #expect(done.transitions.map(\.to) == [.classify, .investigate, .plan, .permissionNegotiate, .execute, .finalize, .done])
         }
     }
 

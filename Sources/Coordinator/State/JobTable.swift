@@ -100,7 +100,8 @@ struct JobTable {
         .investigate: [.plan],
         .plan: [.permissionNegotiate, .execute],
         .permissionNegotiate: [.execute, .plan],
-        .execute: [.done],
+        .execute: [.finalize],
+        .finalize: [.done, .execute],
     ]
 
     /// Whether a job may move from `from` to `to`.
@@ -110,10 +111,11 @@ struct JobTable {
     }
 
     /// A job whose plan failed goes back to `execute` when an operator takes one of its TODOs up again (`drover todo
-    /// retry`): the only way out of an end state. Returns the transition, or nil when the job did not fail executing.
+    /// retry`): the only way out of an end state. Returns the transition, or nil when the job did not fail executing
+    /// or finalizing.
     @discardableResult
     mutating func reopen(_ id: String, reason: String, at now: Int64) -> JobTransition? {
-        guard var job = jobs[id], job.state == .failed, job.transitions.last?.from == .execute else { return nil }
+        guard var job = jobs[id], job.state == .failed, job.transitions.last?.from?.isRunningPlan == true else { return nil }
         let transition = JobTransition(from: .failed, to: .execute, reason: reason, at: now)
         job.state = .execute
         job.reason = reason

@@ -139,7 +139,7 @@ enum DashboardPage {
             `<td class="${w.last_seen_ms_ago < 2000 ? "ok" : "late"}">${w.last_seen_ms_ago < 2000 ? "healthy" : "silent " + human(w.last_seen_ms_ago / 1000)}</td></tr>`).join("") + "</table>";
         }
 
-        const lifecycle = ["classify", "investigate", "plan", "permission_negotiate", "execute", "done"];
+        const lifecycle = ["classify", "investigate", "plan", "permission_negotiate", "execute", "finalize", "done"];
         async function refreshJobs() {
           const { jobs } = await get("/api/jobs");
           if (!jobs.length) { $("jobs").textContent = "no jobs: `drover job start \"GOAL\" --repository PATH` starts one"; return; }

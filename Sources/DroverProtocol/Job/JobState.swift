@@ -1,11 +1,11 @@
 /// Where a job stands: the states of the job lifecycle (`docs/jobs.md`).
 ///
 /// ```
-/// classify → investigate → plan → permission_negotiate → execute → done
-///     └──────────(question)────────────────────────────────────────┘
+/// classify → investigate → plan → permission_negotiate → execute → finalize → done
+///     └──────────(question)───────────────────────────────────────────────────┘
 /// ```
-/// Any state may end in `failed` or `cancelled`; a job that failed while executing goes back to `execute` when an
-/// operator takes a TODO of its plan up again. Which state may follow which is the coordinator's rule (`JobTable`);
+/// Any state may end in `failed` or `cancelled`; a job that failed while executing or finalizing goes back to
+/// `execute` when an operator takes a TODO of its plan up again. Which state may follow which is the coordinator's rule (`JobTable`);
 /// observers must accept states they do not know.
 public struct JobState: WireWord {
     public var rawValue: String
@@ -21,12 +21,18 @@ public struct JobState: WireWord {
     public static let permissionNegotiate = JobState(rawValue: "permission_negotiate")
     /// The plan's TODOs run (and are repaired) as any plan's do.
     public static let execute = JobState(rawValue: "execute")
+    /// Every TODO of the plan has ended: their work is merged into the integration branch, one at a time, and the
+    /// plan's report is made.
+    public static let finalize = JobState(rawValue: "finalize")
     public static let done = JobState(rawValue: "done")
     public static let failed = JobState(rawValue: "failed")
     public static let cancelled = JobState(rawValue: "cancelled")
 
     /// The states in the order a job moves through them, for displays.
-    public static let lifecycle: [JobState] = [.classify, .investigate, .plan, .permissionNegotiate, .execute, .done]
+    public static let lifecycle: [JobState] = [.classify, .investigate, .plan, .permissionNegotiate, .execute, .finalize, .done]
+
+    /// Whether the job's plan is under way: its TODOs run, or their work is being merged.
+    public var isRunningPlan: Bool { self == .execute || self == .finalize }
 
     /// Whether the job is over.
     public var isTerminal: Bool { self == .done || self == .failed || self == .cancelled }
