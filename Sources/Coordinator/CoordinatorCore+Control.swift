@@ -52,7 +52,7 @@ extension CoordinatorCore {
                 reply(Socket.control, to: envelope, .inbox, InboxBody(items: inbox.items))
             case .answer:
                 let answer = try codec.body(AnswerBody.self, from: body, ref: header.id)
-                reply(Socket.control, to: envelope, .answer, try self.answer(answer))
+                reply(Socket.control, to: envelope, .answer, try self.answer(answer, now: now))
             case .review:
                 let request = try codec.body(ReviewRequest.self, from: body, ref: header.id)
                 reply(Socket.control, to: envelope, .review, try review(request))

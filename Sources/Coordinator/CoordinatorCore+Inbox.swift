@@ -40,13 +40,17 @@ extension CoordinatorCore {
     }
 
     /// An operator's answer: passed to the session that asked, if it still holds its lease.
-    func answer(_ body: AnswerBody) throws(ProtocolError) -> AnswerBody {
+    func answer(_ body: AnswerBody, now: Int64) throws(ProtocolError) -> AnswerBody {
         guard let waiting = inbox[body.item] else {
             throw ProtocolError(.rejected, "no inbox item \(body.item): it was answered already, or its TODO moved on (see `drover inbox`)")
         }
         if case .job(let job) = waiting.destination {
             // Checked before it leaves the inbox: a wrong answer leaves the item waiting.
             try answerPermissions(body, waiting: waiting, job: job)
+            return body
+        }
+        if case .merge(let key) = waiting.destination {
+            try answerMerge(body, waiting: waiting, key: key, now: now)
             return body
         }
         guard body.grants == nil, body.replan == nil, body.remember == nil else {

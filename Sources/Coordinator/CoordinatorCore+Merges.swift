@@ -105,6 +105,7 @@ extension CoordinatorCore {
                         + "that waits, or failed or escalated, can be skipped"
                 )
             }
+            settleMergeItem(key, because: "its merge was left out: \(reason)")
             record(.mergeSkipped, plan: request.plan, todo: todo, ["reason": .string(reason)])
             finishPlanIfDone(key.plan)
         default:

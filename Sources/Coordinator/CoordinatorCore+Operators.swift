@@ -16,6 +16,7 @@ extension CoordinatorCore {
                     "\(key) is \(todo.state.rawValue): only a failed, escalated, cancelled or skipped TODO can be retried"
                 )
             }
+            if isMerge(key) { settleMergeItem(key, because: "its merge was retried") }
             if planResumed {
                 record(.planResumed, plan: key.plan, ["because": .string(key.todo)])
                 jobPlanResumed(key.plan, because: key.todo)

@@ -52,6 +52,7 @@ extension CoordinatorCore {
             }
         }
         restoreJobs(snapshot)
+        restoreMergeItems()
         record(.coordinatorStarted, ["instance": .string(instance), "leases_awaiting_workers": .int(Int64(recovered))])
         // A plan whose last TODO ended just before a crash is finished now.
         for id in todos.plans.keys { finishPlanIfDone(id) }
@@ -137,6 +138,9 @@ extension CoordinatorCore {
     ) {
         guard let ended = todos.end(key, as: state, detail: detail, durationMs: durationMs, at: wallClockMilliseconds()) else { return }
         record(.todo(state), plan: key.plan, todo: key.todo, worker: worker, data)
+        if isMerge(key) {
+            if state == .escalated { askAboutEscalatedMerge(key) } else { settleMergeItem(key, because: "the merge is \(state.rawValue)") }
+        }
         for skipped in ended.skipped { record(.todoSkipped, plan: skipped.plan, todo: skipped.todo, ["because": .string(key.todo)]) }
         for readied in ended.readied { record(.todoReady, plan: readied.plan, todo: readied.todo) }
         finishPlanIfDone(key.plan)

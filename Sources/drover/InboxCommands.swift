@@ -24,10 +24,19 @@ struct InboxCommand: AsyncParsableCommand {
                 for line in JobText.permissionsItem(item) { print(line) }
                 continue
             }
-            print("\(item.id)  \(item.kind) from \(item.plan)/\(item.todo) on \(item.worker)")
+            if item.kind == .merge {
+                print("\(item.id)  merge of \(item.plan)/\(item.todo) (the queue waits)")
+            } else {
+                print("\(item.id)  \(item.kind) from \(item.plan)/\(item.todo) on \(item.worker)")
+            }
             print("    \(item.text)")
         }
-        if inbox.items.contains(where: { $0.kind != .permissions }) {
+        if inbox.items.contains(where: { $0.kind == .merge }) {
+            print(
+                "answer a merge with `drover approve ITEM` (try it again) or `drover deny ITEM --reason WHY` (leave that TODO's work out)"
+            )
+        }
+        if inbox.items.contains(where: { ![.permissions, .merge].contains($0.kind) }) {
             print("answer with `drover approve ITEM`, `drover deny ITEM` or `drover answer ITEM TEXT`")
         }
         if inbox.items.contains(where: { $0.kind == .permissions }) {
@@ -110,7 +119,8 @@ struct ApproveCommand: AsyncParsableCommand {
 struct DenyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "deny", abstract: "Deny an inbox item.")
     @OptionGroup var answer: ItemOptions
-    func run() async throws { try await answer.send(.deny) }
+    @Option(help: "Why (for a merge item: why the TODO's work is left out of the integration branch).") var reason: String?
+    func run() async throws { try await answer.send(.deny, text: reason) }
 }
 
 struct ItemOptions: ParsableArguments {
@@ -119,12 +129,13 @@ struct ItemOptions: ParsableArguments {
     @OptionGroup var location: CoordinatorLocation
     @Flag(help: "Print the result as JSON.") var json = false
 
-    func send(_ decision: Decision) async throws {
+    func send(_ decision: Decision, text: String? = nil) async throws {
         let client = ControlClient(endpoint: location.controlEndpoint)
         let reply = try await client.answer(
             AnswerBody(
                 item: try await InboxReference.resolve(item, client: client),
                 decision: decision,
+                text: text,
                 remember: remember ? true : nil
             )
         )

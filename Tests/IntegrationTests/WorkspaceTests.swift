@@ -144,11 +144,25 @@ struct WorkspaceTests {
             #expect(refusals.first?.data["conflicts"] == .array(["shared.txt"]))
             #expect(stuck.todos.first { $0.plan == "clash-merge" && $0.id == "notes" }?.state == .skipped, "what depends on it waits")
 
+            // The operators are asked, with the evidence.
+            let inbox = try cluster.start("inbox", ["inbox", "--control", endpoints.control])
+            #expect(try await inbox.wait() == 0, "\(inbox.output)")
+            #expect(
+                inbox.output.contains("clash-merge-\(escalated.id)  merge of clash/\(escalated.id) (the queue waits)"),
+                "\(inbox.output)"
+            )
+            #expect(inbox.output.contains("conflict in shared.txt"), "\(inbox.output)")
+            #expect(inbox.output.contains("`drover deny ITEM --reason WHY` (leave that TODO's work out)"))
+
             let skip = try cluster.start(
                 "skip",
                 ["merge", "skip", "clash/\(escalated.id)", "--reason", "keep the first", "--control", endpoints.control]
             )
             #expect(try await skip.wait() == 0, "\(skip.output)")
+            let answered = try cluster.start("answered", ["inbox", "--json", "--control", endpoints.control])
+            #expect(try await answered.wait() == 0)
+            let left = try JSONDecoder().decode(InboxBody.self, from: Data(answered.output.utf8))
+            #expect(left.items.isEmpty, "the merge was left out: nothing to ask any more")
             #expect(skip.output.contains("left out of drover/clash/integration"))
             let done = try await cluster.waitForStatus("the merges to end") { status in
                 status.plans.first { $0.id == "clash-merge" }.map { $0.state != .running } ?? false

@@ -1,7 +1,8 @@
 import DroverProtocol
 
-/// What waits for a human to decide: sessions' questions and approvals on any worker, and jobs' permissions. Kept
-/// in memory: after a restart, sessions ask again, and jobs put their items back from their stored state.
+/// What waits for a human to decide: sessions' questions and approvals on any worker, jobs' permissions, and merges
+/// that could not be done. Kept in memory: after a restart, sessions ask again, and jobs and merge queues put their
+/// items back from their stored state.
 struct Inbox {
     /// Who waits for an item's answer.
     enum Destination: Sendable, Equatable {
@@ -9,6 +10,8 @@ struct Inbox {
         case session(leaseID: String, item: String)
         /// A job, waiting for its permissions.
         case job(String)
+        /// A plan's merge queue, waiting for the operators to retry or leave out an escalated merge.
+        case merge(TodoKey)
     }
 
     /// An inbox item and where its answer goes.

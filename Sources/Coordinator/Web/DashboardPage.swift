@@ -195,6 +195,8 @@ enum DashboardPage {
                 `<button class="approve" data-decision="approve">Approve selected</button> <button class="deny" data-decision="deny">Deny all</button>`
               : i.kind === "approval"
               ? `<button class="approve" data-decision="approve">Approve</button> <button class="deny" data-decision="deny">Deny</button>`
+              : i.kind === "merge"
+              ? `<button class="approve" data-decision="approve">Try the merge again</button> <input type="text" placeholder="why leave it out"> <button class="deny" data-decision="deny">Leave it out</button>`
               : `<input type="text" placeholder="your answer"> <button class="reply" data-decision="reply">Answer</button>`) + "</div>").join("");
         }
         $("inbox").addEventListener("click", async (event) => {

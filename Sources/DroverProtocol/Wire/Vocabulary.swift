@@ -44,6 +44,10 @@ public struct AskKind: WireWord {
     public static let question = AskKind(rawValue: "question")
     /// The permissions a job's plan needs, asked once before it runs (an item of the coordinator's, not a session's).
     public static let permissions = AskKind(rawValue: "permissions")
+    /// A merge that could not be done, even repaired by codex: the plan's merge queue waits. `approve` tries it
+    /// again, `deny` leaves the TODO's work out of the integration branch (`text` is the reason). An item of the
+    /// coordinator's, not a session's.
+    public static let merge = AskKind(rawValue: "merge")
     /// Old-style recovery request, from workers that predate the `recover` message; answered by the policy.
     public static let recovery = AskKind(rawValue: "recovery")
 

@@ -145,6 +145,83 @@ import Testing
         #expect(harness.core.todos[TodoKey(plan: "p-merge", todo: "a")]?.detail == "left out of the integration: we keep main's version")
     }
 
+    @Test func anEscalatedMergeWaitsInTheInboxWithItsEvidenceUntilAnOperatorDecides() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let harness = try CoreHarness(statePath: directory.path + "/state.sqlite")
+        try harness.register("w1", slots: 4)
+        let (_, mergeA) = try startWithAsMerge(harness)
+        let hunk = "<<<<<<< HEAD\nmain\n=======\na\n>>>>>>> drover/p/a\n"
+        let refused = try merge(harness, mergeA, MergeResult(outcome: .conflict, conflicts: ["a.txt"], detail: hunk))
+        let repair = try #require(try refused.assigns().first { $0.lease.plan == "p-merge" })
+        #expect(harness.core.inbox.isEmpty, "a repair comes first: nothing to ask yet")
+        let escalated = try merge(harness, repair, MergeResult(outcome: .conflict, conflicts: ["a.txt"], detail: hunk))
+
+        let item = try #require(harness.core.inbox.items.first)
+        #expect(item.id == "p-merge-a")
+        #expect(item.kind == .merge)
+        #expect(item.plan == "p")
+        #expect(item.todo == "a")
+        #expect(item.text.contains("The merge of a into drover/p/integration could not be done"))
+        #expect(item.text.contains("conflict in a.txt"), "\(item.text)")
+        #expect(item.text.contains(hunk), "the evidence: the conflicting hunks")
+        #expect(escalated.events.contains { $0.type == .inboxAdded && $0.data["kind"] == "merge" })
+
+        // A free-text reply is not an answer to it; the item keeps waiting.
+        let replied = try harness.control(.answer, AnswerBody(item: item.id, decision: .reply, text: "hmm"))
+        #expect(try replied.errors().first?.message.contains("approve it to try the merge again, or deny it") == true)
+        #expect(harness.core.inbox.items.map(\.id) == ["p-merge-a"])
+
+        // A restart asks again under the same item, without a second event.
+        try harness.restart()
+        #expect(harness.core.inbox.items.map(\.id) == ["p-merge-a"])
+        try harness.register("w1", slots: 4)
+
+        // Approved: the merge is tried again; the item leaves the inbox.
+        let approved = try harness.control(.answer, AnswerBody(item: item.id, decision: .approve))
+        #expect(try approved.errors().isEmpty)
+        #expect(harness.core.inbox.isEmpty)
+        #expect(approved.events.contains { $0.type == .inboxAnswered && $0.data["decision"] == "approve" })
+        let again = try #require(try approved.assigns().first { $0.lease.plan == "p-merge" && $0.lease.todo == "a" })
+        try failBothTries(harness, again, MergeResult(outcome: .checksFailed, detail: "test -f a.txt: exit 1"))
+        #expect(harness.state("p-merge", "a") == "escalated")
+        #expect(harness.core.inbox.items.map(\.id) == ["p-merge-a"], "asked again")
+
+        // Denied, with a reason: the TODO's work is left out.
+        let denied = try harness.control(.answer, AnswerBody(item: item.id, decision: .deny, text: "we keep main's version"))
+        #expect(try denied.errors().isEmpty)
+        #expect(harness.state("p-merge", "a") == "skipped")
+        #expect(harness.core.inbox.isEmpty)
+        #expect(denied.events.contains { $0.type == .mergeSkipped && $0.data["reason"] == "we keep main's version" })
+        let gone = try harness.control(.answer, AnswerBody(item: item.id, decision: .approve))
+        #expect(try gone.errors().first?.message.contains("no inbox item p-merge-a") == true)
+    }
+
+    /// A merge taken up again has its two tries again: both fail.
+    func failBothTries(_ harness: CoreHarness, _ first: AssignBody, _ result: MergeResult) throws {
+        let second = try #require(try merge(harness, first, result).assigns().first { $0.lease.plan == "p-merge" })
+        try merge(harness, second, result)
+    }
+
+    @Test func aMergeRetriedOrSkippedElsewhereLeavesTheInbox() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 4)
+        let (_, mergeA) = try startWithAsMerge(harness)
+        let refused = try merge(harness, mergeA, MergeResult(outcome: .conflict, conflicts: ["a.txt"], detail: "x"))
+        let repair = try #require(try refused.assigns().first { $0.lease.plan == "p-merge" })
+        try merge(harness, repair, MergeResult(outcome: .conflict, conflicts: ["a.txt"], detail: "x"))
+        #expect(harness.core.inbox.count == 1)
+        let retried = try harness.control(.todo, TodoRequest(plan: "p-merge", todo: "a", action: .retry))
+        #expect(harness.core.inbox.isEmpty)
+        #expect(retried.events.contains { $0.type == .inboxDropped && $0.data["item"] == "p-merge-a" })
+        let again = try #require(try retried.assigns().first { $0.lease.plan == "p-merge" })
+        try failBothTries(harness, again, MergeResult(outcome: .conflict, conflicts: ["a.txt"], detail: "x"))
+        #expect(harness.core.inbox.count == 1)
+        let skipped = try harness.control(.merge, MergeRequest(plan: "p", todo: "a", action: .skip))
+        #expect(harness.core.inbox.isEmpty)
+        #expect(skipped.events.contains { $0.type == .inboxDropped && $0.data["item"] == "p-merge-a" })
+    }
+
     @Test func onlyAQueuedMergeCanBeSkipped() throws {
         let harness = try CoreHarness()
         try harness.register("w1", slots: 4)
