@@ -43,6 +43,11 @@ extension CoordinatorCore {
             if let stream = event.stream { data["stream"] = .string(stream) }
             if let text = event.text { data["text"] = .string(text) }
             if let detection = event.detection { data["detection"] = .string(detection.rawValue) }
+            if event.kind == .checkpoint, let files = event.files {
+                // The files a running TODO has changed so far, for conflict-aware scheduling and review.
+                todos.addWork(key, tokens: 0, files: files)
+                data["files"] = .array(files.prefix(100).map { .string($0) })
+            }
             record(.agent(event.kind), plan: key.plan, todo: key.todo, worker: worker, data)
         }
     }

@@ -26,7 +26,8 @@ extension CoordinatorCore {
                         branch: record.plan.branch(of: spec.id),
                         facts: todo.facts,
                         repairs: todo.attempts + todo.recoveries.values.reduce(0, +),
-                        detail: todo.detail
+                        detail: todo.detail,
+                        touchedFiles: spec.filesTouched(todo.facts)
                     )
                 )
             }

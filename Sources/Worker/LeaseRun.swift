@@ -77,7 +77,9 @@ struct LeaseRun: Sendable {
             guard !abort.isSet else { return nil }
             do {
                 let line = try await worktree.update { try await workspace.checkpoint(&$0, lease: lease, outcome: outcome) }
-                events([AgentEvent(kind: .checkpoint, text: line)])
+                // What the branch has changed so far: the coordinator keeps TODOs that may touch it from running now.
+                let files = await workspace.changedFiles(await worktree.value)
+                events([AgentEvent(kind: .checkpoint, text: line, files: files)])
                 return line
             } catch {
                 events([AgentEvent(kind: .checkpointFailed, text: "\(error)")])

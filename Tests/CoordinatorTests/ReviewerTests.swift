@@ -14,6 +14,7 @@ import Testing
         seconds: Int64? = nil,
         startedAgo: Int64? = nil,
         files: [String] = [],
+        declared: [String] = [],
         repairs: Int = 0
     ) -> ReviewInput.Item {
         var facts = WorkFacts()
@@ -30,8 +31,33 @@ import Testing
             branch: "drover/p/\(id)",
             facts: facts,
             repairs: repairs,
-            detail: state == .failed ? "tests fail" : nil
+            detail: state == .failed ? "tests fail" : nil,
+            touchedFiles: declared + files
         )
+    }
+
+    @Test func branchesThatMayTouchTheSameFilesAreARiskWhetherDeclaredOrChanged() {
+        let items = [
+            item("routes", .running, declared: ["Sources/App/*.swift"]),
+            item("auth", .ready, declared: ["Sources/App/Auth.swift"]),
+            item("docs", .done, files: ["README.md"], declared: ["docs/**"]),
+            item("readme", .running, files: ["README.md"]),
+            item("tests", .ready, declared: ["Tests/**"]),
+            item("gone", .skipped, declared: ["Tests/**"]),
+        ]
+        let risks = Reviewer(input(items, slots: 4, freeSlots: 0)).review().risks
+        #expect(risks.map(\.branches) == [["drover/p/auth", "drover/p/routes"], ["drover/p/docs", "drover/p/readme"]])
+        let declared = risks[0]
+        #expect(declared.files == ["Sources/App/*.swift", "Sources/App/Auth.swift"])
+        #expect(declared.reason.hasPrefix("both change or may change Sources/App/*.swift, Sources/App/Auth.swift"), "\(declared.reason)")
+        #expect(risks[1].files == ["README.md"])
+        #expect(risks[1].reason.hasPrefix("both change README.md"), "changed by both: no longer a guess")
+
+        // Another plan's branches are in another repository, or another integration: not compared.
+        var other = item("elsewhere", .running, declared: ["Tests/**"])
+        other.plan = "q"
+        other.branch = "drover/q/elsewhere"
+        #expect(Reviewer(input([items[4], other], slots: 4, freeSlots: 0)).review().risks.isEmpty)
     }
 
     func input(_ items: [ReviewInput.Item], slots: Int, freeSlots: Int, inbox: [InboxItem] = []) -> ReviewInput {

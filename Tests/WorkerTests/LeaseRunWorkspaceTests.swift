@@ -46,7 +46,8 @@ struct LeaseRunWorkspaceTests {
         )
     }
 
-    /// Runs `task` under lease `p/t@1` with a command agent; returns the result and the workspace events.
+    /// Runs `task` under lease `p/t@1` with a command agent; returns the result and the workspace events (a
+    /// checkpoint's with the files it says the branch changed).
     static func run(_ task: TaskSpec, in directory: String) async -> (AgentResult, [String]) {
         let events = Mutex<[String]>([])
         let run = LeaseRun(agent: CommandAgent(), workdir: "\(directory)/work", worker: "w1")
@@ -55,7 +56,10 @@ struct LeaseRunWorkspaceTests {
             lease: LeaseRef(leaseId: "p/t@1", plan: "p", todo: "t", epoch: 1),
             abort: LeaseRun.Abort(),
             context: .standalone { new in
-                events.withLock { $0 += new.filter { $0.kind == .workspace || $0.kind == .checkpoint }.compactMap(\.text) }
+                let lines = new.filter { $0.kind == .workspace || $0.kind == .checkpoint }.compactMap { event in
+                    event.text.map { text in text + (event.files.map { " [files: \($0.joined(separator: ", "))]" } ?? "") }
+                }
+                events.withLock { $0 += lines }
             }
         )
         return (result, events.withLock { $0 })
@@ -71,6 +75,7 @@ struct LeaseRunWorkspaceTests {
         )
         #expect(result.outcome == .succeeded, "\(result.summary)")
         #expect(events.first == "worktree on drover/p/t, from dev")
+        #expect(events.last?.hasSuffix("pushed to drover/p/t [files: made.txt]") == true, "the checkpoint says what changed: \(events)")
         #expect(result.files == ["made.txt"], "counted against dev, whose dev.txt is not the TODO's")
         let parent = try await Self.sh("git --git-dir remote.git rev-parse drover/p/t~1", in: directory.path)
         #expect(parent == (try await Self.sh("git --git-dir remote.git rev-parse dev", in: directory.path)))

@@ -22,6 +22,8 @@ struct ReviewInput: Sendable {
         /// Failed attempts plus recoveries granted.
         var repairs: Int
         var detail: String?
+        /// The files it may touch (globs): those it declares and those it changed so far (`Todo.filesTouched`).
+        var touchedFiles: [String] = []
     }
 
     /// Wall-clock milliseconds.

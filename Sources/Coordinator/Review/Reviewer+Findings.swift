@@ -77,28 +77,38 @@ extension Reviewer {
         ]
     }
 
-    /// Pairs of branches that changed the same files: they will conflict when merged.
+    /// Pairs of branches of a plan that change, or may change, the same files: they will conflict when merged. The
+    /// same data conflict-aware scheduling keeps apart: the files each TODO declares (globs) and those it changed so
+    /// far (its checkpoints, its report).
     func risks() -> [ReviewBody.Risk] {
-        var branchesByFile: [String: [String]] = [:]
-        for item in input.items where item.state != .skipped && item.state != .cancelled {
-            for file in Set(item.facts.files) { branchesByFile[file, default: []].append(item.branch) }
+        let live = input.items.filter {
+            $0.state != .skipped && $0.state != .cancelled && !$0.touchedFiles.isEmpty
         }
-        var filesByPair: [[String]: [String]] = [:]
-        for (file, branches) in branchesByFile where branches.count > 1 {
-            let sorted = branches.sorted()
-            for first in 0..<sorted.count {
-                for second in (first + 1)..<sorted.count { filesByPair[[sorted[first], sorted[second]], default: []].append(file) }
+        var risks: [ReviewBody.Risk] = []
+        for items in Dictionary(grouping: live, by: \.plan).values {
+            for (index, first) in items.enumerated() {
+                for second in items[(index + 1)...] {
+                    let changed = Set(first.facts.files).intersection(second.facts.files)
+                    let files = Set(
+                        FileGlob.overlapping(first.touchedFiles, second.touchedFiles)
+                            + FileGlob.overlapping(second.touchedFiles, first.touchedFiles)
+                    )
+                    guard !files.isEmpty else { continue }
+                    let sorted = files.sorted()
+                    let shown = sorted.prefix(3).joined(separator: ", ") + (sorted.count > 3 ? " and \(sorted.count - 3) more" : "")
+                    risks.append(
+                        ReviewBody.Risk(
+                            branches: [first.branch, second.branch].sorted(),
+                            files: sorted,
+                            reason: (files == changed ? "both change " : "both change or may change ") + shown
+                                + ": merge one, then rebase the other before merging it"
+                        )
+                    )
+                }
             }
         }
-        return filesByPair.map { pair, files in
-            let files = files.sorted()
-            let shown = files.prefix(3).joined(separator: ", ") + (files.count > 3 ? " and \(files.count - 3) more" : "")
-            return ReviewBody.Risk(
-                branches: pair,
-                files: files,
-                reason: "both change \(shown): merge one, then rebase the other before merging it"
-            )
+        return risks.sorted {
+            ($0.files.count, $1.branches.joined(separator: " ")) > ($1.files.count, $0.branches.joined(separator: " "))
         }
-        .sorted { ($0.files.count, $1.branches.joined(separator: " ")) > ($1.files.count, $0.branches.joined(separator: " ")) }
     }
 }

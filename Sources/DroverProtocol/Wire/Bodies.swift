@@ -242,12 +242,16 @@ public struct AgentEvent: Codable, Sendable, Equatable {
     public var text: String?
     /// For `detected`: what the supervisor saw go wrong.
     public var detection: Detection?
+    /// For `checkpoint`: the files the TODO's branch has changed so far, which conflict-aware scheduling keeps
+    /// apart from the TODOs that may touch them.
+    public var files: [String]?
 
-    public init(kind: AgentEventKind, stream: String? = nil, text: String? = nil, detection: Detection? = nil) {
+    public init(kind: AgentEventKind, stream: String? = nil, text: String? = nil, detection: Detection? = nil, files: [String]? = nil) {
         self.kind = kind
         self.stream = stream
         self.text = text
         self.detection = detection
+        self.files = files
     }
 }
 

@@ -123,6 +123,10 @@ extension ProgressBody: WireBody {
             )
             try requireText(event.text, "events[\(index)].text")
             try requireText(event.detection?.rawValue, "events[\(index)].detection", max: 64)
+            if let files = event.files {
+                try require(files.count <= WireLimits.listCount, "events[\(index)].files", "is too long")
+                for (number, file) in files.enumerated() { try requireText(file, "events[\(index)].files[\(number)]", max: 4096) }
+            }
         }
     }
 }

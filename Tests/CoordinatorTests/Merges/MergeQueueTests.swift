@@ -304,6 +304,31 @@ import Testing
         #expect(try next.assigns().map(\.lease.todo) == ["auth"], "it goes once routes is done")
     }
 
+    @Test func theFilesARunningTodoChangedSoFarKeepOthersThatMayTouchThemWaiting() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let plan = Plan(
+            id: "o",
+            title: "o",
+            todos: [Todo(id: "edit", command: "true"), Todo(id: "auth", command: "true", files: ["Sources/App/Auth.swift"])]
+        )
+        let edit = try #require(try harness.submit(plan).assigns().first)
+        #expect(edit.lease.todo == "edit", "it declares no files: nothing to keep apart yet")
+        let checkpoint = AgentEvent(kind: .checkpoint, text: "checkpoint 1a2b3c4 pushed", files: ["Sources/App/Auth.swift"])
+        let progress = try harness.fromWorker("w1", .progress, ProgressBody(leaseId: edit.lease.leaseId, epoch: 1, events: [checkpoint]))
+        #expect(progress.events.first { $0.type == .agent(.checkpoint) }?.data["files"] == .array(["Sources/App/Auth.swift"]))
+
+        let free = try harness.register("w2")
+        #expect(try free.assigns().isEmpty, "auth waits though w2 is free")
+        let held = try #require(free.events.first { $0.type == .todoHeld })
+        #expect(held.todo == "auth" && held.data["with"] == "edit")
+        let review = try #require(
+            try harness.control(.review, ReviewRequest()).first { $0.header?.type == .review }?.decode(ReviewBody.self)
+        )
+        #expect(review.risks.map(\.branches) == [["drover/o/auth", "drover/o/edit"]], "review sees the same files")
+        #expect(try harness.report("w1", edit).assigns().map(\.lease.todo) == ["auth"], "it goes once edit is done")
+    }
+
     @Test func overlapsCanBeOnlyWarnedAboutOrIgnored() throws {
         for (mode, event) in [(Schedule.Overlap.warn, true), (.ignore, false)] {
             let harness = try CoreHarness()
