@@ -218,6 +218,13 @@ struct WorkspaceTests {
             #expect(Set(events.filter { $0.type == .mergeMerged }.compactMap(\.todo)) == ["first", "second", "third"])
             let request = try #require(server.responseRequests.first { $0.text.contains("Drover merge repair: \(repaired)") })
             #expect(request.text.contains("<<<<<<<"), "the repair's prompt carries the conflict hunks")
+            let kept = repaired == "first" ? "second" : "first"
+            #expect(request.text.contains("What \(repaired) was asked to do"), "what this side was asked")
+            #expect(request.text.contains(kept), "and the work already merged")
+            // Codex ran the model's command in the worktree with the merge in progress, and came back with its result.
+            let repairTurn = server.responseRequests.filter { $0.text.contains("Drover merge repair: \(repaired)") }
+            #expect(repairTurn.count >= 2, "the command, then the model's last word")
+            #expect(repairTurn.last?.text.contains("function_call_output") == true, "the second request carries the command's result")
             #expect(try await sh("git --git-dir remote.git show drover/fix/integration:shared.txt", in: dir) == "first\nsecond\n")
             let files = try await sh("git --git-dir remote.git ls-tree --name-only drover/fix/integration", in: dir)
             #expect(files.split(separator: "\n").sorted() == ["README", "shared.txt", "third.txt"])
