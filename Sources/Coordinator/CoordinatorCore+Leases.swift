@@ -62,7 +62,7 @@ extension CoordinatorCore {
         let key = try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref)
         leases.markProcessed(body.leaseId, seq: seq)
         release(key)
-        todos.addWork(key, tokens: body.tokens ?? 0, files: body.files)
+        todos.addWork(key, tokens: body.tokens ?? 0, files: body.files, diffStat: body.diffStat, checks: body.checks)
         var data: [String: JSONValue] = [
             "outcome": .string(body.outcome.rawValue), "epoch": .int(body.epoch), "duration_ms": .int(body.durationMs),
             "summary": .string(body.summary),

@@ -78,7 +78,7 @@ struct LeaseRun: Sendable {
             do {
                 let line = try await worktree.update { try await workspace.checkpoint(&$0, lease: lease, outcome: outcome) }
                 // What the branch has changed so far: the coordinator keeps TODOs that may touch it from running now.
-                let files = await workspace.changedFiles(await worktree.value)
+                let files = await workspace.changes(await worktree.value)?.files
                 events([AgentEvent(kind: .checkpoint, text: line, files: files)])
                 return line
             } catch {
@@ -97,7 +97,9 @@ struct LeaseRun: Sendable {
                 result.summary = "the work is done but could not be saved to \(branch)"
             }
         }
-        result.files = await workspace.changedFiles(await worktree.value)
+        let changes = await workspace.changes(await worktree.value)
+        result.files = changes?.files
+        result.diffStat = changes?.stat
         await workspace.remove(await worktree.value, repository: repository)
         return result
     }

@@ -120,7 +120,9 @@ final class CoreHarness {
         _ outcome: Outcome = .succeeded,
         seq: UInt64? = nil,
         output: String? = nil,
-        merge: MergeResult? = nil
+        merge: MergeResult? = nil,
+        checks: [CheckResult] = [],
+        diffStat: DiffStat? = nil
     ) throws -> [Sent] {
         try fromWorker(
             worker,
@@ -133,7 +135,8 @@ final class CoreHarness {
                 summary: outcome.rawValue,
                 outputTail: "",
                 durationMs: 1,
-                checks: [],
+                checks: checks,
+                diffStat: diffStat,
                 output: output,
                 merge: merge
             ),

@@ -89,6 +89,9 @@ import Testing
     @Test func workFactsSurviveTheirHandWrittenJSON() throws {
         var facts = WorkFacts(startedAt: 5, finishedAt: nil, durationMs: 1200, files: [#"src/"odd" name.swift"#, "a\\b"], tokens: 42)
         #expect(try JSONDecoder().decode(WorkFacts.self, from: Data(facts.json.utf8)) == facts)
+        facts.checks = [CheckResult(check: "command `make \"all\"`", passed: false, detail: "exit 2\nno rule")]
+        facts.diffStat = DiffStat(files: 2, insertions: 10, deletions: 1)
+        #expect(try JSONDecoder().decode(WorkFacts.self, from: Data(facts.json.utf8)) == facts)
         facts = WorkFacts()
         #expect(facts.json == "{}")
         #expect(try JSONDecoder().decode(WorkFacts.self, from: Data(facts.json.utf8)) == facts)

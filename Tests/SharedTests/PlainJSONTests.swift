@@ -339,7 +339,8 @@ import Testing
                 CheckResult(check: "file out/app exists", passed: true, detail: "exists"),
             ],
             tokens: 1200,
-            files: ["a.swift", "b/c.swift"]
+            files: ["a.swift", "b/c.swift"],
+            diffStat: DiffStat(files: 2, insertions: 40, deletions: 7)
         ),
         ReportBody(leaseId: "l", epoch: 1, outcome: .timedOut, exitCode: nil, summary: "", outputTail: "", durationMs: 0, checks: []),
         // Not plain: a step's answer.

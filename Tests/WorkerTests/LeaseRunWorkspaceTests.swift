@@ -77,6 +77,7 @@ struct LeaseRunWorkspaceTests {
         #expect(events.first == "worktree on drover/p/t, from dev")
         #expect(events.last?.hasSuffix("pushed to drover/p/t [files: made.txt]") == true, "the checkpoint says what changed: \(events)")
         #expect(result.files == ["made.txt"], "counted against dev, whose dev.txt is not the TODO's")
+        #expect(result.diffStat == DiffStat(files: 1, insertions: 1, deletions: 0))
         let parent = try await Self.sh("git --git-dir remote.git rev-parse drover/p/t~1", in: directory.path)
         #expect(parent == (try await Self.sh("git --git-dir remote.git rev-parse dev", in: directory.path)))
     }

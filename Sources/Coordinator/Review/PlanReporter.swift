@@ -25,7 +25,9 @@ enum PlanReporter {
                 durationMs: todo?.facts.durationMs,
                 files: todo?.facts.files ?? [],
                 checks: spec.checks.map(\.description),
-                merge: integration == nil ? nil : merges[spec.id]?.state.rawValue
+                merge: integration == nil ? nil : merges[spec.id]?.state.rawValue,
+                checkResults: todo?.facts.checks ?? [],
+                diffStat: todo?.facts.diffStat
             )
         }
         return PlanReport(

@@ -10,7 +10,8 @@ struct TodoKey: Hashable, Sendable, CustomStringConvertible {
 /// What the review needs to know about a TODO's work. Persisted as JSON in `todos.facts`.
 struct WorkFacts: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
-        case startedAt = "started_at", finishedAt = "finished_at", durationMs = "duration_ms", files, tokens
+        case startedAt = "started_at", finishedAt = "finished_at", durationMs = "duration_ms", files, tokens, checks,
+            diffStat = "diff_stat"
     }
     /// Wall-clock milliseconds when its latest run began (the worker accepted it).
     var startedAt: Int64?
@@ -22,6 +23,10 @@ struct WorkFacts: Codable, Sendable, Equatable {
     var files: [String] = []
     /// Model tokens over all its runs.
     var tokens: Int64 = 0
+    /// Its acceptance checks' results, from the latest report that ran them (details cut short).
+    var checks: [CheckResult] = []
+    /// How much its branch changed, from the latest report that said.
+    var diffStat: DiffStat?
 
     init(startedAt: Int64? = nil, finishedAt: Int64? = nil, durationMs: Int64? = nil, files: [String] = [], tokens: Int64 = 0) {
         self.startedAt = startedAt
@@ -39,6 +44,8 @@ struct WorkFacts: Codable, Sendable, Equatable {
         durationMs = try container.decodeIfPresent(Int64.self, forKey: .durationMs)
         files = try container.decodeIfPresent([String].self, forKey: .files) ?? []
         tokens = try container.decodeIfPresent(Int64.self, forKey: .tokens) ?? 0
+        checks = try container.decodeIfPresent([CheckResult].self, forKey: .checks) ?? []
+        diffStat = try container.decodeIfPresent(DiffStat.self, forKey: .diffStat)
     }
 
     /// The JSON stored in `todos.facts`, written by hand: a TODO's row is written several times in its life, on the
@@ -53,6 +60,21 @@ struct WorkFacts: Codable, Sendable, Equatable {
         if !files.isEmpty {
             text += (text.count > 1 ? "," : "") + "\"files\":"
             JSONValue.array(files.map { .string($0) }).appendJSON(to: &text)
+        }
+        if !checks.isEmpty {
+            text += (text.count > 1 ? "," : "") + "\"checks\":"
+            let results = checks.map { check -> JSONValue in
+                .object(["check": .string(check.check), "passed": .bool(check.passed), "detail": .string(check.detail)])
+            }
+            JSONValue.array(results).appendJSON(to: &text)
+        }
+        if let diffStat {
+            text += (text.count > 1 ? "," : "") + "\"diff_stat\":"
+            let stat: [String: JSONValue] = [
+                "files": .int(Int64(diffStat.files)), "insertions": .int(Int64(diffStat.insertions)),
+                "deletions": .int(Int64(diffStat.deletions)),
+            ]
+            JSONValue.object(stat).appendJSON(to: &text)
         }
         return text + "}"
     }

@@ -258,10 +258,16 @@ struct TodoTable {
     // MARK: - Work reported
 
     /// Adds a report's tokens and changed files to the TODO's facts.
-    mutating func addWork(_ key: TodoKey, tokens: Int64, files: [String]?) {
+    mutating func addWork(_ key: TodoKey, tokens: Int64, files: [String]?, diffStat: DiffStat? = nil, checks: [CheckResult] = []) {
         change(key) { todo in
             todo.row.facts.tokens += tokens
             if let files { todo.row.facts.files = files }
+            if let diffStat { todo.row.facts.diffStat = diffStat }
+            if !checks.isEmpty {
+                todo.row.facts.checks = checks.map {
+                    CheckResult(check: $0.check, passed: $0.passed, detail: String($0.detail.suffix(500)))
+                }
+            }
         }
     }
 

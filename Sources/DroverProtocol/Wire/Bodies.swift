@@ -306,7 +306,7 @@ public struct CheckResult: Codable, Sendable, Equatable {
 public struct ReportBody: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case leaseId = "lease_id", epoch, outcome, exitCode = "exit_code", summary, outputTail = "output_tail", durationMs = "duration_ms",
-            checks, tokens, files, output, merge
+            checks, tokens, files, diffStat = "diff_stat", output, merge
     }
 
     public var leaseId: String
@@ -322,6 +322,8 @@ public struct ReportBody: Codable, Sendable, Equatable {
     public var tokens: Int64?
     /// Files the TODO's branch changed against the default branch (optional; at most ``WireLimits/maxFiles``).
     public var files: [String]?
+    /// How much the TODO's branch changed (optional).
+    public var diffStat: DiffStat?
     /// The session's answer, when the task asked for one (``TaskSpec/output``): JSON text already read and valid.
     public var output: String?
     /// For a merge task: what the merge came to.
@@ -338,9 +340,11 @@ public struct ReportBody: Codable, Sendable, Equatable {
         checks: [CheckResult],
         tokens: Int64? = nil,
         files: [String]? = nil,
+        diffStat: DiffStat? = nil,
         output: String? = nil,
         merge: MergeResult? = nil
     ) {
+        self.diffStat = diffStat
         self.merge = merge
         self.output = output
         self.tokens = tokens

@@ -88,6 +88,7 @@ extension PlainJSON {
 
     private static let reportKeys: [StaticString] = [
         "lease_id", "epoch", "outcome", "exit_code", "summary", "output_tail", "duration_ms", "checks", "tokens", "files",
+        "diff_stat",
     ]
 
     /// A `report` body whose texts are plain.
@@ -104,6 +105,7 @@ extension PlainJSON {
             var checks: [CheckResult]?
             var tokens: Int64?
             var files: [String]?
+            var diffStat: DiffStat?
             let read = scanner.object { scanner, key, keys in
                 guard let index = scanner.index(of: key, in: reportKeys), keys.first(index) else { return false }
                 switch index {
@@ -125,6 +127,9 @@ extension PlainJSON {
                 case 9:
                     if scanner.takeNull() { return true }
                     files = scanner.stringArray()
+                case 10:
+                    if scanner.takeNull() { return true }
+                    diffStat = scanner.diffStat()
                 default: return false
                 }
                 // Each case set its field from what it read; nil there means it could not.
@@ -137,7 +142,8 @@ extension PlainJSON {
                 case 6: duration != nil
                 case 7: checks != nil
                 case 8: tokens != nil
-                default: files != nil
+                case 9: files != nil
+                default: diffStat != nil
                 }
             }
             guard read, scanner.atEnd, let leaseID, let epoch, let outcome, let summary, let outputTail, let duration, let checks
@@ -152,7 +158,8 @@ extension PlainJSON {
                 durationMs: duration,
                 checks: checks,
                 tokens: tokens,
-                files: files
+                files: files,
+                diffStat: diffStat
             )
         }
     }
@@ -179,6 +186,14 @@ extension PlainJSON {
         writer.text += "]"
         if let tokens = body.tokens { writer.field("tokens", tokens) }
         if let files = body.files { writer.field("files", files) }
+        if let diffStat = body.diffStat {
+            var inner = ObjectWriter()
+            inner.field("files", Int64(diffStat.files))
+            inner.field("insertions", Int64(diffStat.insertions))
+            inner.field("deletions", Int64(diffStat.deletions))
+            writer.key("diff_stat")
+            writer.text += inner.closed
+        }
         if let output = body.output { writer.field("output", output) }
         if let merge = body.merge {
             writer.key("merge")
@@ -196,6 +211,7 @@ extension PlainJSONScanner {
 
     private static let leaseKeys: [StaticString] = ["lease_id", "plan", "todo", "epoch"]
     private static let checkResultKeys: [StaticString] = ["check", "passed", "detail"]
+    private static let diffStatKeys: [StaticString] = ["files", "insertions", "deletions"]
     private static let taskKeys: [StaticString] = [
         "title", "command", "prompt", "timeout_seconds", "checks", "budget", "risk", "permissions", "repository", "branch",
     ]
@@ -291,5 +307,17 @@ extension PlainJSONScanner {
             return true
         }
         return read ? results : nil
+    }
+
+    /// A `diff_stat` object: three counts that fit an `Int`.
+    mutating func diffStat() -> DiffStat? {
+        var counts: [Int?] = [nil, nil, nil]
+        let read = object { scanner, key, keys in
+            guard let index = scanner.index(of: key, in: Self.diffStatKeys), keys.first(index) else { return false }
+            counts[index] = scanner.signed().flatMap { Int(exactly: $0) }
+            return counts[index] != nil
+        }
+        guard read, let files = counts[0], let insertions = counts[1], let deletions = counts[2] else { return nil }
+        return DiffStat(files: files, insertions: insertions, deletions: deletions)
     }
 }

@@ -11,7 +11,8 @@ public struct PlanReport: Codable, Sendable, Equatable {
     /// One TODO's line in the report.
     public struct TodoLine: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
-            case id, title, state, detail, attempts, recoveries, tokens, durationMs = "duration_ms", files, checks, merge
+            case id, title, state, detail, attempts, recoveries, tokens, durationMs = "duration_ms", files, checks, merge,
+                checkResults = "check_results", diffStat = "diff_stat"
         }
 
         public var id: String
@@ -32,6 +33,10 @@ public struct PlanReport: Codable, Sendable, Equatable {
         public var checks: [String]
         /// Its merge into the integration branch: `done`, `skipped`, `escalated`…; nil without a repository.
         public var merge: String?
+        /// Its checks' results, from the last run that ran them (empty when none did).
+        public var checkResults: [CheckResult]?
+        /// How much its branch changed.
+        public var diffStat: DiffStat?
 
         public init(
             id: String,
@@ -44,8 +49,12 @@ public struct PlanReport: Codable, Sendable, Equatable {
             durationMs: Int64?,
             files: [String],
             checks: [String],
-            merge: String?
+            merge: String?,
+            checkResults: [CheckResult]? = nil,
+            diffStat: DiffStat? = nil
         ) {
+            self.checkResults = checkResults
+            self.diffStat = diffStat
             self.id = id
             self.title = title
             self.state = state
@@ -120,17 +129,24 @@ public struct PlanReport: Codable, Sendable, Equatable {
         let done = todos.count { $0.state == .done }
         lines.append("Plan `\(plan)` \(state.rawValue): \(done) of \(todos.count) TODOs done.")
         lines.append("")
-        lines.append("| TODO | outcome | files | recoveries | tokens | time |")
-        lines.append("|---|---|---|---|---|---|")
+        lines.append("| TODO | outcome | changes | checks | recoveries | tokens | time |")
+        lines.append("|---|---|---|---|---|---|---|")
         for todo in todos {
             let recoveries =
                 todo.recoveries.isEmpty
                 ? "–" : todo.recoveries.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")
             let time = todo.durationMs.map { String(format: "%.1f s", Double($0) / 1000) } ?? "–"
             let outcome = todo.state.rawValue + (todo.attempts > 0 ? " (\(todo.attempts) failed runs)" : "")
+            let changes = todo.diffStat?.summary ?? "\(todo.files.count) file\(todo.files.count == 1 ? "" : "s")"
             lines.append(
-                "| \(cell(todo.id)): \(cell(todo.title)) | \(outcome) | \(todo.files.count) | \(recoveries) | \(todo.tokens) | \(time) |"
+                "| \(cell(todo.id)): \(cell(todo.title)) | \(outcome) | \(changes) | \(checks(todo)) | \(recoveries) | \(todo.tokens) | \(time) |"
             )
+        }
+        for todo in todos {
+            for check in todo.checkResults ?? [] where !check.passed {
+                lines.append("")
+                lines.append("- `\(todo.id)` check `\(cell(check.check))` failed: \(cell(String(check.detail.suffix(300))))")
+            }
         }
         for todo in todos where todo.state != .done {
             lines.append("")
@@ -162,6 +178,12 @@ public struct PlanReport: Codable, Sendable, Equatable {
             }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `2/2 passed`, or `–` when no run ran its checks.
+    private func checks(_ todo: TodoLine) -> String {
+        guard let results = todo.checkResults, !results.isEmpty else { return todo.checks.isEmpty ? "–" : "not run" }
+        return "\(results.count { $0.passed })/\(results.count) passed"
     }
 
     private func cell(_ text: String) -> String {

@@ -144,6 +144,13 @@ extension ReportBody: WireBody {
             try require(files.count <= WireLimits.maxFiles, "files", "has more than \(WireLimits.maxFiles) entries")
             for file in files { try requireText(file, "files", max: 4096) }
         }
+        if let diffStat {
+            try require(
+                diffStat.files >= 0 && diffStat.insertions >= 0 && diffStat.deletions >= 0,
+                "diff_stat",
+                "must not count anything negative"
+            )
+        }
         try requireText(output, "output")
         try require((merge?.conflicts?.count ?? 0) <= WireLimits.maxFiles, "merge.conflicts", "is too long")
         try requireText(merge?.detail, "merge.detail")

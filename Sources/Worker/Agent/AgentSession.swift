@@ -14,6 +14,8 @@ public struct AgentResult: Sendable, Equatable {
     public var tokens: Int64?
     /// Files its branch changed, relative to its base (set by the lease run; nil for a detached worktree).
     public var files: [String]?
+    /// How much its branch changed (set by the lease run with ``files``).
+    public var diffStat: DiffStat?
     /// The session's answer, when the task asked for one (``TaskSpec/output``): JSON text that was read and could be
     /// used.
     public var output: String?

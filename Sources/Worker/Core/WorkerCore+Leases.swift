@@ -69,6 +69,7 @@ extension WorkerCore {
             checks: result.checks,
             tokens: result.tokens,
             files: result.files.map { Array($0.prefix(WireLimits.maxFiles)) },
+            diffStat: result.diffStat,
             output: result.output,
             merge: result.merge
         )

@@ -171,18 +171,20 @@ struct GitWorkspace {
         return unchanged ? "no changes; \(branch) is at \(short)" : "checkpoint \(short) pushed to \(branch)"
     }
 
-    /// The files the branch changed since it left its base, for the coordinator's review (which branches touch the
-    /// same files); `nil` when git cannot tell, and for a detached worktree (its work is thrown away).
-    func changedFiles(_ worktree: Worktree) async -> [String]? {
+    /// What the branch changed since it left its base: its files, for the coordinator's scheduling and review
+    /// (which branches touch the same files), and how much; `nil` when git cannot tell, and for a detached worktree
+    /// (its work is thrown away).
+    func changes(_ worktree: Worktree) async -> (files: [String], stat: DiffStat)? {
         guard worktree.branch != nil else { return nil }
-        // With its dependencies' work merged in, the branch's own files are those of its own commits: the first
+        // With its dependencies' work merged in, the branch's own changes are those of its own commits: the first
         // parents, merges left out.
         let command =
             worktree.hasDependencies
-            ? ["-C", worktree.path, "log", "--first-parent", "--no-merges", "--name-only", "--format=", "\(worktree.base)..HEAD"]
-            : ["-C", worktree.path, "diff", "--name-only", "\(worktree.base)...HEAD"]
-        guard let names = try? await git(command) else { return nil }
-        return Array(Set(names.split(separator: "\n").map(String.init).filter { !$0.isEmpty })).sorted()
+            ? ["-C", worktree.path, "log", "--first-parent", "--no-merges", "--numstat", "--format=", "\(worktree.base)..HEAD"]
+            : ["-C", worktree.path, "diff", "--numstat", "\(worktree.base)...HEAD"]
+        guard let output = try? await git(command) else { return nil }
+        let (stat, files) = DiffStat.numstat(output)
+        return (files, stat)
     }
 
     /// Removes a lease's worktree (its commits live on in the repository).

@@ -351,7 +351,14 @@ import Testing
         try harness.register("w1", slots: 4)
         let (started, mergeA) = try startWithAsMerge(harness)
         let b = try #require(started.first { $0.lease.todo == "b" })
-        let c = try #require(try harness.report("w1", b).assigns().first { $0.lease.todo == "c" })
+        let c = try #require(
+            try harness.report(
+                "w1",
+                b,
+                checks: [CheckResult(check: "command `test -f b.txt`", passed: true, detail: "exit 0")],
+                diffStat: DiffStat(files: 2, insertions: 12, deletions: 3)
+            ).assigns().first { $0.lease.todo == "c" }
+        )
         let mergeB = try #require(
             try merge(harness, mergeA, MergeResult(outcome: .merged, head: "h1")).assigns().first { $0.lease.plan == "p-merge" }
         )
@@ -359,7 +366,12 @@ import Testing
         #expect(try early.errors().first?.message.contains("has no report yet") == true)
 
         // c fails: the plan ends, b's merge still goes in, then the plan is finalized.
-        try harness.report("w1", c, .failed)
+        try harness.report(
+            "w1",
+            c,
+            .failed,
+            checks: [CheckResult(check: "command `test -f c.txt`", passed: false, detail: "exit 1: no c.txt")]
+        )
         #expect(harness.core.todos.plans["p"]?.state == .failed)
         #expect(try report(harness, "p") == nil, "not before its merges have ended")
         let last = try merge(harness, mergeB, MergeResult(outcome: .merged, head: "h2"))
@@ -371,6 +383,9 @@ import Testing
         #expect(made.todos.map(\.state) == [.done, .done, .failed])
         #expect(made.todos[0].merge == "done")
         #expect(made.todos[0].checks == ["command `test -f a.txt`"])
+        #expect(made.todos[1].diffStat == DiffStat(files: 2, insertions: 12, deletions: 3), "how much b's branch changed")
+        #expect(made.todos[1].checkResults?.map(\.passed) == [true], "b's checks' last results")
+        #expect(made.todos[2].checkResults?.first?.detail == "exit 1: no c.txt")
         let integration = try #require(made.integration)
         #expect(integration.head == "h2")
         #expect(integration.merged == ["a", "b"])
@@ -381,6 +396,8 @@ import Testing
         #expect(markdown.contains("Plan `p` failed: 2 of 3 TODOs done."))
         #expect(markdown.contains("`drover/p/integration` is at `h2`, with 2 of 3 merged: a, b."))
         #expect(markdown.contains("- `c`: not done (failed)"))
+        #expect(markdown.contains("| b: b | done | 2 files, +12 −3 | 1/1 passed |"), "\(markdown)")
+        #expect(markdown.contains("- `c` check `command `test -f c.txt`` failed: exit 1: no c.txt"))
         #expect(markdown.contains("## Next steps"))
     }
 
