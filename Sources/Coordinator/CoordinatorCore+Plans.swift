@@ -36,8 +36,9 @@ extension CoordinatorCore {
         for key in readied { record(.todoReady, plan: key.plan, todo: key.todo) }
     }
 
-    /// Rebuilds memory from the store after a start or restart.
-    func recover(from snapshot: Store.Snapshot, now: Int64) {
+    /// Rebuilds memory from the store after a start or restart; `announce` records `coordinator.started` (not when the
+    /// state is opened with no coordinator, as by ``StateDirectory``).
+    func recover(from snapshot: Store.Snapshot, now: Int64, announce: Bool = true) {
         lastSeq = snapshot.lastSeq
         leases = LeaseTable(processedReports: snapshot.processedReports)
         var recovered = 0
@@ -53,7 +54,9 @@ extension CoordinatorCore {
         }
         restoreJobs(snapshot)
         restoreMergeItems()
-        record(.coordinatorStarted, ["instance": .string(instance), "leases_awaiting_workers": .int(Int64(recovered))])
+        if announce {
+            record(.coordinatorStarted, ["instance": .string(instance), "leases_awaiting_workers": .int(Int64(recovered))])
+        }
         // A plan whose last TODO ended just before a crash is finished now.
         for id in todos.plans.keys { finishPlanIfDone(id) }
     }

@@ -1,13 +1,15 @@
 import DroverProtocol
 
 /// Rollback: an operator moves a plan's integration branch back to one of its tags. `drover rollback` does the git
-/// work itself; the coordinator checks the request first (the tag is the plan's, no merge is under way, where it
-/// left the branch) and records it after: the TODOs merged after the tag are no longer integrated (their merges are
-/// skipped, and `drover merge retry` queues them again), and `merge.rolled_back` says who did it and why.
+/// work itself; the coordinator (or ``StateDirectory`` on its state, when none runs) checks the request first (the
+/// tag is the plan's, no merge is under way, where it left the branch) and records it after: the TODOs merged after
+/// the tag are no longer integrated (their merges are skipped, and `drover merge retry` queues them again), and
+/// `merge.rolled_back` says who did it and why.
 extension CoordinatorCore {
     func operate(_ request: RollbackRequest) throws(ProtocolError) -> RollbackReply {
-        guard let integration = merges[request.plan], let plan = todos.plans[request.plan]?.plan, let repository = plan.repository else {
-            throw ProtocolError(.rejected, "plan \(request.plan) has no integration branch (no such plan, or it has no repository)")
+        guard let plan = todos.plans[request.plan]?.plan else { throw ProtocolError(.rejected, "there is no plan \(request.plan) here") }
+        guard let integration = merges[plan.id], let repository = plan.repository else {
+            throw ProtocolError(.rejected, "plan \(plan.id) has no integration branch: it names no repository")
         }
         let base = "drover/\(plan.id)/base"
         let tag = request.tag ?? base

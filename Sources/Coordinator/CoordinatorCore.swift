@@ -56,13 +56,15 @@ final class CoordinatorCore {
     var heartbeatMs: Int64 { configuration.heartbeatInterval.milliseconds }
     var ttlMs: Int64 { configuration.leaseTTL.milliseconds }
 
+    /// A core on `store`'s state, as a coordinator starts (or restarts); `announce` records `coordinator.started`.
     init(
         configuration: CoordinatorConfiguration,
         store: Store,
         logger: Logger,
         metrics: CoordinatorMetrics = CoordinatorMetrics(),
         audit: AuditLog? = nil,
-        now: Int64
+        now: Int64,
+        announce: Bool = true
     ) throws {
         self.configuration = configuration
         self.store = store
@@ -70,7 +72,7 @@ final class CoordinatorCore {
         self.metrics = metrics
         self.audit = audit
         self.instance = String(UUID().uuidString.prefix(8)).lowercased()
-        try recover(from: store.load(), now: now)
+        try recover(from: store.load(), now: now, announce: announce)
     }
 
     // MARK: - Batches

@@ -33,6 +33,8 @@ public struct CoordinatorService: Service {
         let configuration = self.configuration
         let logger = self.logger
         let metrics = self.metrics
+        let lock = try Self.lockStateDirectory(of: configuration.statePath)
+        defer { lock?.release() }
         let audit = configuration.auditLogPath.map { AuditLog(path: $0, maxBytes: configuration.auditLogMaxBytes) }
         let context = try ZMQContext()
         defer {
@@ -82,6 +84,25 @@ public struct CoordinatorService: Service {
         } catch let error as CoordinatorHandler.StoreFailure {
             logger.critical("coordinator stopped: the state store failed", metadata: ["drover.error": "\(error.underlying)"])
             throw error.underlying
+        }
+    }
+
+    /// The lock of the state file's directory, held while the coordinator runs (none for an in-memory state): one
+    /// writer per state file.
+    /// - Throws: ``DroverError`` (`in_use`) naming who holds it.
+    static func lockStateDirectory(of statePath: String) throws -> StateDirectoryLock? {
+        guard statePath != ":memory:" else { return nil }
+        let parent = (statePath as NSString).deletingLastPathComponent
+        let directory = parent.isEmpty ? "." : parent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do {
+            return try StateDirectoryLock.acquire(in: directory, holder: "coordinator")
+        } catch let held as StateDirectoryLock.Held {
+            throw DroverError(
+                .inUse,
+                "cannot start: \(held); two writers would corrupt its state. Stop that one first, or give this coordinator "
+                    + "a --state-dir of its own"
+            )
         }
     }
 }

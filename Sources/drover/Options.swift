@@ -26,10 +26,17 @@ func bootstrapLogging(label: String, level: Logger.Level) -> Logger {
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// Where to find a coordinator's control or event endpoint: a flag, else the state directory's `endpoints.json`,
-/// else the default port.
+/// else the default port. Commands that can do without a coordinator read (or, for `drover rollback`, change) the
+/// state directory itself.
 struct CoordinatorLocation: ParsableArguments {
-    @Option(help: "State directory whose endpoints.json names the coordinator.")
-    var stateDir: String = ".drover"
+    @Option(
+        name: .customLong("state-dir"),
+        help: "State directory: its endpoints.json names the coordinator; read directly when none is needed (default: .drover)."
+    )
+    var explicitStateDir: String?
+
+    /// The state directory: `--state-dir`, else `.drover`.
+    var stateDir: String { explicitStateDir ?? ".drover" }
 
     @Option(help: "The coordinator's control endpoint (default: from the state directory, else tcp://127.0.0.1:7102).")
     var control: String?

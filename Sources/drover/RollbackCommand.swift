@@ -1,7 +1,10 @@
 import ArgumentParser
+import Coordinator
 import DroverClients
 import DroverProtocol
+import DroverTransport
 import Foundation
+import Logging
 import Worker
 
 struct RollbackCommand: AsyncParsableCommand {
@@ -9,10 +12,15 @@ struct RollbackCommand: AsyncParsableCommand {
         commandName: "rollback",
         abstract: "Move a plan's integration branch back to one of its tags (default: its base).",
         discussion: """
-            The coordinator says what the rollback undoes and where it left the branch; the branch is then moved with \
-            --force-with-lease (refused, with nothing changed, when someone pushed to it since), and the TODOs merged \
-            after the tag are marked not integrated: `drover merge retry PLAN/TODO` queues one again. Who did it and \
-            why goes to the event log and the audit log. Needs a running coordinator.
+            The coordinator's rule says what the rollback undoes and where Drover left the branch; the branch is then \
+            moved with --force-with-lease (refused, with nothing changed, when someone pushed to it since), and the \
+            TODOs merged after the tag are marked not integrated: `drover merge retry PLAN/TODO` queues one again. \
+            Who did it and why goes to the event log and the audit log.
+
+            With --control, the coordinator there is asked. With --state-dir DIR (as after `drover run` ended), the \
+            same rule runs on DIR's state with no coordinator, and the result is written there; refused while a \
+            coordinator runs on DIR. With neither, .drover is used that way when no coordinator runs on it, else the \
+            coordinator that does (or the one on the default port) is asked.
             """
     )
 
@@ -28,8 +36,42 @@ struct RollbackCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = ControlClient(endpoint: location.controlEndpoint)
-        let check = try await client.request(.rollback, RollbackRequest(plan: plan, step: .check, tag: to), as: RollbackReply.self)
+        if let state = try openStateDirectory() {
+            defer { state.close() }
+            try await rollback { request in try state.operate(request) }
+        } else {
+            let client = ControlClient(endpoint: location.controlEndpoint)
+            try await rollback { request in try await client.request(.rollback, request, as: RollbackReply.self) }
+        }
+    }
+
+    /// The state directory to work on with no coordinator, or nil to ask the coordinator: see the discussion.
+    private func openStateDirectory() throws -> StateDirectory? {
+        guard location.control == nil else { return nil }
+        let directory = location.stateDir
+        guard location.explicitStateDir != nil || FileManager.default.fileExists(atPath: "\(directory)/state.sqlite") else { return nil }
+        let logger = bootstrapLogging(label: "drover.rollback", level: .warning)
+        do {
+            return try StateDirectory.open(directory, holder: "drover rollback", logger: logger)
+        } catch StateDirectoryError.inUse(let held) {
+            guard held.holder == "coordinator" else {
+                printError("\(held): wait for it to end; nothing was changed")
+                throw ExitCode(1)
+            }
+            // With no --state-dir, the coordinator running on .drover is the one to ask.
+            guard location.explicitStateDir != nil else { return nil }
+            let control = EndpointsFile.read(in: directory).map { Endpoints.connectable($0.control) } ?? "ENDPOINT"
+            printError(
+                "\(held.who) is running on \(directory): run the rollback through it with --control \(control) (a "
+                    + "state directory is changed directly only when no coordinator runs on it); nothing was changed"
+            )
+            throw ExitCode(1)
+        }
+    }
+
+    /// Checks, moves the branch, records: `answer` answers each step, by the coordinator's rule.
+    private func rollback(_ answer: (RollbackRequest) async throws -> RollbackReply) async throws {
+        let check = try await answer(RollbackRequest(plan: plan, step: .check, tag: to))
         let repository = check.repository
         let current = try await remoteCommit("refs/heads/\(check.branch)", in: repository)
         guard current == check.expect else {
@@ -42,8 +84,7 @@ struct RollbackCommand: AsyncParsableCommand {
             throw ValidationError("the tag \(check.tag) is not in \(repository)")
         }
         try await move(check.branch, from: current, to: target, tag: check.tag, in: repository)
-        let reply = try await client.request(
-            .rollback,
+        let reply = try await answer(
             RollbackRequest(
                 plan: plan,
                 step: .record,
@@ -51,8 +92,7 @@ struct RollbackCommand: AsyncParsableCommand {
                 head: target,
                 reason: reason,
                 by: ProcessInfo.processInfo.environment["USER"]
-            ),
-            as: RollbackReply.self
+            )
         )
         if json {
             printJSON(reply)

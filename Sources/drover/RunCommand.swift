@@ -72,7 +72,7 @@ struct RunCommand: AsyncParsableCommand {
             printError("fix the plan, then run again (`drover plan validate \(file)` checks it alone)")
             throw ExitCode(1)
         }
-        if fresh { try? FileManager.default.removeItem(atPath: stateDir) }
+        if fresh { try removeState() }
         let cluster = try self.cluster(logger: logger)
         let final = try await cluster.run(plan, quiet: json)
         guard let final else {
@@ -86,7 +86,7 @@ struct RunCommand: AsyncParsableCommand {
     /// `--goal`: starts the job (or follows it, when `--id` names one already in the state directory) to its end.
     private func runJob(_ goal: String, logger: Logger) async throws {
         let repository = try job.checkedRepository()
-        if fresh { try? FileManager.default.removeItem(atPath: stateDir) }
+        if fresh { try removeState() }
         let permissions: JobMonitor.PermissionMode =
             approvePermissions ? .approveAll : isatty(STDIN_FILENO) == 1 ? .ask : .printCommands
         let start = JobMonitor.Start(goal: goal, repository: repository, base: job.base, id: job.id)
@@ -105,6 +105,20 @@ struct RunCommand: AsyncParsableCommand {
         }
         if json { printJSON(final) }
         if final.state != .done { throw ExitCode(1) }
+    }
+
+    /// `--fresh`: removes the state directory, unless a coordinator runs on it.
+    private func removeState() throws {
+        do {
+            if FileManager.default.fileExists(atPath: stateDir) {
+                try StateDirectoryLock.acquire(in: stateDir, holder: "drover run --fresh").release()
+            }
+        } catch let held as StateDirectoryLock.Held {
+            throw ValidationError("\(held): --fresh would remove its state; stop it first, or pass another --state-dir")
+        } catch {
+            // Not a directory we can lock: removing it says what is wrong, or starting in it will.
+        }
+        try? FileManager.default.removeItem(atPath: stateDir)
     }
 
     private func cluster(logger: Logger) throws -> LocalCluster {

@@ -18,6 +18,8 @@ public struct DroverError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let git = Code(rawValue: "git")
         /// A codex process failed or answered something unusable.
         public static let codex = Code(rawValue: "codex")
+        /// A state directory is in use by another process (a coordinator, or a command working on it offline).
+        public static let inUse = Code(rawValue: "in_use")
     }
 
     public var code: Code
