@@ -16,7 +16,7 @@ struct DemoTests {
         #expect(output.contains("job demo done"), "\(output)")
         for move in [
             "classify → investigate", "investigate → plan", "plan → permission_negotiate", "permission_negotiate → execute",
-            "execute → done",
+            "execute → finalize", "finalize → done",
         ] {
             #expect(output.contains("job demo: \(move)"), "\(move) in:\n\(output)")
         }
