@@ -12,10 +12,22 @@ final class WaitingSessions<Answer: Sendable>: Sendable {
     }
 
     private let prefix: String
+    private let run: String
     private let state = Mutex(State())
 
-    /// `prefix` starts every item name ("q" for questions, "r" for recovery requests), so the two kinds never clash.
-    init(prefix: String) { self.prefix = prefix }
+    /// `prefix` starts every item name ("q" for questions, "r" for recovery requests), so the two kinds never clash;
+    /// `run` ends it, so the items of a worker restarted under the same id are never taken for its earlier items
+    /// (`q1-5be1f0`): an answer or decision for those finds nobody waiting.
+    init(prefix: String, run: String = WaitingSessions.newRun()) {
+        self.prefix = prefix
+        self.run = run
+    }
+
+    /// Six hex digits, new in every process.
+    static func newRun() -> String {
+        let digits = String(UInt32.random(in: 0...0xFF_FFFF), radix: 16)
+        return String(repeating: "0", count: 6 - digits.count) + digits
+    }
 
     /// Names a new item, keeps the caller waiting under it, and calls `announce` with it (after the continuation is
     /// kept, so even an immediate answer finds it); returns the answer.
@@ -23,7 +35,7 @@ final class WaitingSessions<Answer: Sendable>: Sendable {
         await withCheckedContinuation { continuation in
             let item = state.withLock { state in
                 state.count += 1
-                let item = "\(prefix)\(state.count)"
+                let item = "\(prefix)\(state.count)-\(run)"
                 state.waiting[item] = continuation
                 return item
             }

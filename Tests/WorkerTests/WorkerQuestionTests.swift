@@ -30,6 +30,31 @@ import Testing
         #expect(try harness.control(.answer, "p/a@1", item: "q1", decision: .deny).all == [], "answered once")
     }
 
+    @Test func anAnswerOrDecisionUnderAnotherLeaseIsNotTaken() throws {
+        let harness = WorkerHarness()
+        try harness.registered()
+        try harness.assign("a")
+        try harness.input(.ask(leaseID: "p/a@1", item: "q1-aaaaaa", Self.question))
+        try harness.input(.recover(leaseID: "p/a@1", item: "r1-aaaaaa", Self.request))
+        #expect(try harness.control(.answer, "p/b@1", item: "q1-aaaaaa", decision: .approve).actions == [], "another lease's answer")
+        let foreign = RecoveryBody(
+            ref: "x",
+            leaseId: "p/b@1",
+            item: "r1-aaaaaa",
+            detection: .hung,
+            decision: .escalate,
+            reason: "old",
+            count: 1,
+            limit: 2
+        )
+        #expect(try harness.fromCoordinator(.recovery, foreign).actions == [], "another lease's decision")
+        #expect(
+            try harness.control(.answer, "p/a@1", item: "q1-aaaaaa", decision: .approve).actions == [
+                .answer(item: "q1-aaaaaa", HumanAnswer(decision: .approve))
+            ]
+        )
+    }
+
     @Test func aRestartedCoordinatorIsAskedAgain() throws {
         let harness = WorkerHarness()
         try harness.registered()

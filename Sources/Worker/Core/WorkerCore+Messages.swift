@@ -61,14 +61,18 @@ extension WorkerCore {
             stop(body.leaseId, abort: body.action == .abort, reason: body.reason)
             return
         }
-        guard let item = body.item, asks.removeValue(forKey: item) != nil else { return }
+        // An answer applies only to the question it was given for: its item, under its lease.
+        guard let item = body.item, asks[item]?.leaseID == body.leaseId else { return }
+        asks[item] = nil
         effect(.answer(item: item, HumanAnswer(decision: body.decision ?? .deny, text: body.text)))
     }
 
     /// The policy's decision on a recovery request, which is also its acknowledgement.
     private func decided(_ body: RecoveryBody) {
         outbox.acknowledge(body.ref)
-        guard recoveries.removeValue(forKey: body.item) != nil else { return }
+        // A decision applies only to the request it was made for: its item, under its lease.
+        guard recoveries[body.item]?.leaseID == body.leaseId else { return }
+        recoveries[body.item] = nil
         effect(.decide(item: body.item, RecoveryVerdict(decision: body.decision, reason: body.reason)))
     }
 
