@@ -16,7 +16,7 @@ struct AgentOptions: ParsableArguments {
     @OptionGroup var codex: CodexOptions
     @Option(help: "How codex runs: app-server (one process per lease, two-way) or exec (one process per turn, the fallback).")
     var codexMode: CodexConfiguration.Mode = .appServer
-    @Option(help: "Directory for the per-lease CODEX_HOME folders.") var codexHome: String?
+    @Option(help: "Directory for the sessions' CODEX_HOME folders (one per session, removed when it ends).") var codexHome: String?
     @Option(help: "codex's sandbox: read-only, workspace-write or danger-full-access.") var sandbox = "workspace-write"
     @Option(help: "Seconds without an agent event, while no command runs, before a codex turn counts as hung.")
     var idleTimeout: Double = 180

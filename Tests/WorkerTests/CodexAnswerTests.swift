@@ -53,6 +53,8 @@ struct CodexAnswerTests {
             workdir: workdir,
             events: { new in events.withLock { $0 += new } }
         )
+        let homes = (try? FileManager.default.contentsOfDirectory(atPath: "\(directory.path)/codex-home")) ?? []
+        #expect(homes.isEmpty, "the session's CODEX_HOME is removed when it ends: \(homes)")
         return (result, server.responseRequests, events.withLock { $0 })
     }
 

@@ -12,8 +12,9 @@ import Foundation
 /// A task's context document opens the first prompt of each thread. A task that wants an answer (``TaskSpec/output``)
 /// gives codex its schema on every turn, and the supervisor reads the answer, sending it back while it cannot be used.
 ///
-/// Each lease gets a `CODEX_HOME` of its own, so sessions on one host never mix. stdin is /dev/null, so codex never
-/// waits for input.
+
+/// Each session gets a `CODEX_HOME` of its own (``CodexConfiguration/makeSessionHome(for:)``), removed when it ends, so
+/// sessions on one host never mix. stdin is /dev/null, so codex never waits for input.
 public struct CodexAgent: AgentSession {
     public var configuration: CodexConfiguration
     public var grace: Duration
@@ -30,12 +31,16 @@ public struct CodexAgent: AgentSession {
         guard let prompt = task.prompt else {
             return AgentResult(outcome: .failed, summary: "this worker runs codex, and the TODO has no 'prompt'")
         }
-        let home = "\(configuration.homeRoot)/\(GitWorkspace.safe(lease.leaseId))"
+        let home: String
         do {
-            try configuration.prepareHome(at: home)
+            home = try configuration.makeSessionHome(for: lease.leaseId)
         } catch {
-            return AgentResult(outcome: .failed, summary: "cannot prepare CODEX_HOME at \(home): \(error.localizedDescription)")
+            return AgentResult(
+                outcome: .failed,
+                summary: "cannot make a CODEX_HOME in \(configuration.homeRoot): \(error.localizedDescription) (see --codex-home)"
+            )
         }
+        defer { configuration.removeSessionHome(home) }
         let environment = lease.environment(adding: ["CODEX_HOME": home])
         let schemaFile: String?
         do {

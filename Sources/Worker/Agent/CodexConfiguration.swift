@@ -62,6 +62,33 @@ public struct CodexConfiguration: Sendable {
         self.streamIdleTimeoutMilliseconds = streamIdleTimeoutMilliseconds
     }
 
+    /// Makes a `CODEX_HOME` for one session that no other session anywhere on this host shares, with this
+    /// configuration's `config.toml` in it: `<homeRoot>/<lease>.<8 hex digits>`, made by a `mkdir` that fails when
+    /// the path exists. Two coordinators' leases can have the same id (`<plan>/<todo>@<epoch>`): named by the lease
+    /// alone, one session's `config.toml` (its model server, its key) would be written over by the other's.
+    /// ``removeSessionHome(_:)`` takes it away when the session ends.
+    func makeSessionHome(for leaseID: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: homeRoot, withIntermediateDirectories: true)
+        var attempt = 0
+        while true {
+            let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            let path = "\(homeRoot)/\(GitWorkspace.safe(leaseID)).\(String(repeating: "0", count: 8 - suffix.count))\(suffix)"
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+            } catch CocoaError.fileWriteFileExists where attempt < 8 {
+                attempt += 1
+                continue
+            }
+            try prepareHome(at: path)
+            return path
+        }
+    }
+
+    /// Takes a session's `CODEX_HOME` away (its config, logs and rollouts): its lease is over.
+    func removeSessionHome(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
     /// Makes `path` a `CODEX_HOME` with this configuration's `config.toml` in it.
     func prepareHome(at path: String) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
