@@ -52,6 +52,7 @@ extension CoordinatorCore {
             }
         }
         restoreJobs(snapshot)
+        restoreAIReviewers()
         record(.coordinatorStarted, ["instance": .string(instance), "leases_awaiting_workers": .int(Int64(recovered))])
         // A plan whose last TODO ended just before a crash is finished now.
         for id in todos.plans.keys { finishPlanIfDone(id) }
@@ -102,8 +103,9 @@ extension CoordinatorCore {
             return task
         }
         if let (_, step) = jobs.step(runningAs: todo.key.plan) {
-            return TaskSpec(todo.spec, repository: plan?.repository, branch: nil, base: plan?.base, output: OutputSpec(step: step))
+            return TaskSpec(todo.spec, repository: plan?.repository, branch: nil, base: plan?.base, output: OutputSpec(step: step.answer))
         }
+        if let task = reviewTask(for: todo) { return task }
         var task = TaskSpec(
             todo.spec,
             repository: plan?.repository,
@@ -152,6 +154,7 @@ extension CoordinatorCore {
             ["counts": .object(todos.counts(of: plan.plan).mapValues { .int(Int64($0)) })]
         )
         jobPlanEnded(plan)
+        if isAIReviewer(id) { reviewerEnded(plan) }
         finalizeIfDone(id)
     }
 }

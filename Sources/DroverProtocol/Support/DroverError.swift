@@ -18,6 +18,8 @@ public struct DroverError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let git = Code(rawValue: "git")
         /// A codex process failed or answered something unusable.
         public static let codex = Code(rawValue: "codex")
+        /// Waiting for something (an AI review) took longer than the caller allowed; it may still end later.
+        public static let timedOut = Code(rawValue: "timed_out")
     }
 
     public var code: Code

@@ -180,6 +180,7 @@ extension PlainJSON {
         if let tokens = body.tokens { writer.field("tokens", tokens) }
         if let files = body.files { writer.field("files", files) }
         if let output = body.output { writer.field("output", output) }
+        if let model = body.model { writer.field("model", model) }
         if let merge = body.merge {
             writer.key("merge")
             writer.text += JSONEncoder().text(merge)

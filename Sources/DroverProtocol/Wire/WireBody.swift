@@ -141,6 +141,7 @@ extension ReportBody: WireBody {
             for file in files { try requireText(file, "files", max: 4096) }
         }
         try requireText(output, "output")
+        try requireText(model, "model", max: 200)
         try require((merge?.conflicts?.count ?? 0) <= WireLimits.maxFiles, "merge.conflicts", "is too long")
         try requireText(merge?.detail, "merge.detail")
     }

@@ -70,7 +70,8 @@ extension WorkerCore {
             tokens: result.tokens,
             files: result.files.map { Array($0.prefix(WireLimits.maxFiles)) },
             output: result.output,
-            merge: result.merge
+            merge: result.merge,
+            model: result.model
         )
         sendKept(.report, body, lease: work.lease, now: now)
         logger.info("finished", metadata: ["drover.lease": "\(leaseID)", "drover.outcome": "\(outcome.rawValue)"])
