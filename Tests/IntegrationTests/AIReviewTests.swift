@@ -38,6 +38,47 @@ struct AIReviewTests {
         return (status, (try? String(contentsOfFile: file, encoding: .utf8)) ?? "", process.output)
     }
 
+    /// `drover run PLAN --ai`: the plan runs, then the reviewer, and the report printed at the end has its
+    /// recommendations.
+    @Test func runWithAIPrintsTheReportWithTheRecommendations() async throws {
+        let server = try ScriptedModelServer(scripts: [
+            ModelScript([.message(Self.answer)], match: "Drover AI review: recommendations")
+        ])
+        defer { server.stop() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let dir = directory.path
+        try await sh(
+            """
+            git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \
+            && git config user.email t@t && git config user.name t && echo hello > README \
+            && git add README && git commit --quiet -m seed && git push --quiet origin main
+            """,
+            in: dir
+        )
+        try """
+        id: notes
+        title: Notes
+        repository: \(dir)/remote.git
+        todos:
+          - id: write
+            command: echo notes > notes.txt
+        """.write(toFile: "\(dir)/plan.yaml", atomically: true, encoding: .utf8)
+        let run = try TestProcess(
+            name: "run",
+            arguments: [
+                "run", "plan.yaml", "--ai", "--ai-timeout", "60", "--workers", "1", "--agent", "codex", "--model-base-url",
+                server.baseURL, "--codex-home", "\(dir)/codex-home",
+            ],
+            directory: dir
+        )
+        let status = try await run.wait(timeout: .seconds(120))  // killed by its PID if it is still there then
+        #expect(status == 0, "\(run.output)")
+        #expect(run.output.contains("AI review of plan notes:"), "progress on stderr: \(run.output)")
+        #expect(run.output.contains(PlanReport.AIReview.heading), "\(run.output)")
+        #expect(run.output.contains("- link notes.txt from README"))
+    }
+
     @Test func aFinishedPlansReviewComesBackAsTheModelsOpinion() async throws {
         let server = try ScriptedModelServer(scripts: [
             ModelScript([.shell("cat notes.txt"), .message(Self.answer)], match: "Drover AI review: recommendations")
