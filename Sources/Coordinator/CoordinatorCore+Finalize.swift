@@ -17,7 +17,7 @@ extension CoordinatorCore {
             todoRecords[spec.id] = todos[TodoKey(plan: planID, todo: spec.id)]
             if let integration { mergeRecords[spec.id] = todos[TodoKey(plan: integration.mergePlan, todo: spec.id)] }
         }
-        let report = PlanReporter.report(
+        var report = PlanReporter.report(
             plan: planRecord,
             todos: todoRecords,
             integration: integration,
@@ -25,7 +25,10 @@ extension CoordinatorCore {
             nextSteps: Reviewer(reviewInput(plan: planID)).review().nextSteps,
             now: wallClockMilliseconds()
         )
-        finalized.append((planID, String(decoding: codec.json(report), as: UTF8.self)))
+        // Made again (a TODO taken up again after it was made): an AI review under way still lands in it; one that
+        // has ended was of the report before, and goes with it.
+        if let review = storedReport(planID)?.aiReview, review.state == .running { report.aiReview = review }
+        keepReport(report)
         var data: [String: JSONValue] = [
             "state": .string(planRecord.state.rawValue), "done": .int(Int64(report.todos.count { $0.state == .done })),
             "todos": .int(Int64(report.todos.count)),

@@ -146,6 +146,26 @@ import Testing
         #expect(failed.state == .failed && failed.note == "p-next/review-2 failed: failed")
     }
 
+    @Test func aReviewUnderWayLandsInTheReportMadeAgainAfterARetry() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1", slots: 2)
+        let a = try #require(try harness.submit(plan([Todo(id: "a", prompt: "do a")])).assigns().first)
+        try harness.report("w1", a, .failed)
+        let asked = try ask(harness)
+        let reviewer = try #require(try asked.sent.assigns().first { $0.lease.plan == "p-next" })
+        #expect(reviewer.task.repository == nil && reviewer.task.base == nil, "a plan without a repository: the worker's directory")
+
+        // a is taken up again and done: the report is made again, with the review still under way.
+        let retried = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .retry))
+        let again = try #require(try retried.assigns().first { $0.lease.plan == "p" })
+        let remade = try harness.report("w1", again)
+        #expect(remade.events.contains { $0.type == .planFinalized && $0.plan == "p" })
+        #expect(try stored(harness)?.state == .done && stored(harness)?.aiReview?.state == .running)
+        try harness.report("w1", reviewer, output: Self.answer)
+        let made = try #require(try stored(harness))
+        #expect(made.state == .done && made.aiReview?.state == .done)
+    }
+
     @Test func aRestartKeepsTheReviewUnderWay() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
