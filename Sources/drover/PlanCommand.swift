@@ -115,8 +115,8 @@ extension PlanCommand {
                 With --ai, the coordinator has a codex session (run by a worker, read-only) read the report and the \
                 repository and recommend tests, deployment notes and follow-up work; the command waits for it (progress \
                 on stderr, at most --timeout seconds) and prints the report with the recommendations, marked as the \
-                model's opinion. A review made before is printed at once. --ai needs the coordinator and a worker \
-                running codex.
+                model's opinion. A review made before is printed at once; one that failed is printed with why, and \
+                the command exits 1 (asking again tries again). --ai needs the coordinator and a worker running codex.
                 """
         )
         @Argument(help: "The plan id.") var plan: String
