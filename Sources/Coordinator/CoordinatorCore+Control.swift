@@ -67,7 +67,7 @@ extension CoordinatorCore {
                 reply(Socket.control, to: envelope, .rollback, try operate(request))
             case .planReport:
                 let request = try codec.body(ReportRequest.self, from: body, ref: header.id)
-                reply(Socket.control, to: envelope, .planReport, try planReport(request))
+                reply(Socket.control, to: envelope, .planReport, try planReport(request, now: now))
             case .merge:
                 let request = try codec.body(MergeRequest.self, from: body, ref: header.id)
                 reply(Socket.control, to: envelope, .merge, try operate(request, now: now))

@@ -6,7 +6,9 @@ extension CoordinatorCore {
     /// Finalizes the plan `id` belongs to (itself, or the plan it merges) once it and its merges have ended.
     func finalizeIfDone(_ id: String) {
         let planID = merges.integration(mergedBy: id)?.plan ?? id
-        guard let planRecord = todos.plans[planID], planRecord.state != .running, !isJobStep(planID) else { return }
+        guard let planRecord = todos.plans[planID], planRecord.state != .running, !isJobStep(planID),
+            !isAIReviewer(planID)
+        else { return }
         let integration = merges[planID]
         if let integration, todos.plans[integration.mergePlan]?.state == .running { return }
         var todoRecords: [String: TodoRecord] = [:]
@@ -15,7 +17,7 @@ extension CoordinatorCore {
             todoRecords[spec.id] = todos[TodoKey(plan: planID, todo: spec.id)]
             if let integration { mergeRecords[spec.id] = todos[TodoKey(plan: integration.mergePlan, todo: spec.id)] }
         }
-        let report = PlanReporter.report(
+        var report = PlanReporter.report(
             plan: planRecord,
             todos: todoRecords,
             integration: integration,
@@ -23,7 +25,10 @@ extension CoordinatorCore {
             nextSteps: Reviewer(reviewInput(plan: planID)).review().nextSteps,
             now: wallClockMilliseconds()
         )
-        finalized.append((planID, String(decoding: codec.json(report), as: UTF8.self)))
+        // Made again (a TODO taken up again after it was made): an AI review under way still lands in it; one that
+        // has ended was of the report before, and goes with it.
+        if let review = storedReport(planID)?.aiReview, review.state == .running { report.aiReview = review }
+        keepReport(report)
         var data: [String: JSONValue] = [
             "state": .string(planRecord.state.rawValue), "done": .int(Int64(report.todos.count { $0.state == .done })),
             "todos": .int(Int64(report.todos.count)),
@@ -35,7 +40,7 @@ extension CoordinatorCore {
         record(.planFinalized, plan: planID, data)
     }
 
-    /// A job's step runs as a plan of its own; it gets no report.
+    /// A job's step runs as a plan of its own; it gets no report (nor does a plan's AI review).
     private func isJobStep(_ plan: String) -> Bool {
         jobs.all.contains { job in
             JobStep.allCases.contains { step in
@@ -44,15 +49,16 @@ extension CoordinatorCore {
         }
     }
 
-    /// `plan_report` on the control socket: the report of a finalized plan.
-    func planReport(_ request: ReportRequest) throws(ProtocolError) -> PlanReport {
+    /// `plan_report` on the control socket: the report of a finalized plan; with `ai`, its AI review is asked for too.
+    func planReport(_ request: ReportRequest, now: Int64) throws(ProtocolError) -> PlanReport {
         guard todos.plans[request.plan] != nil else { throw ProtocolError(.rejected, "no plan \(request.plan): see `drover status`") }
-        guard let json = try? store.planReport(request.plan), let report = try? codec.decode(PlanReport.self, from: json) else {
+        guard let report = storedReport(request.plan) else {
+            let what = request.ai == true ? "no report to review yet" : "no report yet"
             throw ProtocolError(
                 .rejected,
-                "plan \(request.plan) has no report yet: it is made when the plan and its merges have ended (see `drover status`)"
+                "plan \(request.plan) has \(what): it is made when the plan and its merges have ended (see `drover status`)"
             )
         }
-        return report
+        return request.ai == true ? try requestAIReview(of: report, now: now) : report
     }
 }

@@ -160,6 +160,8 @@ extension CoordinatorCore {
             runStep(.plan, of: job.id)
         case .success(.plan(let work)):
             planned(job.id, work)
+        case .success(.recommendations):
+            fail(job.id, "the \(step.rawValue) step answered with recommendations, which no job step asks for")
         }
     }
 

@@ -72,7 +72,10 @@ extension CoordinatorCore {
         mergeReported(body, key: key, worker: worker)
         switch body.outcome {
         case .succeeded:
-            if let output = body.output { keepStepAnswer(output, plan: key.plan) }
+            if let output = body.output {
+                keepStepAnswer(output, plan: key.plan)
+                keepReviewAnswer(output, model: body.model, key: key)
+            }
             end(key, as: .done, detail: body.summary, durationMs: body.durationMs, worker: worker, data)
         case .escalated:
             end(key, as: .escalated, detail: body.summary, durationMs: body.durationMs, worker: worker, data)

@@ -54,6 +54,7 @@ extension CoordinatorCore {
         }
         restoreJobs(snapshot)
         restoreMergeItems()
+        restoreAIReviewers()
         if announce {
             record(.coordinatorStarted, ["instance": .string(instance), "leases_awaiting_workers": .int(Int64(recovered))])
         }
@@ -106,8 +107,9 @@ extension CoordinatorCore {
             return task
         }
         if let (_, step) = jobs.step(runningAs: todo.key.plan) {
-            return TaskSpec(todo.spec, repository: plan?.repository, branch: nil, base: plan?.base, output: OutputSpec(step: step))
+            return TaskSpec(todo.spec, repository: plan?.repository, branch: nil, base: plan?.base, output: OutputSpec(step: step.answer))
         }
+        if let task = reviewTask(for: todo) { return task }
         var task = TaskSpec(
             todo.spec,
             repository: plan?.repository,
@@ -159,6 +161,7 @@ extension CoordinatorCore {
             ["counts": .object(todos.counts(of: plan.plan).mapValues { .int(Int64($0)) })]
         )
         jobPlanEnded(plan)
+        if isAIReviewer(id) { reviewerEnded(plan) }
         finalizeIfDone(id)
     }
 }

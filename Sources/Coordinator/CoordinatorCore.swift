@@ -38,8 +38,12 @@ final class CoordinatorCore {
     var permissions = PermissionMemory()
     /// Each plan's integration branch and the plan of its merges.
     var merges = MergeQueue()
-    /// Plan reports made in this batch, for the store.
+    /// Plan reports made or changed in this batch, for the store.
     var finalized: [(plan: String, json: String)] = []
+    /// Plans running an AI review (`<plan>-next`), with the plan each reviews.
+    var reviewers: [String: String] = [:]
+    /// Reviewers' answers that came with their reports, read when their TODO has ended in the same batch.
+    var reviewAnswers: [TodoKey: (output: String, model: String?)] = [:]
     /// Ready TODOs held back because they may touch the files of a running one, with it (so each is said once).
     var overlapHolds: [TodoKey: TodoKey] = [:]
     var counters: [String: Int64] = [:]

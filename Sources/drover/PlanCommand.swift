@@ -111,20 +111,32 @@ extension PlanCommand {
             discussion: """
                 The report is made when the plan and its merges have ended. It is read from the state directory when \
                 it is there (no coordinator needed, as after `drover run`), else asked of the coordinator.
+
+                With --ai, the coordinator has a codex session (run by a worker, read-only) read the report and the \
+                repository and recommend tests, deployment notes and follow-up work; the command waits for it (progress \
+                on stderr, at most --timeout seconds) and prints the report with the recommendations, marked as the \
+                model's opinion. A review made before is printed at once; one that failed is printed with why, and \
+                the command exits 1 (asking again tries again). --ai needs the coordinator and a worker running codex.
                 """
         )
         @Argument(help: "The plan id.") var plan: String
         @OptionGroup var location: CoordinatorLocation
         @Flag(help: "Print the report as JSON.") var json = false
+        @Flag(help: "Ask for a codex reviewer's recommendations (tests, deployment, follow-up work) and wait for them.")
+        var ai = false
+        @Option(help: "With --ai: seconds to wait for the review (it goes on after).") var timeout: Double = 1800
 
         func validate() throws {
             if let problem = Identifier.problem(with: plan) { throw ValidationError("the plan id \(problem)") }
+            guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds, not \(timeout)") }
         }
 
         func run() async throws {
             let statePath = "\(location.stateDir)/state.sqlite"
             let report: PlanReport
-            if location.control == nil, FileManager.default.fileExists(atPath: statePath) {
+            if ai {
+                report = try await reviewed()
+            } else if location.control == nil, FileManager.default.fileExists(atPath: statePath) {
                 // The coordinator's own state file: the report is there if it is made at all.
                 guard let stored = try PlanReports.read(statePath: statePath, plan: plan) else {
                     throw ValidationError(
@@ -141,6 +153,25 @@ extension PlanCommand {
                 )
             }
             if json { printJSON(report) } else { print(report.markdown, terminator: "") }
+            if ai, report.aiReview?.state == .failed { throw ExitCode(1) }
+        }
+
+        /// `--ai`: the report once its AI review has ended.
+        private func reviewed() async throws -> PlanReport {
+            do {
+                return try await ControlClient.withConnection(endpoint: location.controlEndpoint) { client in
+                    try await AIReviewFollower(control: client, events: location.eventsEndpoint).review(
+                        plan,
+                        timeout: .milliseconds(Int64(timeout * 1000)),
+                        progress: { printError($0) }
+                    )
+                }
+            } catch let error as DroverError where error.code == .noReply {
+                throw ValidationError(
+                    "no coordinator answered at \(location.controlEndpoint): --ai needs a running coordinator and a worker "
+                        + "with codex (`drover coordinator`, `drover worker --agent codex`); \(error.message)"
+                )
+            }
         }
     }
 }

@@ -35,6 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Least severe log level written to stderr.") var logLevel: Logger.Level = .warning
     @Option(help: "Serve the web dashboard and /metrics at HOST:PORT while the plan runs (port 0 picks one), or none.")
     var http = "none"
+    @Flag(help: "When the plan has ended, have a codex reviewer recommend tests, deployment notes and follow-up work for its report.")
+    var ai = false
+    @Option(help: "With --ai: seconds to wait for the review.") var aiTimeout: Double = 1800
     @OptionGroup(title: "Agent") var agent: AgentOptions
 
     func validate() throws {
@@ -55,6 +58,11 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         try agent.check()
+        if ai {
+            if goal != nil { throw ValidationError("--ai goes with a plan file; for a job's plan: drover plan report JOB --ai") }
+            if agent.agent != .codex { throw ValidationError("--ai needs --agent codex: the reviewer is a codex session") }
+            guard aiTimeout > 0 else { throw ValidationError("--ai-timeout must be a positive number of seconds, not \(aiTimeout)") }
+        }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256, not \(workers)") }
         guard (1...64).contains(slots) else { throw ValidationError("--slots must be between 1 and 64, not \(slots)") }
         _ = try httpAddress(http)
@@ -74,7 +82,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         if fresh { try removeState() }
         let cluster = try self.cluster(logger: logger)
-        let final = try await cluster.run(plan, quiet: json)
+        let final = try await cluster.run(plan, quiet: json, aiReview: ai ? .milliseconds(Int64(aiTimeout * 1000)) : nil)
         guard let final else {
             printError("stopped before the plan finished; run the same command again to go on where it stopped")
             throw ExitCode(130)
@@ -149,8 +157,9 @@ struct LocalCluster {
     var endpoints: Endpoints { Endpoints.ipc(in: stateDir) }
 
     /// Runs `plan` to its end; returns the last status, or nil when stopped by a signal first.
-    func run(_ plan: Plan, quiet: Bool) async throws -> StatusBody? {
-        let monitor = PlanMonitor(endpoints: endpoints, plan: plan, quiet: quiet)
+    /// - Parameter aiReview: when set, the plan's AI review is asked for once it has ended, and waited for this long.
+    func run(_ plan: Plan, quiet: Bool, aiReview: Duration? = nil) async throws -> StatusBody? {
+        let monitor = PlanMonitor(endpoints: endpoints, plan: plan, quiet: quiet, aiReview: aiReview)
         try await run(until: monitor)
         return monitor.final
     }
@@ -218,15 +227,18 @@ final class PlanMonitor: Service, Sendable {
     let endpoints: Endpoints
     let plan: Plan
     let quiet: Bool
+    /// How long to wait for the plan's AI review, when one is asked for.
+    let aiReview: Duration?
     private let result = Mutex<StatusBody?>(nil)
 
     /// The least time between two progress refreshes, however fast events come.
     static let refreshInterval = Duration.milliseconds(100)
 
-    init(endpoints: Endpoints, plan: Plan, quiet: Bool) {
+    init(endpoints: Endpoints, plan: Plan, quiet: Bool, aiReview: Duration? = nil) {
         self.endpoints = endpoints
         self.plan = plan
         self.quiet = quiet
+        self.aiReview = aiReview
     }
 
     /// The last status, once the plan has finished.
@@ -241,10 +253,27 @@ final class PlanMonitor: Service, Sendable {
             do {
                 let final = try await cancelWhenGracefulShutdown { try await self.follow(client) }
                 result.withLock { $0 = final }
-                if !quiet { await PlanReportPrinter.print(plan.id, client) }
+                let reviewed = await review(client)
+                if !quiet { await PlanReportPrinter.print(plan.id, client, report: reviewed) }
             } catch  where Task.isShuttingDownGracefully {
                 // Stopped by a signal before the plan finished: no result.
             }
+        }
+    }
+
+    /// `--ai`: the report once its AI review has ended; nil without `--ai`, or when the review could not be had (said
+    /// on stderr: the run's own outcome stands).
+    private func review(_ client: ControlClient) async -> PlanReport? {
+        guard let aiReview else { return nil }
+        do {
+            return try await AIReviewFollower(control: client, events: endpoints.events).review(
+                plan.id,
+                timeout: aiReview,
+                progress: { printError($0) }
+            )
+        } catch {
+            printError("no AI review: \(error)")
+            return nil
         }
     }
 
@@ -333,8 +362,10 @@ enum PlanProgress {
 
 /// The report of a finished plan, printed at the end of `drover run`.
 enum PlanReportPrinter {
-    static func print(_ plan: String, _ client: ControlClient) async {
-        guard let report = try? await client.request(.planReport, ReportRequest(plan: plan), as: PlanReport.self) else { return }
+    /// Prints `report`, or the plan's report as the coordinator has it.
+    static func print(_ plan: String, _ client: ControlClient, report: PlanReport? = nil) async {
+        let asked = report == nil ? try? await client.request(.planReport, ReportRequest(plan: plan), as: PlanReport.self) : nil
+        guard let report = report ?? asked else { return }
         Swift.print("")
         Swift.print(report.markdown, terminator: "")
         flushOutput()

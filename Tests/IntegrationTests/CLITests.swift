@@ -96,11 +96,20 @@ struct CLITests {
             (["coordinator", "--inbox-default-approval", "maybe"], "--inbox-default-approval must be approve or deny"),
             (["review", "--format", "html"], "html"),
             (["watch", "--interval", "0"], "--interval must be at least 0.1 seconds"),
+            (["run", "plan.yaml", "--ai"], "--ai needs --agent codex"),
+            (["run", "plan.yaml", "--ai", "--agent", "codex", "--ai-timeout", "0"], "--ai-timeout must be a positive number"),
+            (["plan", "report", "p", "--ai", "--timeout", "0"], "--timeout must be a positive number of seconds"),
         ] {
             let (status, output) = try await drover(arguments)
             #expect(status != 0, "\(arguments)")
             #expect(output.contains(named), "\(arguments): \(output)")
         }
+    }
+
+    @Test func anAIReviewWithNoCoordinatorSaysWhatItNeeds() async throws {
+        let (status, output) = try await drover(["plan", "report", "p", "--ai", "--control", "tcp://127.0.0.1:1"])
+        #expect(status != 0)
+        #expect(output.contains("no coordinator answered at tcp://127.0.0.1:1: --ai needs a running coordinator"), "\(output)")
     }
 
     @Test func statusWithNoCoordinatorSaysHowToStartOne() async throws {

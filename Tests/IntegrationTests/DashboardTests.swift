@@ -102,6 +102,7 @@ struct DashboardTests {
 
             let page = try await get(base)
             #expect(page.status == 200 && page.body.contains("<title>Drover</title>"))
+            #expect(page.body.contains("the model's opinion, not checked facts"), "a report's AI review is labelled as such")
             let status = try JSONDecoder().decode(StatusBody.self, from: Data(try await get(base + "api/status").body.utf8))
             #expect(status.todos.map(\.id) == ["a", "b"])
             let review = try JSONDecoder().decode(ReviewBody.self, from: Data(try await get(base + "api/review").body.utf8))

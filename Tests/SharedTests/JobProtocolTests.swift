@@ -87,7 +87,7 @@ import Testing
     }
 
     /// The Responses API's strict mode wants every object closed, with all its properties required.
-    @Test(arguments: JobStep.allCases) func schemasAreStrict(step: JobStep) {
+    @Test(arguments: AnswerStep.allCases) func schemasAreStrict(step: AnswerStep) {
         func check(_ value: JSONValue, _ path: String) {
             guard case .object(let fields) = value else { return }
             if fields["type"] == "object", case .object(let properties)? = fields["properties"] {
@@ -100,7 +100,42 @@ import Testing
         check(step.schema, step.rawValue)
     }
 
-    private func problems(_ step: JobStep, _ text: String) -> [String] {
+    @Test func recommendationsAreReadAndChecked() throws {
+        let text =
+            #"{"summary":"Two TODOs merged.","tests":["test the empty password"],"deployment":[],"follow_up":["log in rate limits"]}"#
+        guard case .success(.recommendations(let value)) = AnswerStep.recommend.read(text) else {
+            Issue.record("not read: \(AnswerStep.recommend.read(text))")
+            return
+        }
+        #expect(
+            value
+                == Recommendations(
+                    summary: "Two TODOs merged.",
+                    tests: ["test the empty password"],
+                    deployment: [],
+                    followUp: ["log in rate limits"]
+                )
+        )
+        #expect(value.count == 2)
+        #expect(problems(.recommend, #"{"summary":"s","tests":"one","deployment":[],"follow_up":[]}"#) == ["tests: must be a list"])
+        #expect(problems(.recommend, #"{"summary":"s","tests":[],"deployment":[]}"#) == ["follow_up: is missing"])
+        #expect(
+            problems(.recommend, #"{"summary":" ","tests":[""],"deployment":[],"follow_up":[]}"#)
+                == [
+                    "summary: must say in two or three sentences what the review found",
+                    "tests[0]: is empty: leave it out, or say what to do",
+                ]
+        )
+        #expect(problems(.recommend, "no JSON here") == ["the answer is not a JSON object"])
+        let schema = AnswerStep.recommend.schema
+        guard case .object(let fields) = schema, case .object(let properties)? = fields["properties"] else {
+            Issue.record("not an object schema")
+            return
+        }
+        #expect(Set(properties.keys) == ["summary", "tests", "deployment", "follow_up"])
+    }
+
+    private func problems(_ step: AnswerStep, _ text: String) -> [String] {
         switch step.read(text) {
         case .success: []
         case .failure(let error): error.problems.map(\.description)

@@ -6,7 +6,7 @@ import Testing
 
 /// The supervisor's rows for tasks that want an answer (``OutputSpec``) or give a context: no codex, no processes.
 extension SessionSupervisorTests {
-    func answering(_ step: JobStep = .plan, attempts: Int = 3, turns: Int = 4, context: String? = nil) -> SessionSupervisor {
+    func answering(_ step: AnswerStep = .plan, attempts: Int = 3, turns: Int = 4, context: String? = nil) -> SessionSupervisor {
         SessionSupervisor(
             prompt: Self.prompt,
             risk: nil,

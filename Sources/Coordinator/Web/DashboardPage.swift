@@ -168,7 +168,10 @@ enum DashboardPage {
 
         async function refreshReports() {
           const status = await get("/api/status");
-          const ended = status.plans.filter((p) => p.state !== "running" && !p.id.endsWith("-merge")).slice(-3).reverse();
+          const ids = new Set(status.plans.map((p) => p.id));
+          // A plan's merges (<plan>-merge) and its AI review (<plan>-next) are in its own report.
+          const ended = status.plans.filter((p) => p.state !== "running" && !p.id.endsWith("-merge") &&
+            !(p.id.endsWith("-next") && ids.has(p.id.slice(0, -5)))).slice(-3).reverse();
           const reports = (await Promise.all(ended.map((p) => get(`/api/report/${encodeURIComponent(p.id)}`).catch(() => null)))).filter((r) => r);
           if (!reports.length) return;
           $("reports").innerHTML = reports.map((r) => {
@@ -180,8 +183,23 @@ enum DashboardPage {
             if (i) html += `<p data-integration><b>${esc(i.branch)}</b> at <code>${esc((i.head || "base").slice(0, 12))}</code>: ${i.merged.length} merged (${esc(i.merged.join(", "))})` +
               (Object.keys(i.left_out).length ? `; left out: ${esc(Object.entries(i.left_out).map(([k, v]) => k + " (" + v + ")").join("; "))}` : "") +
               `</p><p class="muted">tags: ${esc(i.tags.join(", "))}</p>`;
-            html += "<ol>" + r.next_steps.map((s) => `<li>${esc(s.action)}${s.command ? ` <code>${esc(s.command)}</code>` : ""}</li>`).join("") + "</ol></div>";
-            return html;
+            html += "<ol>" + r.next_steps.map((s) => `<li>${esc(s.action)}${s.command ? ` <code>${esc(s.command)}</code>` : ""}</li>`).join("") + "</ol>";
+            const a = r.ai_review;
+            if (a) {
+              html += `<div data-ai-review="${esc(a.state)}"><h4>AI recommendations <span class="muted">the model's opinion, not checked facts</span></h4>`;
+              const rec = a.recommendations;
+              if (a.state === "done" && rec) {
+                html += `<p class="muted">written by a codex session (${esc(a.model || "model not named")}) that read this report; Drover did not check it</p><p>${esc(rec.summary)}</p>` +
+                  [["Tests to add", rec.tests], ["Deployment", rec.deployment], ["Follow-up work", rec.follow_up]].filter(([, items]) => items.length)
+                    .map(([title, items]) => `<p><b>${title}</b></p><ul>` + items.map((x) => `<li>${esc(x)}</li>`).join("") + "</ul>").join("");
+              } else if (a.state === "failed") {
+                html += `<p>The AI review failed: ${esc(a.note || "no reason given")}</p>`;
+              } else {
+                html += `<p class="muted">under way: ${esc(a.plan)}/${esc(a.todo)}</p>`;
+              }
+              html += "</div>";
+            }
+            return html + "</div>";
           }).join("");
         }
 
@@ -264,7 +282,7 @@ enum DashboardPage {
           if (!e.type.startsWith("agent.")) later("status", 200, refreshStatus);
           if (e.type.startsWith("inbox.")) later("inbox", 100, refreshInbox);
           if (e.type.startsWith("job.")) later("jobs", 200, refreshJobs);
-          if (e.type === "plan.finalized") later("reports", 200, refreshReports);
+          if (e.type === "plan.finalized" || e.type === "plan.review_requested" || e.type === "plan.reviewed") later("reports", 200, refreshReports);
           later("review", 1500, refreshReview);
         }
 

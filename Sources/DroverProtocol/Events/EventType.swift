@@ -23,6 +23,11 @@ public struct EventType: WireWord {
     public static let planCancelRequested = EventType(rawValue: "plan.cancel_requested")
     /// The plan and its merges have ended, and its report is made (`state`, `done`, `todos`, `merged`, `head`).
     public static let planFinalized = EventType(rawValue: "plan.finalized")
+    /// A finished plan's AI review was asked for, and its reviewer's TODO added (`reviewer`: `<plan>-next/<todo>`).
+    public static let planReviewRequested = EventType(rawValue: "plan.review_requested")
+    /// A plan's AI review ended, and its report says what it came to (`state`: `done` or `failed`, `reviewer` (the
+    /// reviewer's plan and TODO), `model`?, `tests`, `deployment`, `follow_up` (counts)?, `note`? (why it failed)).
+    public static let planReviewed = EventType(rawValue: "plan.reviewed")
 
     // MARK: Jobs (`plan` is the job's id)
 

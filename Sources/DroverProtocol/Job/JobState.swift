@@ -47,4 +47,16 @@ public enum JobStep: String, Codable, Sendable, CaseIterable {
 
     /// The job state the step runs in.
     public var state: JobState { JobState(rawValue: rawValue) }
+
+    /// How the step's answer is read.
+    public var answer: AnswerStep { AnswerStep(rawValue: rawValue) ?? .plan }
+}
+
+/// What a read-only codex session's JSON answer is read as (``TaskSpec/output``): one of a job's steps, or the
+/// recommendations of a plan's AI review (`recommend`, `docs/plans.md`). Each has its schema (`StepSchemas.swift`)
+/// and its reader (``read(_:)``); the worker's supervisor and the coordinator read answers through them alone.
+public enum AnswerStep: String, Codable, Sendable, CaseIterable {
+    case classify, investigate, plan
+    /// A plan's AI review: ``Recommendations``.
+    case recommend
 }

@@ -214,9 +214,16 @@ public enum StepAnswer: Sendable, Equatable {
     case classification(Classification)
     case investigation(Investigation)
     case plan(PlannedWork)
+    /// A plan's AI review.
+    case recommendations(Recommendations)
 }
 
 extension JobStep {
+    /// Reads the step's final message (``AnswerStep/read(_:)``).
+    public func read(_ text: String) -> Result<StepAnswer, StepAnswerError> { answer.read(text) }
+}
+
+extension AnswerStep {
     /// Reads a step's final message: JSON in the step's shape whose values make sense (for a plan: a plan the plan
     /// validator accepts, every TODO with a check). The problems say exactly what is wrong, to be sent back to the
     /// session that wrote it.
@@ -239,6 +246,9 @@ extension JobStep {
             case .plan:
                 let value = try decoder.decode(PlannedWork.self, from: data)
                 (answer, problems) = (.plan(value), value.problems())
+            case .recommend:
+                let value = try decoder.decode(Recommendations.self, from: data)
+                (answer, problems) = (.recommendations(value), value.problems())
             }
             return problems.isEmpty ? .success(answer) : .failure(StepAnswerError(step: self, problems: problems))
         } catch let error as DecodingError {
@@ -281,10 +291,10 @@ extension JobStep {
 
 /// A step's answer that cannot be used, with every problem found.
 public struct StepAnswerError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var step: JobStep
+    public var step: AnswerStep
     public var problems: [PlanProblem]
 
-    public init(step: JobStep, problems: [PlanProblem]) {
+    public init(step: AnswerStep, problems: [PlanProblem]) {
         self.step = step
         self.problems = problems
     }

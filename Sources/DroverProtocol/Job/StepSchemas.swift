@@ -2,6 +2,12 @@
 /// `outputSchema`). Written for the Responses API's strict mode: every object lists all its properties as required
 /// and allows no others; optional values are nullable.
 extension JobStep {
+    /// The JSON Schema of the step's answer.
+    public var schema: JSONValue { answer.schema }
+}
+
+extension AnswerStep {
+    /// The JSON Schema of the answer.
     public var schema: JSONValue {
         switch self {
         case .classify:
@@ -38,6 +44,10 @@ extension JobStep {
                         "files": Schema.strings,
                     ]),
                 ]),
+            ])
+        case .recommend:
+            Schema.object([
+                "summary": Schema.string, "tests": Schema.strings, "deployment": Schema.strings, "follow_up": Schema.strings,
             ])
         }
     }

@@ -20,6 +20,8 @@ public struct DroverError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let codex = Code(rawValue: "codex")
         /// A state directory is in use by another process (a coordinator, or a command working on it offline).
         public static let inUse = Code(rawValue: "in_use")
+        /// Waiting for something (an AI review) took longer than the caller allowed; it may still end later.
+        public static let timedOut = Code(rawValue: "timed_out")
     }
 
     public var code: Code

@@ -189,11 +189,11 @@ public struct DependencyWork: Codable, Sendable, Equatable {
 /// The answer a session must end with: JSON of `schema`, read as `step`'s answer. An answer that cannot be used is
 /// sent back to the same session with its problems, up to `attempts` answers in all.
 public struct OutputSpec: Codable, Sendable, Equatable {
-    public var step: JobStep
+    public var step: AnswerStep
     public var schema: JSONValue
     public var attempts: Int
 
-    public init(step: JobStep, attempts: Int = 3) {
+    public init(step: AnswerStep, attempts: Int = 3) {
         self.step = step
         self.schema = step.schema
         self.attempts = attempts
@@ -306,7 +306,7 @@ public struct CheckResult: Codable, Sendable, Equatable {
 public struct ReportBody: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case leaseId = "lease_id", epoch, outcome, exitCode = "exit_code", summary, outputTail = "output_tail", durationMs = "duration_ms",
-            checks, tokens, files, diffStat = "diff_stat", output, merge
+            checks, tokens, files, diffStat = "diff_stat", output, merge, model
     }
 
     public var leaseId: String
@@ -328,6 +328,8 @@ public struct ReportBody: Codable, Sendable, Equatable {
     public var output: String?
     /// For a merge task: what the merge came to.
     public var merge: MergeResult?
+    /// The model the agent ran, when it ran one (optional).
+    public var model: String?
 
     public init(
         leaseId: String,
@@ -342,10 +344,12 @@ public struct ReportBody: Codable, Sendable, Equatable {
         files: [String]? = nil,
         diffStat: DiffStat? = nil,
         output: String? = nil,
-        merge: MergeResult? = nil
+        merge: MergeResult? = nil,
+        model: String? = nil
     ) {
         self.diffStat = diffStat
         self.merge = merge
+        self.model = model
         self.output = output
         self.tokens = tokens
         self.files = files

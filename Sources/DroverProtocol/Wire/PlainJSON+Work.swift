@@ -195,6 +195,7 @@ extension PlainJSON {
             writer.text += inner.closed
         }
         if let output = body.output { writer.field("output", output) }
+        if let model = body.model { writer.field("model", model) }
         if let merge = body.merge {
             writer.key("merge")
             writer.text += JSONEncoder().text(merge)

@@ -5,7 +5,7 @@ import Foundation
 /// branch, what was left out and why, the tags to go back to, and what to do next.
 public struct PlanReport: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
-        case plan, title, state, generatedAt = "generated_at", todos, integration, nextSteps = "next_steps"
+        case plan, title, state, generatedAt = "generated_at", todos, integration, nextSteps = "next_steps", aiReview = "ai_review"
     }
 
     /// One TODO's line in the report.
@@ -104,6 +104,9 @@ public struct PlanReport: Codable, Sendable, Equatable {
     public var todos: [TodoLine]
     public var integration: Integration?
     public var nextSteps: [ReviewBody.NextStep]
+    /// The AI review, when one was asked for (`plan_report` with `ai`): a codex session's recommendations, the
+    /// model's opinion rather than checked facts.
+    public var aiReview: AIReview?
 
     public init(
         plan: String,
@@ -112,8 +115,10 @@ public struct PlanReport: Codable, Sendable, Equatable {
         generatedAt: Int64,
         todos: [TodoLine],
         integration: Integration?,
-        nextSteps: [ReviewBody.NextStep]
+        nextSteps: [ReviewBody.NextStep],
+        aiReview: AIReview? = nil
     ) {
+        self.aiReview = aiReview
         self.plan = plan
         self.title = title
         self.state = state
@@ -177,6 +182,7 @@ public struct PlanReport: Codable, Sendable, Equatable {
                 lines.append("\(step.rank). \(step.action)" + (step.command.map { ": `\($0)`" } ?? "") + " (\(step.reason))")
             }
         }
+        if let aiReview { lines += [""] + aiReview.markdownLines(plan: plan) }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -192,11 +198,18 @@ public struct PlanReport: Codable, Sendable, Equatable {
 }
 
 /// `plan_report` on the control socket: a finished plan's report. The reply is `plan_report` with a ``PlanReport``, or an
-/// `error` when the plan does not exist or has not finished.
+/// `error` when the plan does not exist or has not finished. With `ai`, the coordinator also starts the plan's AI
+/// review (``PlanReport/AIReview``) unless it has one done or under way; the reply is the report as it is then, and
+/// `plan.reviewed` says when the review has ended.
 public struct ReportRequest: WireBody, Equatable {
     public var plan: String
+    /// Ask for the plan's AI review too.
+    public var ai: Bool?
 
-    public init(plan: String) { self.plan = plan }
+    public init(plan: String, ai: Bool? = nil) {
+        self.plan = plan
+        self.ai = ai
+    }
 
     public func validate() throws(ProtocolError) { try requireID(plan, "plan") }
 }

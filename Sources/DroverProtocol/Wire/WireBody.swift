@@ -152,6 +152,7 @@ extension ReportBody: WireBody {
             )
         }
         try requireText(output, "output")
+        try requireText(model, "model", max: 200)
         try require((merge?.conflicts?.count ?? 0) <= WireLimits.maxFiles, "merge.conflicts", "is too long")
         try requireText(merge?.detail, "merge.detail")
     }

@@ -21,6 +21,8 @@ public struct AgentResult: Sendable, Equatable {
     public var output: String?
     /// What a merge task came to (``TaskSpec/merge``); nil for any other task.
     public var merge: MergeResult?
+    /// The model the session ran, when it ran one.
+    public var model: String?
 
     public init(outcome: Outcome, exitCode: Int32? = nil, summary: String, outputTail: String = "", checks: [CheckResult] = []) {
         self.outcome = outcome

@@ -72,7 +72,7 @@ public struct CodexAgent: AgentSession {
                 )
             }
         let checks = CheckRunner(environment: environment, directory: workdir, grace: grace)
-        let result = await supervise(
+        var result = await supervise(
             SessionSupervisor(task: task, prompt: prompt, configuration: configuration),
             driver: driver,
             checks: { await checks.run(task.checks) },
@@ -80,6 +80,7 @@ public struct CodexAgent: AgentSession {
             context: context
         )
         await driver.finish()
+        result.model = configuration.model
         return result
     }
 

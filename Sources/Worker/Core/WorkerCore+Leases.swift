@@ -71,7 +71,8 @@ extension WorkerCore {
             files: result.files.map { Array($0.prefix(WireLimits.maxFiles)) },
             diffStat: result.diffStat,
             output: result.output,
-            merge: result.merge
+            merge: result.merge,
+            model: result.model
         )
         sendKept(.report, body, lease: work.lease, now: now)
         logger.info("finished", metadata: ["drover.lease": "\(leaseID)", "drover.outcome": "\(outcome.rawValue)"])
