@@ -10,6 +10,8 @@ struct LeaseRun: Sendable {
     var agent: any AgentSession
     var workdir: String
     var worker: String
+    /// Checkpoints during a turn, after file changes and commands, at most this often; nil: only between turns.
+    var checkpointInterval: Duration? = nil
 
     /// Set when the lease is taken away: its work must not be checkpointed.
     final class Abort: Sendable {
@@ -68,9 +70,10 @@ struct LeaseRun: Sendable {
         }
         if !prepared.startedAt.isEmpty, let prompt = task.prompt {
             // A reassigned TODO goes on from its checkpoint: say so, or the agent would start over.
+            let handover = task.handover.map { "\n\n\($0)" } ?? ""
             task.prompt =
                 "Earlier work on this task, by another session, is already in the files (branch \(branch), "
-                + "commit \(prepared.startedAt.prefix(7))). Check what is there and continue from it.\n\n\(prompt)"
+                + "commit \(prepared.startedAt.prefix(7))). Check what is there and continue from it.\(handover)\n\n\(prompt)"
         }
         let worktree = WorktreeBox(prepared)
         let checkpoint: @Sendable (String) async -> String? = { outcome in
@@ -88,7 +91,17 @@ struct LeaseRun: Sendable {
         }
         var context = context
         context.checkpoint = { _ = await checkpoint("checkpoint") }
+        // During a turn too: what the session changed is saved a little after it changed it, so a worker that dies
+        // mid-turn (a turn can take half an hour) loses no more than the interval.
+        let duringTurn = checkpointInterval.map { MidTurnCheckpoints(interval: $0) { _ = await checkpoint("checkpoint during a turn") } }
+        if let duringTurn {
+            context.events = { new in
+                events(new)
+                if new.contains(where: { $0.kind == .fileChange || $0.kind == .command }) { duringTurn.poke() }
+            }
+        }
         var result = await agent.run(task: task, lease: lease, workdir: prepared.path, context: context)
+        await duringTurn?.stop()
         if !abort.isSet {
             if let line = await checkpoint(result.outcome.rawValue) {
                 result.summary += " (\(line))"
@@ -133,15 +146,25 @@ struct LeaseRun: Sendable {
     }
 }
 
-/// A lease's worktree, shared by the checkpoints between turns and the one at the end.
+/// A lease's worktree, shared by the checkpoints during and between turns and the one at the end. Updates go one at
+/// a time: a checkpoint taken during a turn may still run when the turn ends.
 actor WorktreeBox {
     private var worktree: GitWorkspace.Worktree
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
 
     init(_ worktree: GitWorkspace.Worktree) { self.worktree = worktree }
 
     var value: GitWorkspace.Worktree { worktree }
 
     func update<T: Sendable>(_ body: @Sendable (inout GitWorkspace.Worktree) async throws -> T) async rethrows -> T {
+        // The actor lets another call in at each `await`: wait for the update under way to end.
+        while busy { await withCheckedContinuation { waiting.append($0) } }
+        busy = true
+        defer {
+            busy = false
+            if !waiting.isEmpty { waiting.removeFirst().resume() }
+        }
         var copy = worktree
         let result = try await body(&copy)
         worktree = copy

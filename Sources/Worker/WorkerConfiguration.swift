@@ -19,6 +19,9 @@ public struct WorkerConfiguration: Sendable {
     public var resendInterval: Duration
     /// Heartbeat interval until the coordinator's `welcome` says otherwise.
     public var heartbeatInterval: Duration
+    /// A session's work is checkpointed during a turn too, after it changed files or ran a command, at most this
+    /// often; nil checkpoints only at the end of each turn. A worker that dies mid-turn loses no more than this.
+    public var checkpointInterval: Duration?
 
     public init(
         id: String,
@@ -29,8 +32,10 @@ public struct WorkerConfiguration: Sendable {
         workdir: String = FileManager.default.currentDirectoryPath,
         drainTimeout: Duration = .seconds(30),
         resendInterval: Duration = .seconds(1),
-        heartbeatInterval: Duration = .milliseconds(500)
+        heartbeatInterval: Duration = .milliseconds(500),
+        checkpointInterval: Duration? = .seconds(30)
     ) {
+        self.checkpointInterval = checkpointInterval
         self.id = id
         self.host = host
         self.slots = slots

@@ -34,7 +34,12 @@ public struct WorkerService: Service {
         } body: { loop in
             let core = WorkerCore(configuration: configuration, logger: logger)
             var tasks = LeaseTasks(
-                run: LeaseRun(agent: agent, workdir: configuration.workdir, worker: configuration.id),
+                run: LeaseRun(
+                    agent: agent,
+                    workdir: configuration.workdir,
+                    worker: configuration.id,
+                    checkpointInterval: configuration.checkpointInterval
+                ),
                 inputs: continuation
             )
             let clock = ContinuousClock()

@@ -21,8 +21,21 @@ struct AgentOptions: ParsableArguments {
     @Option(help: "Seconds without an agent event, while no command runs, before a codex turn counts as hung.")
     var idleTimeout: Double = 180
     @Option(help: "How many times the same command with the same result makes a loop.") var loopThreshold = 3
+    @Option(
+        help:
+            "Seconds between checkpoints taken during a turn, after the agent changed files or ran a command (0: only at the end of each turn)."
+    )
+    var checkpointInterval: Double = 30
+
+    /// The interval of checkpoints during a turn; nil when they are off.
+    var checkpointsDuringTurns: Duration? {
+        checkpointInterval > 0 ? .milliseconds(Int64(checkpointInterval * 1000)) : nil
+    }
 
     func check() throws {
+        guard checkpointInterval >= 0, checkpointInterval.isFinite else {
+            throw ValidationError("--checkpoint-interval must be 0 (off) or a positive number of seconds, not \(checkpointInterval)")
+        }
         guard agent == .codex else { return }
         guard ["read-only", "workspace-write", "danger-full-access"].contains(sandbox) else {
             throw ValidationError("--sandbox must be read-only, workspace-write or danger-full-access, not \(sandbox)")

@@ -137,7 +137,8 @@ struct RunCommand: AsyncParsableCommand {
             workdir: workdir,
             agent: try agent.session(),
             logger: logger,
-            http: try httpAddress(http)
+            http: try httpAddress(http),
+            checkpointInterval: agent.checkpointsDuringTurns
         )
     }
 }
@@ -152,6 +153,8 @@ struct LocalCluster {
     var logger: Logger
     /// Where to serve the dashboard, if anywhere.
     var http: CoordinatorApplication.HTTPAddress? = nil
+    /// How often the workers checkpoint a session during a turn (``WorkerConfiguration/checkpointInterval``).
+    var checkpointInterval: Duration? = .seconds(30)
 
     /// The endpoints of the coordinator, ipc sockets in the state directory.
     var endpoints: Endpoints { Endpoints.ipc(in: stateDir) }
@@ -206,7 +209,8 @@ struct LocalCluster {
                 slots: slots,
                 coordinator: endpoints.work,
                 workdir: workdir,
-                drainTimeout: .seconds(5)
+                drainTimeout: .seconds(5),
+                checkpointInterval: checkpointInterval
             )
             services.append(.init(service: WorkerService(configuration: configuration, agent: agent, logger: logger)))
         }

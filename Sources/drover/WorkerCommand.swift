@@ -44,7 +44,8 @@ struct WorkerCommand: AsyncParsableCommand {
             labels: labels,
             coordinator: coordinator,
             workdir: workdir,
-            drainTimeout: .milliseconds(Int64(drainTimeout * 1000))
+            drainTimeout: .milliseconds(Int64(drainTimeout * 1000)),
+            checkpointInterval: agent.checkpointsDuringTurns
         )
         let group = ServiceGroup(
             services: [WorkerService(configuration: configuration, agent: try agent.session(), logger: logger)],

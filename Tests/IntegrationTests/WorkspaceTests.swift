@@ -402,8 +402,52 @@ struct WorkspaceTests {
             let files = try await sh("git --git-dir remote.git ls-tree --name-only drover/kill/parts", in: dir)
             #expect(files.split(separator: "\n").sorted() == ["README", "part1.txt", "part2.txt"])
             let log = try await sh("git --git-dir remote.git log --format=%s drover/kill/parts", in: dir)
-            #expect(log.contains("parts checkpoint (plan kill, epoch 1)"), "\(log)")
+            #expect(log.contains("(plan kill, epoch 1)"), "epoch 1's work was saved: \(log)")
             #expect(server.responseRequests.contains { $0.text.contains("Earlier work on this task") })
+        }
+    }
+
+    /// The worker dies in the middle of a turn, after the agent wrote a file and before the turn ended: the file was
+    /// saved by a checkpoint taken during the turn, so the new owner starts with it, told what the session before did.
+    @Test(.enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex"))
+    func aWorkerKilledInTheMiddleOfATurnLosesNothingItChanged() async throws {
+        let server = try ScriptedModelServer(scripts: [
+            ModelScript(
+                [.shell("test -f part1.txt && echo two > part2.txt"), .message("Both parts are done.")],
+                match: "Earlier work on this task"
+            ),
+            // Epoch 1: part 1, then the same turn waits for the model forever.
+            ModelScript([.shell("echo one > part1.txt"), .silence]),
+        ])
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            let dir = cluster.directory
+            try await remote(in: dir)
+            try await cluster.startCoordinator()
+            let codex = [
+                "--agent", "codex", "--model-base-url", server.baseURL, "--codex-home", "\(dir)/codex-home", "--checkpoint-interval", "0.2",
+            ]
+            try cluster.startWorker("first", extra: codex)
+            let todo = Todo(id: "parts", prompt: "Write part1.txt and part2.txt.", checks: [Check(file: "part2.txt")])
+            try await cluster.submit(Plan(id: "midturn", title: "midturn", repository: "\(dir)/remote.git", todos: [todo]))
+            try await cluster.waitForStatus("part 1 saved during the turn") { _ in
+                let events = (try? cluster.events()) ?? []
+                return events.contains { $0.type == .agent(.checkpoint) && $0.data["files"] == .array(["part1.txt"]) }
+            }
+            #expect(try !cluster.events().contains { $0.type == .agent(.turnCompleted) }, "the turn is still under way")
+            try cluster.startWorker("second", extra: codex)
+            await cluster.killWorker("first")
+
+            let status = try await cluster.waitForPlan("midturn")
+            #expect(status.todos.first?.state == .done)
+            #expect(status.todos.first?.epoch == 2)
+            let files = try await sh("git --git-dir remote.git ls-tree --name-only drover/midturn/parts", in: dir)
+            #expect(files.split(separator: "\n").sorted() == ["README", "part1.txt", "part2.txt"])
+            let log = try await sh("git --git-dir remote.git log --format=%s drover/midturn/parts", in: dir)
+            #expect(log.contains("parts checkpoint during a turn (plan midturn, epoch 1)"), "\(log)")
+            let request = try #require(server.responseRequests.first { $0.text.contains("Earlier work on this task") })
+            #expect(request.text.contains("What the session before"), "the new session is told what the one before did")
+            #expect(request.text.contains("echo one > part1.txt"))
         }
     }
 }

@@ -77,7 +77,7 @@ public struct HeartbeatBody: Codable, Sendable, Equatable {
 public struct TaskSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget, risk, permissions, repository, branch, base,
-            context, output, dependencies, merge
+            context, output, dependencies, merge, handover
     }
 
     public var title: String
@@ -110,6 +110,9 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     public var dependencies: [DependencyWork]?
     /// Not an agent's work: merge a done TODO's branch into the plan's integration branch and run ``checks`` there.
     public var merge: MergeSpec?
+    /// For a TODO taken up again after its worker was lost: what the sessions before did and were doing, from their
+    /// agent events; its work so far is in the branch (its checkpoints).
+    public var handover: String?
 
     public init(
         title: String,
@@ -126,8 +129,10 @@ public struct TaskSpec: Codable, Sendable, Equatable {
         context: String? = nil,
         output: OutputSpec? = nil,
         dependencies: [DependencyWork]? = nil,
-        merge: MergeSpec? = nil
+        merge: MergeSpec? = nil,
+        handover: String? = nil
     ) {
+        self.handover = handover
         self.merge = merge
         self.base = base
         self.context = context

@@ -76,6 +76,7 @@ extension PlainJSON {
             inner.key("dependencies")
             inner.text += nested.text(dependencies)
         }
+        if let handover = task.handover { inner.field("handover", handover) }
         if let merge = task.merge {
             inner.key("merge")
             inner.text += nested.text(merge)

@@ -91,6 +91,7 @@ extension AssignBody: WireBody {
             try require(GitRef.isValidBranch(dependency.branch), "task.dependencies[\(index)].branch", "is not a valid branch name")
             try requireText(dependency.summary, "task.dependencies[\(index)].summary", max: 4096)
         }
+        try requireText(task.handover, "task.handover", max: 16384)
         if let merge = task.merge {
             for (field, branch) in [
                 ("branch", merge.branch), ("integration", merge.integration), ("tag", merge.tag), ("base_tag", merge.baseTag),

@@ -1,0 +1,32 @@
+import DroverProtocol
+import Foundation
+
+/// What a TODO's new owner is told of the sessions that had it before its worker was lost: read from their agent
+/// events (the coordinator has them all), the last things they did, oldest first. Its work so far is in the branch,
+/// saved by the checkpoints taken during and between turns; this says what it was and what it was doing.
+enum Handover {
+    /// The agent events that say what a session did.
+    static let kinds: Set<EventType> = [.agent(.command), .agent(.fileChange), .agent(.message), .agent(.checkpoint)]
+
+    /// The summary of `events` (a TODO's, oldest first), at most `limit` lines; nil when no earlier session did
+    /// anything worth telling.
+    static func summary(of events: [Event], limit: Int = 12) -> String? {
+        let lines = events.filter { kinds.contains($0.type) }.suffix(limit).compactMap(line)
+        guard !lines.isEmpty else { return nil }
+        let worker = events.last { kinds.contains($0.type) }?.worker.map { " on \($0)" } ?? ""
+        return "What the session before (\(lines.count) last steps\(worker)) did, oldest first:\n" + lines.joined(separator: "\n")
+    }
+
+    private static func line(_ event: Event) -> String? {
+        guard let text = event.data["text"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+            return nil
+        }
+        let first = text.split(separator: "\n", omittingEmptySubsequences: true).first.map(String.init) ?? text
+        switch event.type {
+        case .agent(.command): return "- ran " + String(first.prefix(300))
+        case .agent(.fileChange): return "- changed " + text.split(separator: "\n").prefix(10).joined(separator: ", ")
+        case .agent(.message): return "- said: " + String(text.prefix(500)).replacingOccurrences(of: "\n", with: " ")
+        default: return "- saved its work: " + String(first.prefix(200))
+        }
+    }
+}
