@@ -25,7 +25,8 @@ import Foundation
 /// | the checks pass | finish, succeeded (with the answer, when one was wanted) |
 /// | checks fail, and the last message is a question the agent may decide alone (low, medium risk) | recover: decide |
 /// | checks fail, and the question is above that risk | ask an operator; their answer goes on the thread |
-/// | checks fail otherwise (stopped early) | recover: repair on the same thread |
+/// | checks fail after the agent said it was done (checks failed) | recover: repair on the same thread, told so |
+/// | checks fail otherwise: more to do said, a plan, nothing said or changed (stopped early) | recover: repair on the same thread |
 /// | the policy refuses a recovery | finish, escalated with its reason |
 struct SessionSupervisor: Sendable {
     /// What bounds a session, from the TODO and the worker's codex configuration.
@@ -57,6 +58,8 @@ struct SessionSupervisor: Sendable {
         var lastMessage: String?
         /// The last agent message of the latest turn.
         var turnMessage: String?
+        /// Commands run and file changes made in the latest turn (nil: not known).
+        var turnActions: Int?
         /// What kept the TODO from being done, for the report when the budget runs out.
         var lastProblem: String?
         /// Answers read so far (``OutputSpec``), usable or not.
@@ -171,6 +174,7 @@ struct SessionSupervisor: Sendable {
         case .completed?:
             state.lastMessage = turn.lastMessage ?? state.lastMessage
             state.turnMessage = turn.lastMessage
+            state.turnActions = turn.actions
             state.transientRetries = 0
             if let output, let unusable = readAnswer(turn.lastMessage, output) { return unusable }
             // Codex saying it is done is not enough: the TODO's checks decide.
@@ -247,11 +251,12 @@ struct SessionSupervisor: Sendable {
         }
         state.lastProblem = "check failed: \(failed[0].check): \(failed[0].detail)"
         guard let question = state.turnMessage, Self.isQuestion(question) else {
-            state.prompt = Self.failing(failed)
+            let stopped = StoppedTurn.read(lastMessage: state.turnMessage, actions: state.turnActions)
             let evidence = failed.map { "\($0.check): \($0.detail)" }.joined(separator: "\n")
+            state.prompt = stopped.detection == .checksFailed ? Self.notDone(failed) : Self.failing(failed)
             return recover(
-                .stoppedEarly,
-                "the turn ended with checks failing\n\(evidence)",
+                stopped.detection,
+                "the turn ended with checks failing: \(stopped.why)\n\(evidence)",
                 "repair: continue the same thread with the failing checks",
                 then: .repair(checks: checks)
             )
@@ -280,7 +285,9 @@ struct SessionSupervisor: Sendable {
         (self.pending, self.request) = (nil, nil)
         guard verdict.decision == .recover else {
             let why = verdict.reason ?? RecoveryVerdict.defaultRefusal
-            return escalate("\(request?.detection.rawValue ?? "recovery"): \(why)", status: state.status)
+            // The escalation names its evidence: the failing check and its output, the loop, the silence.
+            let evidence = request.map { ". Evidence: \($0.evidence.prefix(1500))" } ?? ""
+            return escalate("\(request?.detection.rawValue ?? "recovery"): \(why)\(evidence)", status: state.status)
         }
         switch pending {
         case .retry(let delay)?:
@@ -355,6 +362,14 @@ struct SessionSupervisor: Sendable {
         var text = "The task is not finished yet: these acceptance checks still fail.\n"
         for check in failed { text += "- \(check.check): \(check.detail)\n" }
         text += "Continue the task until they pass, then stop."
+        return text
+    }
+
+    /// The prompt for an agent that said it was done while the checks fail.
+    static func notDone(_ failed: [CheckResult]) -> String {
+        var text = "You said the task is done, but these acceptance checks fail:\n"
+        for check in failed { text += "- \(check.check): \(check.detail)\n" }
+        text += "Find out why, fix it, and stop only when they pass."
         return text
     }
 
