@@ -385,8 +385,19 @@ import Testing
         #expect(
             supervisor.checksRan(Self.failing, cancelled: false)
                 == .askHuman(
-                    Question(kind: .question, text: "codex asks: Shall I drop the staging table?"),
-                    report: [AgentEvent(kind: .detected, text: "asks_human: Shall I drop the staging table?", detection: .asksHuman)]
+                    Question(
+                        kind: .question,
+                        text:
+                            "codex asks: Shall I drop the staging table?\n\n(It reaches you because the TODO's risk is \(risk.rawValue).)\n"
+                            + "The checks that fail meanwhile:\n- file done.txt: done.txt does not exist"
+                    ),
+                    report: [
+                        AgentEvent(
+                            kind: .detected,
+                            text: "asks_human: Shall I drop the staging table? (to a human: the TODO's risk is \(risk.rawValue))",
+                            detection: .asksHuman
+                        )
+                    ]
                 )
         )
         #expect(
@@ -398,6 +409,53 @@ import Testing
             return
         }
         #expect(prompt.hasPrefix("The operator answers: yes, only staging\nGo on with the task.\n"))
+    }
+
+    /// The question as asked, whatever the risk: asked again after "decide yourself", or one only a human can settle.
+    @Test func questionsOnlyAHumanCanSettleReachOneWhateverTheRisk() throws {
+        var again = started(risk: .low)
+        _ = again.turnEnded(completed("Should I use tabs or spaces?"))
+        #expect(request(again.checksRan(Self.failing, cancelled: false))?.detection == .asksHuman, "decided by policy first")
+        _ = again.policyAnswered(Self.yes)
+        _ = again.nextTurn(elapsed: .zero)
+        _ = again.turnEnded(completed("I still cannot tell: tabs or spaces?"))
+        guard case .askHuman(let question, _) = again.checksRan(Self.failing, cancelled: false) else {
+            Issue.record("asked again: not sent to a human")
+            return
+        }
+        #expect(question.text.hasPrefix("codex asks: I still cannot tell: tabs or spaces?\n\n"))
+        #expect(question.text.contains("it asked again after being told to decide itself"))
+        #expect(
+            again.humanAnswered(HumanAnswer(decision: .reply, text: "spaces"))
+                == .continue(report: [AgentEvent(kind: .recovery, text: "continue the thread with the operator's answer")])
+        )
+        #expect(again.nextTurn(elapsed: .zero) == .runTurn(prompt: again.state.prompt, threadID: "t1"), "the same live thread")
+        #expect(again.state.prompt.hasPrefix("The operator answers: spaces"))
+
+        for (asked, why) in [
+            ("Which API key should I use for the payments sandbox?", "it needs credentials or access"),
+            ("The spec says both 10 and 20 retries; they contradict each other. Which one?", "the task seems to contradict itself"),
+            ("Shall I force-push over main?", "the choice cannot be undone"),
+        ] {
+            var supervisor = started(risk: .low)
+            _ = supervisor.turnEnded(completed(asked))
+            guard case .askHuman(let question, _) = supervisor.checksRan(Self.failing, cancelled: false) else {
+                Issue.record("\(asked): not sent to a human")
+                continue
+            }
+            #expect(question.text.hasPrefix("codex asks: \(asked)"))
+            #expect(question.text.contains(why), "\(question.text)")
+        }
+    }
+
+    @Test func outOfTurnsWithAQuestionOpenTheEscalationCarriesIt() {
+        var supervisor = started(turns: 1)
+        _ = supervisor.turnEnded(completed("Should I keep the old endpoint?"))
+        _ = supervisor.checksRan(Self.failing, cancelled: false)
+        _ = supervisor.policyAnswered(Self.yes)
+        let finished = result(supervisor.nextTurn(elapsed: .zero))
+        #expect(finished?.outcome == .escalated)
+        #expect(finished?.summary == "needs a human: codex asks: Should I keep the old endpoint? (over budget: 1 turns spent)")
     }
 
     @Test func anApprovalWithNoTextSaysGoAhead() {

@@ -24,7 +24,8 @@ import Foundation
 /// | the turn completed (no answer wanted) | run the checks |
 /// | the checks pass | finish, succeeded (with the answer, when one was wanted) |
 /// | checks fail, and the last message is a question the agent may decide alone (low, medium risk) | recover: decide |
-/// | checks fail, and the question is above that risk | ask an operator; their answer goes on the thread |
+/// | checks fail, and the question is above that risk, asked again after "decide", or needs credentials or access, a contradiction settled, a choice that cannot be undone | ask an operator, verbatim with its context; their answer goes on the thread |
+/// | out of turns while a question is open | finish, escalated with the question |
 /// | checks fail after the agent said it was done (checks failed) | recover: repair on the same thread, told so |
 /// | checks fail otherwise: more to do said, a plan, nothing said or changed (stopped early) | recover: repair on the same thread |
 /// | the policy refuses a recovery | finish, escalated with its reason |
@@ -60,6 +61,10 @@ struct SessionSupervisor: Sendable {
         var turnMessage: String?
         /// Commands run and file changes made in the latest turn (nil: not known).
         var turnActions: Int?
+        /// The question the latest turn ended with, while nobody has answered it.
+        var openQuestion: String?
+        /// The agent was told to decide a question itself: asking again goes to a human.
+        var toldToDecide = false
         /// What kept the TODO from being done, for the report when the budget runs out.
         var lastProblem: String?
         /// Answers read so far (``OutputSpec``), usable or not.
@@ -133,6 +138,13 @@ struct SessionSupervisor: Sendable {
         }
         // Turns that only repaired an answer are bounded by the answers allowed, not by the turn budget.
         guard state.turns - state.answerRepairs < limits.turns else {
+            // Never a bare "over budget" while a question is open: the escalation carries it.
+            if let question = state.openQuestion {
+                return escalate(
+                    "needs a human: codex asks: \(question.prefix(1000)) (over budget: \(limits.turns) turns spent)",
+                    status: nil
+                )
+            }
             return escalate("over budget: \(limits.turns) turns spent; \(state.lastProblem ?? "the TODO is not done")", status: nil)
         }
         state.turns += 1
@@ -250,7 +262,8 @@ struct SessionSupervisor: Sendable {
             return finish(.succeeded, "codex finished in \(turns)\(said)", status: state.status, checks: checks, output: state.answer)
         }
         state.lastProblem = "check failed: \(failed[0].check): \(failed[0].detail)"
-        guard let question = state.turnMessage, Self.isQuestion(question) else {
+        state.openQuestion = state.turnMessage.flatMap { Self.isQuestion($0) ? $0 : nil }
+        guard let question = state.openQuestion else {
             let stopped = StoppedTurn.read(lastMessage: state.turnMessage, actions: state.turnActions)
             let evidence = failed.map { "\($0.check): \($0.detail)" }.joined(separator: "\n")
             state.prompt = stopped.detection == .checksFailed ? Self.notDone(failed) : Self.failing(failed)
@@ -261,14 +274,15 @@ struct SessionSupervisor: Sendable {
                 then: .repair(checks: checks)
             )
         }
-        guard Self.agentMayDecideAlone(risk: risk) else {
-            // Outside the policy: an operator answers, through the inbox; the answer goes on the thread.
+        if let why = HumanQuestion.reason(for: question, risk: risk, askedBefore: state.toldToDecide) {
+            // An operator answers, through the inbox, the question as asked; the answer goes on the same thread.
             pending = .answer(question: question, failed: failed, checks: checks)
             return .askHuman(
-                Question(kind: .question, text: "codex asks: \(question.prefix(2000))"),
-                report: [AgentEvent(kind: .detected, text: "asks_human: \(question)", detection: .asksHuman)]
+                Question(kind: .question, text: HumanQuestion.text(question, why: why, failing: failed)),
+                report: [AgentEvent(kind: .detected, text: "asks_human: \(question) (to a human: \(why))", detection: .asksHuman)]
             )
         }
+        state.toldToDecide = true
         state.prompt =
             "Use your best judgment and decide yourself; do not wait for an answer. Then finish the task.\n" + Self.failing(failed)
         return recover(
@@ -314,6 +328,7 @@ struct SessionSupervisor: Sendable {
                 checks: checks
             )
         }
+        state.openQuestion = nil
         state.prompt = "The operator answers: \(text)\nGo on with the task.\n" + Self.failing(failed)
         return .continue(report: [AgentEvent(kind: .recovery, text: "continue the thread with the operator's answer")])
     }
