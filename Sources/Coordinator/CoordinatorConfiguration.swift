@@ -15,6 +15,8 @@ public struct CoordinatorConfiguration: Sendable {
     /// How many times a TODO may recover from each kind of trouble across all its sessions, on any worker, before
     /// it is escalated.
     public var recoveryPolicy: RecoveryPolicy
+    /// When a stuck TODO's recovery goes to an advisor first.
+    public var advisor: AdvisorPolicy
     /// How long an inbox item waits for a human before ``inboxDefault`` answers it; `nil` waits for ever.
     public var inboxTimeout: Duration?
     /// What answers an inbox item nobody answered in time.
@@ -31,6 +33,7 @@ public struct CoordinatorConfiguration: Sendable {
         leaseTTL: Duration = .seconds(2),
         tick: Duration = .milliseconds(100),
         recoveryPolicy: RecoveryPolicy = RecoveryPolicy(),
+        advisor: AdvisorPolicy = AdvisorPolicy(),
         inboxTimeout: Duration? = .seconds(1800),
         inboxDefault: InboxDefault = InboxDefault(),
         auditLogPath: String? = nil,
@@ -41,6 +44,7 @@ public struct CoordinatorConfiguration: Sendable {
         self.inboxTimeout = inboxTimeout
         self.inboxDefault = inboxDefault
         self.recoveryPolicy = recoveryPolicy
+        self.advisor = advisor
         self.endpoints = endpoints
         self.statePath = statePath
         self.heartbeatInterval = heartbeatInterval

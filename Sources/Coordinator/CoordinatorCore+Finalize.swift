@@ -7,7 +7,7 @@ extension CoordinatorCore {
     func finalizeIfDone(_ id: String) {
         let planID = merges.integration(mergedBy: id)?.plan ?? id
         guard let planRecord = todos.plans[planID], planRecord.state != .running, !isJobStep(planID),
-            !isAIReviewer(planID)
+            !isAIReviewer(planID), !isAdvisor(planID)
         else { return }
         let integration = merges[planID]
         if let integration, todos.plans[integration.mergePlan]?.state == .running { return }

@@ -53,6 +53,10 @@ extension CoordinatorCore {
             try answerMerge(body, waiting: waiting, key: key, now: now)
             return body
         }
+        if case .advice(let id) = waiting.destination {
+            try answerAdvice(body, id: id)
+            return body
+        }
         guard body.grants == nil, body.replan == nil, body.remember == nil else {
             throw ProtocolError(
                 .badField,
@@ -116,7 +120,16 @@ extension CoordinatorCore {
     /// A `recover` request: the supervisor policy decides, and the decision goes back as `recovery`.
     func recover(_ body: RecoverBody, from worker: String, ref: String) throws(ProtocolError) {
         let key = try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref)
-        let verdict = decideRecovery(body, key: key, worker: worker)
+        // The rules ran out: the decision waits for an advisor (a resend of the request keeps waiting).
+        if awaitsAdvice(body, ref: ref) { return }
+        if leases.recoveryDecision(body.item, under: body.leaseId) == nil, askAdvisor(body, key: key, worker: worker, ref: ref) {
+            return
+        }
+        sendRecovery(decideRecovery(body, key: key, worker: worker), for: body, to: worker, ref: ref)
+    }
+
+    /// The policy's decision on a recovery request, to the worker that asked.
+    func sendRecovery(_ verdict: RecoveryPolicy.Verdict, for body: RecoverBody, to worker: String, ref: String) {
         send(
             CoordinatorCore.Socket.work,
             to: worker,
@@ -129,7 +142,8 @@ extension CoordinatorCore {
                 decision: verdict.decision,
                 reason: verdict.reason,
                 count: verdict.count,
-                limit: verdict.limit
+                limit: verdict.limit,
+                instruction: verdict.instruction
             )
         )
     }
@@ -162,7 +176,7 @@ extension CoordinatorCore {
 
     /// Asks ``RecoveryPolicy`` about one request, counting the recovery against the TODO when it is granted. A
     /// resent request (same lease and item) gets the same decision and is counted once.
-    private func decideRecovery(_ body: RecoverBody, key: TodoKey, worker: String) -> RecoveryPolicy.Verdict {
+    func decideRecovery(_ body: RecoverBody, key: TodoKey, worker: String) -> RecoveryPolicy.Verdict {
         if let earlier = leases.recoveryDecision(body.item, under: body.leaseId) { return earlier }
         let used = todos[key]?.recoveries[body.detection.rawValue] ?? 0
         let verdict = configuration.recoveryPolicy.decide(body.detection, used: used)

@@ -160,8 +160,8 @@ extension CoordinatorCore {
             runStep(.plan, of: job.id)
         case .success(.plan(let work)):
             planned(job.id, work)
-        case .success(.recommendations):
-            fail(job.id, "the \(step.rawValue) step answered with recommendations, which no job step asks for")
+        case .success(.recommendations), .success(.advice):
+            fail(job.id, "the \(step.rawValue) step answered in another step's shape, which no job step asks for")
         }
     }
 

@@ -75,6 +75,7 @@ extension CoordinatorCore {
             if let output = body.output {
                 keepStepAnswer(output, plan: key.plan)
                 keepReviewAnswer(output, model: body.model, key: key)
+                keepAdvice(output, key: key)
             }
             end(key, as: .done, detail: body.summary, durationMs: body.durationMs, worker: worker, data)
         case .escalated:
@@ -106,6 +107,7 @@ extension CoordinatorCore {
             let item = waiting.item
             record(.inboxDropped, plan: item.plan, todo: item.todo, worker: item.worker, ["item": .string(item.id)])
         }
+        dropAdvice(of: leaseID)
         leases.end(leaseID)
         if let worker { workers.release(leaseID, from: worker) }
     }

@@ -55,6 +55,7 @@ extension CoordinatorCore {
         restoreJobs(snapshot)
         restoreMergeItems()
         restoreAIReviewers()
+        restoreAdvisors()
         if announce {
             record(.coordinatorStarted, ["instance": .string(instance), "leases_awaiting_workers": .int(Int64(recovered))])
         }
@@ -110,6 +111,7 @@ extension CoordinatorCore {
             return TaskSpec(todo.spec, repository: plan?.repository, branch: nil, base: plan?.base, output: OutputSpec(step: step.answer))
         }
         if let task = reviewTask(for: todo) { return task }
+        if let task = adviceTask(for: todo) { return task }
         var task = TaskSpec(
             todo.spec,
             repository: plan?.repository,
@@ -147,6 +149,7 @@ extension CoordinatorCore {
     ) {
         guard let ended = todos.end(key, as: state, detail: detail, durationMs: durationMs, at: wallClockMilliseconds()) else { return }
         record(.todo(state), plan: key.plan, todo: key.todo, worker: worker, data)
+        if isAdvisor(key.plan) { adviceEnded(key) }
         if isMerge(key) {
             if state == .escalated { askAboutEscalatedMerge(key) } else { settleMergeItem(key, because: "the merge is \(state.rawValue)") }
         }

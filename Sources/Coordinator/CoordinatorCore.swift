@@ -42,6 +42,15 @@ final class CoordinatorCore {
     var finalized: [(plan: String, json: String)] = []
     /// Plans running an AI review (`<plan>-next`), with the plan each reviews.
     var reviewers: [String: String] = [:]
+    /// Plans running advisors (`<plan>-help`), with the plan each advises.
+    var advisors: [String: String] = [:]
+    /// Recovery requests waiting for their advisor (or for an operator's answer to its question), by
+    /// `<lease>#<item>`.
+    var pendingAdvice: [String: PendingAdvice] = [:]
+    /// Advisors' answers that came with their reports, read when their TODO has ended in the same batch.
+    var adviceAnswers: [TodoKey: String] = [:]
+    /// Where each advisor's worktree starts: the stuck TODO's branch when its work was checkpointed.
+    var adviceBases: [TodoKey: String] = [:]
     /// Reviewers' answers that came with their reports, read when their TODO has ended in the same batch.
     var reviewAnswers: [TodoKey: (output: String, model: String?)] = [:]
     /// Ready TODOs held back because they may touch the files of a running one, with it (so each is said once).

@@ -48,6 +48,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         return policy
     }
 
+    @OptionGroup(title: "Advisor") var advisor: AdvisorOptions
+
     func validate() throws {
         for entry in recoveryLimits {
             let parts = entry.split(separator: "=", maxSplits: 1)
@@ -62,6 +64,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             throw ValidationError("--inbox-default-approval must be approve or deny, not \(inboxDefaultApproval)")
         }
         _ = try httpAddress(http)
+        try advisor.check()
         guard heartbeatMs > 0, leaseTtlMs > heartbeatMs else {
             throw ValidationError("--lease-ttl-ms (\(leaseTtlMs)) must be greater than --heartbeat-ms (\(heartbeatMs)), and both positive")
         }
@@ -77,6 +80,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             heartbeatInterval: .milliseconds(heartbeatMs),
             leaseTTL: .milliseconds(leaseTtlMs),
             recoveryPolicy: recoveryPolicy,
+            advisor: advisor.policy,
             inboxTimeout: inboxTimeout > 0 ? .milliseconds(Int64(inboxTimeout * 1000)) : nil,
             inboxDefault: InboxDefault(approval: Decision(rawValue: inboxDefaultApproval)),
             auditLogPath: auditLog == "none" ? nil : auditLog ?? "\(stateDir)/audit.jsonl"

@@ -39,6 +39,7 @@ struct RunCommand: AsyncParsableCommand {
     var ai = false
     @Option(help: "With --ai: seconds to wait for the review.") var aiTimeout: Double = 1800
     @OptionGroup(title: "Agent") var agent: AgentOptions
+    @OptionGroup(title: "Advisor") var advisor: AdvisorOptions
 
     func validate() throws {
         if let goal {
@@ -58,6 +59,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         try agent.check()
+        try advisor.check()
         if ai {
             if goal != nil { throw ValidationError("--ai goes with a plan file; for a job's plan: drover plan report JOB --ai") }
             if agent.agent != .codex { throw ValidationError("--ai needs --agent codex: the reviewer is a codex session") }
@@ -138,7 +140,8 @@ struct RunCommand: AsyncParsableCommand {
             agent: try agent.session(),
             logger: logger,
             http: try httpAddress(http),
-            checkpointInterval: agent.checkpointsDuringTurns
+            checkpointInterval: agent.checkpointsDuringTurns,
+            advisor: advisor.policy
         )
     }
 }
@@ -155,6 +158,8 @@ struct LocalCluster {
     var http: CoordinatorApplication.HTTPAddress? = nil
     /// How often the workers checkpoint a session during a turn (``WorkerConfiguration/checkpointInterval``).
     var checkpointInterval: Duration? = .seconds(30)
+    /// When stuck TODOs get advice (``CoordinatorConfiguration/advisor``).
+    var advisor = AdvisorPolicy()
 
     /// The endpoints of the coordinator, ipc sockets in the state directory.
     var endpoints: Endpoints { Endpoints.ipc(in: stateDir) }
@@ -194,6 +199,7 @@ struct LocalCluster {
             configuration: CoordinatorConfiguration(
                 endpoints: endpoints,
                 statePath: "\(stateDir)/state.sqlite",
+                advisor: advisor,
                 auditLogPath: "\(stateDir)/audit.jsonl"
             ),
             stateDirectory: stateDir,

@@ -371,6 +371,9 @@ import Testing
 }
 
 @Suite struct SupervisorPolicyTests {
+    /// The rules alone: the advisor, asked when they run out, has its own tests (`AdvisorTests`).
+    static let rulesOnly = AdvisorPolicy(enabled: false)
+
     /// A `recover` request, and the `recovery` decision that answers it.
     func recovery(_ harness: CoreHarness, _ assign: AssignBody, item: String, detection: Detection = .stoppedEarly) throws -> RecoveryBody {
         let body = RecoverBody(
@@ -388,7 +391,7 @@ import Testing
     }
 
     @Test func recoveriesAreGrantedUpToTheLimitThenEscalated() throws {
-        let harness = try CoreHarness()
+        let harness = try CoreHarness(advisor: Self.rulesOnly)
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
         for index in 1...3 {
@@ -404,7 +407,7 @@ import Testing
     }
 
     @Test func aResentRequestGetsTheSameDecisionCountedOnce() throws {
-        let harness = try CoreHarness()
+        let harness = try CoreHarness(advisor: Self.rulesOnly)
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
         let first = try recovery(harness, assign, item: "r1")
@@ -414,7 +417,7 @@ import Testing
     }
 
     @Test func aRestartedWorkerReusingItemNamesGetsFreshDecisions() throws {
-        let harness = try CoreHarness()
+        let harness = try CoreHarness(advisor: Self.rulesOnly)
         try harness.register("w1")
         let first = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
         #expect(try recovery(harness, first, item: "r1").count == 1)
@@ -427,7 +430,7 @@ import Testing
     }
 
     @Test func aRecoveryUnderAnOldLeaseIsRefused() throws {
-        let harness = try CoreHarness()
+        let harness = try CoreHarness(advisor: Self.rulesOnly)
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
         let sent = try harness.fromWorker(
@@ -440,7 +443,7 @@ import Testing
     }
 
     @Test func theOldFormOfARecoveryIsStillDecidedAndAnsweredTheOldWay() throws {
-        let harness = try CoreHarness()
+        let harness = try CoreHarness(advisor: Self.rulesOnly)
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
         let body = AskBody(
@@ -464,7 +467,7 @@ import Testing
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drover-policy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let harness = try CoreHarness(statePath: directory.appendingPathComponent("state.sqlite").path)
+        let harness = try CoreHarness(statePath: directory.appendingPathComponent("state.sqlite").path, advisor: Self.rulesOnly)
         try harness.register("w1")
         let assign = try harness.submit(plan([Todo(id: "a", prompt: "x")])).assigns()[0]
         for index in 1...3 { _ = try recovery(harness, assign, item: "r\(index)") }

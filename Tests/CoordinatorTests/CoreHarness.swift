@@ -18,13 +18,15 @@ final class CoreHarness {
         statePath: String = ":memory:",
         inboxTimeout: Duration? = .seconds(1800),
         auditLogPath: String? = nil,
-        auditLogMaxBytes: Int = 10 << 20
+        auditLogMaxBytes: Int = 10 << 20,
+        advisor: AdvisorPolicy = AdvisorPolicy()
     ) throws {
         configuration = CoordinatorConfiguration(
             endpoints: Endpoints(),
             statePath: statePath,
             heartbeatInterval: .milliseconds(500),
             leaseTTL: .seconds(2),
+            advisor: advisor,
             inboxTimeout: inboxTimeout,
             auditLogPath: auditLogPath,
             auditLogMaxBytes: auditLogMaxBytes

@@ -458,6 +458,20 @@ import Testing
         #expect(finished?.summary == "needs a human: codex asks: Should I keep the old endpoint? (over budget: 1 turns spent)")
     }
 
+    @Test func aRecoveryWithAdviceMakesTheAdviceTheNextPrompt() {
+        var supervisor = started()
+        _ = supervisor.turnEnded(completed("Done."))
+        _ = supervisor.checksRan(Self.failing, cancelled: false)
+        let advice = RecoveryVerdict(decision: .recover, reason: nil, instruction: "Create done.txt with touch.")
+        #expect(supervisor.policyAnswered(advice) == .continue())
+        guard case .runTurn(let prompt, "t1") = supervisor.nextTurn(elapsed: .zero) else {
+            Issue.record("no turn on the same thread")
+            return
+        }
+        #expect(prompt.hasPrefix("Advice from a reviewer who read your work so far: Create done.txt with touch."))
+        #expect(prompt.contains("file done.txt: done.txt does not exist"), "and what the rule would have said")
+    }
+
     @Test func anApprovalWithNoTextSaysGoAhead() {
         var supervisor = started(risk: .high)
         _ = supervisor.turnEnded(completed("Shall I?"))

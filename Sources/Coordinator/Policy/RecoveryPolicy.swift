@@ -29,6 +29,8 @@ public struct RecoveryPolicy: Sendable, Equatable {
         public var limit: Int
         /// Why not, when the decision is `escalate`.
         public var reason: String?
+        /// With `recover`: what the session is to do next, from its advisor (or an operator's answer to it).
+        public var instruction: String? = nil
     }
 
     /// Decides one request, given how many recoveries of `detection` the TODO has had.

@@ -12,6 +12,9 @@ struct Inbox {
         case job(String)
         /// A plan's merge queue, waiting for the operators to retry or leave out an escalated merge.
         case merge(TodoKey)
+        /// A session's recovery request, waiting for an operator's answer to its advisor's question
+        /// (``CoordinatorCore/pendingAdvice``, by `<lease>#<item>`).
+        case advice(String)
     }
 
     /// An inbox item and where its answer goes.

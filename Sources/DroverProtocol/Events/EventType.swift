@@ -77,6 +77,11 @@ public struct EventType: WireWord {
     public static let todoHeld = EventType(rawValue: "todo.held")
     /// A TODO runs beside one that may touch the same files (`with`, `files`): the plan's `schedule.overlap` is `warn`.
     public static let todoOverlaps = EventType(rawValue: "todo.overlaps")
+    /// The rules ran out for a TODO: an advisor (a read-only codex session, `advisor`) is asked what it should do next.
+    public static let todoAdviceRequested = EventType(rawValue: "todo.advice_requested")
+    /// The advisor answered (`diagnosis`, `next_instruction`, `needs_human`, `question_for_human`, `reason`), or could
+    /// not (`failed`).
+    public static let todoAdvised = EventType(rawValue: "todo.advised")
 
     /// The event a TODO reaching `state` records (`todo.done`, `todo.failed`…).
     public static func todo(_ state: TodoState) -> EventType { EventType(rawValue: "todo.\(state.rawValue)") }

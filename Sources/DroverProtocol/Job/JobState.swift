@@ -59,4 +59,6 @@ public enum AnswerStep: String, Codable, Sendable, CaseIterable {
     case classify, investigate, plan
     /// A plan's AI review: ``Recommendations``.
     case recommend
+    /// The advisor of a stuck TODO: ``Advice``.
+    case advise
 }

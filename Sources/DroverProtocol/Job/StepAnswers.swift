@@ -216,6 +216,8 @@ public enum StepAnswer: Sendable, Equatable {
     case plan(PlannedWork)
     /// A plan's AI review.
     case recommendations(Recommendations)
+    /// The advisor's answer about a stuck TODO.
+    case advice(Advice)
 }
 
 extension JobStep {
@@ -249,6 +251,9 @@ extension AnswerStep {
             case .recommend:
                 let value = try decoder.decode(Recommendations.self, from: data)
                 (answer, problems) = (.recommendations(value), value.problems())
+            case .advise:
+                let value = try decoder.decode(Advice.self, from: data)
+                (answer, problems) = (.advice(value), value.problems())
             }
             return problems.isEmpty ? .success(answer) : .failure(StepAnswerError(step: self, problems: problems))
         } catch let error as DecodingError {

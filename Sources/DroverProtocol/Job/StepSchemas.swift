@@ -49,6 +49,11 @@ extension AnswerStep {
             Schema.object([
                 "summary": Schema.string, "tests": Schema.strings, "deployment": Schema.strings, "follow_up": Schema.strings,
             ])
+        case .advise:
+            Schema.object([
+                "diagnosis": Schema.string, "next_instruction": Schema.string, "needs_human": .object(["type": "boolean"]),
+                "question_for_human": Schema.string, "reason": Schema.string,
+            ])
         }
     }
 }

@@ -77,7 +77,7 @@ public struct HeartbeatBody: Codable, Sendable, Equatable {
 public struct TaskSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget, risk, permissions, repository, branch, base,
-            context, output, dependencies, merge, handover
+            context, output, dependencies, merge, handover, model, modelBaseURL = "model_base_url"
     }
 
     public var title: String
@@ -113,6 +113,10 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     /// For a TODO taken up again after its worker was lost: what the sessions before did and were doing, from their
     /// agent events; its work so far is in the branch (its checkpoints).
     public var handover: String?
+    /// The model a codex session runs, when not the worker's own (an advisor's own model).
+    public var model: String?
+    /// A Responses API base URL for ``model``, when not the worker's own.
+    public var modelBaseURL: String?
 
     public init(
         title: String,

@@ -77,6 +77,8 @@ extension PlainJSON {
             inner.text += nested.text(dependencies)
         }
         if let handover = task.handover { inner.field("handover", handover) }
+        if let model = task.model { inner.field("model", model) }
+        if let url = task.modelBaseURL { inner.field("model_base_url", url) }
         if let merge = task.merge {
             inner.key("merge")
             inner.text += nested.text(merge)

@@ -39,7 +39,7 @@ public struct RecoverBody: WireBody, Equatable {
 /// request's acknowledgement (`ref` is the request's message id).
 public struct RecoveryBody: WireBody, Equatable {
     enum CodingKeys: String, CodingKey {
-        case ref, leaseId = "lease_id", item, detection, decision, reason, count, limit
+        case ref, leaseId = "lease_id", item, detection, decision, reason, count, limit, instruction
     }
 
     public var ref: String
@@ -53,6 +53,9 @@ public struct RecoveryBody: WireBody, Equatable {
     public var count: Int
     /// How many the policy allows per TODO.
     public var limit: Int
+    /// With `recover`: what the session is to do next, instead of its own proposal (the advisor's instruction, or an
+    /// operator's answer to the advisor's question).
+    public var instruction: String?
 
     public init(
         ref: String,
@@ -62,8 +65,10 @@ public struct RecoveryBody: WireBody, Equatable {
         decision: RecoveryDecision,
         reason: String?,
         count: Int,
-        limit: Int
+        limit: Int,
+        instruction: String? = nil
     ) {
+        self.instruction = instruction
         self.ref = ref
         self.leaseId = leaseId
         self.item = item
@@ -84,5 +89,6 @@ public struct RecoveryBody: WireBody, Equatable {
             "must be recover or escalate"
         )
         try requireText(reason, "reason", max: 4096)
+        try requireText(instruction, "instruction", max: 16384)
     }
 }

@@ -92,6 +92,11 @@ extension AssignBody: WireBody {
             try requireText(dependency.summary, "task.dependencies[\(index)].summary", max: 4096)
         }
         try requireText(task.handover, "task.handover", max: 16384)
+        try requireText(task.model, "task.model", max: 200)
+        if let url = task.modelBaseURL {
+            try require(url.hasPrefix("http://") || url.hasPrefix("https://"), "task.model_base_url", "must be an http or https URL")
+            try requireText(url, "task.model_base_url", max: 2048)
+        }
         if let merge = task.merge {
             for (field, branch) in [
                 ("branch", merge.branch), ("integration", merge.integration), ("tag", merge.tag), ("base_tag", merge.baseTag),

@@ -134,10 +134,13 @@ public struct RecoveryVerdict: Sendable, Equatable {
     public var decision: RecoveryDecision
     /// Why not, when the decision is `escalate`.
     public var reason: String?
+    /// With `recover`: what the session is to do next (the advisor's instruction, or an operator's answer to it).
+    public var instruction: String?
 
-    public init(decision: RecoveryDecision, reason: String?) {
+    public init(decision: RecoveryDecision, reason: String?, instruction: String? = nil) {
         self.decision = decision
         self.reason = reason
+        self.instruction = instruction
     }
 }
 

@@ -31,6 +31,10 @@ public struct CodexAgent: AgentSession {
         guard let prompt = task.prompt else {
             return AgentResult(outcome: .failed, summary: "this worker runs codex, and the TODO has no 'prompt'")
         }
+        // A task may name its own model and provider (an advisor's): its session's config.toml says so.
+        var configuration = self.configuration
+        if let model = task.model { configuration.model = model }
+        if let url = task.modelBaseURL { configuration.baseURL = url }
         let home: String
         do {
             home = try configuration.makeSessionHome(for: lease.leaseId)

@@ -7,6 +7,12 @@ enum SessionPrompts {
     /// The heading between the context document and the TODO's prompt.
     static let taskHeading = "# Your task"
 
+    /// The next turn's prompt when the recovery came with advice: the advisor's instruction (or an operator's answer
+    /// to its question) first, then what the rule would have said.
+    static func advice(_ instruction: String, after prompt: String) -> String {
+        "Advice from a reviewer who read your work so far: \(instruction)\n\n\(prompt)"
+    }
+
     /// The first prompt of a thread: the context document (a job's investigation, the plan's context), then the
     /// TODO's prompt under one heading. Only new threads get it; turns on the same thread already have it.
     static func opening(prompt: String, context: String?) -> String {

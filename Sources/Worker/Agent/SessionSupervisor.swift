@@ -297,6 +297,10 @@ struct SessionSupervisor: Sendable {
     mutating func policyAnswered(_ verdict: RecoveryVerdict) -> SessionAction {
         let (pending, request) = (self.pending, self.request)
         (self.pending, self.request) = (nil, nil)
+        if verdict.decision == .recover, let instruction = verdict.instruction, !instruction.isEmpty {
+            // Advice: what to do next comes from the advisor (or an operator), instead of the rule's own prompt.
+            state.prompt = SessionPrompts.advice(instruction, after: state.prompt)
+        }
         guard verdict.decision == .recover else {
             let why = verdict.reason ?? RecoveryVerdict.defaultRefusal
             // The escalation names its evidence: the failing check and its output, the loop, the silence.

@@ -73,7 +73,7 @@ extension WorkerCore {
         // A decision applies only to the request it was made for: its item, under its lease.
         guard recoveries[body.item]?.leaseID == body.leaseId else { return }
         recoveries[body.item] = nil
-        effect(.decide(item: body.item, RecoveryVerdict(decision: body.decision, reason: body.reason)))
+        effect(.decide(item: body.item, RecoveryVerdict(decision: body.decision, reason: body.reason, instruction: body.instruction)))
     }
 
     private func refused(_ body: ErrorBody, now: Int64) {
