@@ -33,7 +33,16 @@ import Testing
         let report = TurnReport(turn: turn, run: ProcessRun(status: 0, timedOut: false, tail: "t"), cancelled: false)
         #expect(
             report
-                == TurnReport(ending: .completed, lastMessage: "Done.", actions: 0, threadID: "th-1", tokens: 330, status: 0, tail: "t")
+                == TurnReport(
+                    ending: .completed,
+                    lastMessage: "Done.",
+                    actions: 0,
+                    threadID: "th-1",
+                    tokens: 330,
+                    usage: TokenUsage(input: 300, output: 30),
+                    status: 0,
+                    tail: "t"
+                )
         )
     }
 

@@ -108,8 +108,9 @@ import Testing
         _ = supervisor.checksRan(Self.failing, cancelled: false)
         _ = supervisor.policyAnswered(Self.yes)
         _ = supervisor.nextTurn(elapsed: .zero)
+        // The thread's running total: 500 in all, of which 200 this turn.
         _ = supervisor.turnEnded(completed(tokens: 500))
-        #expect(result(supervisor.checksRan(Self.passing, cancelled: false))?.tokens == 800)
+        #expect(result(supervisor.checksRan(Self.passing, cancelled: false))?.tokens == 500)
     }
 
     // MARK: - How a turn ended
@@ -470,6 +471,39 @@ import Testing
         }
         #expect(prompt.hasPrefix("Advice from a reviewer who read your work so far: Create done.txt with touch."))
         #expect(prompt.contains("file done.txt: done.txt does not exist"), "and what the rule would have said")
+    }
+
+    /// Codex reports a thread's running total after each turn: the session used what the totals grew by, and a new
+    /// thread starts from zero.
+    @Test func tokensAreWhatTheThreadsTotalsGrewBy() {
+        var supervisor = started()
+        func turn(_ thread: String, _ usage: TokenUsage) -> TurnReport {
+            TurnReport(ending: .completed, lastMessage: "Next step: more.", actions: 1, threadID: thread, tokens: usage.total, usage: usage)
+        }
+        _ = supervisor.turnEnded(turn("t1", TokenUsage(input: 100, cachedInput: 0, output: 10)))
+        _ = supervisor.turnEnded(turn("t1", TokenUsage(input: 250, cachedInput: 100, output: 30)))
+        #expect(supervisor.state.usage == TokenUsage(input: 250, cachedInput: 100, output: 30), "not 350 + 40")
+        _ = supervisor.turnEnded(turn("t2", TokenUsage(input: 50, cachedInput: 0, output: 5)))
+        #expect(supervisor.state.usage == TokenUsage(input: 300, cachedInput: 100, output: 35), "a new thread from zero")
+        #expect(supervisor.state.tokens == 335)
+        let finished = result(supervisor.checksRan(Self.passing, cancelled: false))
+        #expect(finished?.tokens == 335)
+        #expect(finished?.usage == TokenUsage(input: 300, cachedInput: 100, output: 35))
+    }
+
+    @Test func theTokenBudgetCountsTheSessionNotOneThreadTotalTwice() {
+        var supervisor = supervisor(tokens: 300)
+        _ = supervisor.nextTurn(elapsed: .zero)
+        let first = TurnReport(ending: .completed, lastMessage: "x", threadID: "t1", tokens: 200, usage: TokenUsage(input: 180, output: 20))
+        #expect(supervisor.turnEnded(first) == .runChecks)
+        let second = TurnReport(
+            ending: .completed,
+            lastMessage: "x",
+            threadID: "t1",
+            tokens: 250,
+            usage: TokenUsage(input: 225, output: 25)
+        )
+        #expect(supervisor.turnEnded(second) == .runChecks, "250 used in all: within 300 (summing totals would say 450)")
     }
 
     @Test func anApprovalWithNoTextSaysGoAhead() {

@@ -315,7 +315,7 @@ public struct CheckResult: Codable, Sendable, Equatable {
 public struct ReportBody: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case leaseId = "lease_id", epoch, outcome, exitCode = "exit_code", summary, outputTail = "output_tail", durationMs = "duration_ms",
-            checks, tokens, files, diffStat = "diff_stat", output, merge, model
+            checks, tokens, files, diffStat = "diff_stat", usage, output, merge, model
     }
 
     public var leaseId: String
@@ -333,6 +333,8 @@ public struct ReportBody: Codable, Sendable, Equatable {
     public var files: [String]?
     /// How much the TODO's branch changed (optional).
     public var diffStat: DiffStat?
+    /// Model tokens the run used, split as prices are (optional; ``tokens`` is their total).
+    public var usage: TokenUsage?
     /// The session's answer, when the task asked for one (``TaskSpec/output``): JSON text already read and valid.
     public var output: String?
     /// For a merge task: what the merge came to.
@@ -352,10 +354,12 @@ public struct ReportBody: Codable, Sendable, Equatable {
         tokens: Int64? = nil,
         files: [String]? = nil,
         diffStat: DiffStat? = nil,
+        usage: TokenUsage? = nil,
         output: String? = nil,
         merge: MergeResult? = nil,
         model: String? = nil
     ) {
+        self.usage = usage
         self.diffStat = diffStat
         self.merge = merge
         self.model = model

@@ -197,6 +197,14 @@ extension PlainJSON {
             writer.key("diff_stat")
             writer.text += inner.closed
         }
+        if let usage = body.usage {
+            var inner = ObjectWriter()
+            inner.field("input", usage.input)
+            inner.field("cached_input", usage.cachedInput)
+            inner.field("output", usage.output)
+            writer.key("usage")
+            writer.text += inner.closed
+        }
         if let output = body.output { writer.field("output", output) }
         if let model = body.model { writer.field("model", model) }
         if let merge = body.merge {

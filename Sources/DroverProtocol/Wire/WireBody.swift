@@ -150,6 +150,9 @@ extension ReportBody: WireBody {
             try require(files.count <= WireLimits.maxFiles, "files", "has more than \(WireLimits.maxFiles) entries")
             for file in files { try requireText(file, "files", max: 4096) }
         }
+        if let usage {
+            try require(usage.input >= 0 && usage.cachedInput >= 0 && usage.output >= 0, "usage", "must not count anything negative")
+        }
         if let diffStat {
             try require(
                 diffStat.files >= 0 && diffStat.insertions >= 0 && diffStat.deletions >= 0,

@@ -16,6 +16,8 @@ public struct AgentResult: Sendable, Equatable {
     public var files: [String]?
     /// How much its branch changed (set by the lease run with ``files``).
     public var diffStat: DiffStat?
+    /// Model tokens, split as prices are, when it ran a model.
+    public var usage: TokenUsage?
     /// The session's answer, when the task asked for one (``TaskSpec/output``): JSON text that was read and could be
     /// used.
     public var output: String?

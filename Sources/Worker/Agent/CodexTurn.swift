@@ -17,6 +17,8 @@ final class CodexTurn: Sendable {
         /// Waits for a human in progress: the session is not idle while one runs.
         var waitingForHuman = 0
         var tokens: Int64 = 0
+        /// The thread's running total when the turn completed.
+        var usage: TokenUsage?
         /// How often each (command, exit code, output) was seen in this turn.
         var repeats: [String: Int] = [:]
         var looping: String?
@@ -45,7 +47,13 @@ final class CodexTurn: Sendable {
                 switch event {
                 case .turnCompleted(let usage):
                     state.ending = event
-                    state.tokens = (usage["input_tokens"]?.intValue ?? 0) + (usage["output_tokens"]?.intValue ?? 0)
+                    let total = TokenUsage(
+                        input: usage["input_tokens"]?.intValue ?? 0,
+                        cachedInput: usage["cached_input_tokens"]?.intValue ?? 0,
+                        output: usage["output_tokens"]?.intValue ?? 0
+                    )
+                    state.usage = total
+                    state.tokens = total.total
                 case .turnFailed:
                     state.ending = event
                 case .threadStarted(let id):
@@ -102,6 +110,8 @@ final class CodexTurn: Sendable {
     var threadID: String? { state.withLock { $0.threadID } }
     /// Tokens the thread has used so far (codex reports the thread's running total).
     var tokens: Int64 { state.withLock { $0.tokens } }
+    /// The thread's running token total when the turn completed (codex reports totals, not a turn's own).
+    var usage: TokenUsage? { state.withLock { $0.usage } }
     /// Evidence of a loop, once one is seen.
     var looping: String? { state.withLock { $0.looping } }
     /// Why the policy refused to recover from the loop while the turn ran, when it did.

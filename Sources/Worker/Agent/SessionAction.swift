@@ -40,7 +40,10 @@ struct TurnReport: Sendable, Equatable {
     /// Commands run and file changes made in the turn (nil: not known, taken as some).
     var actions: Int?
     var threadID: String?
+    /// The thread's running token total, as codex reports it (not the turn's own).
     var tokens: Int64 = 0
+    /// The same total, split as prices are.
+    var usage: TokenUsage?
     /// The codex process's exit status (0 for an app-server turn whose server still runs).
     var status: Int32 = 0
     /// The TODO's time limit stopped the turn.
@@ -66,6 +69,7 @@ extension TurnReport {
         actions = turn.actions
         threadID = turn.threadID
         tokens = turn.tokens
+        usage = turn.usage
         status = run.status
         timedOut = run.timedOut
         self.cancelled = cancelled

@@ -53,6 +53,10 @@ struct SessionSupervisor: Sendable {
         var transientRetries = 0
         /// Tokens of every turn so far.
         var tokens: Int64 = 0
+        /// The same, split as prices are.
+        var usage = TokenUsage.zero
+        /// The running total of the thread the last turn ran on, as codex reported it.
+        var threadUsage = TokenUsage.zero
         var status: Int32?
         var tail = ""
         /// The last agent message of the session, kept across turns that said nothing (for a new thread's seed).
@@ -154,15 +158,23 @@ struct SessionSupervisor: Sendable {
     /// After a turn: how it went decides.
     mutating func turnEnded(_ turn: TurnReport) -> SessionAction {
         state.tail = turn.tail
-        state.tokens += turn.tokens
+        // Codex reports the thread's running total: the session used what it grew by (a new thread starts at zero).
+        let thread = turn.threadID ?? state.threadID
+        let total = turn.usage ?? TokenUsage(input: turn.tokens)
+        let earlier = thread != nil && thread == state.threadID ? state.threadUsage : .zero
+        if turn.usage != nil || turn.tokens > 0 {
+            state.usage = state.usage + earlier.growth(to: total)
+            state.threadUsage = total
+        }
+        state.tokens = state.usage.total
         state.threadID = turn.threadID ?? state.threadID
         state.status = turn.status
         if turn.cancelled { return stopped() }
         if turn.timedOut {
             return finish(.timedOut, "codex turn \(state.turns) timed out", status: turn.status)
         }
-        if let budget = limits.tokens, turn.tokens > budget {
-            return escalate("over budget: \(turn.tokens) tokens used, the budget is \(budget)", status: turn.status)
+        if let budget = limits.tokens, state.tokens > budget {
+            return escalate("over budget: \(state.tokens) tokens used, the budget is \(budget)", status: turn.status)
         }
         if turn.hung {
             state.lastProblem = "the session hung"
@@ -370,6 +382,7 @@ struct SessionSupervisor: Sendable {
     ) -> SessionAction {
         var result = AgentResult(outcome: outcome, exitCode: status, summary: summary, outputTail: state.tail, checks: checks)
         result.tokens = state.tokens
+        result.usage = state.usage.total > 0 ? state.usage : nil
         result.output = output
         return .finish(result)
     }

@@ -70,6 +70,7 @@ extension WorkerCore {
             tokens: result.tokens,
             files: result.files.map { Array($0.prefix(WireLimits.maxFiles)) },
             diffStat: result.diffStat,
+            usage: result.usage,
             output: result.output,
             merge: result.merge,
             model: result.model

@@ -62,6 +62,9 @@ enum AppServerEvents {
     /// The token totals of a `thread/tokenUsage/updated` notification, in exec's terms.
     static func usage(_ params: [String: JSONValue]) -> [String: JSONValue]? {
         guard case .object(let usage)? = params["tokenUsage"], case .object(let total)? = usage["total"] else { return nil }
-        return ["input_tokens": total["inputTokens"] ?? .int(0), "output_tokens": total["outputTokens"] ?? .int(0)]
+        return [
+            "input_tokens": total["inputTokens"] ?? .int(0), "cached_input_tokens": total["cachedInputTokens"] ?? .int(0),
+            "output_tokens": total["outputTokens"] ?? .int(0),
+        ]
     }
 }
