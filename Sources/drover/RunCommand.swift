@@ -38,6 +38,8 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "When the plan has ended, have a codex reviewer recommend tests, deployment notes and follow-up work for its report.")
     var ai = false
     @Option(help: "With --ai: seconds to wait for the review.") var aiTimeout: Double = 1800
+    @Option(help: "Seconds a usage limit may park a TODO until its reset; a reset further away escalates it, naming the time.")
+    var maxPark: Double = Double(CoordinatorConfiguration.defaultMaxPark.milliseconds / 1000)
     @OptionGroup(title: "Agent") var agent: AgentOptions
 
     func validate() throws {
@@ -138,7 +140,8 @@ struct RunCommand: AsyncParsableCommand {
             agent: try agent.session(),
             logger: logger,
             http: try httpAddress(http),
-            checkpointInterval: agent.checkpointsDuringTurns
+            checkpointInterval: agent.checkpointsDuringTurns,
+            maxPark: .milliseconds(Int64(max(0, maxPark) * 1000))
         )
     }
 }
@@ -155,6 +158,8 @@ struct LocalCluster {
     var http: CoordinatorApplication.HTTPAddress? = nil
     /// How often the workers checkpoint a session during a turn (``WorkerConfiguration/checkpointInterval``).
     var checkpointInterval: Duration? = .seconds(30)
+    /// How long a usage limit may park a TODO (``CoordinatorConfiguration/maxPark``).
+    var maxPark = CoordinatorConfiguration.defaultMaxPark
 
     /// The endpoints of the coordinator, ipc sockets in the state directory.
     var endpoints: Endpoints { Endpoints.ipc(in: stateDir) }
@@ -194,7 +199,8 @@ struct LocalCluster {
             configuration: CoordinatorConfiguration(
                 endpoints: endpoints,
                 statePath: "\(stateDir)/state.sqlite",
-                auditLogPath: "\(stateDir)/audit.jsonl"
+                auditLogPath: "\(stateDir)/audit.jsonl",
+                maxPark: maxPark
             ),
             stateDirectory: stateDir,
             http: http,
