@@ -6,7 +6,8 @@ import Foundation
 ///
 /// Codex words a usage limit `You've hit your usage limit. … try again at Mar 17th, 2030 5:46 PM.`, the time in the
 /// local time zone of the codex process, with no zone named, and only `5:46 PM` when the reset is on the same local
-/// day (`format_retry_timestamp` in codex-rs). A codex session inherits the worker's environment, so the worker's
+/// day (`format_retry_timestamp` in codex-rs), the seconds cut off: the reset is taken as the end of that minute, so a
+/// TODO never resumes before it (and is not parked again at once). A codex session inherits the worker's environment, so the worker's
 /// time zone (`TZ`, or the host's) is the one to read it in. Read in order, the first that says wins:
 ///
 /// | form | source |
@@ -17,9 +18,9 @@ import Foundation
 /// | `try again in 0.2s`, `in 1500ms`, `in 6m0s`, `in 1h2m`, `in 20 seconds`, `in 5 minutes` | rate-limit messages |
 ///
 /// `Try again later.` (no plan, no reset known) and anything else say nothing: nil.
-enum ResetTime {
+public enum ResetTime {
     /// When the limit named in `message` resets, or nil when it does not say.
-    static func read(_ message: String, now: Date, timeZone: TimeZone) -> Date? {
+    public static func read(_ message: String, now: Date, timeZone: TimeZone) -> Date? {
         let text = message.lowercased()
         if let seconds = number(after: "resets_at", in: text) { return Date(timeIntervalSince1970: seconds) }
         if let seconds = number(after: "resets_in_seconds", in: text) { return now.addingTimeInterval(seconds) }
@@ -103,7 +104,8 @@ enum ResetTime {
         } else {
             return nil
         }
+        // Codex writes the minute the reset falls in, the seconds cut off: the limit has reset only at its end.
         (parts.hour, parts.minute, parts.second) = (hours, minutes, 0)
-        return calendar.date(from: parts)
+        return calendar.date(from: parts)?.addingTimeInterval(60)
     }
 }
