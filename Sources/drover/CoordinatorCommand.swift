@@ -64,7 +64,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
             throw ValidationError("--inbox-timeout (\(inboxTimeout)) must be a number of seconds, 0 or more (0: wait for ever)")
         }
         guard maxPark >= 0, maxPark.isFinite else {
-            throw ValidationError("--max-park (\(maxPark)) must be a number of seconds, 0 or more (0: never park, escalate)")
+            throw ValidationError(
+                "--max-park (\(maxPark)) must be a number of seconds, 0 or more (0: escalate every usage limit whose reset is still ahead)"
+            )
         }
         guard ["approve", "deny"].contains(inboxDefaultApproval) else {
             throw ValidationError("--inbox-default-approval must be approve or deny, not \(inboxDefaultApproval)")

@@ -43,6 +43,11 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup(title: "Agent") var agent: AgentOptions
 
     func validate() throws {
+        guard maxPark >= 0, maxPark.isFinite else {
+            throw ValidationError(
+                "--max-park (\(maxPark)) must be a number of seconds, 0 or more (0: escalate every usage limit whose reset is still ahead)"
+            )
+        }
         if let goal {
             if plan != nil { throw ValidationError("give a plan file or --goal, not both") }
             try job.validate(goal: goal)
@@ -141,7 +146,7 @@ struct RunCommand: AsyncParsableCommand {
             logger: logger,
             http: try httpAddress(http),
             checkpointInterval: agent.checkpointsDuringTurns,
-            maxPark: .milliseconds(Int64(max(0, maxPark) * 1000))
+            maxPark: .milliseconds(Int64(maxPark * 1000))
         )
     }
 }

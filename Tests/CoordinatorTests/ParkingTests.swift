@@ -56,7 +56,8 @@ import Testing
         let harness = try CoreHarness()
         try harness.register("w1", slots: 1)
         let first = try #require(
-            try harness.submit(plan([Todo(id: "a", prompt: "go"), Todo(id: "b", prompt: "go"), Todo(id: "c", prompt: "go")])).assigns().first
+            try harness.submit(plan([Todo(id: "a", prompt: "go"), Todo(id: "b", prompt: "go"), Todo(id: "c", prompt: "go")])).assigns()
+                .first
         )
         let b = try #require(try park(harness, "w1", first, until: harness.wallNow + 1000).assigns().first)
         try harness.tick(advancing: 1000)
@@ -87,7 +88,9 @@ import Testing
     @Test func aResetBeyondMaxParkEscalatesNamingTheTime() throws {
         let harness = try CoreHarness(maxPark: .seconds(3600))
         try harness.register("w1")
-        let first = try #require(try harness.submit(plan([Todo(id: "a", prompt: "go"), Todo(id: "b", prompt: "go", dependsOn: ["a"])])).assigns().first)
+        let first = try #require(
+            try harness.submit(plan([Todo(id: "a", prompt: "go"), Todo(id: "b", prompt: "go", dependsOn: ["a"])])).assigns().first
+        )
         let resumeAt = harness.wallNow + 2 * 3_600_000
         let sent = try park(harness, "w1", first, until: resumeAt)
         #expect(harness.state("p", "a") == "escalated")
@@ -115,7 +118,16 @@ import Testing
     }
 
     @Test func aParkedReportWithoutItsTimeIsRefused() throws {
-        let report = ReportBody(leaseId: "p/a@1", epoch: 1, outcome: .parked, exitCode: 1, summary: "x", outputTail: "", durationMs: 1, checks: [])
+        let report = ReportBody(
+            leaseId: "p/a@1",
+            epoch: 1,
+            outcome: .parked,
+            exitCode: 1,
+            summary: "x",
+            outputTail: "",
+            durationMs: 1,
+            checks: []
+        )
         #expect(throws: ProtocolError.self) { try report.validate() }
         var other = report
         (other.outcome, other.resumeAt) = (.failed, 1)

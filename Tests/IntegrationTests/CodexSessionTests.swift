@@ -343,7 +343,10 @@ struct CodexSessionTests {
                 ResetTime.read("try again at Mar 17th, 2030 5:46 PM", now: Date(), timeZone: .current)
                     .map { Int64($0.timeIntervalSince1970 * 1000) }
             )
-            #expect(detail.contains("it resets at \(Date(timeIntervalSince1970: Double(resumeAt) / 1000).formatted(.iso8601))"), "\(detail)")
+            #expect(
+                detail.contains("it resets at \(Date(timeIntervalSince1970: Double(resumeAt) / 1000).formatted(.iso8601))"),
+                "\(detail)"
+            )
             #expect(detail.contains("beyond --max-park (1h)"), "\(detail)")
             let events = try cluster.events()
             #expect(detections(events) == ["usage_limit"])

@@ -65,7 +65,8 @@ import Testing
     /// codex writes the reset in its process's local zone and names none: it is read in the worker's (codex inherits
     /// its environment), here given explicitly.
     @Test func theResetTimeCodexWritesIsReadInTheLocalZone() {
-        let message = "You\u{2019}ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit https://chatgpt.com/settings/usage to purchase more credits or try again at Mar 18th, 2030 5:46 PM."
+        let message =
+            "You\u{2019}ve hit your usage limit. Upgrade to Pro (https://chatgpt.com/explore/pro), visit https://chatgpt.com/settings/usage to purchase more credits or try again at Mar 18th, 2030 5:46 PM."
         #expect(TurnFailure(message: message).kind == .usageLimit)
         // 17:46 in UTC, and in New York (UTC-4 in March 2030, daylight saving time); the end of that minute, as codex
         // cuts the seconds off.
@@ -76,9 +77,15 @@ import Testing
 
     @Test func aResetOnTheSameDayIsWrittenAsATimeOnly() {
         // Same day: "Try again at 11:30 PM." (2030-03-17 23:30 UTC).
-        #expect(resetsAt("You've hit your usage limit. Try again at 11:30 PM.") == Date(timeIntervalSince1970: 1_900_000_000 - 40 - 17 * 3600 - 46 * 60 + 23 * 3600 + 31 * 60))
+        #expect(
+            resetsAt("You've hit your usage limit. Try again at 11:30 PM.")
+                == Date(timeIntervalSince1970: 1_900_000_000 - 40 - 17 * 3600 - 46 * 60 + 23 * 3600 + 31 * 60)
+        )
         // 12:15 PM New York is 16:15 UTC, on the same day there (it is 13:46 there now).
-        #expect(resetsAt("You've hit your usage limit. Try again at 12:15 PM.", in: Self.newYork) == Date(timeIntervalSince1970: 1_900_000_000 - 40 - 17 * 3600 - 46 * 60 + 16 * 3600 + 16 * 60))
+        #expect(
+            resetsAt("You've hit your usage limit. Try again at 12:15 PM.", in: Self.newYork)
+                == Date(timeIntervalSince1970: 1_900_000_000 - 40 - 17 * 3600 - 46 * 60 + 16 * 3600 + 16 * 60)
+        )
     }
 
     @Test func theServersResetTimeWinsWhenItsBodyIsThere() {

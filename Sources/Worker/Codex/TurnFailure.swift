@@ -31,7 +31,8 @@ public struct TurnFailure: Sendable, Equatable {
         func has(_ parts: String...) -> Bool { parts.contains { text.contains($0) } }
         if has("context window", "context_length_exceeded") {
             kind = .contextFull
-        } else if has("usage limit", "usage_limit_reached", "quota exceeded", "insufficient_quota", "upgrade to plus", "usage_not_included") {
+        } else if has("usage limit", "usage_limit_reached", "quota exceeded", "insufficient_quota", "upgrade to plus", "usage_not_included")
+        {
             kind = .usageLimit
         } else if has(
             "rate limit",
