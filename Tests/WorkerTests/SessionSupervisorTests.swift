@@ -285,6 +285,10 @@ import Testing
         #expect(park.report.first?.detection == .usageLimit)
         var short = started()
         #expect(request(short.turnEnded(failed("Rate limit reached. Please try again in 30s.")))?.detection == .transientError)
+        var body = started()
+        let resetsAt = Int64(Date().timeIntervalSince1970) + 3600
+        let reset = try #require(parked(body.turnEnded(failed(#"429 Too Many Requests {"resets_at":\#(resetsAt)}"#))))
+        #expect(reset.result.resumeAt == resetsAt * 1000)
     }
 
     @Test func anyOtherTurnFailureFails() {

@@ -95,8 +95,11 @@ import Testing
         #expect(resetsAt(#"usage limit reached {"resets_in_seconds": 90}"#) == Self.now.addingTimeInterval(90))
     }
 
-    @Test func aRateLimitsResetIsItsDelay() {
+    @Test func aRateLimitsResetIsItsDelayOrItsBodysTime() {
         #expect(resetsAt("Rate limit reached. Please try again in 20m.") == Self.now.addingTimeInterval(1200))
+        let failure = TurnFailure(message: #"429 Too Many Requests {"resets_at":1900000600}"#, now: Self.now, timeZone: Self.utc)
+        #expect(failure.kind == .transient)
+        #expect(failure.resetIn == .seconds(600))
     }
 
     @Test(arguments: [

@@ -223,7 +223,8 @@ struct SessionSupervisor: Sendable {
                 return escalate("usage limit reached, and codex named no reset time: \(failure.message)", status: status)
             }
             return park(until: resetsAt, failure, status: status)
-        case .transient where (failure.retryAfter ?? .zero) > limits.parkBeyond && failure.resetsAt != nil:
+        case .transient where (failure.resetIn ?? .zero) > limits.parkBeyond:
+            // A rate limit that resets later than the slot is worth holding for.
             return park(until: failure.resetsAt ?? Date(), failure, status: status)
         case .transient where state.transientRetries < limits.transientRetries:
             state.transientRetries += 1

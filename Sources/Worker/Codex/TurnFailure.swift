@@ -22,6 +22,8 @@ public struct TurnFailure: Sendable, Equatable {
     /// When the limit resets, when the message says (``ResetTime``): for a usage limit, or a rate limit that names
     /// its wait.
     public var resetsAt: Date?
+    /// How far away ``resetsAt`` was when the failure was read.
+    public var resetIn: Duration?
 
     /// The failure `message` says, its reset time read at `now` in `timeZone` (codex's, which is the worker's).
     public init(message: String, now: Date = Date(), timeZone: TimeZone = .current) {
@@ -54,5 +56,6 @@ public struct TurnFailure: Sendable, Equatable {
         }
         retryAfter = ResetTime.delay(in: text)
         resetsAt = kind == .usageLimit || kind == .transient ? ResetTime.read(message, now: now, timeZone: timeZone) : nil
+        resetIn = resetsAt.map { .milliseconds(Int64(($0.timeIntervalSince(now) * 1000).rounded())) }
     }
 }
