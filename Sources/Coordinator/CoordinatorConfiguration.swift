@@ -25,6 +25,12 @@ public struct CoordinatorConfiguration: Sendable {
     public var auditLogPath: String?
     /// The size at which the audit log is rotated; five old files are kept.
     public var auditLogMaxBytes: Int
+    /// How long a TODO may be parked by a usage limit (or a long rate limit) until its reset; a reset further away
+    /// escalates it, naming the time (`--max-park`).
+    public var maxPark: Duration
+
+    /// Six hours: a usage limit's window, so a limit hit in it is waited for, a weekly one is not.
+    public static let defaultMaxPark = Duration.seconds(6 * 3600)
 
     public init(
         endpoints: Endpoints = Endpoints(),
@@ -37,8 +43,10 @@ public struct CoordinatorConfiguration: Sendable {
         inboxTimeout: Duration? = .seconds(1800),
         inboxDefault: InboxDefault = InboxDefault(),
         auditLogPath: String? = nil,
-        auditLogMaxBytes: Int = 10 << 20
+        auditLogMaxBytes: Int = 10 << 20,
+        maxPark: Duration = CoordinatorConfiguration.defaultMaxPark
     ) {
+        self.maxPark = maxPark
         self.auditLogPath = auditLogPath
         self.auditLogMaxBytes = auditLogMaxBytes
         self.inboxTimeout = inboxTimeout

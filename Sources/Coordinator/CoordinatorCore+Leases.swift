@@ -52,7 +52,7 @@ extension CoordinatorCore {
         }
     }
 
-    func report(_ body: ReportBody, seq: UInt64, from worker: String, ref: String) throws(ProtocolError) {
+    func report(_ body: ReportBody, seq: UInt64, from worker: String, ref: String, now: Int64) throws(ProtocolError) {
         if leases.isProcessed(body.leaseId, seq: seq) {
             // A resend of a report we already processed (our ack was lost): acknowledge it again, change nothing.
             count("duplicate_reports")
@@ -93,6 +93,8 @@ extension CoordinatorCore {
                 // A merge that could not be repaired waits for an operator rather than failing.
                 end(key, as: isMerge(key) ? .escalated : .failed, detail: body.summary, durationMs: body.durationMs, worker: worker, data)
             }
+        case .parked:
+            park(key, until: body.resumeAt ?? 0, report: body, worker: worker, now: now, data)
         case .handedBack:
             record(.todoHandedBack, plan: key.plan, todo: key.todo, worker: worker, data)
             todos.makeReady(key, front: true, detail: "handed back by \(worker): \(body.summary)")

@@ -91,7 +91,8 @@ extension CoordinatorCore {
             worker: todo.worker,
             attempts: todo.attempts,
             detail: todo.detail,
-            dependsOn: todo.spec.dependsOn.isEmpty ? nil : todo.spec.dependsOn
+            dependsOn: todo.spec.dependsOn.isEmpty ? nil : todo.spec.dependsOn,
+            resumeAt: todo.state == .waiting ? todo.facts.resumeAt : nil
         )
     }
 }

@@ -66,6 +66,9 @@ final class CoordinatorCore {
     private var messageCounter: UInt64 = 0
     private var lastHeartbeat: Int64 = -1_000_000_000
 
+    /// Wall-clock milliseconds at the monotonic time given: the clock parked TODOs resume by (their reset times are
+    /// wall-clock times, kept across restarts). Tests set it to move with their hand-moved clock.
+    var wallClock: @Sendable (_ now: Int64) -> Int64 = { _ in wallClockMilliseconds() }
     var heartbeatMs: Int64 { configuration.heartbeatInterval.milliseconds }
     var ttlMs: Int64 { configuration.leaseTTL.milliseconds }
 
@@ -134,6 +137,7 @@ final class CoordinatorCore {
     func tick(now: Int64) {
         expireLeases(now: now)
         expireInboxItems(now: now)
+        resumeParked(now: now)
         if now - lastHeartbeat >= heartbeatMs {
             lastHeartbeat = now
             refreshGauges()
@@ -208,7 +212,7 @@ final class CoordinatorCore {
                 try progress(body, from: peer, ref: header.id)
             case .report:
                 let body = try codec.body(ReportBody.self, from: frames[2], ref: header.id)
-                try report(body, seq: header.seq, from: peer, ref: header.id)
+                try report(body, seq: header.seq, from: peer, ref: header.id, now: now)
             case .ask:
                 let body = try codec.body(AskBody.self, from: frames[2], ref: header.id)
                 try ask(body, from: peer, ref: header.id, now: now)

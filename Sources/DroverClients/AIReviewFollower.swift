@@ -57,6 +57,8 @@ public struct AIReviewFollower: Sendable {
         case .todoAssigned: "assigned to \(event.worker ?? "a worker")"
         case .todoRunning: "running on \(event.worker ?? "its worker")"
         case .todoRequeued: "back in the queue: \(event.data["reason"]?.stringValue ?? "its lease ended")"
+        case .todoParked: "parked by a usage limit: \(event.data["evidence"]?.stringValue ?? "")"
+        case .todoResumed: "its usage limit reset: back in the queue"
         case .todoDone, .todoFailed, .todoEscalated, .todoCancelled:
             "\(event.type.rawValue.dropFirst("todo.".count)): \(event.data["summary"]?.stringValue ?? "")"
         default:

@@ -81,6 +81,16 @@ public struct FleetView: Sendable {
             if let latest = activity[key] { line += " · \(latest)" }
             lines.append(line)
         }
+        // Parked by a usage limit: when each goes on.
+        let waiting = status.todos.filter { $0.state == .waiting }
+        if !waiting.isEmpty {
+            lines.append("")
+            lines.append("WAITING (\(waiting.count))")
+            let date = Date(timeIntervalSince1970: Double(now) / 1000)
+            for todo in waiting {
+                lines.append("  \(todo.plan)/\(todo.id) · \(todo.resumeNote(now: date) ?? "waiting") · \(todo.detail ?? "")")
+            }
+        }
         lines.append("")
         lines.append("RECENT EVENTS")
         let room = max(1, rows - lines.count)

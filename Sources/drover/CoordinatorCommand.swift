@@ -30,6 +30,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var recoveryLimits: [String] = []
     @Option(help: "Seconds an inbox item waits for an operator before the policy default answers it (0: wait for ever).")
     var inboxTimeout: Double = 1800
+    @Option(
+        help:
+            "Seconds a usage limit (or a long rate limit) may park a TODO until its reset; a reset further away escalates it, naming the time."
+    )
+    var maxPark: Double = Double(CoordinatorConfiguration.defaultMaxPark.milliseconds / 1000)
     @Option(help: "What an approval request nobody answered in time gets: approve or deny.")
     var inboxDefaultApproval = "deny"
     @Option(help: "Where the web dashboard and /metrics listen, as HOST:PORT (port 0 picks one; 'none' serves nothing).")
@@ -60,6 +65,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
         guard inboxTimeout >= 0, inboxTimeout.isFinite else {
             throw ValidationError("--inbox-timeout (\(inboxTimeout)) must be a number of seconds, 0 or more (0: wait for ever)")
         }
+        guard maxPark >= 0, maxPark.isFinite else {
+            throw ValidationError(
+                "--max-park (\(maxPark)) must be a number of seconds, 0 or more (0: escalate every usage limit whose reset is still ahead)"
+            )
+        }
         guard ["approve", "deny"].contains(inboxDefaultApproval) else {
             throw ValidationError("--inbox-default-approval must be approve or deny, not \(inboxDefaultApproval)")
         }
@@ -83,7 +93,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
             advisor: advisor.policy,
             inboxTimeout: inboxTimeout > 0 ? .milliseconds(Int64(inboxTimeout * 1000)) : nil,
             inboxDefault: InboxDefault(approval: Decision(rawValue: inboxDefaultApproval)),
-            auditLogPath: auditLog == "none" ? nil : auditLog ?? "\(stateDir)/audit.jsonl"
+            auditLogPath: auditLog == "none" ? nil : auditLog ?? "\(stateDir)/audit.jsonl",
+            maxPark: .milliseconds(Int64(maxPark * 1000))
         )
         let application = CoordinatorApplication(
             configuration: configuration,

@@ -38,10 +38,17 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "When the plan has ended, have a codex reviewer recommend tests, deployment notes and follow-up work for its report.")
     var ai = false
     @Option(help: "With --ai: seconds to wait for the review.") var aiTimeout: Double = 1800
+    @Option(help: "Seconds a usage limit may park a TODO until its reset; a reset further away escalates it, naming the time.")
+    var maxPark: Double = Double(CoordinatorConfiguration.defaultMaxPark.milliseconds / 1000)
     @OptionGroup(title: "Agent") var agent: AgentOptions
     @OptionGroup(title: "Advisor") var advisor: AdvisorOptions
 
     func validate() throws {
+        guard maxPark >= 0, maxPark.isFinite else {
+            throw ValidationError(
+                "--max-park (\(maxPark)) must be a number of seconds, 0 or more (0: escalate every usage limit whose reset is still ahead)"
+            )
+        }
         if let goal {
             if plan != nil { throw ValidationError("give a plan file or --goal, not both") }
             try job.validate(goal: goal)
@@ -141,7 +148,8 @@ struct RunCommand: AsyncParsableCommand {
             logger: logger,
             http: try httpAddress(http),
             checkpointInterval: agent.checkpointsDuringTurns,
-            advisor: advisor.policy
+            advisor: advisor.policy,
+            maxPark: .milliseconds(Int64(maxPark * 1000))
         )
     }
 }
@@ -160,6 +168,8 @@ struct LocalCluster {
     var checkpointInterval: Duration? = .seconds(30)
     /// When stuck TODOs get advice (``CoordinatorConfiguration/advisor``).
     var advisor = AdvisorPolicy()
+    /// How long a usage limit may park a TODO (``CoordinatorConfiguration/maxPark``).
+    var maxPark = CoordinatorConfiguration.defaultMaxPark
 
     /// The endpoints of the coordinator, ipc sockets in the state directory.
     var endpoints: Endpoints { Endpoints.ipc(in: stateDir) }
@@ -200,7 +210,8 @@ struct LocalCluster {
                 endpoints: endpoints,
                 statePath: "\(stateDir)/state.sqlite",
                 advisor: advisor,
-                auditLogPath: "\(stateDir)/audit.jsonl"
+                auditLogPath: "\(stateDir)/audit.jsonl",
+                maxPark: maxPark
             ),
             stateDirectory: stateDir,
             http: http,

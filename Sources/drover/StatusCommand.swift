@@ -53,6 +53,7 @@ enum StatusText {
             var line = "  \(todo.state.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(todo.plan)/\(todo.id)"
             if let worker = todo.worker { line += " on \(worker)" }
             if todo.epoch > 1 { line += " (epoch \(todo.epoch))" }
+            if let resumes = todo.resumeNote() { line += ", \(resumes)" }
             if let detail = todo.detail, todo.state != .done { line += ": \(detail.prefix(120))" }
             lines.append(line)
         }

@@ -42,7 +42,7 @@ struct TodoCommand: AsyncParsableCommand {
         let status = reply.todo
         print(
             "\(status.plan)/\(status.id) [\(status.state)] epoch \(status.epoch), \(status.attempts) failed attempts"
-                + (status.worker.map { ", on \($0)" } ?? "")
+                + (status.worker.map { ", on \($0)" } ?? "") + (status.resumeNote().map { ", \($0)" } ?? "")
         )
         if let detail = status.detail { print("  \(detail)") }
         if action != .show { print("  \(action == .retry ? "retried" : "cancel requested")") }

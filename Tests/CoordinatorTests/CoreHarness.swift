@@ -11,6 +11,9 @@ final class CoreHarness {
     var store: Store
     var core: CoordinatorCore
     var now: Int64 = 0
+    /// The wall clock at `now` 0: the core's wall clock (for parked TODOs' reset times) moves with `now`.
+    static let wallBase: Int64 = 1_900_000_000_000
+    var wallNow: Int64 { Self.wallBase + now }
     private var seq: UInt64 = 0
     let configuration: CoordinatorConfiguration
 
@@ -19,7 +22,8 @@ final class CoreHarness {
         inboxTimeout: Duration? = .seconds(1800),
         auditLogPath: String? = nil,
         auditLogMaxBytes: Int = 10 << 20,
-        advisor: AdvisorPolicy = AdvisorPolicy()
+        advisor: AdvisorPolicy = AdvisorPolicy(),
+        maxPark: Duration = CoordinatorConfiguration.defaultMaxPark
     ) throws {
         configuration = CoordinatorConfiguration(
             endpoints: Endpoints(),
@@ -29,7 +33,8 @@ final class CoreHarness {
             advisor: advisor,
             inboxTimeout: inboxTimeout,
             auditLogPath: auditLogPath,
-            auditLogMaxBytes: auditLogMaxBytes
+            auditLogMaxBytes: auditLogMaxBytes,
+            maxPark: maxPark
         )
         store = try Store(path: statePath)
         core = try CoordinatorCore(
@@ -39,6 +44,7 @@ final class CoreHarness {
             audit: auditLogPath.map { AuditLog(path: $0, maxBytes: auditLogMaxBytes) },
             now: 0
         )
+        core.wallClock = { $0 + Self.wallBase }
     }
 
     /// Starts a new core on the same state file, as a restarted coordinator would.
@@ -51,6 +57,7 @@ final class CoreHarness {
             audit: configuration.auditLogPath.map { AuditLog(path: $0, maxBytes: configuration.auditLogMaxBytes) },
             now: now
         )
+        core.wallClock = { $0 + Self.wallBase }
     }
 
     /// A message as it arrives on the work socket from `worker`.
@@ -124,7 +131,9 @@ final class CoreHarness {
         output: String? = nil,
         merge: MergeResult? = nil,
         checks: [CheckResult] = [],
-        diffStat: DiffStat? = nil
+        diffStat: DiffStat? = nil,
+        resumeAt: Int64? = nil,
+        summary: String? = nil
     ) throws -> [Sent] {
         try fromWorker(
             worker,
@@ -134,13 +143,14 @@ final class CoreHarness {
                 epoch: assign.lease.epoch,
                 outcome: outcome,
                 exitCode: outcome == .succeeded ? 0 : 1,
-                summary: outcome.rawValue,
+                summary: summary ?? outcome.rawValue,
                 outputTail: "",
                 durationMs: 1,
                 checks: checks,
                 diffStat: diffStat,
                 output: output,
-                merge: merge
+                merge: merge,
+                resumeAt: resumeAt
             ),
             seq: seq
         )

@@ -348,16 +348,89 @@ struct CodexSessionTests {
     }
 
     @Test(arguments: CodexConfiguration.Mode.allCases)
-    func aUsageLimitIsEscalatedNotRetried(mode: CodexConfiguration.Mode) async throws {
-        let body = #"{"error":{"type":"usage_limit_reached","plan_type":"plus","resets_at":1900000000}}"#
-        let (todo, requests, _) = try await scenario(
+    func aUsageLimitWithNoResetTimeIsEscalatedNotRetried(mode: CodexConfiguration.Mode) async throws {
+        let body = #"{"error":{"type":"usage_limit_reached","plan_type":"plus"}}"#
+        let (todo, requests, events) = try await scenario(
             mode,
             ModelScript([], otherwise: .httpError(status: 429, body: body)),
             todo: Todo(id: "t", prompt: "Anything."),
             state: .escalated
         )
-        #expect(todo.detail?.contains("usage limit reached") == true, "\(todo.detail ?? "")")
+        #expect(todo.detail?.contains("usage limit reached, and codex named no reset time") == true, "\(todo.detail ?? "")")
         #expect(requests.count == 1)
+        #expect(!events.contains { $0.type == .todoParked })
+    }
+
+    /// codex writes the reset in its local time, to the minute (2030-03-17 17:46:40 UTC: "Mar 17th, 2030 5:46 PM" in
+    /// UTC); read back in the same zone, it is the end of that minute, years past `--max-park`.
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aUsageLimitResettingPastMaxParkIsEscalatedWithItsTime(mode: CodexConfiguration.Mode) async throws {
+        let body = #"{"error":{"type":"usage_limit_reached","plan_type":"plus","resets_at":1900000000}}"#
+        let server = try ScriptedModelServer(script: ModelScript([], otherwise: .httpError(status: 429, body: body)))
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            try await cluster.startCoordinator(extra: ["--max-park", "3600"])
+            try codexWorker(cluster, server, mode: mode)
+            try await cluster.submit(Plan(id: "s", title: "s", todos: [Todo(id: "t", prompt: "Anything.")]))
+            let status = try await cluster.waitForPlan("s", toBe: .failed)
+            let todo = try #require(status.todos.first)
+            #expect(todo.state == .escalated)
+            let detail = todo.detail ?? ""
+            let resumeAt = try #require(
+                ResetTime.read("try again at Mar 17th, 2030 5:46 PM", now: Date(), timeZone: .current)
+                    .map { Int64($0.timeIntervalSince1970 * 1000) }
+            )
+            #expect(
+                detail.contains("it resets at \(Date(timeIntervalSince1970: Double(resumeAt) / 1000).formatted(.iso8601))"),
+                "\(detail)"
+            )
+            #expect(detail.contains("beyond --max-park (1h)"), "\(detail)")
+            let events = try cluster.events()
+            #expect(detections(events) == ["usage_limit"])
+            #expect(events.first { $0.type == .todoEscalated }?.data["resume_at"] == .int(resumeAt))
+            #expect(server.responseRequests.count == 1)
+        }
+    }
+
+    /// The server's body reaches Drover whole in a 400 (codex passes its text on): its `resets_at` is exact, a few
+    /// seconds away. The TODO parks, its slot goes to the other TODO, and at the reset it resumes by itself to done.
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aUsageLimitWithANearResetParksFreesTheSlotAndResumes(mode: CodexConfiguration.Mode) async throws {
+        let resetsAt = Int(Date().timeIntervalSince1970) + 8
+        let body = #"{"error":{"type":"usage_limit_reached","plan_type":"plus","resets_at":\#(resetsAt)}}"#
+        let server = try ScriptedModelServer(scripts: [
+            ModelScript(
+                [.once(.httpError(status: 400, body: body), then: .shell("echo a > a.txt")), .message("Done.")],
+                match: "ALPHA"
+            ),
+            ModelScript([.shell("echo b > b.txt"), .message("Done.")], match: "BETA"),
+        ])
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            try await cluster.startCoordinator()
+            try codexWorker(cluster, server, mode: mode)  // one slot
+            let todos = [
+                Todo(id: "a", prompt: "ALPHA: write a.txt.", checks: [Check(file: "a.txt")]),
+                Todo(id: "b", prompt: "BETA: write b.txt.", checks: [Check(file: "b.txt")]),
+            ]
+            try await cluster.submit(Plan(id: "park", title: "park", todos: todos))
+            let status = try await cluster.waitForPlan("park")
+            #expect(status.todos.map(\.state) == [.done, .done])
+            #expect(status.todos.first?.epoch == 2, "a second lease after the reset")
+            #expect(cluster.lines(of: "a.txt") == ["a"])
+            let events = try cluster.events()
+            #expect(detections(events) == ["usage_limit"])
+            let parked = try #require(events.first { $0.type == .todoParked && $0.todo == "a" })
+            #expect(parked.data["resume_at"] == .int(Int64(resetsAt) * 1000))
+            #expect(parked.data["evidence"]?.stringValue?.contains("usage_limit_reached") == true)
+            let bRan = try #require(events.first { $0.type == .todoRunning && $0.todo == "b" })
+            let resumed = try #require(events.first { $0.type == .todoResumed && $0.todo == "a" })
+            let aAgain = try #require(events.last { $0.type == .todoRunning && $0.todo == "a" })
+            #expect(parked.seq < bRan.seq, "b got the slot a freed")
+            #expect(resumed.ts >= Int64(resetsAt) * 1000, "not before the reset")
+            #expect(resumed.seq < aAgain.seq)
+            #expect(events.contains { $0.type == .todoAssigned && $0.todo == "a" && $0.data["epoch"] == .int(2) })
+        }
     }
 
     @Test(arguments: CodexConfiguration.Mode.allCases)

@@ -1,5 +1,6 @@
 import DroverClients
 import DroverProtocol
+import Foundation
 import Testing
 
 /// The screen `drover watch` draws.
@@ -95,5 +96,47 @@ import Testing
         #expect(lines.contains("  j5 [permission_negotiate] the plan needs 1 permission(s)"))
         #expect(lines.filter { $0.hasPrefix("  j") && $0.contains("[done]") }.count == 3, "the last three that ended")
         #expect(lines.contains("  #10 job.transition j5: plan → permission_negotiate: asks"))
+    }
+}
+
+/// A TODO parked by a usage limit, as `drover watch` and `drover status` show it.
+@Suite struct ParkedTodoViewTests {
+    static let resumeAt: Int64 = 1_900_000_000_000  // 2030-03-17T17:46:40Z
+    static let utc = TimeZone(identifier: "UTC")!
+
+    func waiting() -> StatusBody.TodoStatus {
+        .init(
+            plan: "p",
+            id: "a",
+            title: "A",
+            state: .waiting,
+            epoch: 1,
+            worker: nil,
+            attempts: 0,
+            detail: "parked until 2030-03-17T17:46:40Z: You've hit your usage limit.",
+            resumeAt: Self.resumeAt
+        )
+    }
+
+    @Test func itSaysWhenItResumesInTheViewersTime() {
+        let sameDay = Date(timeIntervalSince1970: 1_900_000_000 - 3600)
+        #expect(waiting().resumeNote(now: sameDay, timeZone: Self.utc) == "resumes at 17:46")
+        #expect(waiting().resumeNote(now: sameDay, timeZone: TimeZone(identifier: "Europe/Paris")!) == "resumes at 18:46")
+        let dayBefore = Date(timeIntervalSince1970: 1_900_000_000 - 86_400)
+        #expect(waiting().resumeNote(now: dayBefore, timeZone: Self.utc) == "resumes at 2030-03-17 17:46")
+        var ready = waiting()
+        ready.state = .ready
+        #expect(ready.resumeNote() == nil)
+    }
+
+    @Test func watchListsWaitingTodos() {
+        var view = FleetView()
+        view.update(
+            status: StatusBody(instance: "c1", seq: 1, plans: [], todos: [waiting()], workers: [], counters: [:]),
+            inbox: 0
+        )
+        let lines = view.render(columns: 200, rows: 40, now: Self.resumeAt - 60_000)
+        #expect(lines.contains("WAITING (1)"))
+        #expect(lines.contains { $0.hasPrefix("  p/a · resumes at ") && $0.contains("usage limit") })
     }
 }

@@ -378,6 +378,18 @@ import Testing
             durationMs: 1,
             checks: []
         ),
+        // Not plain: a parked report's reset time (read by the full decoder).
+        ReportBody(
+            leaseId: "l",
+            epoch: 2,
+            outcome: .parked,
+            exitCode: 1,
+            summary: "parked until 2030-03-17T17:46:40Z: You've hit your usage limit.",
+            outputTail: "",
+            durationMs: 9,
+            checks: [],
+            resumeAt: 1_900_000_000_000
+        ),
     ]
 
     @Test(arguments: reports) func reportWrittenByHandReadsBackTheSame(body: ReportBody) throws {
@@ -398,6 +410,7 @@ import Testing
         #expect(PlainJSON.report(PlainJSON.encode(Self.reports[3])) == nil, "output")
         #expect(PlainJSON.report(PlainJSON.encode(Self.reports[4])) == nil, "merge")
         #expect(PlainJSON.report(PlainJSON.encode(Self.reports[5])) == nil, "escapes")
+        #expect(PlainJSON.report(PlainJSON.encode(Self.reports.last!)) == nil, "resume_at")
     }
 
     /// Odd and refused assigns and reports: the codec answers as JSONDecoder and validation do.

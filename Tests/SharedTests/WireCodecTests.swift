@@ -357,7 +357,8 @@ struct BodySample: Sendable, CustomTestStringConvertible {
             summary: "",
             outputTail: "",
             durationMs: 1,
-            checks: []
+            checks: [],
+            resumeAt: outcome == .parked ? 1_900_000_000_000 : nil  // a parked report says until when
         )
         let frames = codec.frames(Header(type: .report, id: "m", seq: 1), body)
         #expect(try codec.body(ReportBody.self, from: frames[1]).outcome == outcome)

@@ -253,12 +253,43 @@ import Testing
         #expect(prompt.contains("An earlier session ran out of context. What it last said:\nI wrote half of it."))
     }
 
-    @Test func aUsageLimitEscalates() {
+    @Test func aUsageLimitWithNoResetTimeEscalates() {
         var supervisor = started()
-        let finished = result(supervisor.turnEnded(failed("You've hit your usage limit.")))
+        let finished = result(supervisor.turnEnded(failed("You've hit your usage limit. Try again later.")))
         #expect(finished?.outcome == .escalated)
-        #expect(finished?.summary == "usage limit reached: You've hit your usage limit.")
+        #expect(finished?.summary == "usage limit reached, and codex named no reset time: You've hit your usage limit. Try again later.")
         #expect(finished?.exitCode == 1)
+    }
+
+    func parked(_ action: SessionAction) -> (result: AgentResult, report: [AgentEvent])? {
+        if case .park(let result, let report) = action { return (result, report) }
+        return nil
+    }
+
+    @Test func aUsageLimitWithAResetTimeParksUntilThenWithTheDetection() throws {
+        var supervisor = started()
+        let message = #"You've hit your usage limit. {"resets_at":1900000000}"#
+        let park = try #require(parked(supervisor.turnEnded(failed(message))))
+        #expect(park.result.outcome == .parked)
+        #expect(park.result.resumeAt == 1_900_000_000_000)
+        #expect(park.result.summary == "parked until 2030-03-17T17:46:40Z: \(message)")
+        #expect(park.report == [AgentEvent(kind: .detected, text: "usage_limit: \(message)", detection: .usageLimit)])
+    }
+
+    @Test func aRateLimitAskingForALongWaitParksAndAShortOneBacksOff() throws {
+        var supervisor = started()
+        let before = Date()
+        let park = try #require(parked(supervisor.turnEnded(failed("Rate limit reached. Please try again in 20m."))))
+        let resumeAt = try #require(park.result.resumeAt)
+        let expected = Int64((before.timeIntervalSince1970 + 1200) * 1000)
+        #expect(abs(resumeAt - expected) < 5000)
+        #expect(park.report.first?.detection == .usageLimit)
+        var short = started()
+        #expect(request(short.turnEnded(failed("Rate limit reached. Please try again in 30s.")))?.detection == .transientError)
+        var body = started()
+        let resetsAt = Int64(Date().timeIntervalSince1970) + 3600
+        let reset = try #require(parked(body.turnEnded(failed(#"429 Too Many Requests {"resets_at":\#(resetsAt)}"#))))
+        #expect(reset.result.resumeAt == resetsAt * 1000)
     }
 
     @Test func anyOtherTurnFailureFails() {

@@ -16,7 +16,7 @@ public final class CoordinatorMetrics: Sendable {
     private let events: Counter
     private let queueLatency: DurationHistogram
     /// TODO states and worker figures are gauges refreshed from the state; these are the states there are.
-    private static let states = ["pending", "ready", "assigned", "running", "done", "failed", "skipped", "cancelled", "escalated"]
+    private static let states = TodoState.allCases.map(\.rawValue)
 
     public init() {
         leaseExpiries = registry.makeCounter(

@@ -6,7 +6,9 @@ import Foundation
 /// saved by the checkpoints taken during and between turns; this says what it was and what it was doing.
 enum Handover {
     /// The agent events that say what a session did.
-    static let kinds: Set<EventType> = [.agent(.command), .agent(.fileChange), .agent(.message), .agent(.checkpoint)]
+    static let kinds: Set<EventType> = [
+        .agent(.command), .agent(.fileChange), .agent(.message), .agent(.checkpoint), .todoParked,
+    ]
 
     /// The summary of `events` (a TODO's, oldest first), at most `limit` lines; nil when no earlier session did
     /// anything worth telling.
@@ -18,6 +20,12 @@ enum Handover {
     }
 
     private static func line(_ event: Event) -> String? {
+        if event.type == .todoParked {
+            // Parked by a usage limit: the codex thread ended with its session (its CODEX_HOME is gone); the branch holds
+            // the work, and the new session is told why the last one stopped.
+            let why = event.data["evidence"]?.stringValue.map { ": " + String($0.prefix(300)) } ?? ""
+            return "- stopped by a usage limit and was parked until it reset (it has now)\(why)"
+        }
         guard let text = event.data["text"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
             return nil
         }

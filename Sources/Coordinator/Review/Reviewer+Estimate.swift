@@ -49,6 +49,12 @@ extension Reviewer {
         return max(0, typical - Double(input.now - started) / 1000)
     }
 
+    /// How long a parked (`waiting`) TODO still waits for its reset, in seconds; 0 for any other.
+    func parkedFor(_ item: ReviewInput.Item) -> Double {
+        guard item.state == .waiting, let resumeAt = item.facts.resumeAt else { return 0 }
+        return max(0, Double(resumeAt - input.now) / 1000)
+    }
+
     /// The longest chain of remaining TODOs, each taking what is left of it at the typical duration.
     func criticalPath(_ remaining: [ReviewInput.Item], typical: Double) -> (keys: [String], seconds: Double) {
         // Longest time to finish each TODO, its remaining dependencies first, in topological order (no recursion:
@@ -62,7 +68,8 @@ extension Reviewer {
                 guard let done = finish[dependency] else { continue }  // finished already: nothing to wait for
                 if before.previous == nil || done.seconds > before.seconds { before = (done.seconds, dependency) }
             }
-            let total = before.seconds + left(item, typical: typical)
+            // A parked TODO starts again no earlier than its reset.
+            let total = max(before.seconds, parkedFor(item)) + left(item, typical: typical)
             finish[key] = (total, before.previous)
             if total > longest.seconds { longest = (total, key) }
         }

@@ -11,7 +11,7 @@ struct TodoKey: Hashable, Sendable, CustomStringConvertible {
 struct WorkFacts: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case startedAt = "started_at", finishedAt = "finished_at", durationMs = "duration_ms", files, tokens, checks,
-            diffStat = "diff_stat"
+            diffStat = "diff_stat", resumeAt = "resume_at"
     }
     /// Wall-clock milliseconds when its latest run began (the worker accepted it).
     var startedAt: Int64?
@@ -27,6 +27,8 @@ struct WorkFacts: Codable, Sendable, Equatable {
     var checks: [CheckResult] = []
     /// How much its branch changed, from the latest report that said.
     var diffStat: DiffStat?
+    /// While it is `waiting` (parked by a usage limit): when it resumes, wall-clock milliseconds.
+    var resumeAt: Int64?
 
     init(startedAt: Int64? = nil, finishedAt: Int64? = nil, durationMs: Int64? = nil, files: [String] = [], tokens: Int64 = 0) {
         self.startedAt = startedAt
@@ -46,13 +48,14 @@ struct WorkFacts: Codable, Sendable, Equatable {
         tokens = try container.decodeIfPresent(Int64.self, forKey: .tokens) ?? 0
         checks = try container.decodeIfPresent([CheckResult].self, forKey: .checks) ?? []
         diffStat = try container.decodeIfPresent(DiffStat.self, forKey: .diffStat)
+        resumeAt = try container.decodeIfPresent(Int64.self, forKey: .resumeAt)
     }
 
     /// The JSON stored in `todos.facts`, written by hand: a TODO's row is written several times in its life, on the
     /// hot path, where `JSONEncoder` costs a third of the throughput.
     var json: String {
         var text = "{"
-        for (key, value) in [("started_at", startedAt), ("finished_at", finishedAt), ("duration_ms", durationMs)] {
+        for (key, value) in [("started_at", startedAt), ("finished_at", finishedAt), ("duration_ms", durationMs), ("resume_at", resumeAt)] {
             guard let value else { continue }
             text += (text.count > 1 ? "," : "") + "\"\(key)\":\(value)"
         }

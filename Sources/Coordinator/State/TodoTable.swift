@@ -14,6 +14,8 @@ struct TodoTable {
     private var dependents: [TodoKey: [TodoKey]] = [:]
     /// TODOs waiting for a worker, in the order they should go out.
     private var ready = Deque<TodoKey>()
+    /// TODOs parked (`waiting`) until their reset time.
+    private var parked: Set<TodoKey> = []
     private var changedTodos: Set<TodoKey> = []
     /// Plans whose TODOs each wait, besides their own dependencies, for the TODO of the same id in another plan to
     /// be done (a merge plan's TODOs for the TODOs they merge): plan → the plan it follows.
@@ -82,6 +84,8 @@ struct TodoTable {
             guard let restored = todos[key] else { continue }
             if restored.state == .ready || (restored.state == .pending && restored.waitingOn == 0) {
                 _ = makeReady(key, front: false)
+            } else if restored.state == .waiting {
+                parked.insert(key)
             } else if restored.state.holdsLease, restored.leaseID != nil {
                 leased.append(restored)
             }
@@ -280,6 +284,38 @@ struct TodoTable {
         }
     }
 
+    // MARK: - Parking
+
+    /// A TODO whose lease has ended waits until `resumeAt` (wall-clock ms), its reset time: `waiting`, not a failed
+    /// attempt. Returns whether it was parked (a TODO that has ended is not).
+    mutating func park(_ key: TodoKey, until resumeAt: Int64, detail: String) -> Bool {
+        let parked: Void? = change(key, if: { !$0.state.isTerminal && $0.leaseID == nil }) { todo in
+            todo.row.state = .waiting
+            todo.row.detail = detail
+            todo.row.facts.resumeAt = resumeAt
+        }
+        guard parked != nil else { return false }
+        self.parked.insert(key)
+        return true
+    }
+
+    /// The parked TODOs whose time has come at `now` (wall-clock ms), made ready at the front of the queue, in the
+    /// order of their reset times.
+    mutating func resumeDue(at now: Int64) -> [TodoKey] {
+        guard !parked.isEmpty else { return [] }
+        let due = parked.filter { (todos[$0]?.facts.resumeAt ?? 0) <= now }
+            .sorted { (todos[$0]?.facts.resumeAt ?? 0, $0.plan, $0.todo) < (todos[$1]?.facts.resumeAt ?? 0, $1.plan, $1.todo) }
+        var resumed: [TodoKey] = []
+        // The earliest reset goes out first: put them at the front in reverse.
+        for key in due.reversed() {
+            parked.remove(key)
+            guard todos[key]?.state == .waiting else { continue }
+            change(key) { $0.row.facts.resumeAt = nil }
+            if makeReady(key, front: true, detail: "resumed after its usage limit reset", at: now) { resumed.append(key) }
+        }
+        return resumed.reversed()
+    }
+
     /// Counts a recovery the policy granted.
     mutating func grantRecovery(_ key: TodoKey, _ detection: Detection, count: Int) {
         change(key) { $0.row.recoveries[detection.rawValue] = count }
@@ -332,7 +368,7 @@ struct TodoTable {
     mutating func leaveOut(_ key: TodoKey, detail: String, at now: Int64) -> Bool {
         guard let todo = todos[key] else { return false }
         switch todo.state {
-        case .pending, .ready:
+        case .pending, .ready, .waiting:
             return end(key, as: .skipped, detail: detail, at: now) != nil
         case .failed, .escalated:
             // Ended already (what depends on it is skipped): only its state and why change.

@@ -12,7 +12,7 @@ enum DashboardPage {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <style>
         :root { --bg:#0f1419; --panel:#182029; --text:#d8dee6; --dim:#8a96a3; --line:#2a3642;
-          --pending:#5c6773; --ready:#3f7fbf; --assigned:#b08a2e; --running:#e0a526; --done:#3fa35b;
+          --pending:#5c6773; --ready:#3f7fbf; --waiting:#7a5cbf; --assigned:#b08a2e; --running:#e0a526; --done:#3fa35b;
           --failed:#d0453a; --escalated:#c0399b; --cancelled:#7a7a7a; --skipped:#4d5560; }
         * { box-sizing: border-box; }
         body { margin:0; font:14px/1.4 system-ui, sans-serif; background:var(--bg); color:var(--text); }
@@ -124,11 +124,12 @@ enum DashboardPage {
         }
 
         function renderBoard(todos) {
-          const columns = { Queued: ["pending", "ready"], Running: ["assigned", "running"], Done: ["done"], Stopped: ["failed", "escalated", "cancelled", "skipped"] };
+          const columns = { Queued: ["pending", "ready", "waiting"], Running: ["assigned", "running"], Done: ["done"], Stopped: ["failed", "escalated", "cancelled", "skipped"] };
           $("board").innerHTML = Object.entries(columns).map(([name, states]) => {
             const cards = todos.filter((t) => states.includes(t.state));
             return `<div class="column" data-column="${name.toLowerCase()}"><h3>${name} (${cards.length})</h3>` + cards.slice(0, 200).map((t) =>
-              `<div class="card" style="border-color:var(--${t.state})" title="${esc(t.detail)}">${esc(t.plan)}/${esc(t.id)}${t.worker ? ` <span class="muted">@${esc(t.worker)}</span>` : ""}</div>`).join("") + "</div>";
+              `<div class="card" style="border-color:var(--${t.state})" title="${esc(t.detail)}">${esc(t.plan)}/${esc(t.id)}${t.worker ? ` <span class="muted">@${esc(t.worker)}</span>` : ""}` +
+              (t.state === "waiting" && t.resume_at ? ` <span class="muted" data-resumes="${t.resume_at}">waiting, resumes at ${new Date(t.resume_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}</span>` : "") + `</div>`).join("") + "</div>";
           }).join("");
         }
 

@@ -72,6 +72,11 @@ public struct EventType: WireWord {
     public static let todoRetried = EventType(rawValue: "todo.retried")
     public static let todoHandedBack = EventType(rawValue: "todo.handed_back")
     public static let todoRequeued = EventType(rawValue: "todo.requeued")
+    /// A usage limit (or a long rate limit) parked the TODO until its reset (`resume_at`, epoch ms; `evidence`): its
+    /// slot is free, it is `waiting`, not a failed attempt.
+    public static let todoParked = EventType(rawValue: "todo.parked")
+    /// A parked TODO's reset time came: it is ready again, at the front of the queue.
+    public static let todoResumed = EventType(rawValue: "todo.resumed")
     public static let todoCancelRequested = EventType(rawValue: "todo.cancel_requested")
     /// A ready TODO waits: it may touch the files of a running one (`with`, `files`).
     public static let todoHeld = EventType(rawValue: "todo.held")

@@ -293,9 +293,13 @@ public enum Outcome: String, Codable, Sendable, CaseIterable {
     case handedBack = "handed_back"
     /// The work was stopped on the coordinator's order.
     case cancelled
-    /// The agent stopped because only a human can take it further: its budget is spent, a usage limit was hit, or
-    /// an operator said no. The TODO waits in state `escalated`; it is not retried.
+    /// The agent stopped because only a human can take it further: its budget is spent, a usage limit was hit with
+    /// no reset time known, or an operator said no. The TODO waits in state `escalated`; it is not retried.
     case escalated
+    /// A usage limit (or a rate limit asking for a long wait) stopped the work until a known reset time, given in
+    /// ``ReportBody/resumeAt``. The TODO waits in state `waiting` and goes on from its checkpoint then; it is not a
+    /// failed attempt.
+    case parked
 }
 
 /// The result of one acceptance check.
@@ -315,7 +319,7 @@ public struct CheckResult: Codable, Sendable, Equatable {
 public struct ReportBody: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case leaseId = "lease_id", epoch, outcome, exitCode = "exit_code", summary, outputTail = "output_tail", durationMs = "duration_ms",
-            checks, tokens, files, diffStat = "diff_stat", usage, output, merge, model
+            checks, tokens, files, diffStat = "diff_stat", usage, output, merge, model, resumeAt = "resume_at"
     }
 
     public var leaseId: String
@@ -341,6 +345,8 @@ public struct ReportBody: Codable, Sendable, Equatable {
     public var merge: MergeResult?
     /// The model the agent ran, when it ran one (optional).
     public var model: String?
+    /// For outcome `parked` (and only then): when the limit resets and the work may go on, epoch milliseconds.
+    public var resumeAt: Int64?
 
     public init(
         leaseId: String,
@@ -357,9 +363,11 @@ public struct ReportBody: Codable, Sendable, Equatable {
         usage: TokenUsage? = nil,
         output: String? = nil,
         merge: MergeResult? = nil,
-        model: String? = nil
+        model: String? = nil,
+        resumeAt: Int64? = nil
     ) {
         self.usage = usage
+        self.resumeAt = resumeAt
         self.diffStat = diffStat
         self.merge = merge
         self.model = model

@@ -207,6 +207,7 @@ extension PlainJSON {
         }
         if let output = body.output { writer.field("output", output) }
         if let model = body.model { writer.field("model", model) }
+        if let resumeAt = body.resumeAt { writer.field("resume_at", resumeAt) }
         if let merge = body.merge {
             writer.key("merge")
             writer.text += JSONEncoder().text(merge)

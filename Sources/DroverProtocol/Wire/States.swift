@@ -9,6 +9,9 @@ public enum TodoState: String, Codable, Sendable, CaseIterable {
     case assigned
     /// Accepted by the worker and being worked on.
     case running
+    /// Parked by a usage limit (or a long rate limit) until its reset time: no worker holds it, and at that time it
+    /// is ready again (``StatusBody/TodoStatus/resumeAt``).
+    case waiting
     case done
     /// Failed more often than its attempts allow.
     case failed

@@ -36,7 +36,7 @@ public struct StatusBody: Codable, Sendable, Equatable {
 
     public struct TodoStatus: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
-            case plan, id, title, state, epoch, worker, attempts, detail, dependsOn = "depends_on"
+            case plan, id, title, state, epoch, worker, attempts, detail, dependsOn = "depends_on", resumeAt = "resume_at"
         }
 
         public var plan: String
@@ -49,6 +49,8 @@ public struct StatusBody: Codable, Sendable, Equatable {
         public var detail: String?
         /// The TODOs of the same plan it waits for (for drawing the plan's graph).
         public var dependsOn: [String]?
+        /// For a `waiting` TODO (parked by a usage limit): when it resumes, epoch milliseconds.
+        public var resumeAt: Int64?
 
         public init(
             plan: String,
@@ -59,9 +61,11 @@ public struct StatusBody: Codable, Sendable, Equatable {
             worker: String?,
             attempts: Int,
             detail: String?,
-            dependsOn: [String]? = nil
+            dependsOn: [String]? = nil,
+            resumeAt: Int64? = nil
         ) {
             self.dependsOn = dependsOn
+            self.resumeAt = resumeAt
             self.plan = plan
             self.id = id
             self.title = title

@@ -93,6 +93,9 @@ public struct Detection: WireWord {
     public static let asksHuman = Detection(rawValue: "asks_human")
     /// The session's answer (a job step's JSON) could not be used; it is sent back with its problems.
     public static let invalidAnswer = Detection(rawValue: "invalid_answer")
+    /// The account's usage limit, or a rate limit that asks for a long wait: the TODO is parked until the reset when
+    /// its time is known, escalated otherwise.
+    public static let usageLimit = Detection(rawValue: "usage_limit")
 }
 
 /// The supervisor policy's answer to a `recover` request.

@@ -164,6 +164,8 @@ extension ReportBody: WireBody {
         try requireText(model, "model", max: 200)
         try require((merge?.conflicts?.count ?? 0) <= WireLimits.maxFiles, "merge.conflicts", "is too long")
         try requireText(merge?.detail, "merge.detail")
+        try require((outcome == .parked) == (resumeAt != nil), "resume_at", "is given with outcome parked, and only then")
+        try require((resumeAt ?? 1) > 0, "resume_at", "must be epoch milliseconds, above 0")
     }
 }
 

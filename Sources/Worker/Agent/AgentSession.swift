@@ -25,6 +25,8 @@ public struct AgentResult: Sendable, Equatable {
     public var merge: MergeResult?
     /// The model the session ran, when it ran one.
     public var model: String?
+    /// For outcome `parked`: when the limit resets and the work may go on, epoch milliseconds.
+    public var resumeAt: Int64?
 
     public init(outcome: Outcome, exitCode: Int32? = nil, summary: String, outputTail: String = "", checks: [CheckResult] = []) {
         self.outcome = outcome

@@ -129,6 +129,9 @@ public struct CodexAgent: AgentSession {
                 action = supervisor.nextTurn(elapsed: .now - started)
             case .finish(let result):
                 return result
+            case .park(let result, let report):
+                context.events(report)
+                return result
             }
         }
     }

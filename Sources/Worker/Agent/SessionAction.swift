@@ -17,6 +17,9 @@ enum SessionAction: Sendable, Equatable {
     case `continue`(after: Duration? = nil, report: [AgentEvent] = [])
     /// The session is over.
     case finish(AgentResult)
+    /// Report `report` (the detection of the limit), then the session is over, parked until the reset time the
+    /// result carries (``AgentResult/resumeAt``).
+    case park(AgentResult, report: [AgentEvent])
 }
 
 /// What one turn produced, as the supervisor reads it: a summary of ``CodexTurn`` and of how the process side ended.

@@ -15,7 +15,8 @@ import Foundation
 /// | a loop the policy already refused to steer while the turn ran | finish, escalated with its reason |
 /// | a transient model error, retries left | recover: back off (as long as the server asked, else exponentially), retry |
 /// | the context window is full | recover: a new thread, seeded with what the last one said |
-/// | usage limit | finish, escalated |
+/// | usage limit with a known reset time (or a rate limit asking for a wait past ``Limits/parkBeyond``) | park: finish, parked until the reset, with the detection |
+/// | usage limit, no reset time known | finish, escalated |
 /// | any other turn failure | finish, failed |
 /// | codex exited without ending its turn (crashed) | recover: resume the thread (or start again) |
 /// | the turn completed with an answer that can be used (when the task wants one: ``OutputSpec``) | keep it, run the checks |
@@ -41,6 +42,11 @@ struct SessionSupervisor: Sendable {
         var transientRetries: Int
         /// The first back-off when the server names no delay; it doubles each time.
         var backoff: Duration
+        /// A rate limit whose server asks for a longer wait than this parks the TODO (its slot is freed) rather than
+        /// holding the slot while it waits.
+        var parkBeyond: Duration = Self.defaultParkBeyond
+
+        static let defaultParkBeyond = Duration.seconds(60)
     }
 
     /// Where a session stands between turns.
@@ -240,6 +246,14 @@ struct SessionSupervisor: Sendable {
     /// A turn codex ended as failed: what its message says decides.
     private mutating func failed(_ failure: TurnFailure, lastMessage: String?, status: Int32) -> SessionAction {
         switch failure.kind {
+        case .usageLimit:
+            guard let resetsAt = failure.resetsAt else {
+                return escalate("usage limit reached, and codex named no reset time: \(failure.message)", status: status)
+            }
+            return park(until: resetsAt, failure, status: status)
+        case .transient where (failure.resetIn ?? .zero) > limits.parkBeyond:
+            // A rate limit that resets later than the slot is worth holding for.
+            return park(until: failure.resetsAt ?? Date(), failure, status: status)
         case .transient where state.transientRetries < limits.transientRetries:
             state.transientRetries += 1
             state.turns -= 1  // a turn the model never had does not count against the budget
@@ -257,8 +271,6 @@ struct SessionSupervisor: Sendable {
                 "\(prompt)\n\nAn earlier session ran out of context. What it last said:\n\(summary)\n"
                 + "The files already hold its work: continue from their current state."
             return recover(.contextFull, failure.message, "start a new thread seeded with a summary")
-        case .usageLimit:
-            return escalate("usage limit reached: \(failure.message)", status: status)
         default:
             return finish(.failed, "codex turn failed: \(failure.message)", status: status)
         }
@@ -362,6 +374,22 @@ struct SessionSupervisor: Sendable {
         self.request = request
         pending = next ?? .retry(after: delay)
         return .recover(request)
+    }
+
+    /// A limit that resets at a known time: the session ends parked until then (its work is checkpointed as at any
+    /// end), reporting the detection with its evidence. The coordinator decides whether to wait that long.
+    private func park(until resetsAt: Date, _ failure: TurnFailure, status: Int32) -> SessionAction {
+        let at = Int64((resetsAt.timeIntervalSince1970 * 1000).rounded())
+        var result = AgentResult(
+            outcome: .parked,
+            exitCode: status,
+            summary: "parked until \(resetsAt.formatted(.iso8601)): \(failure.message)",
+            outputTail: state.tail
+        )
+        result.tokens = state.tokens
+        result.resumeAt = at
+        let detected = AgentEvent(kind: .detected, text: "\(Detection.usageLimit): \(failure.message)", detection: .usageLimit)
+        return .park(result, report: [detected])
     }
 
     private func stopped() -> SessionAction {

@@ -6,7 +6,8 @@ public struct TurnFailure: Sendable, Equatable {
     public enum Kind: String, Sendable {
         /// Rate limits, overload, 5xx, a dropped or silent stream: wait and try the turn again.
         case transient
-        /// The account's usage limit or quota: nothing to do but wait for the reset or a human.
+        /// The account's usage limit or quota: nothing to do but wait for the reset (parked until ``resetsAt``) or, when
+        /// it is not known, a human.
         case usageLimit = "usage_limit"
         /// The context window is full: start a new thread seeded with a summary.
         case contextFull = "context_full"
@@ -18,15 +19,22 @@ public struct TurnFailure: Sendable, Equatable {
     public var message: String
     /// The delay the server asked for ("try again in 0.2s"), when it asked.
     public var retryAfter: Duration?
+    /// When the limit resets, when the message says (``ResetTime``): for a usage limit, or a rate limit that names
+    /// its wait.
+    public var resetsAt: Date?
+    /// How far away ``resetsAt`` was when the failure was read.
+    public var resetIn: Duration?
 
-    public init(message: String) {
+    /// The failure `message` says, its reset time read at `now` in `timeZone` (codex's, which is the worker's).
+    public init(message: String, now: Date = Date(), timeZone: TimeZone = .current) {
         self.message = message
         // codex 0.163 writes typographic apostrophes in some messages; compare plain text.
         let text = message.replacingOccurrences(of: "\u{2019}", with: "'").lowercased()
         func has(_ parts: String...) -> Bool { parts.contains { text.contains($0) } }
         if has("context window", "context_length_exceeded") {
             kind = .contextFull
-        } else if has("usage limit", "quota exceeded", "upgrade to plus", "usage_not_included") {
+        } else if has("usage limit", "usage_limit_reached", "quota exceeded", "insufficient_quota", "upgrade to plus", "usage_not_included")
+        {
             kind = .usageLimit
         } else if has(
             "rate limit",
@@ -46,16 +54,8 @@ public struct TurnFailure: Sendable, Equatable {
         } else {
             kind = .fatal
         }
-        retryAfter = Self.requestedDelay(in: text)
-    }
-
-    /// "try again in 0.2s" / "try again in 1500ms" → the duration.
-    static func requestedDelay(in text: String) -> Duration? {
-        guard let range = text.range(of: "try again in ") else { return nil }
-        let rest = text[range.upperBound...]
-        let number = rest.prefix { $0.isNumber || $0 == "." }
-        guard let value = Double(number), value >= 0 else { return nil }
-        let unit = rest.dropFirst(number.count).prefix(2)
-        return unit == "ms" ? .milliseconds(Int64(value)) : .milliseconds(Int64(value * 1000))
+        retryAfter = ResetTime.delay(in: text)
+        resetsAt = kind == .usageLimit || kind == .transient ? ResetTime.read(message, now: now, timeZone: timeZone) : nil
+        resetIn = resetsAt.map { .milliseconds(Int64(($0.timeIntervalSince(now) * 1000).rounded())) }
     }
 }

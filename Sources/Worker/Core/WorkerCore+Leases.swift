@@ -73,7 +73,8 @@ extension WorkerCore {
             usage: result.usage,
             output: result.output,
             merge: result.merge,
-            model: result.model
+            model: result.model,
+            resumeAt: outcome == .parked ? result.resumeAt : nil
         )
         sendKept(.report, body, lease: work.lease, now: now)
         logger.info("finished", metadata: ["drover.lease": "\(leaseID)", "drover.outcome": "\(outcome.rawValue)"])
