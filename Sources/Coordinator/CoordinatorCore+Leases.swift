@@ -92,6 +92,8 @@ extension CoordinatorCore {
                 // A merge that could not be repaired waits for an operator rather than failing.
                 end(key, as: isMerge(key) ? .escalated : .failed, detail: body.summary, durationMs: body.durationMs, worker: worker, data)
             }
+        case .paused:
+            paused(key, worker: worker, data)
         case .handedBack:
             record(.todoHandedBack, plan: key.plan, todo: key.todo, worker: worker, data)
             todos.makeReady(key, front: true, detail: "handed back by \(worker): \(body.summary)")

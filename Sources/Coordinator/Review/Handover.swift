@@ -8,6 +8,22 @@ enum Handover {
     /// The agent events that say what a session did.
     static let kinds: Set<EventType> = [.agent(.command), .agent(.fileChange), .agent(.message), .agent(.checkpoint)]
 
+    /// What the next session is told: that an operator paused the one before (when the TODO's latest session was
+    /// paused), then the ``summary(of:limit:)`` of what it did. The codex thread itself is not carried over: each
+    /// session's `CODEX_HOME` ends with it, so the new session starts a new thread from the checkpoint.
+    static func note(of events: [Event]) -> String? {
+        let paused = events.last { lifecycle.contains($0.type) }.map { $0.type != .todoRunning } ?? false
+        let summary = summary(of: events)
+        guard paused else { return summary }
+        let note =
+            "An operator paused the session before this one after its turn, and has resumed the task now: "
+            + "go on from where it stopped (its work is in the branch)."
+        return summary.map { note + "\n" + $0 } ?? note
+    }
+
+    /// The events that say whether a TODO's latest session was paused.
+    private static let lifecycle: Set<EventType> = [.todoRunning, .todoPaused, .todoResumed]
+
     /// The summary of `events` (a TODO's, oldest first), at most `limit` lines; nil when no earlier session did
     /// anything worth telling.
     static func summary(of events: [Event], limit: Int = 12) -> String? {

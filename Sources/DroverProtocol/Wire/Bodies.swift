@@ -292,6 +292,9 @@ public enum Outcome: String, Codable, Sendable, CaseIterable {
     /// The agent stopped because only a human can take it further: its budget is spent, a usage limit was hit, or
     /// an operator said no. The TODO waits in state `escalated`; it is not retried.
     case escalated
+    /// The session stopped after its turn because an operator paused it; its work is checkpointed. The TODO waits
+    /// in state `paused` until an operator resumes it.
+    case paused
 }
 
 /// The result of one acceptance check.

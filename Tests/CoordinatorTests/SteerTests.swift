@@ -1,0 +1,106 @@
+import DroverProtocol
+import Foundation
+import Testing
+
+@testable import Coordinator
+
+/// The operator's voice in a live session: `steer`, `pause` and `resume` of one TODO.
+@Suite struct SteerTests {
+    /// A harness with one worker running p/a, a codex TODO, and p/b waiting for it.
+    private func running() throws -> (CoreHarness, AssignBody) {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try #require(
+            try harness.submit(plan([Todo(id: "a", prompt: "make it"), Todo(id: "b", prompt: "then this", dependsOn: ["a"])])).assigns()
+                .first
+        )
+        try harness.fromWorker("w1", .accept, LeaseAnswerBody(leaseId: assign.lease.leaseId, epoch: 1))
+        #expect(harness.state("p", "a") == "running")
+        return (harness, assign)
+    }
+
+    @Test func steeringARunningTodoSendsItsWorkerTheTextAndRecordsIt() throws {
+        let (harness, assign) = try running()
+        let sent = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .steer, text: "use the v2 API", by: "ana"))
+        let control = try #require(sent.first { $0.header?.type == .control && $0.to == "w1" }).decode(ControlBody.self)
+        #expect(control.action == .steer)
+        #expect(control.text == "use the v2 API")
+        #expect(control.leaseId == assign.lease.leaseId)
+        let event = try #require(sent.events.first { $0.type == .todoSteered })
+        #expect(event.data["text"]?.stringValue == "use the v2 API")
+        #expect(event.data["by"]?.stringValue == "ana")
+        #expect(event.worker == "w1")
+        #expect(try sent.first { $0.header?.type == .todo }?.decode(TodoReply.self).todo.state == .running)
+    }
+
+    @Test func aTodoNotRunningIsNotSteeredAndTheRefusalNamesItsState() throws {
+        let (harness, _) = try running()
+        let waiting = try harness.control(.todo, TodoRequest(plan: "p", todo: "b", action: .steer, text: "hello"))
+        let message = try #require(try waiting.errors().first).message
+        #expect(message.contains("p/b is pending"))
+        #expect(message.contains("only a running TODO can be steered"))
+        #expect(!waiting.contains { $0.header?.type == .control })
+        let unknown = try harness.control(.todo, TodoRequest(plan: "p", todo: "zz", action: .steer, text: "hello"))
+        #expect(try unknown.errors().first?.message.contains("no TODO p/zz") == true)
+    }
+
+    @Test func aCommandTodoIsNotSteered() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try #require(try harness.submit(plan([Todo(id: "a", command: "sleep 9")])).assigns().first)
+        try harness.fromWorker("w1", .accept, LeaseAnswerBody(leaseId: assign.lease.leaseId, epoch: 1))
+        let refused = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .steer, text: "hello"))
+        #expect(try refused.errors().first?.message.contains("runs a command, not a codex session") == true)
+    }
+
+    @Test func steerTextIsValidated() throws {
+        #expect(throws: ProtocolError.self) { try TodoRequest(plan: "p", todo: "a", action: .steer, text: "  ").validate() }
+        #expect(throws: ProtocolError.self) { try TodoRequest(plan: "p", todo: "a", action: .steer).validate() }
+        let big = String(repeating: "x", count: TodoRequest.maxSteerBytes + 1)
+        #expect(throws: ProtocolError.self) { try TodoRequest(plan: "p", todo: "a", action: .steer, text: big).validate() }
+        try TodoRequest(plan: "p", todo: "a", action: .steer, text: String(repeating: "x", count: TodoRequest.maxSteerBytes)).validate()
+    }
+
+    @Test func pauseStopsTheSessionAfterItsTurnThenResumeMakesItReadyOnTheSameBranch() throws {
+        let (harness, assign) = try running()
+        let asked = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .pause))
+        let control = try #require(asked.first { $0.header?.type == .control }).decode(ControlBody.self)
+        #expect(control.action == .pause)
+        #expect(asked.eventTypes.contains("todo.pause_requested"))
+        #expect(harness.state("p", "a") == "running")
+
+        // The worker reports the session paused: the TODO waits, its slot free, nothing else starts in its place.
+        let reported = try harness.report("w1", assign, .paused)
+        #expect(reported.eventTypes.contains("todo.paused"))
+        #expect(harness.state("p", "a") == "paused")
+        #expect(harness.state("p", "b") == "pending")
+        #expect(harness.core.workers["w1"]?.freeSlots == 1)
+        #expect(try reported.assigns().isEmpty)
+        #expect(harness.core.todos.plans["p"]?.state == .running)
+        let steerPaused = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .steer, text: "hi"))
+        #expect(try steerPaused.errors().first?.message.contains("it is paused: `drover todo resume` first") == true)
+
+        let resumed = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .resume))
+        #expect(resumed.eventTypes.contains("todo.resumed"))
+        let again = try #require(try resumed.assigns(to: "w1").first)
+        #expect(again.lease.epoch == 2)
+        #expect(again.task.branch == assign.task.branch)
+        #expect(again.task.handover?.contains("An operator paused the session before this one") == true)
+        try harness.report("w1", again)
+        #expect(harness.state("p", "a") == "done")
+    }
+
+    @Test func aReadyTodoIsPausedAtOnceAndOnlyAPausedOneIsResumed() throws {
+        let harness = try CoreHarness()
+        try harness.submit(plan([Todo(id: "a", prompt: "make it")]))
+        let paused = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .pause))
+        #expect(paused.eventTypes.contains("todo.paused"))
+        #expect(try harness.register("w1").assigns().isEmpty)
+        let notPaused = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .pause))
+        #expect(try notPaused.errors().first?.message.contains("p/a is paused") == true)
+        let resumed = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .resume))
+        #expect(try resumed.assigns(to: "w1").count == 1)
+        let again = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .resume))
+        #expect(try again.errors().first?.message.contains("only a paused TODO can be resumed") == true)
+    }
+}
