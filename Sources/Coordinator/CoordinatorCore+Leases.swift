@@ -97,7 +97,9 @@ extension CoordinatorCore {
         case .handedBack:
             record(.todoHandedBack, plan: key.plan, todo: key.todo, worker: worker, data)
             todos.makeReady(key, front: true, detail: "handed back by \(worker): \(body.summary)")
+            pauseIfAsked(key)
         }
+        pausing.remove(key)
         send(CoordinatorCore.Socket.work, to: worker, .ack, AckBody(ref: ref, leaseId: body.leaseId))
     }
 
@@ -126,5 +128,6 @@ extension CoordinatorCore {
             ["reason": .string(reason), "lease": .string(leaseID), "epoch": .int(todo.epoch)]
         )
         todos.makeReady(key, front: true, detail: reason)
+        pauseIfAsked(key)
     }
 }

@@ -40,6 +40,7 @@ extension CoordinatorCore {
         case .running:
             guard let leaseID = todo.leaseID, let worker = todo.worker else { fallthrough }
             send(Socket.work, to: worker, .control, ControlBody(action: .pause, leaseId: leaseID, reason: "an operator paused it"))
+            pausing.insert(key)
             record(.todoPauseRequested, plan: key.plan, todo: key.todo, worker: worker, ["by": .string(by), "lease": .string(leaseID)])
         case .ready:
             guard todos.pause(key, detail: Self.pausedDetail) else { fallthrough }
@@ -63,8 +64,16 @@ extension CoordinatorCore {
 
     /// The worker stopped the session after its turn, as asked: the TODO waits paused, its slot free.
     func paused(_ key: TodoKey, worker: String, _ data: [String: JSONValue]) {
+        pausing.remove(key)
         guard todos.pause(key, detail: Self.pausedDetail) else { return }
         record(.todoPaused, plan: key.plan, todo: key.todo, worker: worker, data)
+    }
+
+    /// A TODO back in the queue before its session paused (its worker was lost, or handed it back) waits paused, as
+    /// the operator asked.
+    func pauseIfAsked(_ key: TodoKey) {
+        guard pausing.remove(key) != nil, todos.pause(key, detail: Self.pausedDetail) else { return }
+        record(.todoPaused, plan: key.plan, todo: key.todo, ["reason": "it came back to the queue before its session paused"])
     }
 
     /// What to do about a TODO that is not running yet.

@@ -81,6 +81,7 @@ import Testing
         #expect(try steerPaused.errors().first?.message.contains("it is paused: `drover todo resume` first") == true)
 
         let resumed = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .resume))
+        // (The guidance sent before the pause is said again to the new session: see the handover test.)
         #expect(resumed.eventTypes.contains("todo.resumed"))
         let again = try #require(try resumed.assigns(to: "w1").first)
         #expect(again.lease.epoch == 2)
@@ -102,5 +103,34 @@ import Testing
         #expect(try resumed.assigns(to: "w1").count == 1)
         let again = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .resume))
         #expect(try again.errors().first?.message.contains("only a paused TODO can be resumed") == true)
+    }
+}
+
+@Suite struct SteerHandoverTests {
+    @Test func theNextSessionIsToldItWasPausedAndWhatTheOperatorSaid() throws {
+        let events = [
+            Event(seq: 1, ts: 1, type: .todoRunning, plan: "p", todo: "a", worker: "w1"),
+            Event(seq: 2, ts: 2, type: .todoSteered, plan: "p", todo: "a", worker: "w1", data: ["text": "use the v2 API"]),
+            Event(seq: 3, ts: 3, type: .agent(.message), plan: "p", todo: "a", worker: "w1", data: ["text": "Half done."]),
+            Event(seq: 4, ts: 4, type: .todoPaused, plan: "p", todo: "a", worker: "w1"),
+        ]
+        let note = try #require(Handover.note(of: events))
+        #expect(note.hasPrefix("An operator paused the session before this one after its turn"))
+        #expect(note.contains("What the operator told the sessions before (it still holds):\n- use the v2 API"))
+        #expect(note.hasSuffix("- said: Half done."))
+        let running = events.dropLast() + [Event(seq: 5, ts: 5, type: .todoRunning, plan: "p", todo: "a", worker: "w2")]
+        #expect(Handover.note(of: Array(running))?.contains("paused") == false, "a session lost, not paused")
+    }
+
+    @Test func aTodoBackInTheQueueBeforeItPausedWaitsPaused() throws {
+        let harness = try CoreHarness()
+        try harness.register("w1")
+        let assign = try #require(try harness.submit(plan([Todo(id: "a", prompt: "make it")])).assigns().first)
+        try harness.fromWorker("w1", .accept, LeaseAnswerBody(leaseId: assign.lease.leaseId, epoch: 1))
+        try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .pause))
+        let handedBack = try harness.report("w1", assign, .handedBack)
+        #expect(handedBack.eventTypes.contains("todo.paused"))
+        #expect(harness.state("p", "a") == "paused")
+        #expect(try handedBack.assigns().isEmpty)
     }
 }
