@@ -65,36 +65,56 @@ struct CodexSteerTests {
         }
     }
 
+    /// A bare repository with one commit on `main`, in `directory`; returns its path.
+    func makeRepository(in directory: String) async throws -> String {
+        let script = """
+            git init --quiet --bare -b main remote.git && git clone --quiet remote.git seed && cd seed \
+            && git config user.email t@t && git config user.name t && echo hello > README \
+            && git add README && git commit --quiet -m seed && git push --quiet origin main
+            """
+        let (status, output) = try await GuardedProcess.output(of: ["/bin/sh", "-c", script], in: directory)
+        if status != 0 { throw TestFailure("making the repository failed (\(status)): \(output)") }
+        return "\(directory)/remote.git"
+    }
+
     @Test(arguments: CodexConfiguration.Mode.allCases)
-    func aPausedTodoStopsAfterItsTurnAndResumedIsDone(mode: CodexConfiguration.Mode) async throws {
+    func aPausedTodoStopsAfterItsTurnAndResumedGoesOnFromItsBranch(mode: CodexConfiguration.Mode) async throws {
         // Each session starts a new thread, so each begins at the first step: the first is paused after its turn, the
         // second (after resume) finishes in a repair turn.
         let server = try ScriptedModelServer(
             script: ModelScript([
-                .shell("sleep 3"), .message("I have started; done.txt comes next."), .shell("echo ok > done.txt"), .message("Done."),
+                .shell("sleep 3; echo one >> progress.txt"), .message("I have started; done.txt comes next."),
+                .shell("echo ok > done.txt"), .message("Done."),
             ])
         )
         defer { server.stop() }
         try await Cluster.with { cluster in
+            let repository = try await makeRepository(in: cluster.directory)
             let endpoints = try await cluster.startCoordinator()
             try sessions.codexWorker(cluster, server, mode: mode)
             let todo = Todo(id: "t", prompt: "Write done.txt.", checks: [Check(file: "done.txt")])
-            try await cluster.submit(Plan(id: "pz", title: "pz", todos: [todo]))
+            try await cluster.submit(Plan(id: "pz", title: "pz", repository: repository, todos: [todo]))
             try await requests(server, atLeast: 1)
             let (status, output) = try await drover(cluster, endpoints.control, ["todo", "pause", "pz/t"])
             #expect(status == 0, "\(output)")
             #expect(output.contains("pause requested"), "\(output)")
             let paused = try await cluster.waitForStatus("pz/t to be paused") { status in
-                status.todos.first { $0.id == "t" }?.state == .paused
+                status.todos.first { $0.plan == "pz" && $0.id == "t" }?.state == .paused
             }
             #expect(paused.workers.first?.running.isEmpty == true, "its slot is free")
-            #expect(paused.plans.first?.state == .running)
+            #expect(paused.plans.first { $0.id == "pz" }?.state == .running)
             #expect(server.responseRequests.count == 2, "the session stopped after its turn")
+            let (_, shown) = try await drover(cluster, endpoints.control, ["status"])
+            #expect(shown.contains("paused    pz/t"), "\(shown)")
 
             let (resumedStatus, resumed) = try await drover(cluster, endpoints.control, ["todo", "resume", "pz/t"])
             #expect(resumedStatus == 0, "\(resumed)")
             let done = try await cluster.waitForPlan("pz")
-            #expect(done.todos.first?.epoch == 2, "a new session took it up")
+            #expect(done.todos.first { $0.plan == "pz" }?.epoch == 2, "a new session took it up")
+            // The new session starts from the checkpoint on the branch, told it was paused.
+            let opening = try #require(server.responseRequests.dropFirst(2).first).text
+            #expect(opening.contains("Earlier work on this task, by another session, is already in the files"))
+            #expect(opening.contains("An operator paused the session before this one"))
             let events = try cluster.events().map(\.type)
             for type in [EventType.todoPauseRequested, .agent(.paused), .todoPaused, .todoResumed] {
                 #expect(events.contains(type), "\(type.rawValue)")
