@@ -25,7 +25,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(
         name: .customLong("recovery-limit"),
         help:
-            "How often a TODO may recover from one kind of trouble before it is escalated, as KIND=N (repeatable; kinds: stopped_early, hung, looping, crashed, transient_error, context_full, asks_human)."
+            "How often a TODO may recover from one kind of trouble before it is escalated, as KIND=N (repeatable; kinds: stopped_early, checks_failed, hung, looping, crashed, transient_error, context_full, asks_human)."
     )
     var recoveryLimits: [String] = []
     @Option(help: "Seconds an inbox item waits for an operator before the policy default answers it (0: wait for ever).")

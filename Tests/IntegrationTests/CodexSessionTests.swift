@@ -268,6 +268,43 @@ struct CodexSessionTests {
         }
     }
 
+    /// Told to decide itself, the agent asks again: the question reaches the inbox as asked, though the TODO's risk is
+    /// low, and the operator's answer completes the TODO on the same thread.
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aQuestionAskedAgainAfterDecideYourselfReachesAHuman(mode: CodexConfiguration.Mode) async throws {
+        let server = try ScriptedModelServer(
+            script: ModelScript([
+                .message("Which port should the server listen on?"),
+                .message("I cannot tell from the repository: which port should the server listen on?"),
+                .shell("echo 8080 > done.txt"), .message("Done."),
+            ])
+        )
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            let endpoints = try await cluster.startCoordinator()
+            try codexWorker(cluster, server, mode: mode)
+            let todo = Todo(id: "t", prompt: "Configure the server.", checks: [Check(file: "done.txt")], risk: .low)
+            try await cluster.submit(Plan(id: "ask", title: "ask", todos: [todo]))
+            let item = try await inboxItem(cluster, control: endpoints.control)
+            #expect(item.kind == .question)
+            #expect(
+                item.text.hasPrefix("codex asks: I cannot tell from the repository: which port should the server listen on?"),
+                "verbatim"
+            )
+            #expect(item.text.contains("it asked again after being told to decide itself"))
+            let answer = try TestProcess(
+                name: "answer",
+                arguments: ["answer", item.id, "8080", "--control", endpoints.control],
+                directory: cluster.directory
+            )
+            #expect(try await answer.wait() == 0, "\(answer.output)")
+            let status = try await cluster.waitForPlan("ask")
+            #expect(status.todos.first?.state == .done)
+            #expect(server.responseRequests[1].text.contains("decide yourself"), "first told to decide")
+            #expect(server.responseRequests[2].text.contains("The operator answers: 8080"), "the answer went on the same thread")
+        }
+    }
+
     @Test func aDeniedQuestionEndsTheTodoWithTheQuestion() async throws {
         let server = try ScriptedModelServer(script: ModelScript([.message("Shall I drop the production table?")]))
         defer { server.stop() }

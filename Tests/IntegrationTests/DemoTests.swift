@@ -26,7 +26,7 @@ struct DemoTests {
         for todo in ["fix-bug", "docs", "license", "changelog"] {
             #expect(output.contains("(tag drover/demo/after-\(todo))"))
         }
-        for detection in ["stopped_early", "hung", "asks_human", "transient_error"] {
+        for detection in ["checks_failed", "hung", "asks_human", "transient_error"] {
             #expect(output.contains("detected \(detection)"), "\(detection) in:\n\(output)")
         }
         for todo in ["fix-bug", "docs", "license", "changelog"] {

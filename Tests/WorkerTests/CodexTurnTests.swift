@@ -33,8 +33,20 @@ import Testing
         let report = TurnReport(turn: turn, run: ProcessRun(status: 0, timedOut: false, tail: "t"), cancelled: false)
         #expect(
             report
-                == TurnReport(ending: .completed, lastMessage: "Done.", threadID: "th-1", tokens: 330, status: 0, tail: "t")
+                == TurnReport(ending: .completed, lastMessage: "Done.", actions: 0, threadID: "th-1", tokens: 330, status: 0, tail: "t")
         )
+    }
+
+    @Test func aTurnCountsItsCommandsAndFileChanges() {
+        let turn = CodexTurn(loopThreshold: 3)
+        _ = turn.take(
+            lines(
+                #"{"type":"item.started","item":{"id":"c","type":"command_execution","command":"ls"}}"#,
+                #"{"type":"item.completed","item":{"id":"c","type":"command_execution","command":"ls","exit_code":0,"aggregated_output":""}}"#,
+                #"{"type":"item.completed","item":{"id":"f","type":"file_change","changes":[{"path":"a.txt","kind":"add"}]}}"#
+            )
+        )
+        #expect(turn.actions == 2)
     }
 
     @Test func aFailedTurnReportsItsMessage() {

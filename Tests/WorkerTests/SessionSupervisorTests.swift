@@ -81,7 +81,7 @@ import Testing
     @Test func turnsPastTheBudgetEscalateWithTheLastProblem() {
         var supervisor = started(turns: 1)
         #expect(supervisor.turnEnded(completed()) == .runChecks)
-        #expect(request(supervisor.checksRan(Self.failing, cancelled: false))?.detection == .stoppedEarly)
+        #expect(request(supervisor.checksRan(Self.failing, cancelled: false))?.detection == .checksFailed, "it said Done.")
         #expect(supervisor.policyAnswered(Self.yes) == .continue())
         let finished = result(supervisor.nextTurn(elapsed: .seconds(1)))
         #expect(finished?.outcome == .escalated)
@@ -303,7 +303,7 @@ import Testing
         #expect(finished?.exitCode == 0)
     }
 
-    @Test func failingChecksRepairOnTheSameThread() {
+    @Test func checksThatFailAfterTheAgentSaidItWasDoneRepairOnTheSameThread() {
         var supervisor = started()
         _ = supervisor.turnEnded(completed("All done!"))
         let action = supervisor.checksRan(Self.failing, cancelled: false)
@@ -311,15 +311,38 @@ import Testing
             action
                 == .recover(
                     RecoveryRequest(
-                        detection: .stoppedEarly,
-                        evidence: "the turn ended with checks failing\nfile done.txt: done.txt does not exist",
+                        detection: .checksFailed,
+                        evidence: "the turn ended with checks failing: the agent said it was done: \"All done!\"\n"
+                            + "file done.txt: done.txt does not exist",
                         proposal: "repair: continue the same thread with the failing checks"
                     )
                 )
         )
         #expect(supervisor.policyAnswered(Self.yes) == .continue())
-        #expect(supervisor.nextTurn(elapsed: .zero) == .runTurn(prompt: SessionSupervisor.failing(Self.failing), threadID: "t1"))
+        #expect(supervisor.nextTurn(elapsed: .zero) == .runTurn(prompt: SessionSupervisor.notDone(Self.failing), threadID: "t1"))
         #expect(supervisor.state.turns == 2)
+    }
+
+    @Test func aTurnThatStoppedEarlyIsToldApartFromOneThatSaidItWasDone() {
+        let cases: [(message: String?, actions: Int?, detection: Detection, why: String)] = [
+            ("Wrote the parser. Next step: the tests.", 2, .stoppedEarly, "the agent said there is more to do (\"next step\")"),
+            ("Here is the plan:\n1. read\n2. write", 1, .stoppedEarly, "the agent said there is more to do (\"here is the plan\")"),
+            ("Fixed it.", 0, .stoppedEarly, "the turn ran no command and changed no file"),
+            (nil, 3, .stoppedEarly, "the agent ended the turn saying nothing"),
+            ("Fixed the operator in calc.sh.", 1, .checksFailed, "the agent said it was done"),
+            ("Fixed it.", nil, .checksFailed, "the agent said it was done"),
+        ]
+        for item in cases {
+            var supervisor = started()
+            _ = supervisor.turnEnded(TurnReport(ending: .completed, lastMessage: item.message, actions: item.actions, threadID: "t1"))
+            let request = request(supervisor.checksRan(Self.failing, cancelled: false))
+            #expect(request?.detection == item.detection, "\(item.message ?? "nil")")
+            #expect(request?.evidence.contains(item.why) == true, "\(request?.evidence ?? "")")
+            #expect(request?.evidence.hasSuffix("file done.txt: done.txt does not exist") == true, "the failing check is the evidence")
+            _ = supervisor.policyAnswered(Self.yes)
+            let prompt = SessionSupervisor.notDone(Self.failing)
+            #expect((supervisor.nextTurn(elapsed: .zero) == .runTurn(prompt: prompt, threadID: "t1")) == (item.detection == .checksFailed))
+        }
     }
 
     @Test func failingChecksWithNoThreadToContinueFail() {
@@ -362,8 +385,19 @@ import Testing
         #expect(
             supervisor.checksRan(Self.failing, cancelled: false)
                 == .askHuman(
-                    Question(kind: .question, text: "codex asks: Shall I drop the staging table?"),
-                    report: [AgentEvent(kind: .detected, text: "asks_human: Shall I drop the staging table?", detection: .asksHuman)]
+                    Question(
+                        kind: .question,
+                        text:
+                            "codex asks: Shall I drop the staging table?\n\n(It reaches you because the TODO's risk is \(risk.rawValue).)\n"
+                            + "The checks that fail meanwhile:\n- file done.txt: done.txt does not exist"
+                    ),
+                    report: [
+                        AgentEvent(
+                            kind: .detected,
+                            text: "asks_human: Shall I drop the staging table? (to a human: the TODO's risk is \(risk.rawValue))",
+                            detection: .asksHuman
+                        )
+                    ]
                 )
         )
         #expect(
@@ -375,6 +409,53 @@ import Testing
             return
         }
         #expect(prompt.hasPrefix("The operator answers: yes, only staging\nGo on with the task.\n"))
+    }
+
+    /// The question as asked, whatever the risk: asked again after "decide yourself", or one only a human can settle.
+    @Test func questionsOnlyAHumanCanSettleReachOneWhateverTheRisk() throws {
+        var again = started(risk: .low)
+        _ = again.turnEnded(completed("Should I use tabs or spaces?"))
+        #expect(request(again.checksRan(Self.failing, cancelled: false))?.detection == .asksHuman, "decided by policy first")
+        _ = again.policyAnswered(Self.yes)
+        _ = again.nextTurn(elapsed: .zero)
+        _ = again.turnEnded(completed("I still cannot tell: tabs or spaces?"))
+        guard case .askHuman(let question, _) = again.checksRan(Self.failing, cancelled: false) else {
+            Issue.record("asked again: not sent to a human")
+            return
+        }
+        #expect(question.text.hasPrefix("codex asks: I still cannot tell: tabs or spaces?\n\n"))
+        #expect(question.text.contains("it asked again after being told to decide itself"))
+        #expect(
+            again.humanAnswered(HumanAnswer(decision: .reply, text: "spaces"))
+                == .continue(report: [AgentEvent(kind: .recovery, text: "continue the thread with the operator's answer")])
+        )
+        #expect(again.nextTurn(elapsed: .zero) == .runTurn(prompt: again.state.prompt, threadID: "t1"), "the same live thread")
+        #expect(again.state.prompt.hasPrefix("The operator answers: spaces"))
+
+        for (asked, why) in [
+            ("Which API key should I use for the payments sandbox?", "it needs credentials or access"),
+            ("The spec says both 10 and 20 retries; they contradict each other. Which one?", "the task seems to contradict itself"),
+            ("Shall I force-push over main?", "the choice cannot be undone"),
+        ] {
+            var supervisor = started(risk: .low)
+            _ = supervisor.turnEnded(completed(asked))
+            guard case .askHuman(let question, _) = supervisor.checksRan(Self.failing, cancelled: false) else {
+                Issue.record("\(asked): not sent to a human")
+                continue
+            }
+            #expect(question.text.hasPrefix("codex asks: \(asked)"))
+            #expect(question.text.contains(why), "\(question.text)")
+        }
+    }
+
+    @Test func outOfTurnsWithAQuestionOpenTheEscalationCarriesIt() {
+        var supervisor = started(turns: 1)
+        _ = supervisor.turnEnded(completed("Should I keep the old endpoint?"))
+        _ = supervisor.checksRan(Self.failing, cancelled: false)
+        _ = supervisor.policyAnswered(Self.yes)
+        let finished = result(supervisor.nextTurn(elapsed: .zero))
+        #expect(finished?.outcome == .escalated)
+        #expect(finished?.summary == "needs a human: codex asks: Should I keep the old endpoint? (over budget: 1 turns spent)")
     }
 
     @Test func anApprovalWithNoTextSaysGoAhead() {
@@ -400,7 +481,10 @@ import Testing
         _ = supervisor.turnEnded(TurnReport(hung: true, threadID: "t1", status: 0))
         let finished = result(supervisor.policyAnswered(RecoveryVerdict(decision: .escalate, reason: "hung 2 times, the limit is 2")))
         #expect(finished?.outcome == .escalated)
-        #expect(finished?.summary == "hung: hung 2 times, the limit is 2")
+        #expect(
+            finished?.summary.hasPrefix("hung: hung 2 times, the limit is 2. Evidence: no agent event for") == true,
+            "\(finished?.summary ?? "")"
+        )
     }
 
     @Test func aRefusalWithNoReasonSaysThePolicyStopped() {
@@ -408,7 +492,11 @@ import Testing
         _ = supervisor.turnEnded(completed())
         _ = supervisor.checksRan(Self.failing, cancelled: false)
         let finished = result(supervisor.policyAnswered(RecoveryVerdict(decision: .escalate, reason: nil)))
-        #expect(finished?.summary == "stopped_early: the coordinator's policy says stop")
+        #expect(
+            finished?.summary
+                == "checks_failed: the coordinator's policy says stop. Evidence: the turn ended with checks failing: the agent said it "
+                + "was done: \"Done.\"\nfile done.txt: done.txt does not exist"
+        )
     }
 
     // MARK: - Rules

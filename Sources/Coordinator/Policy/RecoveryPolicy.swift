@@ -10,7 +10,7 @@ public struct RecoveryPolicy: Sendable, Equatable {
 
     /// The limits a coordinator starts with.
     public static let defaultLimits: [Detection: Int] = [
-        .stoppedEarly: 3, .hung: 2, .looping: 2, .crashed: 2, .transientError: 5, .contextFull: 1, .asksHuman: 3,
+        .stoppedEarly: 3, .checksFailed: 3, .hung: 2, .looping: 2, .crashed: 2, .transientError: 5, .contextFull: 1, .asksHuman: 3,
     ]
 
     public init(limits: [Detection: Int] = RecoveryPolicy.defaultLimits, defaultLimit: Int = 2) {

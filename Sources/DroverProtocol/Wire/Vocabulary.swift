@@ -79,8 +79,11 @@ public struct Detection: WireWord {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
 
-    /// The turn ended with the TODO's checks failing.
+    /// The turn ended with the TODO's checks failing, and the agent had not said it was done: it said there is more
+    /// to do, stopped after a plan, said nothing, or changed nothing.
     public static let stoppedEarly = Detection(rawValue: "stopped_early")
+    /// The agent said it was done, and the TODO's checks fail.
+    public static let checksFailed = Detection(rawValue: "checks_failed")
     /// No agent event for the idle limit while no command ran.
     public static let hung = Detection(rawValue: "hung")
     /// The same command with the same result again and again.

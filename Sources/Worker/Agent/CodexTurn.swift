@@ -12,6 +12,8 @@ final class CodexTurn: Sendable {
         var threadID: String?
         var lastActivity = ContinuousClock.now
         var openCommands = 0
+        /// Commands run and file changes made in the turn.
+        var actions = 0
         /// Waits for a human in progress: the session is not idle while one runs.
         var waitingForHuman = 0
         var tokens: Int64 = 0
@@ -52,8 +54,11 @@ final class CodexTurn: Sendable {
                     state.lastMessage = fields["text"]?.stringValue
                 case .item("started", "command_execution", _):
                     state.openCommands += 1
+                case .item("completed", "file_change", _):
+                    state.actions += 1
                 case .item("completed", "command_execution", let fields):
                     state.openCommands = max(0, state.openCommands - 1)
+                    state.actions += 1
                     let command = fields["command"]?.stringValue ?? ""
                     // Same command, same exit status, same last line of output: the result, without the shell start-up
                     // noise that can differ between runs.
@@ -102,6 +107,8 @@ final class CodexTurn: Sendable {
     /// Why the policy refused to recover from the loop while the turn ran, when it did.
     var loopRefusal: String? { state.withLock { $0.loopRefusal } }
     var hung: Bool { state.withLock { $0.hung } }
+    /// Commands run and file changes made in the turn so far.
+    var actions: Int { state.withLock { $0.actions } }
 
     /// Marks the turn hung if nothing has happened for `limit` while no command runs (a long command is not a stall).
     func checkHung(limit: Duration) -> Bool {

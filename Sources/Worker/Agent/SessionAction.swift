@@ -37,6 +37,8 @@ struct TurnReport: Sendable, Equatable {
     var loopRefusal: String?
     /// The turn's last agent message.
     var lastMessage: String?
+    /// Commands run and file changes made in the turn (nil: not known, taken as some).
+    var actions: Int?
     var threadID: String?
     var tokens: Int64 = 0
     /// The codex process's exit status (0 for an app-server turn whose server still runs).
@@ -61,6 +63,7 @@ extension TurnReport {
         looping = turn.looping
         loopRefusal = turn.loopRefusal
         lastMessage = turn.lastMessage
+        actions = turn.actions
         threadID = turn.threadID
         tokens = turn.tokens
         status = run.status

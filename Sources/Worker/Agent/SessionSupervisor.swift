@@ -24,8 +24,10 @@ import Foundation
 /// | the turn completed (no answer wanted) | run the checks |
 /// | the checks pass | finish, succeeded (with the answer, when one was wanted) |
 /// | checks fail, and the last message is a question the agent may decide alone (low, medium risk) | recover: decide |
-/// | checks fail, and the question is above that risk | ask an operator; their answer goes on the thread |
-/// | checks fail otherwise (stopped early) | recover: repair on the same thread |
+/// | checks fail, and the question is above that risk, asked again after "decide", or needs credentials or access, a contradiction settled, a choice that cannot be undone | ask an operator, verbatim with its context; their answer goes on the thread |
+/// | out of turns while a question is open | finish, escalated with the question |
+/// | checks fail after the agent said it was done (checks failed) | recover: repair on the same thread, told so |
+/// | checks fail otherwise: more to do said, a plan, nothing said or changed (stopped early) | recover: repair on the same thread |
 /// | the policy refuses a recovery | finish, escalated with its reason |
 /// | an operator's guidance came (``steered(_:)``) | it opens the next turn's input |
 /// | the session would finish, succeeded, with guidance not yet given to it | one more turn with it (outside the turn budget) |
@@ -60,6 +62,12 @@ struct SessionSupervisor: Sendable {
         var lastMessage: String?
         /// The last agent message of the latest turn.
         var turnMessage: String?
+        /// Commands run and file changes made in the latest turn (nil: not known).
+        var turnActions: Int?
+        /// The question the latest turn ended with, while nobody has answered it.
+        var openQuestion: String?
+        /// The agent was told to decide a question itself: asking again goes to a human.
+        var toldToDecide = false
         /// What kept the TODO from being done, for the report when the budget runs out.
         var lastProblem: String?
         /// Answers read so far (``OutputSpec``), usable or not.
@@ -137,6 +145,13 @@ struct SessionSupervisor: Sendable {
         }
         // Turns that only repaired an answer are bounded by the answers allowed, not by the turn budget.
         guard state.turns - state.answerRepairs - state.guidedTurns < limits.turns else {
+            // Never a bare "over budget" while a question is open: the escalation carries it.
+            if let question = state.openQuestion {
+                return escalate(
+                    "needs a human: codex asks: \(question.prefix(1000)) (over budget: \(limits.turns) turns spent)",
+                    status: nil
+                )
+            }
             return escalate("over budget: \(limits.turns) turns spent; \(state.lastProblem ?? "the TODO is not done")", status: nil)
         }
         state.turns += 1
@@ -215,6 +230,7 @@ struct SessionSupervisor: Sendable {
         case .completed?:
             state.lastMessage = turn.lastMessage ?? state.lastMessage
             state.turnMessage = turn.lastMessage
+            state.turnActions = turn.actions
             state.transientRetries = 0
             if let output, let unusable = readAnswer(turn.lastMessage, output) { return unusable }
             // Codex saying it is done is not enough: the TODO's checks decide.
@@ -290,24 +306,27 @@ struct SessionSupervisor: Sendable {
             return finish(.succeeded, "codex finished in \(turns)\(said)", status: state.status, checks: checks, output: state.answer)
         }
         state.lastProblem = "check failed: \(failed[0].check): \(failed[0].detail)"
-        guard let question = state.turnMessage, Self.isQuestion(question) else {
-            state.prompt = Self.failing(failed)
+        state.openQuestion = state.turnMessage.flatMap { Self.isQuestion($0) ? $0 : nil }
+        guard let question = state.openQuestion else {
+            let stopped = StoppedTurn.read(lastMessage: state.turnMessage, actions: state.turnActions)
             let evidence = failed.map { "\($0.check): \($0.detail)" }.joined(separator: "\n")
+            state.prompt = stopped.detection == .checksFailed ? Self.notDone(failed) : Self.failing(failed)
             return recover(
-                .stoppedEarly,
-                "the turn ended with checks failing\n\(evidence)",
+                stopped.detection,
+                "the turn ended with checks failing: \(stopped.why)\n\(evidence)",
                 "repair: continue the same thread with the failing checks",
                 then: .repair(checks: checks)
             )
         }
-        guard Self.agentMayDecideAlone(risk: risk) else {
-            // Outside the policy: an operator answers, through the inbox; the answer goes on the thread.
+        if let why = HumanQuestion.reason(for: question, risk: risk, askedBefore: state.toldToDecide) {
+            // An operator answers, through the inbox, the question as asked; the answer goes on the same thread.
             pending = .answer(question: question, failed: failed, checks: checks)
             return .askHuman(
-                Question(kind: .question, text: "codex asks: \(question.prefix(2000))"),
-                report: [AgentEvent(kind: .detected, text: "asks_human: \(question)", detection: .asksHuman)]
+                Question(kind: .question, text: HumanQuestion.text(question, why: why, failing: failed)),
+                report: [AgentEvent(kind: .detected, text: "asks_human: \(question) (to a human: \(why))", detection: .asksHuman)]
             )
         }
+        state.toldToDecide = true
         state.prompt =
             "Use your best judgment and decide yourself; do not wait for an answer. Then finish the task.\n" + Self.failing(failed)
         return recover(
@@ -324,7 +343,9 @@ struct SessionSupervisor: Sendable {
         (self.pending, self.request) = (nil, nil)
         guard verdict.decision == .recover else {
             let why = verdict.reason ?? RecoveryVerdict.defaultRefusal
-            return escalate("\(request?.detection.rawValue ?? "recovery"): \(why)", status: state.status)
+            // The escalation names its evidence: the failing check and its output, the loop, the silence.
+            let evidence = request.map { ". Evidence: \($0.evidence.prefix(1500))" } ?? ""
+            return escalate("\(request?.detection.rawValue ?? "recovery"): \(why)\(evidence)", status: state.status)
         }
         switch pending {
         case .retry(let delay)?:
@@ -351,6 +372,7 @@ struct SessionSupervisor: Sendable {
                 checks: checks
             )
         }
+        state.openQuestion = nil
         state.prompt = "The operator answers: \(text)\nGo on with the task.\n" + Self.failing(failed)
         return .continue(report: [AgentEvent(kind: .recovery, text: "continue the thread with the operator's answer")])
     }
@@ -399,6 +421,14 @@ struct SessionSupervisor: Sendable {
         var text = "The task is not finished yet: these acceptance checks still fail.\n"
         for check in failed { text += "- \(check.check): \(check.detail)\n" }
         text += "Continue the task until they pass, then stop."
+        return text
+    }
+
+    /// The prompt for an agent that said it was done while the checks fail.
+    static func notDone(_ failed: [CheckResult]) -> String {
+        var text = "You said the task is done, but these acceptance checks fail:\n"
+        for check in failed { text += "- \(check.check): \(check.detail)\n" }
+        text += "Find out why, fix it, and stop only when they pass."
         return text
     }
 

@@ -95,7 +95,7 @@ enum DemoScenario {
         ModelScript([.shell("cat calc.sh test.sh"), .message(json(investigation))], match: "Drover job step: investigate"),
         // The first plan has a cycle: it is sent back with the validator's words, and the second is right.
         ModelScript([.message(json(firstPlan)), .message(json(plannedWork))], match: "Drover job step: plan"),
-        // Stops early with a wrong fix (the test fails), is sent back with the test's output, fixes it for real.
+        // Says a wrong fix is done (the test fails: checks_failed), is sent back with the test's output, fixes it for real.
         ModelScript(
             [
                 .shell("sed -i 's/- \\$2/* $2/' calc.sh"), .message("Fixed the operator in calc.sh."),
