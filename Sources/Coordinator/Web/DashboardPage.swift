@@ -134,7 +134,7 @@ enum DashboardPage {
           $("board").innerHTML = Object.entries(columns).map(([name, states]) => {
             const cards = todos.filter((t) => states.includes(t.state));
             return `<div class="column" data-column="${name.toLowerCase()}"><h3>${name} (${cards.length})</h3>` + cards.slice(0, 200).map((t) =>
-              `<div class="card" style="border-color:var(--${t.state})" title="${esc(t.detail)}">${esc(t.plan)}/${esc(t.id)}${t.worker ? ` <span class="muted">@${esc(t.worker)}</span>` : ""}</div>`).join("") + "</div>";
+              `<div class="card" data-todo="${esc(t.plan + "/" + t.id)}" style="border-color:var(--${t.state})" title="${esc(t.detail)}">${esc(t.plan)}/${esc(t.id)}${t.worker ? ` <span class="muted">@${esc(t.worker)}</span>` : ""}</div>`).join("") + "</div>";
           }).join("");
         }
 
@@ -148,6 +148,14 @@ enum DashboardPage {
             : `<option value="">no TODO is running</option>`;
           if (live.some((t) => t.plan + "/" + t.id === chosen)) select.value = chosen;
         }
+        $("board").addEventListener("click", (event) => {
+          // A card of the board chooses its TODO in the steer box, when it can be steered, paused or resumed.
+          const card = event.target.closest(".card");
+          const select = $("steer-todo");
+          if (!card || ![...select.options].some((o) => o.value === card.dataset.todo)) return;
+          select.value = card.dataset.todo;
+          $("steer-text").focus();
+        });
         $("steer").addEventListener("click", async (event) => {
           const button = event.target.closest("button");
           if (!button) return;
