@@ -134,3 +134,23 @@ import Testing
         #expect(try handedBack.assigns().isEmpty)
     }
 }
+
+@Suite struct PausedAcrossRestartTests {
+    @Test func aPausedTodoStaysPausedAcrossARestartAndIsResumedAfterIt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drover-todo-pause-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let harness = try CoreHarness(statePath: directory.appendingPathComponent("state.sqlite").path)
+        try harness.submit(plan([Todo(id: "a", prompt: "make it"), Todo(id: "b", prompt: "then", dependsOn: ["a"])]))
+        try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .pause))
+        try harness.restart()
+        #expect(harness.state("p", "a") == "paused")
+        #expect(try harness.register("w1").assigns().isEmpty)
+        #expect(harness.core.todos.plans["p"]?.state == .running)
+        let resumed = try harness.control(.todo, TodoRequest(plan: "p", todo: "a", action: .resume))
+        let assign = try #require(try resumed.assigns(to: "w1").first)
+        let next = try harness.report("w1", assign)
+        try harness.report("w1", try #require(try next.assigns().first))
+        #expect(harness.core.todos.plans["p"]?.state == .done)
+    }
+}
