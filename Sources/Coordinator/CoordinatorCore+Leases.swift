@@ -95,10 +95,14 @@ extension CoordinatorCore {
             }
         case .parked:
             park(key, until: body.resumeAt ?? 0, report: body, worker: worker, now: now, data)
+        case .paused:
+            paused(key, worker: worker, data)
         case .handedBack:
             record(.todoHandedBack, plan: key.plan, todo: key.todo, worker: worker, data)
             todos.makeReady(key, front: true, detail: "handed back by \(worker): \(body.summary)")
+            pauseIfAsked(key)
         }
+        pausing.remove(key)
         send(CoordinatorCore.Socket.work, to: worker, .ack, AckBody(ref: ref, leaseId: body.leaseId))
     }
 
@@ -128,5 +132,6 @@ extension CoordinatorCore {
             ["reason": .string(reason), "lease": .string(leaseID), "epoch": .int(todo.epoch)]
         )
         todos.makeReady(key, front: true, detail: reason)
+        pauseIfAsked(key)
     }
 }

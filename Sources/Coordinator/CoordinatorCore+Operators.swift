@@ -1,7 +1,8 @@
 import DroverProtocol
 import Foundation
 
-/// What operators do to single TODOs and plans: look, take up again, pause, cancel.
+/// What operators do to single TODOs and plans: look, take up again, pause, cancel (steering, and pausing one TODO,
+/// are in `CoordinatorCore+Steer.swift`).
 extension CoordinatorCore {
     func operate(_ request: TodoRequest, now: Int64) throws(ProtocolError) -> TodoReply {
         let key = TodoKey(plan: request.plan, todo: request.todo)
@@ -25,6 +26,12 @@ extension CoordinatorCore {
             schedule(now: now)
         case .cancel:
             try cancel(key)
+        case .steer:
+            try steer(key, todo, text: request.text ?? "", by: request.by ?? "an operator")
+        case .pause:
+            try pause(key, todo, by: request.by ?? "an operator")
+        case .resume:
+            try resume(key, todo, by: request.by ?? "an operator", now: now)
         default:
             break
         }

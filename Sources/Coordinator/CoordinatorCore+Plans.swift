@@ -121,7 +121,7 @@ extension CoordinatorCore {
         )
         // Taken up again: the new session is told what the ones before did (their work is in the branch).
         if todo.epoch > 1, todo.spec.prompt != nil, let events = try? store.events(of: todo.key, limit: 300) {
-            task.handover = Handover.summary(of: events)
+            task.handover = Handover.note(of: events)
         }
         // A TODO starts from its dependencies' work: their branches, merged in by the worker.
         if let plan, plan.repository != nil, !todo.spec.dependsOn.isEmpty {

@@ -55,6 +55,9 @@ final class CoordinatorCore {
     var reviewAnswers: [TodoKey: (output: String, model: String?)] = [:]
     /// Ready TODOs held back because they may touch the files of a running one, with it (so each is said once).
     var overlapHolds: [TodoKey: TodoKey] = [:]
+    /// Running TODOs an operator asked to pause whose sessions have not stopped yet: if one comes back to the queue
+    /// meanwhile (its worker lost, or handed back), it waits paused. In memory: a restart forgets the request.
+    var pausing: Set<TodoKey> = []
     var counters: [String: Int64] = [:]
     var lastSeq: Int64 = 0
     /// Every message received, valid or not (reported as the `received` counter).

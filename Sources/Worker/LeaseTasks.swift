@@ -6,6 +6,7 @@ struct LeaseTasks {
     private struct Entry {
         var task: Task<Void, Never>
         var abort: LeaseRun.Abort
+        var channel: OperatorChannel
     }
 
     let run: LeaseRun
@@ -26,16 +27,34 @@ struct LeaseTasks {
         let (run, inputs, asks, recoveries) = (self.run, self.inputs, self.asks, self.recoveries)
         let leaseID = body.lease.leaseId
         let abort = LeaseRun.Abort()
+        let channel = OperatorChannel()
         let task = Task {
             let context = AgentContext(
                 events: { inputs.yield(.progress(leaseID: leaseID, $0)) },
                 ask: { question in await asks.wait { inputs.yield(.ask(leaseID: leaseID, item: $0, question)) } },
-                recover: { request in await recoveries.wait { inputs.yield(.recover(leaseID: leaseID, item: $0, request)) } }
+                recover: { request in await recoveries.wait { inputs.yield(.recover(leaseID: leaseID, item: $0, request)) } },
+                operatorInput: channel
             )
             let result = await run.run(body.task, lease: body.lease, abort: abort, context: context)
             inputs.yield(.finished(leaseID: leaseID, result))
         }
-        entries[leaseID] = Entry(task: task, abort: abort)
+        entries[leaseID] = Entry(task: task, abort: abort, channel: channel)
+    }
+
+    /// Hands an operator's guidance to the lease's session; a session that takes none (a command) says so.
+    func steer(_ leaseID: String, _ text: String) {
+        guard let entry = entries[leaseID] else { return }
+        if !entry.channel.steer(text) {
+            inputs.yield(.progress(leaseID: leaseID, [OperatorChannel.notTaken("guidance", text)]))
+        }
+    }
+
+    /// Asks the lease's session to stop after its turn; a session that cannot (a command) says so and runs on.
+    func pause(_ leaseID: String) {
+        guard let entry = entries[leaseID] else { return }
+        if !entry.channel.pause() {
+            inputs.yield(.progress(leaseID: leaseID, [OperatorChannel.notTaken("pause", nil)]))
+        }
     }
 
     /// Stops the work; its result is still reported.

@@ -57,6 +57,8 @@ public struct WorkerService: Service {
                         case .start(let body): tasks.start(body)
                         case .cancel(let leaseID): tasks.cancel(leaseID)
                         case .abort(let leaseID): tasks.abort(leaseID)
+                        case .steer(let leaseID, let text): tasks.steer(leaseID, text)
+                        case .pause(let leaseID): tasks.pause(leaseID)
                         case .answer(let item, let answer): tasks.asks.resume(item, with: answer)
                         case .decide(let item, let verdict): tasks.recoveries.resume(item, with: verdict)
                         case .done: break main

@@ -13,7 +13,8 @@ struct Drover: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, RunCommand.self, CoordinatorCommand.self, DoctorCommand.self, WorkerCommand.self, PlanCommand.self,
             StatusCommand.self, JobCommand.self, PolicyCommand.self,
-            EventsCommand.self, WorkersCommand.self, TodoCommand.self, InboxCommand.self, ApproveCommand.self, DenyCommand.self,
+            EventsCommand.self, WorkersCommand.self, TodoCommand.self, SteerCommand.self, InboxCommand.self, ApproveCommand.self,
+            DenyCommand.self,
             AnswerCommand.self, ReviewCommand.self, WatchCommand.self, MergeCommand.self, RollbackCommand.self,
         ]
     )

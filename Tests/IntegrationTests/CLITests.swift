@@ -99,6 +99,10 @@ struct CLITests {
             (["run", "plan.yaml", "--ai"], "--ai needs --agent codex"),
             (["run", "plan.yaml", "--ai", "--agent", "codex", "--ai-timeout", "0"], "--ai-timeout must be a positive number"),
             (["plan", "report", "p", "--ai", "--timeout", "0"], "--timeout must be a positive number of seconds"),
+            (["steer", "p/t", "  "], "say something: the guidance is empty"),
+            (["steer", "p/t", String(repeating: "x", count: 16385)], "the guidance is 16385 bytes: at most 16384 (16 KiB)"),
+            (["steer", "p", "hello"], "give the TODO as PLAN/TODO"),
+            (["todo", "pause", "p.t"], "give the TODO as PLAN/TODO"),
         ] {
             let (status, output) = try await drover(arguments)
             #expect(status != 0, "\(arguments)")

@@ -112,6 +112,15 @@ struct DashboardTests {
             let unknown = try await post(base + "api/answer", #"{"item":"nope","decision":"approve"}"#)
             #expect(unknown.status == 400 && unknown.body.contains("no inbox item nope"))
             #expect(try await get(base + "api/review?plan=zzz").status == 400)
+            // The steer box: a TODO that is not running is refused with its state; only the operator's voice goes.
+            #expect(page.body.contains(#"id="steer-text""#))
+            let steerDone = try await post(base + "api/todo", #"{"plan":"m","todo":"a","action":"steer","text":"hello"}"#)
+            #expect(
+                steerDone.status == 400 && steerDone.body.contains("m/a is done: only a running TODO can be steered"),
+                "\(steerDone.body)"
+            )
+            let cancel = try await post(base + "api/todo", #"{"plan":"m","todo":"a","action":"cancel"}"#)
+            #expect(cancel.status == 400 && cancel.body.contains("steer|pause|resume"))
             // Another site's page cannot answer for a visitor: no plain-text posts, no foreign origin.
             let answer = #"{"item":"nope","decision":"approve"}"#
             #expect(try await post(base + "api/answer", answer, headers: ["Content-Type": "text/plain"]).status == 415)

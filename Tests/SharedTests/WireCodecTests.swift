@@ -653,9 +653,10 @@ struct BodySample: Sendable, CustomTestStringConvertible {
     @Test func otherValidations() throws {
         #expect(try bodyError(WelcomeBody.self, WelcomeBody(instance: "i", heartbeatMs: 0, leaseTtlMs: 1, abort: [])).code == .badField)
         #expect(
-            try bodyError(ControlBody.self, ControlBody(action: ControlAction(rawValue: "pause"), leaseId: "l", reason: "")).message
+            try bodyError(ControlBody.self, ControlBody(action: ControlAction(rawValue: "resume"), leaseId: "l", reason: "")).message
                 .contains("'action'")
         )
+        #expect(try bodyError(ControlBody.self, ControlBody(action: .steer, leaseId: "l", reason: "")).message.contains("'text'"))
         #expect(try bodyError(AckBody.self, AckBody(ref: "")).message.contains("'ref'"))
         let progress = ProgressBody(leaseId: "l", epoch: 1, events: [AgentEvent(kind: AgentEventKind(rawValue: ""))])
         #expect(try bodyError(ProgressBody.self, progress).message.contains("'events[0].kind'"))

@@ -10,6 +10,32 @@ enum Handover {
         .agent(.command), .agent(.fileChange), .agent(.message), .agent(.checkpoint), .todoParked,
     ]
 
+    /// What the next session is told: that an operator paused the one before (when the TODO's latest session was
+    /// paused), then the ``summary(of:limit:)`` of what it did. The codex thread itself is not carried over: each
+    /// session's `CODEX_HOME` ends with it, so the new session starts a new thread from the checkpoint.
+    static func note(of events: [Event]) -> String? {
+        var parts: [String] = []
+        if events.last(where: { lifecycle.contains($0.type) }).map({ $0.type != .todoRunning }) ?? false {
+            parts.append(
+                "An operator paused the session before this one after its turn, and has resumed the task now: "
+                    + "go on from where it stopped (its work is in the branch)."
+            )
+        }
+        // A new thread knows nothing of what the operator said to the sessions before: it is said again.
+        let guidance = events.filter { $0.type == .todoSteered }.suffix(5).compactMap { $0.data["text"]?.stringValue }
+        if !guidance.isEmpty {
+            parts.append(
+                "What the operator told the sessions before (it still holds):\n"
+                    + guidance.map { "- " + String($0.prefix(800)).replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n")
+            )
+        }
+        if let summary = summary(of: events) { parts.append(summary) }
+        return parts.isEmpty ? nil : parts.joined(separator: "\n")
+    }
+
+    /// The events that say whether a TODO's latest session was paused.
+    private static let lifecycle: Set<EventType> = [.todoRunning, .todoPaused, .todoResumed]
+
     /// The summary of `events` (a TODO's, oldest first), at most `limit` lines; nil when no earlier session did
     /// anything worth telling.
     static func summary(of events: [Event], limit: Int = 12) -> String? {

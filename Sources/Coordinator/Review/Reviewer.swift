@@ -57,7 +57,7 @@ struct Reviewer {
             switch item.state {
             case .done: progress.done += 1
             case .running, .assigned: progress.running += 1
-            case .pending, .ready, .waiting: progress.queued += 1
+            case .pending, .ready, .waiting, .paused: progress.queued += 1
             case .failed, .escalated, .cancelled, .skipped: progress.stopped += 1
             }
             if asking.contains(item.key) { progress.waitingOnHuman += 1 }

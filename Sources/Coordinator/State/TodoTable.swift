@@ -382,6 +382,23 @@ struct TodoTable {
         }
     }
 
+    /// An operator pauses a TODO: one waiting for a worker (`ready`), or one whose session stopped after its turn
+    /// on the operator's request (its lease released already), waits `paused`. Returns whether it was paused.
+    mutating func pause(_ key: TodoKey, detail: String) -> Bool {
+        let paused: Void? = change(key, if: { $0.state == .ready || ($0.state.holdsLease && $0.leaseID == nil) }) { todo in
+            todo.row.state = .paused
+            todo.row.detail = detail
+            todo.readyAt = nil
+        }
+        return paused != nil
+    }
+
+    /// An operator resumes a paused TODO: it is ready again, at the front of the queue. Returns whether it was.
+    mutating func resume(_ key: TodoKey, detail: String, at now: Int64) -> Bool {
+        guard todos[key]?.state == .paused else { return false }
+        return makeReady(key, front: true, detail: detail, at: now)
+    }
+
     /// A done merge was rolled back: its work is no longer integrated. It is skipped (an operator can retry it).
     mutating func unmerge(_ key: TodoKey, detail: String) {
         change(key, if: { $0.state == .done }) { record in

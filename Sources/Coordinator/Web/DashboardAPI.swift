@@ -45,6 +45,20 @@ struct DashboardAPI: Sendable {
             }
             return try await forward(.answer, answer, as: AnswerBody.self)
         }
+        router.post("/api/todo") { request, _ in
+            if let refusal = Self.refuseCrossSite(request) { return refusal }
+            let body = try await request.body.collect(upTo: 64 << 10)
+            guard var todo = try? JSONDecoder().decode(TodoRequest.self, from: Data(body.readableBytesView)),
+                Self.pageActions.contains(todo.action)
+            else {
+                return Self.respond(
+                    #"{"error":"the body must be JSON: {\"plan\",\"todo\",\"action\":\"steer|pause|resume\",\"text\"}"}"#,
+                    status: .badRequest
+                )
+            }
+            todo.by = todo.by ?? "the dashboard"
+            return try await forward(.todo, todo, as: TodoReply.self)
+        }
         router.ws("/ws") { request, _ in
             // Another site's page must not read the stream through the browser (cross-site WebSocket hijacking).
             Self.sameOrigin(request) ? .upgrade([:]) : .dontUpgrade
@@ -77,6 +91,9 @@ struct DashboardAPI: Sendable {
             continuation.finish()
         }
     }
+
+    /// What the page's TODO box may do to a TODO: the operator's voice in its session.
+    static let pageActions: Set<TodoRequest.Action> = [.steer, .pause, .resume]
 
     /// A control request, its reply as JSON; a refusal becomes an HTTP error with the coordinator's reason.
     private func forward<Body: Encodable & Sendable, Reply: WireBody>(

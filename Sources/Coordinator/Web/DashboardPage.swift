@@ -13,7 +13,7 @@ enum DashboardPage {
         <style>
         :root { --bg:#0f1419; --panel:#182029; --text:#d8dee6; --dim:#8a96a3; --line:#2a3642;
           --pending:#5c6773; --ready:#3f7fbf; --waiting:#7a5cbf; --assigned:#b08a2e; --running:#e0a526; --done:#3fa35b;
-          --failed:#d0453a; --escalated:#c0399b; --cancelled:#7a7a7a; --skipped:#4d5560; }
+          --failed:#d0453a; --escalated:#c0399b; --cancelled:#7a7a7a; --skipped:#4d5560; --paused:#6f5fbf; }
         * { box-sizing: border-box; }
         body { margin:0; font:14px/1.4 system-ui, sans-serif; background:var(--bg); color:var(--text); }
         header { display:flex; gap:16px; align-items:baseline; padding:10px 16px; border-bottom:1px solid var(--line); }
@@ -50,6 +50,7 @@ enum DashboardPage {
         .state.current.ended { background:var(--failed); color:#fff; }
         .state.current.finished { background:var(--done); color:#fff; }
         details { margin:4px 0; } summary { cursor:pointer; color:var(--dim); }
+        #steer-text { width:100%; min-height:60px; background:#101820; color:var(--text); border:1px solid var(--line); border-radius:4px; padding:4px 6px; font:inherit; }
         pre.doc { white-space:pre-wrap; font:12px/1.35 ui-monospace, monospace; margin:4px 0; max-height:300px; overflow:auto; }
         </style>
         </head>
@@ -60,6 +61,10 @@ enum DashboardPage {
           <section class="wide"><h2>Reports</h2><div id="reports" class="muted">no plan has finished yet</div></section>
           <section class="wide"><h2>Plan graph</h2><div id="graph" class="muted">loading…</div></section>
           <section><h2>TODO board</h2><div id="board" class="board"></div></section>
+          <section><h2>Steer a TODO</h2><div id="steer"><select id="steer-todo"><option value="">no TODO is running</option></select>
+            <textarea id="steer-text" maxlength="16384" placeholder="guidance for the running session: into its turn, or its next turn's input"></textarea>
+            <button data-action="steer">Steer</button> <button data-action="pause">Pause after its turn</button> <button data-action="resume">Resume</button></div>
+            <div id="steer-result" class="muted"></div></section>
           <section><h2>Workers</h2><div id="workers" class="muted">loading…</div></section>
           <section><h2>Inbox</h2><div id="inbox" class="muted">loading…</div><div id="inbox-result" class="muted"></div></section>
           <section><h2>Review</h2><div id="eta"></div><div id="review" class="muted">loading…</div></section>
@@ -89,6 +94,7 @@ enum DashboardPage {
           const status = await get("/api/status");
           renderGraph(status.todos);
           renderBoard(status.todos);
+          renderSteer(status.todos);
           renderWorkers(status.workers);
           $("summary").textContent = status.plans.map((p) => `${p.id} [${p.paused ? "paused" : p.state}] ${p.counts.done || 0}/${Object.values(p.counts).reduce((a, b) => a + b, 0)}`).join(" · ");
           return status;
@@ -124,14 +130,45 @@ enum DashboardPage {
         }
 
         function renderBoard(todos) {
-          const columns = { Queued: ["pending", "ready", "waiting"], Running: ["assigned", "running"], Done: ["done"], Stopped: ["failed", "escalated", "cancelled", "skipped"] };
+          const columns = { Queued: ["pending", "ready", "waiting", "paused"], Running: ["assigned", "running"], Done: ["done"], Stopped: ["failed", "escalated", "cancelled", "skipped"] };
           $("board").innerHTML = Object.entries(columns).map(([name, states]) => {
             const cards = todos.filter((t) => states.includes(t.state));
             return `<div class="column" data-column="${name.toLowerCase()}"><h3>${name} (${cards.length})</h3>` + cards.slice(0, 200).map((t) =>
-              `<div class="card" style="border-color:var(--${t.state})" title="${esc(t.detail)}">${esc(t.plan)}/${esc(t.id)}${t.worker ? ` <span class="muted">@${esc(t.worker)}</span>` : ""}` +
+              `<div class="card" data-todo="${esc(t.plan + "/" + t.id)}" style="border-color:var(--${t.state})" title="${esc(t.detail)}">${esc(t.plan)}/${esc(t.id)}${t.worker ? ` <span class="muted">@${esc(t.worker)}</span>` : ""}` +
               (t.state === "waiting" && t.resume_at ? ` <span class="muted" data-resumes="${t.resume_at}">waiting, resumes at ${new Date(t.resume_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}</span>` : "") + `</div>`).join("") + "</div>";
           }).join("");
         }
+
+        function renderSteer(todos) {
+          // Only the choices change: what the operator is typing stays.
+          const select = $("steer-todo");
+          const chosen = select.value;
+          const live = todos.filter((t) => t.state === "running" || t.state === "paused" || t.state === "ready");
+          select.innerHTML = live.length
+            ? live.map((t) => `<option value="${esc(t.plan + "/" + t.id)}">${esc(t.plan)}/${esc(t.id)} [${esc(t.state)}]</option>`).join("")
+            : `<option value="">no TODO is running</option>`;
+          if (live.some((t) => t.plan + "/" + t.id === chosen)) select.value = chosen;
+        }
+        $("board").addEventListener("click", (event) => {
+          // A card of the board chooses its TODO in the steer box, when it can be steered, paused or resumed.
+          const card = event.target.closest(".card");
+          const select = $("steer-todo");
+          if (!card || ![...select.options].some((o) => o.value === card.dataset.todo)) return;
+          select.value = card.dataset.todo;
+          $("steer-text").focus();
+        });
+        $("steer").addEventListener("click", async (event) => {
+          const button = event.target.closest("button");
+          if (!button) return;
+          const [plan, todo] = $("steer-todo").value.split("/");
+          if (!todo) { $("steer-result").textContent = "choose a TODO first"; return; }
+          const body = { plan, todo, action: button.dataset.action };
+          if (body.action === "steer") body.text = $("steer-text").value;
+          const response = await fetch("/api/todo", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+          const reply = await response.json();
+          $("steer-result").textContent = response.ok ? `${body.action} sent to ${plan}/${todo} (${reply.todo.state})` : `not sent: ${reply.error}`;
+          if (response.ok && body.action === "steer") $("steer-text").value = "";
+        });
 
         function renderWorkers(workers) {
           if (!workers.length) { $("workers").textContent = "no workers connected"; return; }

@@ -78,6 +78,14 @@ public struct EventType: WireWord {
     /// A parked TODO's reset time came: it is ready again, at the front of the queue.
     public static let todoResumed = EventType(rawValue: "todo.resumed")
     public static let todoCancelRequested = EventType(rawValue: "todo.cancel_requested")
+    /// An operator's guidance was sent to the worker running the TODO (`text`, `by`, `worker`).
+    public static let todoSteered = EventType(rawValue: "todo.steered")
+    /// An operator asked a running TODO to stop after its turn (`by`); `todo.paused` follows when it has.
+    public static let todoPauseRequested = EventType(rawValue: "todo.pause_requested")
+    /// The TODO waits, paused by an operator; its slot is free.
+    public static let todoPaused = EventType(rawValue: "todo.paused")
+    /// A paused TODO is ready again.
+    public static let todoResumed = EventType(rawValue: "todo.resumed")
     /// A ready TODO waits: it may touch the files of a running one (`with`, `files`).
     public static let todoHeld = EventType(rawValue: "todo.held")
     /// A TODO runs beside one that may touch the same files (`with`, `files`): the plan's `schedule.overlap` is `warn`.

@@ -300,6 +300,9 @@ public enum Outcome: String, Codable, Sendable, CaseIterable {
     /// ``ReportBody/resumeAt``. The TODO waits in state `waiting` and goes on from its checkpoint then; it is not a
     /// failed attempt.
     case parked
+    /// The session stopped after its turn because an operator paused it; its work is checkpointed. The TODO waits
+    /// in state `paused` until an operator resumes it.
+    case paused
 }
 
 /// The result of one acceptance check.

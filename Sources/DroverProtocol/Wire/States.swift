@@ -20,6 +20,9 @@ public enum TodoState: String, Codable, Sendable, CaseIterable {
     case cancelled
     /// Its agent stopped because only a human can take it further (budget spent, usage limit, an operator's no).
     case escalated
+    /// An operator paused it: its session stopped after a turn (its work checkpointed on its branch), and it waits
+    /// for `resume` to be ready again. Not an end: its plan does not finish while it waits.
+    case paused
 
     /// Nothing happens to it any more unless an operator retries it.
     public var isTerminal: Bool { self == .done || self == .failed || self == .skipped || self == .cancelled || self == .escalated }

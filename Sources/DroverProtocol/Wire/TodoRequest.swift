@@ -1,5 +1,7 @@
-/// `todo` on the control socket: look at one TODO, take it up again, or cancel it. The reply is `todo` with a
-/// ``TodoReply``, or an `error` saying why the action is not possible.
+import Foundation
+
+/// `todo` on the control socket: look at one TODO, take it up again, cancel it, steer its running session, pause it
+/// or resume it. The reply is `todo` with a ``TodoReply``, or an `error` saying why the action is not possible.
 public struct TodoRequest: WireBody, Equatable {
     /// What an operator does to one TODO.
     public struct Action: WireWord {
@@ -13,24 +15,51 @@ public struct TodoRequest: WireBody, Equatable {
         public static let retry = Action(rawValue: "retry")
         /// Stop it: a running TODO is stopped on its worker.
         public static let cancel = Action(rawValue: "cancel")
+        /// An operator's guidance (`text`) for a running codex session: injected into its running turn
+        /// (app-server), else the input of its next turn. Recorded as `todo.steered`.
+        public static let steer = Action(rawValue: "steer")
+        /// A running codex session finishes its turn, checkpoints and stops; the TODO waits `paused`, its slot free.
+        /// A TODO waiting for a worker (`ready`) is paused at once.
+        public static let pause = Action(rawValue: "pause")
+        /// A paused TODO is ready again; its next session goes on from the checkpoint on its branch.
+        public static let resume = Action(rawValue: "resume")
 
-        public static let all: Set<Action> = [.show, .retry, .cancel]
+        public static let all: Set<Action> = [.show, .retry, .cancel, .steer, .pause, .resume]
     }
+
+    /// The most an operator's guidance may hold, in UTF-8 bytes.
+    public static let maxSteerBytes = 16384
 
     public var plan: String
     public var todo: String
     public var action: Action
+    /// For `steer`: the guidance, 1 to 16 KiB of UTF-8.
+    public var text: String?
+    /// For `steer`: who gave it (shown in the event); optional.
+    public var by: String?
 
-    public init(plan: String, todo: String, action: Action) {
+    public init(plan: String, todo: String, action: Action, text: String? = nil, by: String? = nil) {
         self.plan = plan
         self.todo = todo
         self.action = action
+        self.text = text
+        self.by = by
     }
 
     public func validate() throws(ProtocolError) {
         try requireID(plan, "plan")
         try requireID(todo, "todo")
-        try require(Action.all.contains(action), "action", "must be show, retry or cancel")
+        try require(Action.all.contains(action), "action", "must be show, retry, cancel, steer, pause or resume")
+        if action == .steer {
+            let text = text?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            try require(!text.isEmpty, "text", "must say something: the guidance for the session")
+            try require(
+                (self.text ?? "").utf8.count <= Self.maxSteerBytes,
+                "text",
+                "is \((self.text ?? "").utf8.count) bytes: at most \(Self.maxSteerBytes) (16 KiB)"
+            )
+        }
+        try requireText(by, "by", max: 200)
     }
 }
 

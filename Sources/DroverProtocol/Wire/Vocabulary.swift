@@ -31,6 +31,11 @@ public struct ControlAction: WireWord {
     public static let abort = ControlAction(rawValue: "abort")
     /// An operator answered the inbox item `item`.
     public static let answer = ControlAction(rawValue: "answer")
+    /// An operator's guidance for the session, in `text`: into its running turn when it can take it (app-server
+    /// `turn/steer`), else the input of its next turn.
+    public static let steer = ControlAction(rawValue: "steer")
+    /// Finish the current turn, checkpoint, stop, and report `paused`.
+    public static let pause = ControlAction(rawValue: "pause")
 }
 
 /// What a session asks a human through the inbox.
@@ -139,4 +144,9 @@ public struct AgentEventKind: WireWord {
     public static let error = AgentEventKind(rawValue: "error")
     public static let warning = AgentEventKind(rawValue: "warning")
     public static let other = AgentEventKind(rawValue: "other")
+    /// An operator's guidance reached the session (`text` says how: into the running turn, or as the next turn's
+    /// input), or could not (a session that runs a command).
+    public static let steered = AgentEventKind(rawValue: "steered")
+    /// The session stops after its turn because an operator paused it.
+    public static let paused = AgentEventKind(rawValue: "paused")
 }

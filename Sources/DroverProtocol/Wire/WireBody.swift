@@ -177,8 +177,16 @@ extension AckBody: WireBody {
 
 extension ControlBody: WireBody {
     public func validate() throws(ProtocolError) {
-        try require([ControlAction.cancel, .abort, .answer].contains(action), "action", "must be cancel, abort or answer")
+        try require(
+            [ControlAction.cancel, .abort, .answer, .steer, .pause].contains(action),
+            "action",
+            "must be cancel, abort, answer, steer or pause"
+        )
         try requireLeaseID(leaseId, "lease_id")
+        if action == .steer {
+            try require(!(text ?? "").isEmpty, "text", "must hold the operator's guidance")
+            try requireText(text, "text", max: TodoRequest.maxSteerBytes)
+        }
     }
 }
 

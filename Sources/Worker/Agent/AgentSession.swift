@@ -59,8 +59,8 @@ extension AgentSession {
     }
 }
 
-/// How a running session talks to the rest of Drover: its events out, checkpoints, and the two kinds of question
-/// it may ask (a human, through the inbox; the supervisor policy, about a recovery).
+/// How a running session talks to the rest of Drover: its events out, checkpoints, the two kinds of question it may
+/// ask (a human, through the inbox; the supervisor policy, about a recovery), and what an operator says to it.
 public struct AgentContext: Sendable {
     /// Called with agent events as they happen; the worker forwards them as `progress`.
     public var events: @Sendable ([AgentEvent]) -> Void
@@ -71,17 +71,21 @@ public struct AgentContext: Sendable {
     public var ask: AskHuman
     /// Asks the coordinator's supervisor policy whether the session may recover from what went wrong.
     public var recover: AskPolicy
+    /// An operator's guidance and pause requests for the session, as they arrive.
+    public var operatorInput: OperatorChannel
 
     public init(
         events: @escaping @Sendable ([AgentEvent]) -> Void,
         checkpoint: @escaping @Sendable () async -> Void = {},
         ask: @escaping AskHuman,
-        recover: @escaping AskPolicy
+        recover: @escaping AskPolicy,
+        operatorInput: OperatorChannel = OperatorChannel()
     ) {
         self.events = events
         self.checkpoint = checkpoint
         self.ask = ask
         self.recover = recover
+        self.operatorInput = operatorInput
     }
 
     /// A session with no coordinator to ask: recoveries are allowed (the session's own budgets still bound them),

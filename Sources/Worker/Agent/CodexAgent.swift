@@ -109,8 +109,21 @@ public struct CodexAgent: AgentSession {
         let started = ContinuousClock.now
         var action = supervisor.nextTurn(elapsed: .zero)
         while true {
+            // An operator's guidance that came meanwhile (and was not steered into a running turn) opens the next
+            // turn; a session about to succeed hears it first.
+            let guidance = context.operatorInput.takeSteers()
+            if !guidance.isEmpty {
+                supervisor.steered(guidance)
+                context.events(guidance.map { SessionPrompts.steeredEvent($0, intoRunningTurn: false) })
+            }
+            if let heard = supervisor.heardBeforeFinishing(action) { action = heard }
             switch action {
+            case .runTurn(_, _) where context.operatorInput.pauseRequested:
+                // Paused: the turn before has ended; the lease run checkpoints the work, and the TODO waits.
+                context.events([AgentEvent(kind: .paused, text: "stopped before turn \(supervisor.state.turns) on an operator's request")])
+                return supervisor.paused()
             case .runTurn(let prompt, let threadID):
+                let prompt = supervisor.guided(prompt)
                 let turn = CodexTurn(loopThreshold: configuration.loopThreshold)
                 let run = await driver.runTurn(prompt: prompt, threadID: threadID, turn: turn, timeout: timeout)
                 action = supervisor.turnEnded(TurnReport(turn: turn, run: run, cancelled: Task.isCancelled))

@@ -18,6 +18,9 @@ public struct CommandAgent: AgentSession {
         guard let command = task.command else {
             return AgentResult(outcome: .failed, summary: "this worker runs commands, and the TODO has no 'command'")
         }
+        // A command reads no guidance and has no turn to stop after: the worker says so when an operator tries.
+        let early = context.operatorInput.close()
+        if !early.isEmpty { context.events(early.map { OperatorChannel.notTaken("guidance", $0) }) }
         let env = lease.environment(adding: environment)
         let run = await Self.shell(command, environment: env, directory: workdir, timeout: task.timeoutSeconds, grace: grace) {
             chunk in

@@ -45,4 +45,21 @@ enum SessionPrompts {
             detection: .invalidAnswer
         )
     }
+
+    /// A turn's input with an operator's guidance first: the guidance, as the operator wrote it, then `prompt`.
+    /// `prompt` alone when there is none; the guidance alone when `prompt` is empty (steered into a running turn).
+    static func guided(_ guidance: [String], then prompt: String) -> String {
+        guard !guidance.isEmpty else { return prompt }
+        let said = guidance.map { "> " + $0.replacingOccurrences(of: "\n", with: "\n> ") }.joined(separator: "\n\n")
+        let heading = "The operator overseeing this task says:\n\(said)\n\nFollow this guidance."
+        return prompt.isEmpty ? heading : "\(heading)\n\n\(prompt)"
+    }
+
+    /// The turn that follows when guidance came as the session would have finished.
+    static let beforeFinishing = "Before you finish: take the operator's guidance above into account, then finish the task."
+
+    /// The agent event of guidance given to the session: into its running turn, or as its next turn's input.
+    static func steeredEvent(_ text: String, intoRunningTurn: Bool) -> AgentEvent {
+        AgentEvent(kind: .steered, text: (intoRunningTurn ? "into the running turn: " : "as the next turn's input: ") + text)
+    }
 }

@@ -30,6 +30,9 @@ import Foundation
 /// | checks fail after the agent said it was done (checks failed) | recover: repair on the same thread, told so |
 /// | checks fail otherwise: more to do said, a plan, nothing said or changed (stopped early) | recover: repair on the same thread |
 /// | the policy refuses a recovery | finish, escalated with its reason |
+/// | an operator's guidance came (``steered(_:)``) | it opens the next turn's input |
+/// | the session would finish, succeeded, with guidance not yet given to it | one more turn with it (outside the turn budget) |
+/// | an operator paused it | before the next turn: finish, paused (``paused()``) |
 struct SessionSupervisor: Sendable {
     /// What bounds a session, from the TODO and the worker's codex configuration.
     struct Limits: Sendable, Equatable {
@@ -83,6 +86,10 @@ struct SessionSupervisor: Sendable {
         var answerRepairs = 0
         /// The latest answer, when it could be used: JSON text.
         var answer: String?
+        /// An operator's guidance not yet given to the session, oldest first: it opens the next turn's input.
+        var guidance: [String] = []
+        /// Turns run only because guidance came as the session would have finished: outside the turn budget.
+        var guidedTurns = 0
     }
 
     /// What the session waits for an answer about.
@@ -147,7 +154,7 @@ struct SessionSupervisor: Sendable {
             return escalate("over budget: \(Int(wall)) s of wall time spent", status: nil)
         }
         // Turns that only repaired an answer are bounded by the answers allowed, not by the turn budget.
-        guard state.turns - state.answerRepairs < limits.turns else {
+        guard state.turns - state.answerRepairs - state.guidedTurns < limits.turns else {
             // Never a bare "over budget" while a question is open: the escalation carries it.
             if let question = state.openQuestion {
                 return escalate(
@@ -158,7 +165,44 @@ struct SessionSupervisor: Sendable {
             return escalate("over budget: \(limits.turns) turns spent; \(state.lastProblem ?? "the TODO is not done")", status: nil)
         }
         state.turns += 1
-        return .runTurn(prompt: state.prompt, threadID: state.threadID)
+        return .runTurn(prompt: guided(state.prompt), threadID: state.threadID)
+    }
+
+    /// A turn's input: the guidance not yet given to the session first (it is given now), then `prompt`.
+    mutating func guided(_ prompt: String) -> String {
+        defer { state.guidance = [] }
+        return SessionPrompts.guided(state.guidance, then: prompt)
+    }
+
+    /// An operator's guidance came: it opens the next turn's input.
+    mutating func steered(_ texts: [String]) {
+        state.guidance += texts
+    }
+
+    /// The session was about to end as `ending`: when it had succeeded and guidance came that it has not been given,
+    /// one more turn with it instead (the operator's word is heard before the TODO is done). Nil otherwise.
+    mutating func heardBeforeFinishing(_ ending: SessionAction) -> SessionAction? {
+        guard case .finish(let result) = ending, result.outcome == .succeeded, !state.guidance.isEmpty, state.threadID != nil else {
+            return nil
+        }
+        state.guidedTurns += 1
+        state.prompt = SessionPrompts.beforeFinishing
+        return .continue()
+    }
+
+    /// The session stops here, in place of the turn ``nextTurn(elapsed:)`` gave, because an operator paused it; the
+    /// lease run checkpoints its work.
+    func paused() -> AgentResult {
+        let ran = max(0, state.turns - 1)
+        let turns = "\(ran) turn\(ran == 1 ? "" : "s")"
+        var result = AgentResult(
+            outcome: .paused,
+            exitCode: state.status,
+            summary: "paused by an operator after \(turns)",
+            outputTail: state.tail
+        )
+        result.tokens = state.tokens
+        return result
     }
 
     /// After a turn: how it went decides.

@@ -57,7 +57,19 @@ extension WorkerCore {
     }
 
     private func control(_ body: ControlBody) {
-        guard body.action == .answer else {
+        switch body.action {
+        case .answer:
+            break
+        case .steer, .pause:
+            // Only to a session we run, under the lease it was sent for.
+            guard let work = running[body.leaseId], !work.aborted else { return }
+            if body.action == .pause {
+                effect(.pause(leaseID: body.leaseId))
+            } else if let text = body.text, !text.isEmpty {
+                effect(.steer(leaseID: body.leaseId, text: text))
+            }
+            return
+        default:
             stop(body.leaseId, abort: body.action == .abort, reason: body.reason)
             return
         }

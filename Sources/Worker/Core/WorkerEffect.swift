@@ -12,6 +12,10 @@ enum WorkerEffect: Sendable, Equatable {
     case cancel(leaseID: String)
     /// Stop the work of a lease that is not ours any more: nothing of it may be saved or reported.
     case abort(leaseID: String)
+    /// Hand an operator's guidance to the session of a lease (``OperatorChannel``).
+    case steer(leaseID: String, text: String)
+    /// Ask the session of a lease to stop after its turn and report `paused` (``OperatorChannel``).
+    case pause(leaseID: String)
     /// Resume the session waiting on question `item` with this answer.
     case answer(item: String, HumanAnswer)
     /// Resume the session waiting on recovery request `item` with this decision.

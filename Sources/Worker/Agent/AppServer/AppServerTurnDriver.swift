@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 /// Runs a session's turns in one `codex app-server` process: `thread/start` once, `turn/start` per turn,
-/// `turn/steer` when the watchdog sees a loop (with the policy's consent), `turn/interrupt` when it hangs, loops again
+/// `turn/steer` when the watchdog sees a loop (with the policy's consent) or an operator's guidance comes, `turn/interrupt` when it hangs, loops again
 /// or runs out of time, `thread/resume` in a new process after a crash. Approval requests are answered by the TODO's
 /// risk (``SessionSupervisor/agentMayDecideAlone(risk:)``): accepted when the agent may decide alone; otherwise an
 /// operator decides through the coordinator's inbox while the turn waits.
@@ -147,6 +147,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(100))
             if Task.isCancelled { break }
+            await deliverGuidance(connection, thread: thread)
             if !steered, let evidence = turn.looping, await steer(connection, thread: thread, turn: turn, evidence: evidence) {
                 // Steered while it runs; a second loop in the same turn is interrupted instead.
                 steered = true
@@ -156,6 +157,32 @@ final class AppServerTurnDriver: CodexTurnDriver {
             if turn.checkHung(limit: configuration.idleTimeout) || turn.looping != nil || overTime { return .stuck(timedOut: overTime) }
         }
         return .cancelled
+    }
+
+    /// An operator's guidance that came while the turn runs goes into it with `turn/steer`; what codex does not take
+    /// (`-32600`: the turn has just ended) goes back to the channel, for the next turn's input.
+    private func deliverGuidance(_ connection: AppServerConnection, thread: String) async {
+        let texts = context.operatorInput.takeSteers()
+        guard !texts.isEmpty else { return }
+        guard let turnID = state.withLock({ $0.turnID }) else {
+            context.operatorInput.putBack(texts)
+            return
+        }
+        for (index, text) in texts.enumerated() {
+            let steered = try? await connection.request(
+                "turn/steer",
+                [
+                    "threadId": .string(thread),
+                    "input": .array([.object(["type": "text", "text": .string(SessionPrompts.guided([text], then: ""))])]),
+                    "expectedTurnId": .string(turnID),
+                ]
+            )
+            guard steered != nil else {
+                context.operatorInput.putBack(Array(texts[index...]))
+                return
+            }
+            events([SessionPrompts.steeredEvent(text, intoRunningTurn: true)])
+        }
     }
 
     private func interrupt(_ connection: AppServerConnection, thread: String) async {
