@@ -75,7 +75,8 @@ public struct EventType: WireWord {
     /// A usage limit (or a long rate limit) parked the TODO until its reset (`resume_at`, epoch ms; `evidence`): its
     /// slot is free, it is `waiting`, not a failed attempt.
     public static let todoParked = EventType(rawValue: "todo.parked")
-    /// A parked TODO's reset time came: it is ready again, at the front of the queue.
+    /// A parked TODO's reset time came, or an operator resumed a paused one: it is ready again, at the front of the
+    /// queue.
     public static let todoResumed = EventType(rawValue: "todo.resumed")
     public static let todoCancelRequested = EventType(rawValue: "todo.cancel_requested")
     /// An operator's guidance was sent to the worker running the TODO (`text`, `by`, `worker`).
@@ -84,8 +85,6 @@ public struct EventType: WireWord {
     public static let todoPauseRequested = EventType(rawValue: "todo.pause_requested")
     /// The TODO waits, paused by an operator; its slot is free.
     public static let todoPaused = EventType(rawValue: "todo.paused")
-    /// A paused TODO is ready again.
-    public static let todoResumed = EventType(rawValue: "todo.resumed")
     /// A ready TODO waits: it may touch the files of a running one (`with`, `files`).
     public static let todoHeld = EventType(rawValue: "todo.held")
     /// A TODO runs beside one that may touch the same files (`with`, `files`): the plan's `schedule.overlap` is `warn`.
