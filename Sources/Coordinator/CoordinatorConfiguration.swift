@@ -17,6 +17,8 @@ public struct CoordinatorConfiguration: Sendable {
     public var recoveryPolicy: RecoveryPolicy
     /// When a stuck TODO's recovery goes to an advisor first.
     public var advisor: AdvisorPolicy
+    /// What model tokens cost, for the cost of each TODO and plan.
+    public var prices: PriceTable
     /// How long an inbox item waits for a human before ``inboxDefault`` answers it; `nil` waits for ever.
     public var inboxTimeout: Duration?
     /// What answers an inbox item nobody answered in time.
@@ -40,6 +42,7 @@ public struct CoordinatorConfiguration: Sendable {
         tick: Duration = .milliseconds(100),
         recoveryPolicy: RecoveryPolicy = RecoveryPolicy(),
         advisor: AdvisorPolicy = AdvisorPolicy(),
+        prices: PriceTable = PriceTable(),
         inboxTimeout: Duration? = .seconds(1800),
         inboxDefault: InboxDefault = InboxDefault(),
         auditLogPath: String? = nil,
@@ -53,6 +56,7 @@ public struct CoordinatorConfiguration: Sendable {
         self.inboxDefault = inboxDefault
         self.recoveryPolicy = recoveryPolicy
         self.advisor = advisor
+        self.prices = prices
         self.endpoints = endpoints
         self.statePath = statePath
         self.heartbeatInterval = heartbeatInterval

@@ -62,7 +62,15 @@ extension CoordinatorCore {
         let key = try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref)
         leases.markProcessed(body.leaseId, seq: seq)
         release(key)
-        todos.addWork(key, tokens: body.tokens ?? 0, files: body.files, diffStat: body.diffStat, checks: body.checks)
+        todos.addWork(
+            key,
+            tokens: body.tokens ?? 0,
+            files: body.files,
+            diffStat: body.diffStat,
+            checks: body.checks,
+            usage: body.usage,
+            costUSD: body.usage.flatMap { configuration.prices.cost($0, model: body.model) }
+        )
         var data: [String: JSONValue] = [
             "outcome": .string(body.outcome.rawValue), "epoch": .int(body.epoch), "duration_ms": .int(body.durationMs),
             "summary": .string(body.summary),

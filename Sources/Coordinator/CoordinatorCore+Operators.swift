@@ -73,14 +73,23 @@ extension CoordinatorCore {
     }
 
     func planStatus(_ record: PlanRecord) -> StatusBody.PlanStatus {
-        StatusBody.PlanStatus(
+        var tokens: Int64 = 0
+        var cost: Double?
+        for todo in record.plan.todos {
+            guard let facts = todos[TodoKey(plan: record.plan.id, todo: todo.id)]?.facts else { continue }
+            tokens += facts.tokens
+            if let spent = facts.costUSD { cost = (cost ?? 0) + spent }
+        }
+        return StatusBody.PlanStatus(
             id: record.plan.id,
             title: record.plan.title,
             state: record.state,
             counts: todos.counts(of: record.plan),
             submittedAt: record.submittedAt,
             finishedAt: record.finishedAt,
-            paused: record.paused ? true : nil
+            paused: record.paused ? true : nil,
+            tokens: tokens > 0 ? tokens : nil,
+            costUSD: cost
         )
     }
 

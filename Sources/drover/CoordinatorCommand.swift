@@ -54,6 +54,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     }
 
     @OptionGroup(title: "Advisor") var advisor: AdvisorOptions
+    @OptionGroup(title: "Spend") var spend: PriceOptions
 
     func validate() throws {
         for entry in recoveryLimits {
@@ -75,6 +76,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         }
         _ = try httpAddress(http)
         try advisor.check()
+        _ = try spend.table
         guard heartbeatMs > 0, leaseTtlMs > heartbeatMs else {
             throw ValidationError("--lease-ttl-ms (\(leaseTtlMs)) must be greater than --heartbeat-ms (\(heartbeatMs)), and both positive")
         }
@@ -91,6 +93,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             leaseTTL: .milliseconds(leaseTtlMs),
             recoveryPolicy: recoveryPolicy,
             advisor: advisor.policy,
+            prices: try spend.table,
             inboxTimeout: inboxTimeout > 0 ? .milliseconds(Int64(inboxTimeout * 1000)) : nil,
             inboxDefault: InboxDefault(approval: Decision(rawValue: inboxDefaultApproval)),
             auditLogPath: auditLog == "none" ? nil : auditLog ?? "\(stateDir)/audit.jsonl",

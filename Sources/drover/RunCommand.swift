@@ -42,6 +42,7 @@ struct RunCommand: AsyncParsableCommand {
     var maxPark: Double = Double(CoordinatorConfiguration.defaultMaxPark.milliseconds / 1000)
     @OptionGroup(title: "Agent") var agent: AgentOptions
     @OptionGroup(title: "Advisor") var advisor: AdvisorOptions
+    @OptionGroup(title: "Spend") var spend: PriceOptions
 
     func validate() throws {
         guard maxPark >= 0, maxPark.isFinite else {
@@ -67,6 +68,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         try agent.check()
         try advisor.check()
+        _ = try spend.table
         if ai {
             if goal != nil { throw ValidationError("--ai goes with a plan file; for a job's plan: drover plan report JOB --ai") }
             if agent.agent != .codex { throw ValidationError("--ai needs --agent codex: the reviewer is a codex session") }
@@ -149,6 +151,7 @@ struct RunCommand: AsyncParsableCommand {
             http: try httpAddress(http),
             checkpointInterval: agent.checkpointsDuringTurns,
             advisor: advisor.policy,
+            prices: try spend.table,
             maxPark: .milliseconds(Int64(maxPark * 1000))
         )
     }
@@ -168,6 +171,8 @@ struct LocalCluster {
     var checkpointInterval: Duration? = .seconds(30)
     /// When stuck TODOs get advice (``CoordinatorConfiguration/advisor``).
     var advisor = AdvisorPolicy()
+    /// What model tokens cost (``CoordinatorConfiguration/prices``).
+    var prices = PriceTable()
     /// How long a usage limit may park a TODO (``CoordinatorConfiguration/maxPark``).
     var maxPark = CoordinatorConfiguration.defaultMaxPark
 
@@ -210,6 +215,7 @@ struct LocalCluster {
                 endpoints: endpoints,
                 statePath: "\(stateDir)/state.sqlite",
                 advisor: advisor,
+                prices: prices,
                 auditLogPath: "\(stateDir)/audit.jsonl",
                 maxPark: maxPark
             ),

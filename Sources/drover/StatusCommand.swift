@@ -39,7 +39,9 @@ enum StatusText {
             let total = plan.counts.values.reduce(0, +)
             let counts = plan.counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             let paused = plan.paused == true ? ", paused" : ""
-            lines.append("plan \(plan.id) [\(plan.state)\(paused)] \(plan.counts["done"] ?? 0)/\(total) done (\(counts))")
+            let spend =
+                plan.tokens.map { " · \($0) tokens" + (plan.costUSD.map { String(format: ", $%.2f", $0) } ?? "") } ?? ""
+            lines.append("plan \(plan.id) [\(plan.state)\(paused)] \(plan.counts["done"] ?? 0)/\(total) done (\(counts))\(spend)")
         }
         lines.append("")
         lines.append(status.workers.isEmpty ? "no workers connected" : "workers:")

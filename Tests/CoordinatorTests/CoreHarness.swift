@@ -23,6 +23,7 @@ final class CoreHarness {
         auditLogPath: String? = nil,
         auditLogMaxBytes: Int = 10 << 20,
         advisor: AdvisorPolicy = AdvisorPolicy(),
+        prices: PriceTable = PriceTable(),
         maxPark: Duration = CoordinatorConfiguration.defaultMaxPark
     ) throws {
         configuration = CoordinatorConfiguration(
@@ -31,6 +32,7 @@ final class CoreHarness {
             heartbeatInterval: .milliseconds(500),
             leaseTTL: .seconds(2),
             advisor: advisor,
+            prices: prices,
             inboxTimeout: inboxTimeout,
             auditLogPath: auditLogPath,
             auditLogMaxBytes: auditLogMaxBytes,
@@ -133,7 +135,9 @@ final class CoreHarness {
         checks: [CheckResult] = [],
         diffStat: DiffStat? = nil,
         resumeAt: Int64? = nil,
-        summary: String? = nil
+        summary: String? = nil,
+        usage: TokenUsage? = nil,
+        model: String? = nil
     ) throws -> [Sent] {
         try fromWorker(
             worker,
@@ -147,9 +151,12 @@ final class CoreHarness {
                 outputTail: "",
                 durationMs: 1,
                 checks: checks,
+                tokens: usage?.total,
                 diffStat: diffStat,
+                usage: usage,
                 output: output,
                 merge: merge,
+                model: model,
                 resumeAt: resumeAt
             ),
             seq: seq

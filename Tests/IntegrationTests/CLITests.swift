@@ -103,6 +103,11 @@ struct CLITests {
             (["steer", "p/t", String(repeating: "x", count: 16385)], "the guidance is 16385 bytes: at most 16384 (16 KiB)"),
             (["steer", "p", "hello"], "give the TODO as PLAN/TODO"),
             (["todo", "pause", "p.t"], "give the TODO as PLAN/TODO"),
+            (["coordinator", "--price", "gpt-5.5"], "--price gpt-5.5 is not MODEL=INPUT,CACHED,OUTPUT"),
+            (["run", "plan.yaml", "--price", "m=1,2"], "the prices must be three numbers of dollars per million tokens"),
+            (["coordinator", "--advisor-limit", "0"], "--advisor-limit must be between 1 and 20"),
+            (["run", "plan.yaml", "--advisor-model-base-url", "ftp://x"], "--advisor-model-base-url must be an http or https URL"),
+            (["worker", "--checkpoint-interval=-1"], "--checkpoint-interval must be 0 (off) or a positive number of seconds"),
         ] {
             let (status, output) = try await drover(arguments)
             #expect(status != 0, "\(arguments)")

@@ -27,7 +27,8 @@ enum PlanReporter {
                 checks: spec.checks.map(\.description),
                 merge: integration == nil ? nil : merges[spec.id]?.state.rawValue,
                 checkResults: todo?.facts.checks ?? [],
-                diffStat: todo?.facts.diffStat
+                diffStat: todo?.facts.diffStat,
+                costUSD: todo?.facts.costUSD
             )
         }
         return PlanReport(

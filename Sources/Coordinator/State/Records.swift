@@ -11,7 +11,7 @@ struct TodoKey: Hashable, Sendable, CustomStringConvertible {
 struct WorkFacts: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case startedAt = "started_at", finishedAt = "finished_at", durationMs = "duration_ms", files, tokens, checks,
-            diffStat = "diff_stat", resumeAt = "resume_at"
+            diffStat = "diff_stat", usage, costUSD = "cost_usd", resumeAt = "resume_at"
     }
     /// Wall-clock milliseconds when its latest run began (the worker accepted it).
     var startedAt: Int64?
@@ -29,6 +29,10 @@ struct WorkFacts: Codable, Sendable, Equatable {
     var diffStat: DiffStat?
     /// While it is `waiting` (parked by a usage limit): when it resumes, wall-clock milliseconds.
     var resumeAt: Int64?
+    /// Model tokens over all its runs, split as prices are (from reports that said).
+    var usage: TokenUsage?
+    /// What those tokens cost, in US dollars, by the coordinator's price table (nil: no price known).
+    var costUSD: Double?
 
     init(startedAt: Int64? = nil, finishedAt: Int64? = nil, durationMs: Int64? = nil, files: [String] = [], tokens: Int64 = 0) {
         self.startedAt = startedAt
@@ -49,6 +53,8 @@ struct WorkFacts: Codable, Sendable, Equatable {
         checks = try container.decodeIfPresent([CheckResult].self, forKey: .checks) ?? []
         diffStat = try container.decodeIfPresent(DiffStat.self, forKey: .diffStat)
         resumeAt = try container.decodeIfPresent(Int64.self, forKey: .resumeAt)
+        usage = try container.decodeIfPresent(TokenUsage.self, forKey: .usage)
+        costUSD = try container.decodeIfPresent(Double.self, forKey: .costUSD)
     }
 
     /// The JSON stored in `todos.facts`, written by hand: a TODO's row is written several times in its life, on the
@@ -79,6 +85,14 @@ struct WorkFacts: Codable, Sendable, Equatable {
             ]
             JSONValue.object(stat).appendJSON(to: &text)
         }
+        if let usage {
+            text += (text.count > 1 ? "," : "") + "\"usage\":"
+            let split: [String: JSONValue] = [
+                "input": .int(usage.input), "cached_input": .int(usage.cachedInput), "output": .int(usage.output),
+            ]
+            JSONValue.object(split).appendJSON(to: &text)
+        }
+        if let costUSD { text += (text.count > 1 ? "," : "") + "\"cost_usd\":\(costUSD)" }
         return text + "}"
     }
 }

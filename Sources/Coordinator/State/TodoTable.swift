@@ -262,9 +262,19 @@ struct TodoTable {
     // MARK: - Work reported
 
     /// Adds a report's tokens and changed files to the TODO's facts.
-    mutating func addWork(_ key: TodoKey, tokens: Int64, files: [String]?, diffStat: DiffStat? = nil, checks: [CheckResult] = []) {
+    mutating func addWork(
+        _ key: TodoKey,
+        tokens: Int64,
+        files: [String]?,
+        diffStat: DiffStat? = nil,
+        checks: [CheckResult] = [],
+        usage: TokenUsage? = nil,
+        costUSD: Double? = nil
+    ) {
         change(key) { todo in
             todo.row.facts.tokens += tokens
+            if let usage { todo.row.facts.usage = (todo.row.facts.usage ?? .zero) + usage }
+            if let costUSD { todo.row.facts.costUSD = (todo.row.facts.costUSD ?? 0) + costUSD }
             if let files { todo.row.facts.files = files }
             if let diffStat { todo.row.facts.diffStat = diffStat }
             if !checks.isEmpty {

@@ -12,7 +12,7 @@ public struct PlanReport: Codable, Sendable, Equatable {
     public struct TodoLine: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
             case id, title, state, detail, attempts, recoveries, tokens, durationMs = "duration_ms", files, checks, merge,
-                checkResults = "check_results", diffStat = "diff_stat"
+                checkResults = "check_results", diffStat = "diff_stat", costUSD = "cost_usd"
         }
 
         public var id: String
@@ -37,6 +37,8 @@ public struct PlanReport: Codable, Sendable, Equatable {
         public var checkResults: [CheckResult]?
         /// How much its branch changed.
         public var diffStat: DiffStat?
+        /// What its model tokens cost, in US dollars, by the coordinator's price table (nil: no price known).
+        public var costUSD: Double?
 
         public init(
             id: String,
@@ -51,8 +53,10 @@ public struct PlanReport: Codable, Sendable, Equatable {
             checks: [String],
             merge: String?,
             checkResults: [CheckResult]? = nil,
-            diffStat: DiffStat? = nil
+            diffStat: DiffStat? = nil,
+            costUSD: Double? = nil
         ) {
+            self.costUSD = costUSD
             self.checkResults = checkResults
             self.diffStat = diffStat
             self.id = id
@@ -132,7 +136,9 @@ public struct PlanReport: Codable, Sendable, Equatable {
     public var markdown: String {
         var lines = ["# \(title)", ""]
         let done = todos.count { $0.state == .done }
-        lines.append("Plan `\(plan)` \(state.rawValue): \(done) of \(todos.count) TODOs done.")
+        let costs = todos.compactMap(\.costUSD)
+        let cost = costs.isEmpty ? "" : String(format: " Model cost: $%.2f.", costs.reduce(0, +))
+        lines.append("Plan `\(plan)` \(state.rawValue): \(done) of \(todos.count) TODOs done.\(cost)")
         lines.append("")
         lines.append("| TODO | outcome | changes | checks | recoveries | tokens | time |")
         lines.append("|---|---|---|---|---|---|---|")
@@ -144,7 +150,8 @@ public struct PlanReport: Codable, Sendable, Equatable {
             let outcome = todo.state.rawValue + (todo.attempts > 0 ? " (\(todo.attempts) failed runs)" : "")
             let changes = todo.diffStat?.summary ?? "\(todo.files.count) file\(todo.files.count == 1 ? "" : "s")"
             lines.append(
-                "| \(cell(todo.id)): \(cell(todo.title)) | \(outcome) | \(changes) | \(checks(todo)) | \(recoveries) | \(todo.tokens) | \(time) |"
+                "| \(cell(todo.id)): \(cell(todo.title)) | \(outcome) | \(changes) | \(checks(todo)) | \(recoveries) | \(todo.tokens)"
+                    + (todo.costUSD.map { String(format: " ($%.2f)", $0) } ?? "") + " | \(time) |"
             )
         }
         for todo in todos {

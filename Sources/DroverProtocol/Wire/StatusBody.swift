@@ -2,7 +2,8 @@
 public struct StatusBody: Codable, Sendable, Equatable {
     public struct PlanStatus: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
-            case id, title, state, counts, submittedAt = "submitted_at", finishedAt = "finished_at", paused
+            case id, title, state, counts, submittedAt = "submitted_at", finishedAt = "finished_at", paused, tokens,
+                costUSD = "cost_usd"
         }
 
         public var id: String
@@ -14,6 +15,10 @@ public struct StatusBody: Codable, Sendable, Equatable {
         public var finishedAt: Int64?
         /// True while an operator has paused it: no new TODO of it starts.
         public var paused: Bool?
+        /// Model tokens its TODOs used so far.
+        public var tokens: Int64?
+        /// What they cost, in US dollars, by the coordinator's price table (nil: no price known).
+        public var costUSD: Double?
 
         public init(
             id: String,
@@ -22,8 +27,12 @@ public struct StatusBody: Codable, Sendable, Equatable {
             counts: [String: Int],
             submittedAt: Int64,
             finishedAt: Int64?,
-            paused: Bool? = nil
+            paused: Bool? = nil,
+            tokens: Int64? = nil,
+            costUSD: Double? = nil
         ) {
+            self.tokens = tokens
+            self.costUSD = costUSD
             self.paused = paused
             self.id = id
             self.title = title
