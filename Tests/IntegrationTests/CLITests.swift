@@ -153,16 +153,16 @@ struct CLITests {
         #expect(output.contains("ok   codex: codex-cli 0.100.0 at \(codex)"), "\(output)")
         #expect(
             output.contains(
-                "FAIL codex version: 0.100.0 is older than Drover supports: 0.136.0 or later (tested with 0.136.0 and 0.163.0)"
+                "FAIL codex version: 0.100.0 is older than Drover supports: 0.147.0 or later (tested with 0.147.0 and 0.163.0)"
             ),
             "\(output)"
         )
-        #expect(output.contains("fix: pip install --upgrade 'openai-codex-cli-bin>=0.136.0', or set DROVER_CODEX to a supported codex"))
+        #expect(output.contains("fix: pip install --upgrade 'openai-codex-cli-bin>=0.147.0', or set DROVER_CODEX to a supported codex"))
         let finding = try versionFinding(try await drover(["doctor", "--codex", codex, "--json"]).1)
         #expect(finding["ok"] as? Bool == false)
         #expect(finding["version"] as? String == "0.100.0")
         #expect(finding["supported"] as? Bool == false)
-        #expect(finding["supportedRange"] as? String == "0.136.0 or later")
+        #expect(finding["supportedRange"] as? String == "0.147.0 or later")
 
         let garbled = try fakeCodex(printing: "codex-cli dev build")
         defer { try? FileManager.default.removeItem(atPath: garbled) }
@@ -179,7 +179,7 @@ struct CLITests {
         let codex = try #require(CodexConfiguration.findExecutable())
         let (_, output) = try await drover(["doctor", "--codex", codex])
         #expect(output.contains("ok   codex version: 0."), "\(output)")
-        #expect(output.contains(", supported: 0.136.0 or later"), "\(output)")
+        #expect(output.contains(", supported: 0.147.0 or later"), "\(output)")
         let finding = try versionFinding(try await drover(["doctor", "--codex", codex, "--json"]).1)
         #expect(finding["ok"] as? Bool == true)
         #expect(finding["supported"] as? Bool == true)
@@ -192,7 +192,7 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(atPath: newer) }
         let (_, newerOutput) = try await drover(["doctor", "--codex", newer])
         #expect(
-            newerOutput.contains("ok   codex version: 9.0.0, supported: 0.136.0 or later; newer than the newest tested, 0.163.0"),
+            newerOutput.contains("ok   codex version: 9.0.0, supported: 0.147.0 or later; newer than the newest tested, 0.163.0"),
             "\(newerOutput)"
         )
     }

@@ -31,16 +31,17 @@ import Testing
     }
 
     @Test func theSupportedRangeStartsAtTheFloorAndHasNoCeiling() {
-        #expect(CodexVersion.floor == CodexVersion(0, 136, 0))
+        #expect(CodexVersion.floor == CodexVersion(0, 147, 0))
         #expect(CodexVersion.floor.isSupported)
         #expect(CodexVersion.newestTested.isSupported)
         #expect(CodexVersion(0, 133, 0).isSupported == false)
-        #expect(CodexVersion(0, 135, 9).isSupported == false)
+        #expect(CodexVersion(0, 144, 4).isSupported == false)
+        #expect(CodexVersion(0, 146, 9).isSupported == false)
         #expect(CodexVersion(0, 100, 0).isSupported == false)
         #expect(CodexVersion(0, 200, 0).isSupported)
         #expect(CodexVersion(0, 200, 0).isNewerThanTested)
         #expect(CodexVersion.newestTested.isNewerThanTested == false)
-        #expect(CodexVersion.installCommand == "pip install --upgrade 'openai-codex-cli-bin>=0.136.0'")
+        #expect(CodexVersion.installCommand == "pip install --upgrade 'openai-codex-cli-bin>=0.147.0'")
     }
 
     @Test func theInstalledCodexIsInTheSupportedRange() async throws {

@@ -31,11 +31,12 @@ public struct CodexVersion: Sendable, Hashable, Comparable, CustomStringConverti
     }
 
     /// The oldest release Drover supports: the first on PyPI (`openai-codex-cli-bin`, the only way Drover installs
-    /// codex) whose app-server reports a command's `item/completed` before the `turn/completed` of its turn. 0.133.0,
-    /// the one before it there, can send it after the turn has ended: the turn then seems to have run no command,
-    /// and an agent that said it was done is taken for one that stopped early. CI runs the codex scenario suites
-    /// against this release (`scripts/test-codex-versions`) as well as the newest.
-    public static let floor = CodexVersion(0, 136, 0)
+    /// codex) whose app-server always reports the end of a command (its `item/completed`), and before the end of its
+    /// turn. 0.144.4 and 0.136.0 may never report the end of a command run after an approval, and 0.133.0 can report a
+    /// command's end after its turn's: the turn then seems to have run no command (an agent that said it was done is
+    /// taken for one that stopped early), and a command seemingly still running hides a hang. CI runs the codex
+    /// scenario suites against this release (`scripts/test-codex-versions`) as well as the newest.
+    public static let floor = CodexVersion(0, 147, 0)
     /// The newest release the scenario suites were run against. Newer ones are supported (codex's JSON only grows new
     /// fields, and Drover ignores what it does not know), but not yet seen.
     public static let newestTested = CodexVersion(0, 163, 0)
