@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Worker
 
 /// Which agent a worker's slots run, and how codex is reached.
@@ -43,6 +44,18 @@ struct AgentOptions: ParsableArguments {
         guard idleTimeout > 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be a positive number of seconds") }
         guard loopThreshold >= 2 else { throw ValidationError("--loop-threshold must be 2 or more") }
         _ = try codex.configuration()
+    }
+
+    /// Logs a warning, and goes on, when the codex the sessions will run is not a release Drover supports
+    /// (`CodexVersion.supported`; `drover doctor` says the same).
+    func warnAboutCodexVersion(logger: Logger) async {
+        guard agent == .codex, let executable = try? codex.configuration().executable else { return }
+        let (output, version) = await CodexVersion.of(executable: executable)
+        if let version, version.isSupported { return }
+        let found = version.map { "\($0)" } ?? "of no release Drover can read (`--version` says \"\(output)\")"
+        logger.warning(
+            "codex at \(executable) is \(found); Drover supports \(CodexVersion.supportedDescription): \(CodexVersion.installCommand)"
+        )
     }
 
     func session() throws -> any AgentSession {

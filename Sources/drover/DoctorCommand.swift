@@ -20,6 +20,10 @@ struct DoctorCommand: AsyncParsableCommand {
         var detail: String
         /// What to do when it is not ok.
         var fix: String?
+        /// For `codex version`: the release found, and whether Drover supports it.
+        var version: String?
+        var supported: Bool?
+        var supportedRange: String?
     }
 
     func run() async throws {
@@ -41,6 +45,7 @@ struct DoctorCommand: AsyncParsableCommand {
                     fix: "pip install --force-reinstall openai-codex-cli-bin"
                 )
             )
+            if version.status == 0 { findings.append(Self.versionFinding(output: version.output)) }
             let environment = ProcessInfo.processInfo.environment
             let keys = ["OPENAI_API_KEY", "CODEX_API_KEY"].filter { !(environment[$0] ?? "").isEmpty }
             let authFile = FileManager.default.fileExists(atPath: "\(environment["CODEX_HOME"] ?? "\(NSHomeDirectory())/.codex")/auth.json")
@@ -87,6 +92,38 @@ struct DoctorCommand: AsyncParsableCommand {
             }
         }
         if findings.contains(where: { !$0.ok && $0.check != "model credentials" }) { throw ExitCode(1) }
+    }
+
+    /// Whether the release `codex --version` printed is one Drover supports (`CodexVersion.supported`).
+    static func versionFinding(output: String) -> Finding {
+        let range = "\(CodexVersion.supported.lowerBound) or later"
+        guard let version = CodexVersion(output) else {
+            return Finding(
+                check: "codex version",
+                ok: false,
+                detail:
+                    "no release number in `codex --version`'s output \"\(output)\"; Drover supports \(CodexVersion.supportedDescription)",
+                fix: "\(CodexVersion.installCommand), or set DROVER_CODEX to a supported codex",
+                supportedRange: range
+            )
+        }
+        let detail: String
+        if !version.isSupported {
+            detail = "\(version) is older than Drover supports: \(CodexVersion.supportedDescription)"
+        } else if version.isNewerThanTested {
+            detail = "\(version), supported: \(range); newer than the newest tested, \(CodexVersion.newestTested)"
+        } else {
+            detail = "\(version), supported: \(CodexVersion.supportedDescription)"
+        }
+        return Finding(
+            check: "codex version",
+            ok: version.isSupported,
+            detail: detail,
+            fix: "\(CodexVersion.installCommand), or set DROVER_CODEX to a supported codex",
+            version: version.description,
+            supported: version.isSupported,
+            supportedRange: range
+        )
     }
 
     static func capture(_ arguments: [String]) async -> (status: Int32, output: String) {

@@ -81,6 +81,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = bootstrapLogging(label: "drover.run", level: logLevel)
+        await agent.warnAboutCodexVersion(logger: logger)
         if let goal { return try await runJob(goal, logger: logger) }
         let file = self.plan ?? ""
         let plan: Plan

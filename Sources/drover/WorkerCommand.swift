@@ -38,6 +38,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "drover.worker")
+        await agent.warnAboutCodexVersion(logger: logger)
         let configuration = WorkerConfiguration(
             id: id,
             slots: slots,

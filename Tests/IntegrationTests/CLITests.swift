@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Worker
 
 /// The command line as users meet it: bad plans and bad flags get messages that say what is wrong and where.
 @Suite(.timeLimit(.minutes(1)))
@@ -136,5 +137,72 @@ struct CLITests {
         let (_, json) = try await drover(["doctor", "--json"])
         let findings = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]]
         #expect(findings?.contains { $0["check"] as? String == "git" && $0["ok"] as? Bool == true } == true)
+    }
+
+    /// A stand-in that only prints a release, as `codex --version` does: doctor reads nothing else from it.
+    func fakeCodex(printing version: String) throws -> String {
+        let path = "/tmp/drover-fake-codex-\(UUID().uuidString.prefix(8))"
+        try "#!/bin/sh\necho '\(version)'\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+        return path
+    }
+
+    /// The `codex version` finding of `drover doctor --json`.
+    func versionFinding(_ json: String) throws -> [String: Any] {
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]]
+        let findings = try #require(parsed, "\(json)")
+        return try #require(findings.first { $0["check"] as? String == "codex version" }, "\(json)")
+    }
+
+    @Test func doctorFailsACodexOlderThanTheSupportedRangeAndSaysHowToInstallOne() async throws {
+        let codex = try fakeCodex(printing: "codex-cli 0.100.0")
+        defer { try? FileManager.default.removeItem(atPath: codex) }
+        let (status, output) = try await drover(["doctor", "--codex", codex])
+        #expect(status == 1)
+        #expect(output.contains("ok   codex: codex-cli 0.100.0 at \(codex)"), "\(output)")
+        #expect(
+            output.contains(
+                "FAIL codex version: 0.100.0 is older than Drover supports: 0.147.0 or later (tested with 0.147.0 and 0.163.0)"
+            ),
+            "\(output)"
+        )
+        #expect(output.contains("fix: pip install --upgrade 'openai-codex-cli-bin>=0.147.0', or set DROVER_CODEX to a supported codex"))
+        let finding = try versionFinding(try await drover(["doctor", "--codex", codex, "--json"]).1)
+        #expect(finding["ok"] as? Bool == false)
+        #expect(finding["version"] as? String == "0.100.0")
+        #expect(finding["supported"] as? Bool == false)
+        #expect(finding["supportedRange"] as? String == "0.147.0 or later")
+
+        let garbled = try fakeCodex(printing: "codex-cli dev build")
+        defer { try? FileManager.default.removeItem(atPath: garbled) }
+        let (garbledStatus, garbledOutput) = try await drover(["doctor", "--codex", garbled])
+        #expect(garbledStatus == 1)
+        #expect(
+            garbledOutput.contains("FAIL codex version: no release number in `codex --version`'s output \"codex-cli dev build\""),
+            "\(garbledOutput)"
+        )
+    }
+
+    @Test(.enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex"))
+    func doctorReportsTheInstalledCodexReleaseAsSupported() async throws {
+        let codex = try #require(CodexConfiguration.findExecutable())
+        let (_, output) = try await drover(["doctor", "--codex", codex])
+        #expect(output.contains("ok   codex version: 0."), "\(output)")
+        #expect(output.contains(", supported: 0.147.0 or later"), "\(output)")
+        let finding = try versionFinding(try await drover(["doctor", "--codex", codex, "--json"]).1)
+        #expect(finding["ok"] as? Bool == true)
+        #expect(finding["supported"] as? Bool == true)
+        let release = try #require(finding["version"] as? String)
+        let version = try #require(CodexVersion(release))
+        #expect(version >= CodexVersion.floor)
+
+        // A newer release than any tested is supported, and says so.
+        let newer = try fakeCodex(printing: "codex-cli 9.0.0")
+        defer { try? FileManager.default.removeItem(atPath: newer) }
+        let (_, newerOutput) = try await drover(["doctor", "--codex", newer])
+        #expect(
+            newerOutput.contains("ok   codex version: 9.0.0, supported: 0.147.0 or later; newer than the newest tested, 0.163.0"),
+            "\(newerOutput)"
+        )
     }
 }

@@ -165,7 +165,8 @@ struct CodexSessionTests {
             mode,
             ModelScript([.once(.silence, then: .shell("echo ok > done.txt")), .message("Done.")]),
             todo: Todo(id: "t", prompt: "Make done.txt.", checks: [Check(file: "done.txt")]),
-            worker: ["--idle-timeout", "2"]
+            // Long enough that a resumed codex starting up on a loaded machine is not taken for a second hang.
+            worker: ["--idle-timeout", "5"]
         )
         #expect(detections(events) == ["hung"])
         #expect(
