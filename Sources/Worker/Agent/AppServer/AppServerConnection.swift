@@ -86,7 +86,9 @@ final class AppServerConnection: Sendable {
         case (nil, .int(let id)?):
             let continuation = state.withLock { $0.pending.removeValue(forKey: id) }
             if case .object(let error)? = message["error"] {
-                continuation?.resume(throwing: DroverError(.codex, error["message"]?.stringValue ?? "error \(error)"))
+                continuation?.resume(
+                    throwing: RPCError(code: error["code"]?.intValue, message: error["message"]?.stringValue ?? "error \(error)")
+                )
             } else {
                 continuation?.resume(returning: message["result"] ?? .null)
             }
@@ -101,8 +103,42 @@ final class AppServerConnection: Sendable {
         try process.write(Data((text + "\n").utf8))
     }
 
-    /// Sends a request and waits for its response.
+    /// An error response: its JSON-RPC code and message.
+    struct RPCError: Error, CustomStringConvertible {
+        var code: Int64?
+        var message: String
+        var description: String { message }
+
+        /// `-32001`: the server's ingress is saturated; the request may be sent again.
+        static let overloaded: Int64 = -32001
+    }
+
+    /// How long to wait before sending a request again after `error` on try `attempt` (from 1); nil: not again.
+    /// Only "server overloaded" is retried, five times, from 100 ms, doubling.
+    static func retryDelay(after error: RPCError, attempt: Int) -> Duration? {
+        guard error.code == RPCError.overloaded, attempt < 5 else { return nil }
+        return .milliseconds(100 << (attempt - 1))
+    }
+
+    /// Sends a request and waits for its response; a request the server was too busy for is sent again
+    /// (``retryDelay(after:attempt:)``). Other error responses throw as ``DroverError`` with the server's message.
     func request(_ method: String, _ params: [String: JSONValue]) async throws -> JSONValue {
+        var attempt = 1
+        while true {
+            do {
+                return try await send(method, params)
+            } catch let error as RPCError {
+                guard let delay = Self.retryDelay(after: error, attempt: attempt) else {
+                    let tries = error.code == RPCError.overloaded ? " (overloaded after \(attempt) tries)" : ""
+                    throw DroverError(.codex, "\(error.message)\(tries)")
+                }
+                try await Task.sleep(for: delay)
+                attempt += 1
+            }
+        }
+    }
+
+    private func send(_ method: String, _ params: [String: JSONValue]) async throws -> JSONValue {
         try await withCheckedThrowingContinuation { continuation in
             let id = state.withLock { state -> Int64? in
                 guard !state.ended else { return nil }
