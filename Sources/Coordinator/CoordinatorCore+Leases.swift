@@ -62,6 +62,7 @@ extension CoordinatorCore {
         let key = try current(body.leaseId, epoch: body.epoch, from: worker, ref: ref)
         leases.markProcessed(body.leaseId, seq: seq)
         release(key)
+        let cost = body.usage.flatMap { configuration.prices.cost($0, model: body.model) }
         todos.addWork(
             key,
             tokens: body.tokens ?? 0,
@@ -69,7 +70,7 @@ extension CoordinatorCore {
             diffStat: body.diffStat,
             checks: body.checks,
             usage: body.usage,
-            costUSD: body.usage.flatMap { configuration.prices.cost($0, model: body.model) }
+            costUSD: cost
         )
         var data: [String: JSONValue] = [
             "outcome": .string(body.outcome.rawValue), "epoch": .int(body.epoch), "duration_ms": .int(body.durationMs),
@@ -77,6 +78,7 @@ extension CoordinatorCore {
         ]
         if let exitCode = body.exitCode { data["exit_code"] = .int(Int64(exitCode)) }
         if let tokens = body.tokens { data["tokens"] = .int(tokens) }
+        if let cost { data["cost_usd"] = .double(cost) }
         mergeReported(body, key: key, worker: worker)
         switch body.outcome {
         case .succeeded:

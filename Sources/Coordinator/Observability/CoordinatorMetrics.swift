@@ -13,6 +13,7 @@ public final class CoordinatorMetrics: Sendable {
     private let leaseExpiries: Counter
     private let reassigned: Counter
     private let tokens: Counter
+    private let cost: Counter
     private let events: Counter
     private let queueLatency: DurationHistogram
     /// TODO states and worker figures are gauges refreshed from the state; these are the states there are.
@@ -24,6 +25,9 @@ public final class CoordinatorMetrics: Sendable {
         )
         reassigned = registry.makeCounter(descriptor: Self.name("reassigned", "total", "TODOs taken from a lost worker and queued again."))
         tokens = registry.makeCounter(descriptor: Self.name("tokens", "total", "Model tokens the workers reported."))
+        cost = registry.makeCounter(
+            descriptor: Self.name("cost_usd", "total", "What those tokens cost, in US dollars, by the coordinator's --price table.")
+        )
         events = registry.makeCounter(descriptor: Self.name("events", "total", "Events recorded in the event log."))
         queueLatency = registry.makeDurationHistogram(
             descriptor: Self.name("queue_latency", "seconds", "From a TODO being ready to its assignment to a worker."),
@@ -71,6 +75,7 @@ public final class CoordinatorMetrics: Sendable {
             ).increment()
         default:
             if event.type.subject == "todo", let used = event.data["tokens"]?.intValue { tokens.increment(by: used) }
+            if event.type.subject == "todo", case .double(let dollars)? = event.data["cost_usd"] { cost.increment(by: dollars) }
         }
     }
 

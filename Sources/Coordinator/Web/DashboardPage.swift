@@ -96,7 +96,8 @@ enum DashboardPage {
           renderBoard(status.todos);
           renderSteer(status.todos);
           renderWorkers(status.workers);
-          $("summary").textContent = status.plans.map((p) => `${p.id} [${p.paused ? "paused" : p.state}] ${p.counts.done || 0}/${Object.values(p.counts).reduce((a, b) => a + b, 0)}`).join(" · ");
+          $("summary").textContent = status.plans.map((p) => `${p.id} [${p.paused ? "paused" : p.state}] ${p.counts.done || 0}/${Object.values(p.counts).reduce((a, b) => a + b, 0)}` +
+            (p.tokens ? ` (${p.tokens} tokens${p.cost_usd != null ? ", $" + p.cost_usd.toFixed(2) : ""})` : "")).join(" · ");
           return status;
         }
 

@@ -48,5 +48,7 @@ import Testing
         #expect(report.markdown.contains("Model cost: $0.60."), "\(report.markdown)")
         #expect(report.markdown.contains("| 220000 ($0.60) |"), "\(report.markdown)")
         #expect(report.todos.first?.costUSD.map { abs($0 - 0.6) < 1e-9 } == true)
+        let metric = harness.core.metrics.exposition().split(separator: "\n").first { $0.hasPrefix("drover_cost_usd_total ") }
+        #expect(metric.flatMap { Double($0.split(separator: " ")[1]) }.map { abs($0 - 0.6) < 1e-9 } == true, "\(metric ?? "no metric")")
     }
 }
