@@ -19,6 +19,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var advisor: AdvisorPolicy
     /// What model tokens cost, for the cost of each TODO and plan.
     public var prices: PriceTable
+    /// A plan that has spent this many dollars is paused, and the operators are asked to raise the cap or stop it
+    /// (`--plan-cost-cap`); nil: no cap.
+    public var planCostCap: Double?
     /// How long an inbox item waits for a human before ``inboxDefault`` answers it; `nil` waits for ever.
     public var inboxTimeout: Duration?
     /// What answers an inbox item nobody answered in time.
@@ -43,6 +46,7 @@ public struct CoordinatorConfiguration: Sendable {
         recoveryPolicy: RecoveryPolicy = RecoveryPolicy(),
         advisor: AdvisorPolicy = AdvisorPolicy(),
         prices: PriceTable = PriceTable(),
+        planCostCap: Double? = nil,
         inboxTimeout: Duration? = .seconds(1800),
         inboxDefault: InboxDefault = InboxDefault(),
         auditLogPath: String? = nil,
@@ -57,6 +61,7 @@ public struct CoordinatorConfiguration: Sendable {
         self.recoveryPolicy = recoveryPolicy
         self.advisor = advisor
         self.prices = prices
+        self.planCostCap = planCostCap
         self.endpoints = endpoints
         self.statePath = statePath
         self.heartbeatInterval = heartbeatInterval

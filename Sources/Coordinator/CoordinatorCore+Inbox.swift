@@ -57,6 +57,10 @@ extension CoordinatorCore {
             try answerAdvice(body, id: id)
             return body
         }
+        if case .costCap(let plan) = waiting.destination {
+            try answerCostCap(body, plan: plan, now: now)
+            return body
+        }
         guard body.grants == nil, body.replan == nil, body.remember == nil else {
             throw ProtocolError(
                 .badField,

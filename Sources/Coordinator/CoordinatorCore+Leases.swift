@@ -79,6 +79,7 @@ extension CoordinatorCore {
         if let exitCode = body.exitCode { data["exit_code"] = .int(Int64(exitCode)) }
         if let tokens = body.tokens { data["tokens"] = .int(tokens) }
         if let cost { data["cost_usd"] = .double(cost) }
+        defer { if cost != nil { checkCostCap(key.plan) } }
         mergeReported(body, key: key, worker: worker)
         switch body.outcome {
         case .succeeded:

@@ -42,6 +42,9 @@ final class CoordinatorCore {
     var finalized: [(plan: String, json: String)] = []
     /// Plans running an AI review (`<plan>-next`), with the plan each reviews.
     var reviewers: [String: String] = [:]
+    /// Plans' cost caps as operators raised them (the configured `--plan-cost-cap` otherwise). In memory: after a
+    /// restart a plan past the configured cap is asked about again at its next report.
+    var costCaps: [String: Double] = [:]
     /// Plans running advisors (`<plan>-help`), with the plan each advises.
     var advisors: [String: String] = [:]
     /// Recovery requests waiting for their advisor (or for an operator's answer to its question), by

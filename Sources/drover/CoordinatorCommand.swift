@@ -94,6 +94,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             recoveryPolicy: recoveryPolicy,
             advisor: advisor.policy,
             prices: try spend.table,
+            planCostCap: spend.planCostCap,
             inboxTimeout: inboxTimeout > 0 ? .milliseconds(Int64(inboxTimeout * 1000)) : nil,
             inboxDefault: InboxDefault(approval: Decision(rawValue: inboxDefaultApproval)),
             auditLogPath: auditLog == "none" ? nil : auditLog ?? "\(stateDir)/audit.jsonl",

@@ -153,6 +153,7 @@ struct RunCommand: AsyncParsableCommand {
             checkpointInterval: agent.checkpointsDuringTurns,
             advisor: advisor.policy,
             prices: try spend.table,
+            planCostCap: spend.planCostCap,
             maxPark: .milliseconds(Int64(maxPark * 1000))
         )
     }
@@ -174,6 +175,8 @@ struct LocalCluster {
     var advisor = AdvisorPolicy()
     /// What model tokens cost (``CoordinatorConfiguration/prices``).
     var prices = PriceTable()
+    /// Dollars a plan may spend before it is paused and the operators asked (``CoordinatorConfiguration/planCostCap``).
+    var planCostCap: Double?
     /// How long a usage limit may park a TODO (``CoordinatorConfiguration/maxPark``).
     var maxPark = CoordinatorConfiguration.defaultMaxPark
 
@@ -217,6 +220,7 @@ struct LocalCluster {
                 statePath: "\(stateDir)/state.sqlite",
                 advisor: advisor,
                 prices: prices,
+                planCostCap: planCostCap,
                 auditLogPath: "\(stateDir)/audit.jsonl",
                 maxPark: maxPark
             ),

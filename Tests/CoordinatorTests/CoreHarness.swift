@@ -24,6 +24,7 @@ final class CoreHarness {
         auditLogMaxBytes: Int = 10 << 20,
         advisor: AdvisorPolicy = AdvisorPolicy(),
         prices: PriceTable = PriceTable(),
+        planCostCap: Double? = nil,
         maxPark: Duration = CoordinatorConfiguration.defaultMaxPark
     ) throws {
         configuration = CoordinatorConfiguration(
@@ -33,6 +34,7 @@ final class CoreHarness {
             leaseTTL: .seconds(2),
             advisor: advisor,
             prices: prices,
+            planCostCap: planCostCap,
             inboxTimeout: inboxTimeout,
             auditLogPath: auditLogPath,
             auditLogMaxBytes: auditLogMaxBytes,

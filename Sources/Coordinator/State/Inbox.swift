@@ -12,6 +12,8 @@ struct Inbox {
         case job(String)
         /// A plan's merge queue, waiting for the operators to retry or leave out an escalated merge.
         case merge(TodoKey)
+        /// A plan paused at its cost cap, waiting for a new cap or a stop.
+        case costCap(String)
         /// A session's recovery request, waiting for an operator's answer to its advisor's question
         /// (``CoordinatorCore/pendingAdvice``, by `<lease>#<item>`).
         case advice(String)

@@ -20,6 +20,10 @@ public struct EventType: WireWord {
     public static let planFailed = EventType(rawValue: "plan.failed")
     public static let planPaused = EventType(rawValue: "plan.paused")
     public static let planResumed = EventType(rawValue: "plan.resumed")
+    /// A plan reached its cost cap (`spent`, `cap`): it is paused, and the operators are asked (kind `budget`).
+    public static let planCostCapReached = EventType(rawValue: "plan.cost_cap_reached")
+    /// An operator raised a plan's cost cap (`cap`); the plan goes on.
+    public static let planCostCapRaised = EventType(rawValue: "plan.cost_cap_raised")
     public static let planCancelRequested = EventType(rawValue: "plan.cancel_requested")
     /// The plan and its merges have ended, and its report is made (`state`, `done`, `todos`, `merged`, `head`).
     public static let planFinalized = EventType(rawValue: "plan.finalized")

@@ -53,6 +53,9 @@ public struct AskKind: WireWord {
     /// again, `deny` leaves the TODO's work out of the integration branch (`text` is the reason). An item of the
     /// coordinator's, not a session's.
     public static let merge = AskKind(rawValue: "merge")
+    /// A plan reached its cost cap and is paused: answer with a new cap in dollars to raise it and go on, or deny to
+    /// stop the plan. An item of the coordinator's, not a session's.
+    public static let budget = AskKind(rawValue: "budget")
     /// Old-style recovery request, from workers that predate the `recover` message; answered by the policy.
     public static let recovery = AskKind(rawValue: "recovery")
 

@@ -51,4 +51,46 @@ import Testing
         let metric = harness.core.metrics.exposition().split(separator: "\n").first { $0.hasPrefix("drover_cost_usd_total ") }
         #expect(metric.flatMap { Double($0.split(separator: " ")[1]) }.map { abs($0 - 0.6) < 1e-9 } == true, "\(metric ?? "no metric")")
     }
+
+    /// A plan and its cap: two TODOs, each run costing $0.30 at the test's prices.
+    func capped(_ harness: CoreHarness) throws -> (first: AssignBody, second: AssignBody) {
+        try harness.register("w1")
+        let todos = ["a", "b", "c"].map { Todo(id: $0, title: $0, prompt: "do \($0)") }
+        let first = try #require(try harness.submit(plan(todos)).assigns().first)
+        let second = try #require(try harness.report("w1", first, usage: Self.run, model: "gpt-test").assigns().first)
+        return (first, second)
+    }
+
+    static let run = TokenUsage(input: 100_000, cachedInput: 0, output: 10_000)
+
+    @Test func aPlanAtItsCostCapIsPausedAndTheOperatorsAskedToRaiseItOrStop() throws {
+        let harness = try CoreHarness(prices: Self.prices, planCostCap: 0.5)
+        let (_, second) = try capped(harness)
+        #expect(harness.core.inbox.isEmpty, "$0.30 of $0.50: under the cap")
+        let reached = try harness.report("w1", second, usage: Self.run, model: "gpt-test")
+        #expect(try reached.assigns().isEmpty, "$0.60: paused, c does not start")
+        #expect(harness.core.todos.plans["p"]?.paused == true)
+        #expect(reached.events.contains { $0.type == .planCostCapReached })
+        let item = try #require(harness.core.inbox.items.first)
+        #expect(item.kind == .budget)
+        #expect(item.text.hasPrefix("Plan p has spent $0.60, reaching its cost cap of $0.50"))
+
+        let low = try harness.control(.answer, AnswerBody(item: item.id, decision: .reply, text: "0.4"))
+        #expect(try low.errors().first?.message.contains("a new cap in dollars above the $0.60 spent") == true)
+        let raised = try harness.control(.answer, AnswerBody(item: item.id, decision: .reply, text: "$2"))
+        #expect(try raised.errors().isEmpty)
+        #expect(harness.core.todos.plans["p"]?.paused == false)
+        #expect(try raised.assigns().map(\.lease.todo) == ["c"], "the plan goes on")
+        #expect(raised.events.contains { $0.type == .planCostCapRaised && [.double(2), .int(2)].contains($0.data["cap"]) })
+    }
+
+    @Test func aDeniedCapStopsThePlan() throws {
+        let harness = try CoreHarness(prices: Self.prices, planCostCap: 0.5)
+        let (_, second) = try capped(harness)
+        try harness.report("w1", second, usage: Self.run, model: "gpt-test")
+        let item = try #require(harness.core.inbox.items.first)
+        try harness.control(.answer, AnswerBody(item: item.id, decision: .deny))
+        #expect(harness.state("p", "c") == "cancelled")
+        #expect(harness.core.inbox.isEmpty)
+    }
 }
