@@ -26,8 +26,7 @@ enum AdvisorPlan {
         var recoveries: [String: Int]
         /// The tail of the transcript: what the sessions did, oldest first.
         var transcript: [String]
-        /// Where the TODO's branch left its base, when its work so far is in the worktree (for `git diff`).
-        var base: String?
+        /// The TODO's branch, when its work so far was checkpointed: the advisor's worktree starts at it.
         var branch: String?
     }
 
@@ -65,8 +64,11 @@ enum AdvisorPlan {
         if !stuck.transcript.isEmpty {
             parts.append("The tail of its transcript, oldest first:\n" + stuck.transcript.joined(separator: "\n"))
         }
-        if let base = stuck.base, let branch = stuck.branch {
-            parts.append("The current directory holds its work so far (branch \(branch)); `git diff \(base)...HEAD` shows it.")
+        if let branch = stuck.branch {
+            parts.append(
+                "The current directory holds its work so far (branch \(branch) at its last checkpoint): "
+                    + "`git log -p --first-parent` shows its commits."
+            )
         }
         parts.append(
             """

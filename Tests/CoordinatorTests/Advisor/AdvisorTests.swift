@@ -147,6 +147,22 @@ import Testing
         #expect(harness.core.pendingAdvice.isEmpty)
     }
 
+    @Test func theAdvisorIsToldWhereTheStuckTodosWorkIsWhenItWasCheckpointed() {
+        var stuck = AdvisorPlan.Case(
+            plan: "p",
+            todo: Self.stuck,
+            detection: .looping,
+            evidence: "`make` ran 3 times with the same result",
+            recoveries: ["looping": 1],
+            transcript: ["- command: $ make (exit 2)"]
+        )
+        #expect(!AdvisorPlan.prompt(stuck).contains("holds its work so far"), "nothing checkpointed: nothing to show")
+        stuck.branch = "drover/p/t"
+        let prompt = AdvisorPlan.prompt(stuck)
+        #expect(prompt.contains("holds its work so far (branch drover/p/t at its last checkpoint)"))
+        #expect(prompt.contains("- command: $ make (exit 2)"), "the transcript's tail")
+    }
+
     func report(_ harness: CoreHarness, _ plan: String) throws -> PlanReport? {
         try harness.control(.planReport, ReportRequest(plan: plan)).first { $0.header?.type == .planReport }?.decode(PlanReport.self)
     }
