@@ -98,6 +98,7 @@ public struct CoordinatorApplication: Service {
                         metrics: application.metrics,
                         logger: application.logger,
                         coordinator: bound,
+                        security: application.configuration.ownClientSecurity,
                         onListening: application.onDashboard
                     )
                     group.addTask { try await dashboard.run() }
@@ -126,7 +127,10 @@ public struct CoordinatorApplication: Service {
     /// Submits the start-up plans in order, through one connection.
     private func submit(to bound: Endpoints) async {
         do {
-            try await ControlClient.withConnection(endpoint: Endpoints.connectable(bound.control)) { client in
+            try await ControlClient.withConnection(
+                endpoint: Endpoints.connectable(bound.control),
+                security: configuration.ownClientSecurity
+            ) { client in
                 for plan in plans {
                     do {
                         _ = try await client.request(.submit, SubmitBody(plan: plan), as: SubmittedBody.self)

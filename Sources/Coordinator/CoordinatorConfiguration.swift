@@ -33,6 +33,11 @@ public struct CoordinatorConfiguration: Sendable {
     /// How long a TODO may be parked by a usage limit (or a long rate limit) until its reset; a reset further away
     /// escalates it, naming the time (`--max-park`).
     public var maxPark: Duration
+    /// CURVE keys: when set, every socket is a CURVE server admitting only the authorized keys, by role; nil admits
+    /// anyone who can connect (`docs/security.md`).
+    public var keys: CoordinatorKeys?
+    /// Binds a non-loopback tcp address without keys anyway (`--insecure`); refused otherwise.
+    public var insecure: Bool
 
     /// Six hours: a usage limit's window, so a limit hit in it is waited for, a weekly one is not.
     public static let defaultMaxPark = Duration.seconds(6 * 3600)
@@ -51,9 +56,13 @@ public struct CoordinatorConfiguration: Sendable {
         inboxDefault: InboxDefault = InboxDefault(),
         auditLogPath: String? = nil,
         auditLogMaxBytes: Int = 10 << 20,
-        maxPark: Duration = CoordinatorConfiguration.defaultMaxPark
+        maxPark: Duration = CoordinatorConfiguration.defaultMaxPark,
+        keys: CoordinatorKeys? = nil,
+        insecure: Bool = false
     ) {
         self.maxPark = maxPark
+        self.keys = keys
+        self.insecure = insecure
         self.auditLogPath = auditLogPath
         self.auditLogMaxBytes = auditLogMaxBytes
         self.inboxTimeout = inboxTimeout
@@ -67,6 +76,26 @@ public struct CoordinatorConfiguration: Sendable {
         self.heartbeatInterval = heartbeatInterval
         self.leaseTTL = leaseTTL
         self.tick = tick
+    }
+}
+
+/// A coordinator's CURVE keys: its own pair, and the directory of the public keys it admits.
+public struct CoordinatorKeys: Sendable, Equatable {
+    public var keyPair: KeyPair
+    /// Holds `workers/`, `operators/` and `observers/`, each with public certificates (``AuthorizedKeys``).
+    public var authorizedKeys: String
+
+    public init(keyPair: KeyPair, authorizedKeys: String) {
+        self.keyPair = keyPair
+        self.authorizedKeys = authorizedKeys
+    }
+}
+
+extension CoordinatorConfiguration {
+    /// How the coordinator's own clients (its dashboard, the plans it submits at start) connect to it: with its own
+    /// key pair, which its key ring admits as ``Role/coordinator``.
+    public var ownClientSecurity: SocketSecurity {
+        keys.map { .curveClient($0.keyPair, server: $0.keyPair.publicKey) } ?? .none
     }
 }
 

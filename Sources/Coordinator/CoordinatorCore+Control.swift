@@ -5,7 +5,8 @@ import Foundation
 extension CoordinatorCore {
     /// Requests come from DEALER (`[id][header][body]`) or REQ (`[id][empty][header][body]`) sockets; the reply
     /// goes back with the same envelope.
-    func receiveControl(_ frames: [Data], now: Int64) {
+    /// - Parameter role: the role of the sender's key, on a keyed socket; nil when the socket has no keys.
+    func receiveControl(_ frames: [Data], role: Role? = nil, now: Int64) {
         guard frames.count >= 3 else {
             refuse(
                 Socket.control,
@@ -30,46 +31,46 @@ extension CoordinatorCore {
             let body = frames[frames.count - 1]
             switch header.type {
             case .status:
-                _ = try codec.body(EmptyBody.self, from: body, ref: header.id)
+                _ = try decode(EmptyBody.self, body, header, role: role)
                 reply(Socket.control, to: envelope, .status, status(now: now))
             case .submit:
-                let submitted = try codec.body(SubmitBody.self, from: body, ref: header.id)
+                let submitted = try decode(SubmitBody.self, body, header, role: role)
                 let json = String(decoding: body, as: UTF8.self)
                 reply(Socket.control, to: envelope, .submit, try submit(submitted.plan, submitJSON: json, now: now))
             case .events:
-                let request = try codec.body(EventsRequest.self, from: body, ref: header.id)
+                let request = try decode(EventsRequest.self, body, header, role: role)
                 // Uncommitted events of this batch are not in the store yet; the observer asks again for them.
                 let events = (try? store.events(after: request.after, limit: request.limit)) ?? []
                 reply(Socket.control, to: envelope, .events, EventsBody(events: events, lastSeq: lastSeq))
             case .plan:
-                let request = try codec.body(PlanRequest.self, from: body, ref: header.id)
+                let request = try decode(PlanRequest.self, body, header, role: role)
                 reply(Socket.control, to: envelope, .plan, try operate(request, now: now))
             case .todo:
-                let request = try codec.body(TodoRequest.self, from: body, ref: header.id)
+                let request = try decode(TodoRequest.self, body, header, role: role)
                 reply(Socket.control, to: envelope, .todo, try operate(request, now: now))
             case .inbox:
-                _ = try codec.body(EmptyBody.self, from: body, ref: header.id)
+                _ = try decode(EmptyBody.self, body, header, role: role)
                 reply(Socket.control, to: envelope, .inbox, InboxBody(items: inbox.items))
             case .answer:
-                let answer = try codec.body(AnswerBody.self, from: body, ref: header.id)
+                let answer = try decode(AnswerBody.self, body, header, role: role)
                 reply(Socket.control, to: envelope, .answer, try self.answer(answer, now: now))
             case .review:
-                let request = try codec.body(ReviewRequest.self, from: body, ref: header.id)
+                let request = try decode(ReviewRequest.self, body, header, role: role)
                 reply(Socket.control, to: envelope, .review, try review(request))
             case .job:
-                let request = try codec.body(JobRequest.self, from: body, ref: header.id)
+                let request = try decode(JobRequest.self, body, header, role: role)
                 reply(Socket.control, to: envelope, .job, try operate(request, now: now))
             case .policy:
-                let request = try codec.body(PolicyRequest.self, from: body, ref: header.id)
+                let request = try decode(PolicyRequest.self, body, header, role: role)
                 reply(Socket.control, to: envelope, .policy, operate(request))
             case .rollback:
-                let request = try codec.body(RollbackRequest.self, from: body, ref: header.id)
+                let request = try decode(RollbackRequest.self, body, header, role: role)
                 reply(Socket.control, to: envelope, .rollback, try operate(request))
             case .planReport:
-                let request = try codec.body(ReportRequest.self, from: body, ref: header.id)
+                let request = try decode(ReportRequest.self, body, header, role: role)
                 reply(Socket.control, to: envelope, .planReport, try planReport(request, now: now))
             case .merge:
-                let request = try codec.body(MergeRequest.self, from: body, ref: header.id)
+                let request = try decode(MergeRequest.self, body, header, role: role)
                 reply(Socket.control, to: envelope, .merge, try operate(request, now: now))
             default:
                 throw ProtocolError(
@@ -83,6 +84,23 @@ extension CoordinatorCore {
             error.ref = error.ref ?? ref  // every refusal names the request it answers
             refuse(Socket.control, envelope, error)
         }
+    }
+
+    /// Decodes a control request and checks that the sender's role may make it (``ControlAccess``).
+    private func decode<Body: WireBody>(_ type: Body.Type, _ body: Data, _ header: Header, role: Role?) throws(ProtocolError) -> Body {
+        let request = try codec.body(type, from: body, ref: header.id)
+        if let role {
+            let needed = ControlAccess.roleNeeded(header.type, request)
+            if needed == .operator, !role.mayOperate {
+                count("forbidden.\(header.type.rawValue)")
+                throw ProtocolError(
+                    .forbidden,
+                    "'\(header.type.rawValue)' changes things, which needs an operator's key; this key's role is \(role)",
+                    ref: header.id
+                )
+            }
+        }
+        return request
     }
 
     func status(now: Int64) -> StatusBody {

@@ -24,6 +24,9 @@ final class CoordinatorCore {
     let codec = WireCodec()
     let metrics: CoordinatorMetrics
     let audit: AuditLog?
+    /// The authorized keys, when the sockets are CURVE servers: each work and control message's key is checked
+    /// against it, and a key removed from it drops its worker.
+    let keyRing: KeyRing?
 
     /// Plans and TODOs, and every change of a TODO's state.
     var todos = TodoTable()
@@ -61,6 +64,9 @@ final class CoordinatorCore {
     /// Running TODOs an operator asked to pause whose sessions have not stopped yet: if one comes back to the queue
     /// meanwhile (its worker lost, or handed back), it waits paused. In memory: a restart forgets the request.
     var pausing: Set<TodoKey> = []
+    /// The key each worker's messages last came with, on keyed sockets: a key removed drops its worker.
+    var workerKeys: [String: String] = [:]
+    var lastKeyCheck: Int64 = 0
     var counters: [String: Int64] = [:]
     var lastSeq: Int64 = 0
     /// Every message received, valid or not (reported as the `received` counter).
@@ -85,10 +91,12 @@ final class CoordinatorCore {
         logger: Logger,
         metrics: CoordinatorMetrics = CoordinatorMetrics(),
         audit: AuditLog? = nil,
+        keyRing: KeyRing? = nil,
         now: Int64,
         announce: Bool = true
     ) throws {
         self.configuration = configuration
+        self.keyRing = keyRing
         self.store = store
         self.logger = logger
         self.metrics = metrics
@@ -132,9 +140,14 @@ final class CoordinatorCore {
     /// Handles one inbound message.
     func receive(_ message: InboundMessage, now: Int64) {
         receivedMessages += 1
+        var role: Role?
+        if let keyRing {
+            guard let holder = admitted(message, by: keyRing) else { return }
+            role = holder.role
+        }
         switch message.socket {
         case Socket.work: receiveWork(message.frames, now: now)
-        case Socket.control: receiveControl(message.frames, now: now)
+        case Socket.control: receiveControl(message.frames, role: role, now: now)
         default: break
         }
     }
@@ -144,6 +157,10 @@ final class CoordinatorCore {
         expireLeases(now: now)
         expireInboxItems(now: now)
         resumeParked(now: now)
+        if keyRing != nil, now - lastKeyCheck >= 1000 {
+            lastKeyCheck = now
+            revokeRemovedKeys(now: now)
+        }
         if now - lastHeartbeat >= heartbeatMs {
             lastHeartbeat = now
             refreshGauges()

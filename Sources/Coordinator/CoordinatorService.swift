@@ -33,6 +33,17 @@ public struct CoordinatorService: Service {
         let configuration = self.configuration
         let logger = self.logger
         let metrics = self.metrics
+        let exposed = BindExposure.exposed(configuration.endpoints)
+        if configuration.keys == nil, !exposed.isEmpty {
+            guard configuration.insecure else { throw DroverError(.unsafe, BindExposure.refusal(exposed)) }
+            logger.warning(
+                "listening without keys on addresses other machines can reach (--insecure): anyone who can connect can run commands on every worker",
+                metadata: ["drover.endpoints": "\(exposed.joined(separator: " "))"]
+            )
+        }
+        let keyRing = try configuration.keys.map { keys throws(KeyFileError) in
+            try KeyRing(directory: keys.authorizedKeys, own: keys.keyPair.publicKey, logger: logger, metrics: metrics)
+        }
         let lock = try Self.lockStateDirectory(of: configuration.statePath)
         defer { lock?.release() }
         let audit = configuration.auditLogPath.map { AuditLog(path: $0, maxBytes: configuration.auditLogMaxBytes) }
@@ -42,16 +53,46 @@ public struct CoordinatorService: Service {
             audit?.flush()
         }
         let endpoints = configuration.endpoints
+        func security(_ socket: SocketDomain) -> SocketSecurity {
+            configuration.keys.map { .curveServer($0.keyPair, domain: socket.rawValue) } ?? .none
+        }
+        let sockets = [
+            SocketSpec(.router, bind: [endpoints.work], security: security(.work)),
+            SocketSpec(.pub, bind: [endpoints.events], highWaterMark: 1_000_000, security: security(.events)),
+            SocketSpec(
+                .router,
+                bind: [endpoints.control],
+                maxMessageSize: Int64(WireLimits.documentBytes) + 4096,
+                security: security(.control)
+            ),
+        ]
+        if let keyRing {
+            logger.info(
+                "CURVE keys on every socket",
+                metadata: [
+                    "drover.key": "\(configuration.keys?.keyPair.publicKey.z85 ?? "")",
+                    "drover.authorized": "\(keyRing.keys.holders.count)",
+                ]
+            )
+            try await ZAPService.run(context: context, authorize: keyRing.authorize) {
+                try await serve(sockets: sockets, keyRing: keyRing, context: context, audit: audit)
+            }
+        } else {
+            try await serve(sockets: sockets, keyRing: nil, context: context, audit: audit)
+        }
+    }
+
+    private func serve(sockets: [SocketSpec], keyRing: KeyRing?, context: ZMQContext, audit: AuditLog?) async throws {
+        let configuration = self.configuration
+        let logger = self.logger
+        let metrics = self.metrics
+        let endpoints = configuration.endpoints
         let onListening = self.onListening
         do {
             try await SocketLoop.run(
                 name: "drover-coordinator",
                 context: context,
-                sockets: [
-                    SocketSpec(.router, bind: [endpoints.work]),
-                    SocketSpec(.pub, bind: [endpoints.events], highWaterMark: 1_000_000),
-                    SocketSpec(.router, bind: [endpoints.control], maxMessageSize: Int64(WireLimits.documentBytes) + 4096),
-                ],
+                sockets: sockets,
                 tick: configuration.tick
             ) { loop in
                 let store = try Store(path: configuration.statePath)
@@ -61,6 +102,7 @@ public struct CoordinatorService: Service {
                     logger: logger,
                     metrics: metrics,
                     audit: audit,
+                    keyRing: keyRing,
                     now: 0
                 )
                 return CoordinatorHandler(core: core, loop: loop)

@@ -19,18 +19,22 @@ public struct ControlClient: Sendable {
     public var endpoint: String
     /// How long a request waits for its reply, counted from the call (the wait for its turn included).
     public var timeout: Duration
+    /// The client's CURVE keys when the coordinator has keys (``SocketSecurity/curveClient(_:server:)``).
+    public var security: SocketSecurity
     private let connection: Connection?
 
     /// A client that connects for each request.
-    public init(endpoint: String, timeout: Duration = .seconds(5)) {
+    public init(endpoint: String, timeout: Duration = .seconds(5), security: SocketSecurity = .none) {
         self.endpoint = endpoint
         self.timeout = timeout
+        self.security = security
         self.connection = nil
     }
 
-    private init(endpoint: String, timeout: Duration, connection: Connection) {
+    private init(endpoint: String, timeout: Duration, security: SocketSecurity, connection: Connection) {
         self.endpoint = endpoint
         self.timeout = timeout
+        self.security = security
         self.connection = connection
     }
 
@@ -42,16 +46,18 @@ public struct ControlClient: Sendable {
     /// - Parameters:
     ///   - endpoint: the coordinator's control endpoint.
     ///   - timeout: how long each request waits for its reply.
+    ///   - security: the client's CURVE keys when the coordinator has keys.
     ///   - body: what uses the client.
     /// - Returns: what `body` returned, once the connection is closed.
     public static func withConnection<Value>(
         endpoint: String,
         timeout: Duration = .seconds(5),
+        security: SocketSecurity = .none,
         isolation: isolated (any Actor)? = #isolation,
         _ body: (ControlClient) async throws -> Value
     ) async throws -> Value {
-        let connection = Connection(endpoint: endpoint, timeout: timeout)
-        let client = ControlClient(endpoint: endpoint, timeout: timeout, connection: connection)
+        let connection = Connection(endpoint: endpoint, timeout: timeout, security: security)
+        let client = ControlClient(endpoint: endpoint, timeout: timeout, security: security, connection: connection)
         return try await withThrowingTaskGroup(of: Void.self, returning: Value.self, isolation: isolation) { group in
             group.addTask { await connection.serve() }
             defer { group.cancelAll() }
@@ -86,7 +92,9 @@ extension ControlClient {
     /// The reply to `frames`, through this client's connection, or a connection of its own.
     private func exchange(_ frames: [Data]) async throws -> [Data] {
         guard let connection else {
-            return try await Self.withConnection(endpoint: endpoint, timeout: timeout) { try await $0.exchange(frames) }
+            return try await Self.withConnection(endpoint: endpoint, timeout: timeout, security: security) {
+                try await $0.exchange(frames)
+            }
         }
         return try await connection.exchange(frames)
     }
@@ -141,6 +149,7 @@ extension ControlClient {
     private final class Connection: Sendable {
         let endpoint: String
         let timeout: Duration
+        let security: SocketSecurity
         private let queue: AsyncStream<Exchange>
         private let enqueue: AsyncStream<Exchange>.Continuation
         private let open = Mutex(Open())
@@ -152,9 +161,10 @@ extension ControlClient {
             var closed: (any Error)?
         }
 
-        init(endpoint: String, timeout: Duration) {
+        init(endpoint: String, timeout: Duration, security: SocketSecurity) {
             self.endpoint = endpoint
             self.timeout = timeout
+            self.security = security
             (queue, enqueue) = AsyncStream.makeStream(of: Exchange.self)
         }
 
@@ -189,10 +199,14 @@ extension ControlClient {
         private var closedFailure: DroverError { DroverError(.closed, "the connection to the coordinator at \(endpoint) is closed") }
 
         private var timeoutFailure: DroverError {
-            DroverError(
-                .noReply,
+            var message =
                 "no answer from the coordinator at \(endpoint) within \(timeout): is it running? (start it with `drover coordinator`, or pass --control)"
-            )
+            if case .curveClient(let keys, _) = security {
+                message +=
+                    "; or it refused this client's key (\(keys.publicKey.fingerprint)): its public certificate must be in the "
+                    + "coordinator's authorized keys, under operators/ or observers/, and --coordinator-key must be the coordinator's"
+            }
+            return DroverError(.noReply, message)
         }
 
         /// Serves requests until the task is cancelled, then fails those still waiting.
@@ -223,7 +237,8 @@ extension ControlClient {
                 connect: [endpoint],
                 maxMessageSize: Int64(WireLimits.documentBytes) + 4096,
                 lingerMilliseconds: 0,
-                immediate: false
+                immediate: false,
+                security: security
             )
             var queued = queue.makeAsyncIterator()
             while let first = await queued.next() {

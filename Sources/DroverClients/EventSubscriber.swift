@@ -1,5 +1,5 @@
 import DroverProtocol
-import DroverTransport
+public import DroverTransport
 import Foundation
 
 /// Subscribes to a coordinator's event stream and hands over events as they arrive.
@@ -15,10 +15,13 @@ public struct EventSubscriber: Sendable {
 
     public var endpoint: String
     public var topics: [String]
+    /// The subscriber's CURVE keys when the coordinator has keys.
+    public var security: SocketSecurity
 
-    public init(endpoint: String, topics: [String] = [""]) {
+    public init(endpoint: String, topics: [String] = [""], security: SocketSecurity = .none) {
         self.endpoint = endpoint
         self.topics = topics
+        self.security = security
     }
 
     /// Subscribes, runs `body` with the events as they arrive, and unsubscribes once `body` returns.
@@ -37,7 +40,16 @@ public struct EventSubscriber: Sendable {
         return try await SocketLoop.run(
             name: "drover-events",
             context: context,
-            sockets: [SocketSpec(.sub, connect: [endpoint], subscriptions: topics, highWaterMark: 1_000_000, lingerMilliseconds: 0)],
+            sockets: [
+                SocketSpec(
+                    .sub,
+                    connect: [endpoint],
+                    subscriptions: topics,
+                    highWaterMark: 1_000_000,
+                    lingerMilliseconds: 0,
+                    security: security
+                )
+            ],
             tick: .seconds(1)
         ) { _ in
             Handler(continuation: continuation)

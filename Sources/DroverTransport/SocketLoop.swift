@@ -9,10 +9,13 @@ public struct InboundMessage: Sendable {
     public var socket: Int
     /// All frames, envelope included.
     public var frames: [Data]
+    /// The user id the ZAP handler gave the sending peer, on a CURVE server socket (``SocketSecurity/curveServer(_:domain:)``).
+    public var userID: String?
 
-    public init(socket: Int, frames: [Data]) {
+    public init(socket: Int, frames: [Data], userID: String? = nil) {
         self.socket = socket
         self.frames = frames
+        self.userID = userID
     }
 }
 
@@ -177,7 +180,12 @@ public final class SocketLoop: Sendable {
                     return
                 }
                 continuation.resume(returning: loop)
-                loop.run(sockets: made, handler: handler, tickMilliseconds: tickMilliseconds)
+                loop.run(
+                    sockets: made,
+                    readsUserID: sockets.map(\.security.readsUserID),
+                    handler: handler,
+                    tickMilliseconds: tickMilliseconds
+                )
                 loop.removeIPCFiles()
             }
             thread.name = name
@@ -222,7 +230,7 @@ public final class SocketLoop: Sendable {
 
     // MARK: - The thread
 
-    private func run(sockets: [ZMQSocket], handler: any SocketLoopHandler, tickMilliseconds: Int) {
+    private func run(sockets: [ZMQSocket], readsUserID: [Bool], handler: any SocketLoopHandler, tickMilliseconds: Int) {
         let sender = Sender(sockets: sockets)
         var items = sockets.map { zmq_pollitem_t(socket: $0.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
         items.append(zmq_pollitem_t(socket: nil, fd: wakeFD, events: Int16(ZMQ_POLLIN), revents: 0))
@@ -240,9 +248,18 @@ public final class SocketLoop: Sendable {
             // Drain every socket fully: zmq_poll is level-triggered, so nothing left behind is lost, but a full drain
             // makes the batch as large as possible.
             for (index, socket) in sockets.enumerated() where items[index].revents & Int16(ZMQ_POLLIN) != 0 {
-                while let frames = try? socket.receive() {
-                    batch.append(InboundMessage(socket: index, frames: frames))
-                    if batch.count >= 4096 { break }
+                if readsUserID[index] {
+                    var userID: String?
+                    while let frames = try? socket.receive(userID: &userID) {
+                        batch.append(InboundMessage(socket: index, frames: frames, userID: userID))
+                        userID = nil
+                        if batch.count >= 4096 { break }
+                    }
+                } else {
+                    while let frames = try? socket.receive() {
+                        batch.append(InboundMessage(socket: index, frames: frames))
+                        if batch.count >= 4096 { break }
+                    }
                 }
             }
             if !batch.isEmpty {

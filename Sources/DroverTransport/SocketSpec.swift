@@ -19,6 +19,8 @@ public struct SocketSpec: Sendable {
     /// piles up for a coordinator that is not there); a one-shot client does not (its request waits for the
     /// connection instead of being dropped).
     public var immediate: Bool
+    /// How peers are authenticated: none, or CURVE.
+    public var security: SocketSecurity
 
     public init(
         _ kind: ZMQSocket.Kind,
@@ -29,7 +31,8 @@ public struct SocketSpec: Sendable {
         maxMessageSize: Int64 = 4 << 20,
         highWaterMark: Int32 = 100_000,
         lingerMilliseconds: Int32 = 200,
-        immediate: Bool = true
+        immediate: Bool = true,
+        security: SocketSecurity = .none
     ) {
         self.kind = kind
         self.bind = bind
@@ -40,6 +43,7 @@ public struct SocketSpec: Sendable {
         self.highWaterMark = highWaterMark
         self.lingerMilliseconds = lingerMilliseconds
         self.immediate = immediate
+        self.security = security
     }
 
     /// Makes and sets up the socket; returns it with the endpoints it actually bound.
@@ -64,6 +68,7 @@ public struct SocketSpec: Sendable {
         case .pub, .sub:
             break
         }
+        try security.apply(to: socket)
         if let routingID { try socket.set(ZMQ_ROUTING_ID, Array(routingID.utf8)) }
         for prefix in subscriptions { try socket.set(ZMQ_SUBSCRIBE, Array(prefix.utf8)) }
         var bound: [String] = []

@@ -93,6 +93,17 @@ public final class ZMQSocket {
 
     /// Receives one whole multipart message without blocking, or returns nil when none is waiting.
     public func receive() throws -> [Data]? {
+        var ignored: String?
+        return try receive(userID: &ignored, readingUserID: false)
+    }
+
+    /// Receives one whole multipart message without blocking, or returns nil when none is waiting; `userID` is set to
+    /// the user id the ZAP handler gave the sending peer (CURVE servers), nil when there is none.
+    public func receive(userID: inout String?) throws -> [Data]? {
+        try receive(userID: &userID, readingUserID: true)
+    }
+
+    private func receive(userID: inout String?, readingUserID: Bool) throws -> [Data]? {
         var frames: [Data] = []
         // Room for [routing id][header][body] from the start: growing the array would allocate twice per message.
         frames.reserveCapacity(4)
@@ -106,6 +117,10 @@ public final class ZMQSocket {
                     let error = ZMQError("receive")
                     if error.isWouldBlock { return (nil, false) }
                     throw error
+                }
+                // A ROUTER's routing-id frame is made locally and carries no metadata: read the first frame that has it.
+                if readingUserID, userID == nil, let property = zmq_msg_gets(message, "User-Id") {
+                    userID = String(cString: property)
                 }
                 let size = zmq_msg_size(message)
                 let data = size == 0 ? Data() : Data(bytes: zmq_msg_data(message), count: size)

@@ -1,3 +1,4 @@
+public import DroverTransport
 import Foundation
 
 /// How a worker runs. Every field has a default that suits one machine.
@@ -22,6 +23,8 @@ public struct WorkerConfiguration: Sendable {
     /// A session's work is checkpointed during a turn too, after it changed files or ran a command, at most this
     /// often; nil checkpoints only at the end of each turn. A worker that dies mid-turn loses no more than this.
     public var checkpointInterval: Duration?
+    /// The worker's CURVE keys and the coordinator's public key, when the coordinator has keys.
+    public var security: SocketSecurity
 
     public init(
         id: String,
@@ -33,9 +36,11 @@ public struct WorkerConfiguration: Sendable {
         drainTimeout: Duration = .seconds(30),
         resendInterval: Duration = .seconds(1),
         heartbeatInterval: Duration = .milliseconds(500),
-        checkpointInterval: Duration? = .seconds(30)
+        checkpointInterval: Duration? = .seconds(30),
+        security: SocketSecurity = .none
     ) {
         self.checkpointInterval = checkpointInterval
+        self.security = security
         self.id = id
         self.host = host
         self.slots = slots

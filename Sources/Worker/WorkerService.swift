@@ -27,7 +27,9 @@ public struct WorkerService: Service {
         try await SocketLoop.run(
             name: "drover-worker",
             context: context,
-            sockets: [SocketSpec(.dealer, connect: [configuration.coordinator], routingID: configuration.id)],
+            sockets: [
+                SocketSpec(.dealer, connect: [configuration.coordinator], routingID: configuration.id, security: configuration.security)
+            ],
             tick: .milliseconds(100)
         ) { _ in
             WorkerStreamHandler(continuation: continuation)

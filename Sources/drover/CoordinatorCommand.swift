@@ -41,6 +41,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var http = "127.0.0.1:7180"
     @Option(help: "The audit log of decisions, JSONL rotated at 10 MiB (default: STATE_DIR/audit.jsonl; 'none' keeps none).")
     var auditLog: String?
+    @OptionGroup(title: "Keys") var keyOptions: CoordinatorKeyOptions
     @OptionGroup var logging: LoggingOptions
 
     /// `--recovery-limit` values over the defaults.
@@ -84,6 +85,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "drover.coordinator")
+        let keys = try keyOptions.keys().map { CoordinatorKeys(keyPair: $0.keyPair, authorizedKeys: $0.authorizedKeys) }
         let plans = try plan.map { try PlanLoader.load(path: $0) }
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
         let configuration = CoordinatorConfiguration(
@@ -98,7 +100,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
             inboxTimeout: inboxTimeout > 0 ? .milliseconds(Int64(inboxTimeout * 1000)) : nil,
             inboxDefault: InboxDefault(approval: Decision(rawValue: inboxDefaultApproval)),
             auditLogPath: auditLog == "none" ? nil : auditLog ?? "\(stateDir)/audit.jsonl",
-            maxPark: .milliseconds(Int64(maxPark * 1000))
+            maxPark: .milliseconds(Int64(maxPark * 1000)),
+            keys: keys,
+            insecure: keyOptions.insecure
         )
         let application = CoordinatorApplication(
             configuration: configuration,

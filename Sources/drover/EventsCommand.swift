@@ -24,13 +24,13 @@ struct EventsCommand: AsyncParsableCommand {
         if follow {
             if !topic.isEmpty {
                 // With a topic filter the sequence has holes by design, so there are no gaps to repair.
-                let subscriber = EventSubscriber(endpoint: location.eventsEndpoint, topics: topic)
+                let subscriber = EventSubscriber(endpoint: location.eventsEndpoint, topics: topic, security: try location.keys.security())
                 try await subscriber.withItems { items in
                     for await item in items where item.event.seq > (since ?? 0) { output(item.event) }
                 }
                 return
             }
-            let follower = EventFollower(events: location.eventsEndpoint, control: location.controlEndpoint)
+            let follower = EventFollower(events: location.eventsEndpoint, control: try location.controlClient())
             try await follower.follow(after: since) { event in
                 output(event)
                 return true

@@ -13,7 +13,7 @@ struct InboxCommand: AsyncParsableCommand {
     @Flag(help: "Print the items as JSON.") var json = false
 
     func run() async throws {
-        let inbox = try await ControlClient(endpoint: location.controlEndpoint).request(.inbox, EmptyBody(), as: InboxBody.self)
+        let inbox = try await location.controlClient().request(.inbox, EmptyBody(), as: InboxBody.self)
         if json {
             printJSON(inbox)
             return
@@ -94,7 +94,7 @@ struct AnswerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = ControlClient(endpoint: location.controlEndpoint)
+        let client = try location.controlClient()
         let item = try await InboxReference.resolve(item, client: client)
         let reply =
             answersPermissions
@@ -132,7 +132,7 @@ struct ItemOptions: ParsableArguments {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func send(_ decision: Decision, text: String? = nil) async throws {
-        let client = ControlClient(endpoint: location.controlEndpoint)
+        let client = try location.controlClient()
         let reply = try await client.answer(
             AnswerBody(
                 item: try await InboxReference.resolve(item, client: client),

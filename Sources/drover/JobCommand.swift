@@ -27,7 +27,7 @@ struct JobCommand: AsyncParsableCommand {
 
         func run() async throws {
             let repository = try options.checkedRepository()
-            let job = try await ControlClient(endpoint: location.controlEndpoint).startJob(
+            let job = try await location.controlClient().startJob(
                 goal: goal,
                 repository: repository,
                 base: options.base,
@@ -48,7 +48,7 @@ struct JobCommand: AsyncParsableCommand {
         @Flag(help: "Print the jobs as JSON.") var json = false
 
         func run() async throws {
-            let jobs = try await ControlClient(endpoint: location.controlEndpoint).jobs()
+            let jobs = try await location.controlClient().jobs()
             if json {
                 printJSON(JobsBody(jobs: jobs))
                 return
@@ -105,7 +105,7 @@ struct JobTarget: ParsableArguments {
     @OptionGroup var location: CoordinatorLocation
     @Flag(help: "Print the result as JSON.") var json = false
 
-    var client: ControlClient { ControlClient(endpoint: location.controlEndpoint) }
+    var client: ControlClient { get throws { try location.controlClient() } }
 
     func validate() throws {
         guard Identifier.isValid(job) else {

@@ -49,7 +49,7 @@ struct MergeCommand: AsyncParsableCommand {
             action: MergeRequest.Action(rawValue: action.rawValue),
             reason: reason
         )
-        let reply = try await ControlClient(endpoint: location.controlEndpoint).request(.merge, request, as: MergeReply.self)
+        let reply = try await location.controlClient().request(.merge, request, as: MergeReply.self)
         if json {
             printJSON(reply)
             return

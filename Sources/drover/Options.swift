@@ -44,6 +44,13 @@ struct CoordinatorLocation: ParsableArguments {
     @Option(help: "The coordinator's event endpoint (default: from the state directory, else tcp://127.0.0.1:7101).")
     var events: String?
 
+    @OptionGroup(title: "Keys") var keys: ClientKeyOptions
+
+    /// A client of the control endpoint, with the keys given.
+    func controlClient(timeout: Duration = .seconds(5)) throws -> ControlClient {
+        ControlClient(endpoint: controlEndpoint, timeout: timeout, security: try keys.security())
+    }
+
     private var recorded: Endpoints { EndpointsFile.read(in: stateDir) ?? Endpoints() }
     var controlEndpoint: String { control ?? Endpoints.connectable(recorded.control) }
     var eventsEndpoint: String { events ?? Endpoints.connectable(recorded.events) }

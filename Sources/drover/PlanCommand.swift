@@ -72,7 +72,7 @@ struct PlanCommand: AsyncParsableCommand {
                 printError(error.description)
                 throw ExitCode(1)
             }
-            let reply = try await ControlClient(endpoint: location.controlEndpoint).request(
+            let reply = try await location.controlClient().request(
                 .submit,
                 SubmitBody(plan: plan),
                 as: SubmittedBody.self
@@ -146,7 +146,7 @@ extension PlanCommand {
                 }
                 report = stored
             } else {
-                report = try await ControlClient(endpoint: location.controlEndpoint).request(
+                report = try await location.controlClient().request(
                     .planReport,
                     ReportRequest(plan: plan),
                     as: PlanReport.self
@@ -159,7 +159,7 @@ extension PlanCommand {
         /// `--ai`: the report once its AI review has ended.
         private func reviewed() async throws -> PlanReport {
             do {
-                return try await ControlClient.withConnection(endpoint: location.controlEndpoint) { client in
+                return try await ControlClient.withConnection(endpoint: location.controlEndpoint, security: try location.keys.security()) { client in
                     try await AIReviewFollower(control: client, events: location.eventsEndpoint).review(
                         plan,
                         timeout: .milliseconds(Int64(timeout * 1000)),
@@ -183,7 +183,7 @@ struct PlanTarget: ParsableArguments {
     @Flag(help: "Print the plan's status as JSON.") var json = false
 
     func send(_ action: PlanRequest.Action) async throws {
-        let status = try await ControlClient(endpoint: location.controlEndpoint).request(
+        let status = try await location.controlClient().request(
             .plan,
             PlanRequest(plan: plan, action: action),
             as: StatusBody.PlanStatus.self

@@ -18,7 +18,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let repository = self.repository.map(GitRepositoryCheck.name)
-            let rules = try await ControlClient(endpoint: location.controlEndpoint).policy(repository: repository)
+            let rules = try await location.controlClient().policy(repository: repository)
             if json {
                 printJSON(PolicyBody(rules: rules))
                 return
@@ -48,7 +48,7 @@ struct PolicyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let repository = GitRepositoryCheck.name(of: self.repository)
-            let rules = try await ControlClient(endpoint: location.controlEndpoint).forgetPolicy(repository: repository, grant: grant)
+            let rules = try await location.controlClient().forgetPolicy(repository: repository, grant: grant)
             if json {
                 printJSON(PolicyBody(rules: rules))
                 return

@@ -29,7 +29,7 @@ struct ReviewCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var review = try await ControlClient(endpoint: location.controlEndpoint).request(
+        var review = try await location.controlClient().request(
             .review,
             ReviewRequest(plan: plan),
             as: ReviewBody.self

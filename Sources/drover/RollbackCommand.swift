@@ -40,7 +40,7 @@ struct RollbackCommand: AsyncParsableCommand {
             defer { state.close() }
             try await rollback { request in try state.operate(request) }
         } else {
-            let client = ControlClient(endpoint: location.controlEndpoint)
+            let client = try location.controlClient()
             try await rollback { request in try await client.request(.rollback, request, as: RollbackReply.self) }
         }
     }

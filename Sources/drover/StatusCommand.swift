@@ -14,7 +14,7 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(help: "List every TODO, not only those that are not done.") var all = false
 
     func run() async throws {
-        let status = try await ControlClient(endpoint: location.controlEndpoint).request(.status, EmptyBody(), as: StatusBody.self)
+        let status = try await location.controlClient().request(.status, EmptyBody(), as: StatusBody.self)
         if json {
             printJSON(status)
             return
@@ -70,7 +70,7 @@ struct WorkersCommand: AsyncParsableCommand {
     @Flag(help: "Print the workers as JSON.") var json = false
 
     func run() async throws {
-        let status = try await ControlClient(endpoint: location.controlEndpoint).request(.status, EmptyBody(), as: StatusBody.self)
+        let status = try await location.controlClient().request(.status, EmptyBody(), as: StatusBody.self)
         if json {
             printJSON(status.workers)
             return

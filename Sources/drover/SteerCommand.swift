@@ -33,7 +33,7 @@ struct SteerCommand: AsyncParsableCommand {
     func run() async throws {
         let key = try TodoCommand.key(todo)
         let by = ProcessInfo.processInfo.environment["USER"].map { "\($0) (drover steer)" } ?? "drover steer"
-        let reply = try await ControlClient(endpoint: location.controlEndpoint).request(
+        let reply = try await location.controlClient().request(
             .todo,
             TodoRequest(plan: key.plan, todo: key.todo, action: .steer, text: text, by: by),
             as: TodoReply.self

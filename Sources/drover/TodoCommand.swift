@@ -39,7 +39,7 @@ struct TodoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let parts = todo.split(separator: "/").map(String.init)
-        let reply = try await ControlClient(endpoint: location.controlEndpoint).request(
+        let reply = try await location.controlClient().request(
             .todo,
             TodoRequest(plan: parts[0], todo: parts[1], action: TodoRequest.Action(rawValue: action.rawValue)),
             as: TodoReply.self

@@ -25,11 +25,11 @@ struct WatchCommand: AsyncParsableCommand {
         var rows: Int32 = 0
         let terminal = !plain && drover_terminal_size(STDOUT_FILENO, &columns, &rows) == 0
         let view = ViewBox()
-        let client = ControlClient(endpoint: location.controlEndpoint)
+        let client = try location.controlClient()
         // The first status proves the coordinator is there, and says where the stream starts.
         let first = try await client.request(.status, EmptyBody(), as: StatusBody.self)
         view.state.withLock { $0.update(status: first, inbox: 0) }
-        let follower = EventFollower(events: location.eventsEndpoint, control: location.controlEndpoint)
+        let follower = EventFollower(events: location.eventsEndpoint, control: try location.controlClient())
         let interval = self.interval
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {

@@ -20,6 +20,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Directory commands run in.") var workdir = FileManager.default.currentDirectoryPath
     @Option(help: "On SIGTERM, seconds running TODOs may finish before they are handed back.") var drainTimeout: Double = 30
     @OptionGroup(title: "Agent") var agent: AgentOptions
+    @OptionGroup(title: "Keys") var keys: ClientKeyOptions
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -46,7 +47,8 @@ struct WorkerCommand: AsyncParsableCommand {
             coordinator: coordinator,
             workdir: workdir,
             drainTimeout: .milliseconds(Int64(drainTimeout * 1000)),
-            checkpointInterval: agent.checkpointsDuringTurns
+            checkpointInterval: agent.checkpointsDuringTurns,
+            security: try keys.security()
         )
         let group = ServiceGroup(
             services: [WorkerService(configuration: configuration, agent: try agent.session(), logger: logger)],

@@ -50,6 +50,14 @@ public final class CoordinatorMetrics: Sendable {
         }
     }
 
+    /// A handshake the ZAP handler refused: `socket` is its domain, `reason` an ``AuthorizedKeys/Refusal`` label.
+    func countAuthRefusal(socket: String, reason: String) {
+        registry.makeCounter(
+            descriptor: Self.name("auth_refused", "total", "Connections refused in the CURVE handshake, by socket and reason."),
+            labels: [("socket", Self.label(socket)), ("reason", reason)]
+        ).increment()
+    }
+
     /// An event just committed to the log.
     func observe(_ event: Event) {
         events.increment()

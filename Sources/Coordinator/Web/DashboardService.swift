@@ -24,6 +24,8 @@ public struct DashboardService: Service {
     public var metrics: CoordinatorMetrics
     /// The coordinator's endpoints, as it bound them.
     public var coordinator: Endpoints
+    /// How the dashboard's client connects to the coordinator: with the coordinator's own keys when it has keys.
+    public var security: SocketSecurity
     private let onListening: @Sendable (String) -> Void
     private let logger: Logger
 
@@ -36,8 +38,10 @@ public struct DashboardService: Service {
         metrics: CoordinatorMetrics,
         logger: Logger,
         coordinator: Endpoints,
+        security: SocketSecurity = .none,
         onListening: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.security = security
         self.host = host
         self.port = port
         self.metrics = metrics
@@ -47,7 +51,11 @@ public struct DashboardService: Service {
     }
 
     public func run() async throws {
-        try await ControlClient.withConnection(endpoint: Endpoints.connectable(coordinator.control), timeout: .seconds(10)) { client in
+        try await ControlClient.withConnection(
+            endpoint: Endpoints.connectable(coordinator.control),
+            timeout: .seconds(10),
+            security: security
+        ) { client in
             try await serve(DashboardAPI(client: client, events: Endpoints.connectable(coordinator.events), metrics: metrics))
         }
     }

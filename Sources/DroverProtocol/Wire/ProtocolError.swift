@@ -24,6 +24,9 @@ public struct ProtocolError: Error, Hashable, Sendable, CustomStringConvertible 
         public static let staleLease = Code(rawValue: "stale_lease")
         /// The plan or request was understood but cannot be carried out.
         public static let rejected = Code(rawValue: "rejected")
+        /// The sender's key may not do this: its role does not allow the request (an observer's key asking to
+        /// change something), or the key is no longer authorized.
+        public static let forbidden = Code(rawValue: "forbidden")
     }
 
     public var code: Code
