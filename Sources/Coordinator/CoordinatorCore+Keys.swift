@@ -40,7 +40,8 @@ extension CoordinatorCore {
             dropWorker(
                 worker,
                 type: .workerLost,
-                reason: "worker \(worker) lost: its key \(key.fingerprint) (\(holder.role) \(holder.name)) was removed from the authorized keys",
+                reason:
+                    "worker \(worker) lost: its key \(key.fingerprint) (\(holder.role) \(holder.name)) was removed from the authorized keys",
                 now: now
             )
         }

@@ -24,7 +24,9 @@ public struct EventFollower: Sendable {
     /// Calls `handle` for every event after `after` (or from the first live one when nil), until the task is
     /// cancelled or `handle` returns false.
     public func follow(after: Int64?, handle: (Event) -> Bool) async throws {
-        try await EventSubscriber(endpoint: events, security: control.security).withItems { live in try await follow(live, after: after, handle: handle) }
+        try await EventSubscriber(endpoint: events, security: control.security).withItems { live in
+            try await follow(live, after: after, handle: handle)
+        }
     }
 
     private func follow(_ live: AsyncStream<EventSubscriber.Item>, after: Int64?, handle: (Event) -> Bool) async throws {

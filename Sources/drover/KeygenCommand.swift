@@ -31,7 +31,9 @@ struct KeygenCommand: ParsableCommand {
         let pair = try CurveKey.pair()
         let paths = try Certificate.write(pair, name: name, metadata: [("name", name), ("role", role.rawValue)], in: dir)
         if json {
-            printJSON(Output(name: name, role: role.rawValue, secretFile: paths.secret, publicFile: paths.public, publicKey: pair.publicKey.z85))
+            printJSON(
+                Output(name: name, role: role.rawValue, secretFile: paths.secret, publicFile: paths.public, publicKey: pair.publicKey.z85)
+            )
             return
         }
         print("wrote \(paths.secret) (secret, mode 0600) and \(paths.public) (public key \(pair.publicKey.z85))")

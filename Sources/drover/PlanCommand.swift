@@ -159,7 +159,8 @@ extension PlanCommand {
         /// `--ai`: the report once its AI review has ended.
         private func reviewed() async throws -> PlanReport {
             do {
-                return try await ControlClient.withConnection(endpoint: location.controlEndpoint, security: try location.keys.security()) { client in
+                return try await ControlClient.withConnection(endpoint: location.controlEndpoint, security: try location.keys.security()) {
+                    client in
                     try await AIReviewFollower(control: client, events: location.eventsEndpoint).review(
                         plan,
                         timeout: .milliseconds(Int64(timeout * 1000)),

@@ -16,6 +16,10 @@ final class CoreHarness {
     var wallNow: Int64 { Self.wallBase + now }
     private var seq: UInt64 = 0
     let configuration: CoordinatorConfiguration
+    /// The authorized keys, for a core whose sockets have keys.
+    let keyRing: KeyRing?
+    /// The user id (key) each peer's messages carry, by peer: a worker's id, or the operator's name in ``control(_:_:from:)``.
+    var userIDs: [String: String] = [:]
 
     init(
         statePath: String = ":memory:",
@@ -25,8 +29,10 @@ final class CoreHarness {
         advisor: AdvisorPolicy = AdvisorPolicy(),
         prices: PriceTable = PriceTable(),
         planCostCap: Double? = nil,
-        maxPark: Duration = CoordinatorConfiguration.defaultMaxPark
+        maxPark: Duration = CoordinatorConfiguration.defaultMaxPark,
+        keyRing: KeyRing? = nil
     ) throws {
+        self.keyRing = keyRing
         configuration = CoordinatorConfiguration(
             endpoints: Endpoints(),
             statePath: statePath,
@@ -46,6 +52,7 @@ final class CoreHarness {
             store: store,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
             audit: auditLogPath.map { AuditLog(path: $0, maxBytes: auditLogMaxBytes) },
+            keyRing: keyRing,
             now: 0
         )
         core.wallClock = { $0 + Self.wallBase }
@@ -59,6 +66,7 @@ final class CoreHarness {
             store: store,
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
             audit: configuration.auditLogPath.map { AuditLog(path: $0, maxBytes: configuration.auditLogMaxBytes) },
+            keyRing: keyRing,
             now: now
         )
         core.wallClock = { $0 + Self.wallBase }
@@ -69,7 +77,10 @@ final class CoreHarness {
     func fromWorker<Body: Encodable>(_ worker: String, _ type: MessageType, _ body: Body, seq: UInt64? = nil) throws -> [Sent] {
         self.seq += 1
         let header = Header(type: type, id: "\(worker)-\(self.seq)", seq: seq ?? self.seq)
-        core.receive(InboundMessage(socket: 0, frames: [Data(worker.utf8)] + codec.frames(header, body)), now: now)
+        core.receive(
+            InboundMessage(socket: 0, frames: [Data(worker.utf8)] + codec.frames(header, body), userID: userIDs[worker]),
+            now: now
+        )
         core.schedule(now: now)
         return try flush()
     }
@@ -82,10 +93,13 @@ final class CoreHarness {
     }
 
     @discardableResult
-    func control<Body: Encodable>(_ type: MessageType, _ body: Body) throws -> [Sent] {
+    func control<Body: Encodable>(_ type: MessageType, _ body: Body, from peer: String = "op") throws -> [Sent] {
         seq += 1
         let header = Header(type: type, id: "op-\(seq)", seq: seq)
-        core.receive(InboundMessage(socket: 2, frames: [Data("op".utf8)] + codec.frames(header, body)), now: now)
+        core.receive(
+            InboundMessage(socket: 2, frames: [Data(peer.utf8)] + codec.frames(header, body), userID: userIDs[peer]),
+            now: now
+        )
         return try flush()
     }
 

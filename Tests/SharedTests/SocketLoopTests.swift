@@ -4,9 +4,11 @@ import Foundation
 import Testing
 
 /// One socket in a ``SocketLoop`` of its own, with what it receives and fails to send as streams.
-private final class Peer: Sendable {
+final class Peer: Sendable {
     let loop: SocketLoop
     let received: AsyncStream<[Data]>
+    /// What it receives with the sender's user id (CURVE servers).
+    let userIDs: AsyncStream<String?>
     let failures: AsyncStream<ZMQError>
     let ticks: AsyncStream<Void>
     let stopping: AsyncStream<Void>
@@ -14,6 +16,7 @@ private final class Peer: Sendable {
     private init(loop: SocketLoop, streams: Streams) {
         self.loop = loop
         received = streams.received.0
+        userIDs = streams.userIDs.0
         failures = streams.failures.0
         ticks = streams.ticks.0
         stopping = streams.stopping.0
@@ -22,6 +25,7 @@ private final class Peer: Sendable {
     /// The streams and their continuations, made before the loop so its handler can feed them.
     private struct Streams {
         let received = AsyncStream.makeStream(of: [Data].self)
+        let userIDs = AsyncStream.makeStream(of: String?.self)
         let failures = AsyncStream.makeStream(of: ZMQError.self)
         let ticks = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let stopping = AsyncStream.makeStream(of: Void.self)
@@ -38,7 +42,7 @@ private final class Peer: Sendable {
         let streams = Streams()
         let (received, failures, ticks, stopping) = (streams.received.1, streams.failures.1, streams.ticks.1, streams.stopping.1)
         return try await SocketLoop.run(name: name, context: context, sockets: [spec], tick: .milliseconds(20)) { _ in
-            Forwarder(received: received, failures: failures, ticks: ticks, stopping: stopping)
+            Forwarder(received: received, userIDs: streams.userIDs.1, failures: failures, ticks: ticks, stopping: stopping)
         } body: { loop in
             try await body(Peer(loop: loop, streams: streams))
         }
@@ -52,24 +56,30 @@ private final class Peer: Sendable {
 
     private final class Forwarder: SocketLoopHandler {
         let received: AsyncStream<[Data]>.Continuation
+        let userIDs: AsyncStream<String?>.Continuation
         let failures: AsyncStream<ZMQError>.Continuation
         let ticks: AsyncStream<Void>.Continuation
         let stopping: AsyncStream<Void>.Continuation
 
         init(
             received: AsyncStream<[Data]>.Continuation,
+            userIDs: AsyncStream<String?>.Continuation,
             failures: AsyncStream<ZMQError>.Continuation,
             ticks: AsyncStream<Void>.Continuation,
             stopping: AsyncStream<Void>.Continuation
         ) {
             self.received = received
+            self.userIDs = userIDs
             self.failures = failures
             self.ticks = ticks
             self.stopping = stopping
         }
 
         func received(_ batch: [InboundMessage], sender: SocketLoop.Sender) {
-            for message in batch where message.socket == 0 { received.yield(message.frames) }
+            for message in batch where message.socket == 0 {
+                received.yield(message.frames)
+                userIDs.yield(message.userID)
+            }
         }
 
         func tick(sender: SocketLoop.Sender) { ticks.yield() }
@@ -80,6 +90,7 @@ private final class Peer: Sendable {
             stopping.yield()
             stopping.finish()
             received.finish()
+            userIDs.finish()
             failures.finish()
         }
     }

@@ -39,7 +39,9 @@ public struct AuthorizedKeys: Sendable, Equatable {
             for file in names where !file.hasPrefix(".") {
                 let path = (folder as NSString).appendingPathComponent(file)
                 if file.hasSuffix(Certificate.secretSuffix) {
-                    problems.append(KeyFileError(.exposed, "\(path): a secret key has no place here; move it away and keep only the public `.key` file"))
+                    problems.append(
+                        KeyFileError(.exposed, "\(path): a secret key has no place here; move it away and keep only the public `.key` file")
+                    )
                     continue
                 }
                 guard file.hasSuffix(Certificate.publicSuffix) else { continue }

@@ -36,12 +36,17 @@ public struct Certificate: Sendable, Equatable {
         }
         if info.st_mode & 0o077 != 0 {
             let mode = String(info.st_mode & 0o777, radix: 8)
-            throw KeyFileError(.exposed, "a secret key must be readable by its owner only, and this file has mode \(mode); run `chmod 600 \(path)`")
-                .about(path)
+            throw KeyFileError(
+                .exposed,
+                "a secret key must be readable by its owner only, and this file has mode \(mode); run `chmod 600 \(path)`"
+            )
+            .about(path)
         }
         let fields = try fields(at: path)
         guard let secret = fields.secretKey else {
-            throw KeyFileError(.malformed, "holds no secret-key: this is a public certificate (give the `\(secretSuffix)` file)").about(path)
+            throw KeyFileError(.malformed, "holds no secret-key: this is a public certificate (give the `\(secretSuffix)` file)").about(
+                path
+            )
         }
         let derived: CurveKey
         do { derived = try secret.derivedPublicKey() } catch {
@@ -85,8 +90,9 @@ public struct Certificate: Sendable, Equatable {
         init(_ text: String) throws(KeyFileError) {
             let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
                 .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-            if lines.count == 1, !lines[0].contains("=") {
-                publicKey = try CurveKey(z85: lines[0])
+            // A bare key: Z85's alphabet has "=" in it, so tell it from a `name = value` line by whether it reads as a key.
+            if lines.count == 1, let key = try? CurveKey(z85: lines[0]) {
+                publicKey = key
                 return
             }
             var section = ""
@@ -111,7 +117,9 @@ public struct Certificate: Sendable, Equatable {
         func certificate(withSecret: Bool) throws(KeyFileError) -> Certificate {
             var publicKey = self.publicKey
             if publicKey == nil, let secretKey {
-                do { publicKey = try secretKey.derivedPublicKey() } catch { throw KeyFileError(.malformed, "secret-key is not a CURVE key") }
+                do { publicKey = try secretKey.derivedPublicKey() } catch {
+                    throw KeyFileError(.malformed, "secret-key is not a CURVE key")
+                }
             }
             guard let publicKey else {
                 throw KeyFileError(.malformed, "no `public-key = \"…\"` line under `curve` (is this a CURVE certificate?)")

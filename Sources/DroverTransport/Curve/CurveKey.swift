@@ -1,5 +1,5 @@
-import Foundation
 import CZeroMQ
+import Foundation
 
 /// A CURVE key (public or secret) as libzmq takes it: 40 characters of Z85 text for 32 bytes.
 public struct CurveKey: Sendable, Hashable, CustomStringConvertible {

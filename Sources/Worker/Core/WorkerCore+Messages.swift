@@ -37,6 +37,7 @@ extension WorkerCore {
 
     private func welcome(_ body: WelcomeBody, now: Int64) {
         registered = true
+        keyRefused = false
         instance = body.instance
         heartbeatMs = body.heartbeatMs
         logger.info("registered", metadata: ["drover.instance": "\(body.instance)", "drover.aborted": "\(body.abort.count)"])
@@ -98,6 +99,16 @@ extension WorkerCore {
             }
         case .staleLease:
             if let leaseID = body.leaseId { stop(leaseID, abort: true, reason: body.message) }
+        case .forbidden:
+            // The coordinator no longer knows this key, and has requeued the leases: their work is no longer ours.
+            if let ref = body.ref { outbox.acknowledge(ref) }
+            guard !keyRefused else { return }
+            keyRefused = true
+            logger.error(
+                "the coordinator refused this worker's key: its public certificate must be in the coordinator's authorized keys, under workers/",
+                metadata: ["drover.message": "\(body.message)"]
+            )
+            for leaseID in running.keys.sorted() { stop(leaseID, abort: true, reason: body.message) }
         default:
             logger.error(
                 "the coordinator refused a message",

@@ -42,6 +42,8 @@ final class WorkerCore {
     var asks: [String: Waiting] = [:]
     /// Recovery requests sent to the coordinator's policy, by item.
     var recoveries: [String: Waiting] = [:]
+    /// The coordinator refused this worker's key (removed from its authorized keys): said once, not per message.
+    var keyRefused = false
     var draining = false
     var drainStarted: Int64 = 0
     /// Set once the worker has said `bye`.

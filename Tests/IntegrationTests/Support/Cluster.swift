@@ -122,8 +122,11 @@ final class Cluster {
         ended.append(worker)
     }
 
+    /// The keys the test's own client connects with, when the coordinator has keys.
+    var clientSecurity: SocketSecurity = .none
+
     var control: ControlClient {
-        ControlClient(endpoint: endpoints.map(\.control) ?? "", timeout: .seconds(10))
+        ControlClient(endpoint: endpoints.map(\.control) ?? "", timeout: .seconds(10), security: clientSecurity)
     }
 
     func submit(_ plan: Plan) async throws {

@@ -1,0 +1,151 @@
+import DroverProtocol
+import DroverTesting
+import DroverTransport
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// CURVE keys through real processes on tcp: `drover keygen`, a coordinator with authorized keys by role, workers and
+/// clients with keys, and the refusals a stranger, an observer and a removed worker meet.
+@Suite(.timeLimit(.minutes(3)))
+struct SecurityTests {
+    /// Runs a `drover` command in the cluster to its end; returns its status and its output (stdout and stderr).
+    private func drover(_ cluster: Cluster, _ name: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let process = try cluster.start(name, arguments)
+        let status = try await process.wait(timeout: .seconds(60))
+        return (status, process.output)
+    }
+
+    @Test func keysAdmitEachRoleToItsSocketsAndARemovedWorkerKeyHandsItsTodoOn() async throws {
+        try await Cluster.with { cluster in
+            let keys = "\(cluster.directory)/keys"
+            let authorized = "\(cluster.directory)/authorized"
+            for (name, role) in [
+                ("coordinator", "coordinator"), ("w1", "worker"), ("w2", "worker"), ("op", "operator"), ("obs", "observer"),
+                ("stranger", "operator"),
+            ] {
+                let made = try await drover(cluster, "keygen-\(name)", ["keygen", name, "--role", role, "--dir", keys])
+                #expect(made.status == 0, "\(made.output)")
+            }
+            for (name, folder) in [("w1", "workers"), ("w2", "workers"), ("op", "operators"), ("obs", "observers")] {
+                try FileManager.default.createDirectory(atPath: "\(authorized)/\(folder)", withIntermediateDirectories: true)
+                try FileManager.default.copyItem(atPath: "\(keys)/\(name).key", toPath: "\(authorized)/\(folder)/\(name).key")
+            }
+            let coordinatorKey = try Certificate.readPublic(at: "\(keys)/coordinator.key").publicKey
+            cluster.clientSecurity = .curveClient(try Certificate.readSecret(at: "\(keys)/op.key_secret"), server: coordinatorKey)
+            let endpoints = try await cluster.startCoordinator(extra: [
+                "--secret-key", "\(keys)/coordinator.key_secret", "--authorized-keys", authorized,
+            ])
+            func keyed(_ name: String) -> [String] {
+                ["--secret-key", "\(keys)/\(name).key_secret", "--coordinator-key", "\(keys)/coordinator.key"]
+            }
+
+            // A TODO that runs until the test lets it finish, on w1.
+            try cluster.startWorker("w1", extra: keyed("w1"))
+            try cluster.startWorker("w3", extra: keyed("stranger"))
+            try await cluster.submit(
+                Plan(
+                    id: "p",
+                    title: "p",
+                    todos: [
+                        Todo(
+                            id: "long",
+                            command: "echo $$ > pid.$DROVER_EPOCH; while [ ! -f go ]; do sleep 0.05; done; echo $DROVER_EPOCH >> who"
+                        )
+                    ]
+                )
+            )
+            try await cluster.waitForStatus("long to run on w1") { status in
+                status.todos.contains { $0.id == "long" && $0.state == .running && $0.worker == "w1" }
+            }
+
+            // An observer reads, and may not change anything.
+            let controlFlags = ["--control", endpoints.control, "--events", endpoints.events]
+            let watching = try await drover(cluster, "obs-status", ["status", "--json"] + controlFlags + keyed("obs"))
+            #expect(watching.status == 0 && watching.output.contains("\"long\""), "\(watching.output)")
+            try "id: q\ntodos:\n  - id: x\n    command: 'true'\n".write(
+                toFile: "\(cluster.directory)/q.yaml",
+                atomically: true,
+                encoding: .utf8
+            )
+            let submitting = try await drover(cluster, "obs-submit", ["plan", "submit", "q.yaml"] + controlFlags + keyed("obs"))
+            #expect(submitting.status != 0)
+            #expect(submitting.output.contains("forbidden") && submitting.output.contains("observer"), "\(submitting.output)")
+
+            // A key the coordinator does not know gets nothing, and is told what to check.
+            let stranger = try await drover(cluster, "stranger-status", ["status"] + controlFlags + keyed("stranger"))
+            #expect(stranger.status != 0)
+            #expect(stranger.output.contains("refused this client's key"), "\(stranger.output)")
+            // No keys at all: nothing either.
+            let bare = try await drover(cluster, "bare-status", ["status"] + controlFlags)
+            #expect(bare.status != 0)
+
+            // w1's key is removed while it runs the TODO: w1 is dropped, and the TODO finishes on w2.
+            try cluster.startWorker("w2", extra: keyed("w2"))
+            try await cluster.waitForStatus("w2 to register") { $0.workers.contains { $0.id == "w2" } }
+            try FileManager.default.removeItem(atPath: "\(authorized)/workers/w1.key")
+            try await cluster.waitForStatus("long to move to w2") { status in
+                status.todos.contains { $0.id == "long" && $0.worker == "w2" } && !status.workers.contains { $0.id == "w1" }
+            }
+            // w1 hears of it at its next message, and stops its command: its lease is not its own any more.
+            let firstPID = try #require(await pid(in: "\(cluster.directory)/pid.1"))
+            _ = try await cluster.workers["w1"]?.waitForLine(containing: "refused this worker's key")
+            #expect(await eventually(within: .seconds(20)) { isGone(firstPID) }, "w1 stopped the TODO's command")
+            #expect(FileManager.default.createFile(atPath: "\(cluster.directory)/go", contents: Data()))
+            let done = try await cluster.waitForPlan("p")
+            // Only the second lease's command finished: w1, refused, stopped its own.
+            #expect(cluster.lines(of: "who") == ["2"])
+            #expect(!done.workers.contains { $0.id == "w3" }, "the stranger never registered")
+            let lost = try cluster.events().filter { $0.type == .workerLost }
+            #expect(lost.contains { $0.data["reason"]?.stringValue?.contains("was removed from the authorized keys") == true })
+
+            // The refusals are counted by socket and reason.
+            let dashboard = try #require(cluster.dashboard)
+            let url = try #require(URL(string: dashboard + "metrics"))
+            let metrics = String(decoding: try await URLSession.shared.data(from: url).0, as: UTF8.self)
+            #expect(metrics.contains(#"drover_auth_refused_total{socket="work",reason="unknown_key"}"#), "\(metrics)")
+            #expect(metrics.contains(#"drover_auth_refused_total{socket="control",reason="unknown_key"}"#))
+        }
+    }
+
+    @Test func listeningBeyondLoopbackWithoutKeysIsRefusedUnlessInsecure() async throws {
+        try await Cluster.with { cluster in
+            let arguments = [
+                "coordinator", "--work", "tcp://0.0.0.0:*", "--events", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
+                "--state-dir", cluster.stateDir, "--http", "none",
+            ]
+            let refused = try cluster.start("refused", arguments)
+            #expect(try await refused.wait(timeout: .seconds(30)) != 0)
+            #expect(
+                refused.output.contains("refusing to listen on tcp://0.0.0.0:*") && refused.output.contains("drover keygen"),
+                "\(refused.output)"
+            )
+            #expect(refused.output.contains("--insecure"))
+
+            let insecure = try cluster.start("insecure", arguments + ["--insecure"])
+            _ = try await insecure.waitForLine(containing: "listening ")
+            #expect(insecure.output.contains("without keys on addresses other machines can reach"))
+        }
+    }
+
+    @Test func aKeyFileOthersCanReadStopsTheStartNamingTheFile() async throws {
+        try await Cluster.with { cluster in
+            let keys = "\(cluster.directory)/keys"
+            _ = try await drover(cluster, "keygen", ["keygen", "w1", "--role", "worker", "--dir", keys])
+            _ = try await drover(cluster, "keygen-c", ["keygen", "coordinator", "--role", "coordinator", "--dir", keys])
+            chmod("\(keys)/w1.key_secret", 0o640)
+            let worker = try await drover(
+                cluster,
+                "worker",
+                ["worker", "--id", "w1", "--secret-key", "\(keys)/w1.key_secret", "--coordinator-key", "\(keys)/coordinator.key"]
+            )
+            #expect(worker.status != 0)
+            #expect(worker.output.contains("\(keys)/w1.key_secret") && worker.output.contains("chmod 600"), "\(worker.output)")
+            let half = try await drover(cluster, "half", ["status", "--secret-key", "\(keys)/coordinator.key_secret"])
+            #expect(half.status != 0 && half.output.contains("--coordinator-key"), "\(half.output)")
+        }
+    }
+}

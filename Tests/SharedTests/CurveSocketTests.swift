@@ -1,0 +1,113 @@
+import DroverTesting
+import DroverTransport
+import Foundation
+import Synchronization
+import Testing
+
+/// CURVE server sockets with the ZAP handler, over real tcp: who gets in, and what their messages carry.
+@Suite(.timeLimit(.minutes(1))) struct CurveSocketTests {
+    @Test func anAdmittedKeysMessagesCarryItsUserIDAndAnUnknownKeyNeverGetsIn() async throws {
+        let server = try CurveKey.pair()
+        let known = try CurveKey.pair()
+        let unknown = try CurveKey.pair()
+        let asked = Mutex<[ZAPRequest]>([])
+        let context = try ZMQContext()
+        try await ZAPService.run(context: context) { request in
+            asked.withLock { $0.append(request) }
+            return request.clientKey == known.publicKey ? .admit(userID: "user-\(request.domain)") : .refuse(reason: "unknown key")
+        } body: {
+            try await Peer.with(
+                SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0, security: .curveServer(server, domain: "work")),
+                context: context,
+                name: "curve-server"
+            ) { router in
+                // The unknown key first: had it got in, its message would be the first to arrive.
+                try await Peer.with(
+                    SocketSpec(
+                        .dealer,
+                        connect: [router.endpoint],
+                        lingerMilliseconds: 0,
+                        security: .curveClient(unknown, server: server.publicKey)
+                    ),
+                    context: context,
+                    name: "stranger"
+                ) { stranger in
+                    stranger.send(["let me in"])
+                    #expect(await eventually(within: .seconds(10)) { asked.withLock { $0.contains { $0.clientKey == unknown.publicKey } } })
+                }
+                try await Peer.with(
+                    SocketSpec(
+                        .dealer,
+                        connect: [router.endpoint],
+                        lingerMilliseconds: 0,
+                        security: .curveClient(known, server: server.publicKey)
+                    ),
+                    context: context,
+                    name: "friend"
+                ) { friend in
+                    friend.send(["hello"])
+                    let frames = try #require(await next(router.received, within: .seconds(10)))
+                    #expect(String(decoding: frames.last!, as: UTF8.self) == "hello")
+                    #expect(await next(router.userIDs, within: .seconds(1)) == "user-work")
+                }
+            }
+        }
+        let requests = asked.withLock { $0 }
+        #expect(requests.allSatisfy { $0.domain == "work" && $0.mechanism == "CURVE" && $0.address == "127.0.0.1" })
+    }
+
+    /// Without a ZAP handler a CURVE server admits nobody (libzmq's default would admit everybody).
+    @Test func aServerWithNoHandlerAdmitsNobody() async throws {
+        let server = try CurveKey.pair()
+        let context = try ZMQContext()
+        try await Peer.with(
+            SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0, security: .curveServer(server, domain: "work")),
+            context: context,
+            name: "curve-server"
+        ) { router in
+            try await Peer.with(
+                SocketSpec(
+                    .dealer,
+                    connect: [router.endpoint],
+                    lingerMilliseconds: 0,
+                    security: .curveClient(try CurveKey.pair(), server: server.publicKey)
+                ),
+                context: context,
+                name: "client"
+            ) { client in
+                client.send(["hello"])
+                #expect(await next(router.received, within: .seconds(2)) == nil)
+            }
+        }
+    }
+
+    /// A client that has the wrong idea of the server's key cannot talk to it.
+    @Test func aClientWithTheWrongServerKeyIsNotHeard() async throws {
+        let server = try CurveKey.pair()
+        let client = try CurveKey.pair()
+        let context = try ZMQContext()
+        try await ZAPService.run(context: context) { _ in
+            .admit(userID: "anyone")
+        } body: {
+            try await Peer.with(
+                SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0, security: .curveServer(server, domain: "control")),
+                context: context,
+                name: "curve-server"
+            ) { router in
+                try await Peer.with(
+                    SocketSpec(
+                        .dealer,
+                        connect: [router.endpoint],
+                        lingerMilliseconds: 0,
+                        security: .curveClient(client, server: try CurveKey.pair().publicKey)
+                    ),
+                    context: context,
+                    name: "client"
+                ) { peer in
+                    peer.send(["hello"])
+                    #expect(await next(router.received, within: .seconds(2)) == nil)
+                }
+            }
+        }
+    }
+}
