@@ -4,8 +4,9 @@ import DroverTesting
 import Foundation
 import Testing
 
-/// A coordinator and workers on separate network hosts (Linux network namespaces joined by veth pairs), with a
-/// real partition: the link of one host goes down mid-TODO and comes back later.
+/// A coordinator and workers on separate network hosts (Linux network namespaces joined by veth pairs), with CURVE
+/// keys on every socket, and a real partition: the link of one host goes down mid-TODO and comes back later. A third
+/// host has a key the coordinator does not know, and an observer's key.
 @Suite(.serialized, .timeLimit(.minutes(3)), .enabled(if: NetworkHosts.available, "needs root and iproute2 for network namespaces"))
 struct MultiHostTests {
     @Test func partitionedHostLosesItsTodoToAnotherHostAndIsFencedWhenItComesBack() async throws {
@@ -16,12 +17,34 @@ struct MultiHostTests {
             var processes: [TestProcess] = []
             defer { for process in processes { process.signal(SIGKILL) } }
 
-            let addresses = try await hosts.build(hosts: ["a", "b"])
+            // Keys: the coordinator's, one per worker host, an operator's and an observer's; host c's is unknown.
+            let keys = "\(directory)/keys"
+            for (name, role) in [
+                ("coordinator", "coordinator"), ("host-a", "worker"), ("host-b", "worker"), ("host-c", "worker"), ("op", "operator"),
+                ("obs", "observer"),
+            ] {
+                let keygen = try TestProcess(
+                    name: "keygen",
+                    arguments: ["keygen", name, "--role", role, "--dir", keys],
+                    directory: directory
+                )
+                #expect(try await keygen.wait(timeout: .seconds(20)) == 0, "\(keygen.output)")
+            }
+            for (name, folder) in [("host-a", "workers"), ("host-b", "workers"), ("op", "operators"), ("obs", "observers")] {
+                try FileManager.default.createDirectory(atPath: "\(directory)/authorized/\(folder)", withIntermediateDirectories: true)
+                try FileManager.default.copyItem(atPath: "\(keys)/\(name).key", toPath: "\(directory)/authorized/\(folder)/\(name).key")
+            }
+            func keyed(_ name: String) -> [String] {
+                ["--secret-key", "\(keys)/\(name).key_secret", "--coordinator-key", "\(keys)/coordinator.key"]
+            }
+
+            let addresses = try await hosts.build(hosts: ["a", "b", "c"])
             let coordinator = try TestProcess(
                 name: "coordinator",
                 arguments: [
-                    "coordinator", "--work", "tcp://0.0.0.0:7100", "--events", "tcp://127.0.0.1:7101", "--control",
-                    "tcp://127.0.0.1:7102", "--state-dir", "\(directory)/state", "--log-level", "warning",
+                    "coordinator", "--work", "tcp://0.0.0.0:7100", "--events", "tcp://0.0.0.0:7101", "--control",
+                    "tcp://0.0.0.0:7102", "--state-dir", "\(directory)/state", "--log-level", "warning",
+                    "--secret-key", "\(keys)/coordinator.key_secret", "--authorized-keys", "\(directory)/authorized",
                 ],
                 directory: directory,
                 launcher: hosts.inside("coord", [])
@@ -35,7 +58,7 @@ struct MultiHostTests {
                     arguments: [
                         "worker", "--id", "host-\(host)", "--coordinator", "tcp://\(addresses[host]!):7100", "--workdir", directory,
                         "--log-level", "info",
-                    ],
+                    ] + keyed("host-\(host)"),
                     directory: directory,
                     launcher: hosts.inside(host, [])
                 )
@@ -47,7 +70,7 @@ struct MultiHostTests {
             func status() async throws -> StatusBody {
                 let query = try TestProcess(
                     name: "status",
-                    arguments: ["status", "--control", "tcp://127.0.0.1:7102", "--json"],
+                    arguments: ["status", "--control", "tcp://127.0.0.1:7102", "--json"] + keyed("op"),
                     directory: directory,
                     launcher: hosts.inside("coord", [])
                 )
@@ -77,15 +100,35 @@ struct MultiHostTests {
             try plan.write(toFile: "\(directory)/plan.yaml", atomically: true, encoding: .utf8)
             let submit = try TestProcess(
                 name: "submit",
-                arguments: ["plan", "submit", "plan.yaml", "--control", "tcp://127.0.0.1:7102"],
+                arguments: ["plan", "submit", "plan.yaml", "--control", "tcp://127.0.0.1:7102"] + keyed("op"),
                 directory: directory,
                 launcher: hosts.inside("coord", [])
             )
             #expect(try await submit.wait(timeout: .seconds(20)) == 0, "\(submit.output)")
             _ = try await waitFor("long to run on host-a") { $0.todos.first?.state == .running && $0.todos.first?.worker == "host-a" }
 
+            // Host c, over the network: its worker's key is unknown, so it never registers; an observer's key there
+            // reads the status but may not submit.
+            let stranger = try startWorker("c")
+            func fromHostC(_ name: String, _ arguments: [String]) async throws -> (Int32, String) {
+                let command = try TestProcess(
+                    name: name,
+                    arguments: arguments + ["--control", "tcp://\(addresses["c"]!):7102"],
+                    directory: directory,
+                    launcher: hosts.inside("c", [])
+                )
+                return (try await command.wait(timeout: .seconds(30)), command.output)
+            }
+            let observed = try await fromHostC("observe", ["status", "--json"] + keyed("obs"))
+            #expect(observed.0 == 0 && observed.1.contains("\"host-a\""), "\(observed.1)")
+            let refused = try await fromHostC("observer-submit", ["plan", "submit", "plan.yaml"] + keyed("obs"))
+            #expect(refused.0 != 0 && refused.1.contains("forbidden"), "\(refused.1)")
+            let unknown = try await fromHostC("stranger-status", ["status"] + keyed("host-c"))
+            #expect(unknown.0 != 0 && unknown.1.contains("refused this client's key"), "\(unknown.1)")
+
             _ = try startWorker("b")
             _ = try await waitFor("host-b to register") { $0.workers.count == 2 }
+            #expect(!stranger.output.contains("registered"), "host-c's unknown key never got in")
             try await hosts.setLink(of: "a", up: false)
             let moved = try await waitFor("long to be done on host-b") { $0.plans.first?.state == .done }
             #expect(moved.todos.first?.epoch == 2)
