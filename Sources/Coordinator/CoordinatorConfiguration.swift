@@ -1,5 +1,6 @@
 public import DroverProtocol
 public import DroverTransport
+import Foundation
 
 /// How a coordinator runs. Every field has a default that suits one machine.
 public struct CoordinatorConfiguration: Sendable {
@@ -38,6 +39,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var keys: CoordinatorKeys?
     /// Binds a non-loopback tcp address without keys anyway (`--insecure`); refused otherwise.
     public var insecure: Bool
+    /// What takes secrets out of every message a worker sends, before it is read, stored, logged or published (a
+    /// worker takes them out first; this catches what it did not know).
+    public var redactor: Redactor
 
     /// Six hours: a usage limit's window, so a limit hit in it is waited for, a weekly one is not.
     public static let defaultMaxPark = Duration.seconds(6 * 3600)
@@ -58,8 +62,10 @@ public struct CoordinatorConfiguration: Sendable {
         auditLogMaxBytes: Int = 10 << 20,
         maxPark: Duration = CoordinatorConfiguration.defaultMaxPark,
         keys: CoordinatorKeys? = nil,
-        insecure: Bool = false
+        insecure: Bool = false,
+        redactor: Redactor = Redactor(knownSecrets: Redactor.secrets(in: ProcessInfo.processInfo.environment))
     ) {
+        self.redactor = redactor
         self.maxPark = maxPark
         self.keys = keys
         self.insecure = insecure

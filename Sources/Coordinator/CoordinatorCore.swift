@@ -146,7 +146,10 @@ final class CoordinatorCore {
             role = holder.role
         }
         switch message.socket {
-        case Socket.work: receiveWork(message.frames, now: now)
+        case Socket.work:
+            var frames = message.frames
+            if frames.count == 3 { frames[2] = configuration.redactor.redact(frames[2]) }
+            receiveWork(frames, now: now)
         case Socket.control: receiveControl(message.frames, role: role, now: now)
         default: break
         }

@@ -1,3 +1,4 @@
+public import DroverProtocol
 public import DroverTransport
 import Foundation
 
@@ -25,6 +26,9 @@ public struct WorkerConfiguration: Sendable {
     public var checkpointInterval: Duration?
     /// The worker's CURVE keys and the coordinator's public key, when the coordinator has keys.
     public var security: SocketSecurity
+    /// What takes secrets out of every message the worker sends: formats, and the values of its secret environment
+    /// variables (`--secret-env`).
+    public var redactor: Redactor
 
     public init(
         id: String,
@@ -37,8 +41,10 @@ public struct WorkerConfiguration: Sendable {
         resendInterval: Duration = .seconds(1),
         heartbeatInterval: Duration = .milliseconds(500),
         checkpointInterval: Duration? = .seconds(30),
-        security: SocketSecurity = .none
+        security: SocketSecurity = .none,
+        redactor: Redactor = Redactor(knownSecrets: Redactor.secrets(in: ProcessInfo.processInfo.environment))
     ) {
+        self.redactor = redactor
         self.checkpointInterval = checkpointInterval
         self.security = security
         self.id = id

@@ -42,6 +42,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "The audit log of decisions, JSONL rotated at 10 MiB (default: STATE_DIR/audit.jsonl; 'none' keeps none).")
     var auditLog: String?
     @OptionGroup(title: "Keys") var keyOptions: CoordinatorKeyOptions
+    @OptionGroup(title: "Secrets") var secrets: RedactionOptions
     @OptionGroup var logging: LoggingOptions
 
     /// `--recovery-limit` values over the defaults.
@@ -102,7 +103,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
             auditLogPath: auditLog == "none" ? nil : auditLog ?? "\(stateDir)/audit.jsonl",
             maxPark: .milliseconds(Int64(maxPark * 1000)),
             keys: keys,
-            insecure: keyOptions.insecure
+            insecure: keyOptions.insecure,
+            redactor: secrets.redactor
         )
         let application = CoordinatorApplication(
             configuration: configuration,

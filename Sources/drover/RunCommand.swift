@@ -43,6 +43,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup(title: "Agent") var agent: AgentOptions
     @OptionGroup(title: "Advisor") var advisor: AdvisorOptions
     @OptionGroup(title: "Spend") var spend: PriceOptions
+    @OptionGroup(title: "Secrets") var secrets: RedactionOptions
 
     func validate() throws {
         guard maxPark >= 0, maxPark.isFinite else {
@@ -154,7 +155,8 @@ struct RunCommand: AsyncParsableCommand {
             advisor: advisor.policy,
             prices: try spend.table,
             planCostCap: spend.planCostCap,
-            maxPark: .milliseconds(Int64(maxPark * 1000))
+            maxPark: .milliseconds(Int64(maxPark * 1000)),
+            redactor: secrets.redactor
         )
     }
 }
@@ -179,6 +181,8 @@ struct LocalCluster {
     var planCostCap: Double?
     /// How long a usage limit may park a TODO (``CoordinatorConfiguration/maxPark``).
     var maxPark = CoordinatorConfiguration.defaultMaxPark
+    /// What takes secrets out of what the workers send (``WorkerConfiguration/redactor``).
+    var redactor = Redactor(knownSecrets: Redactor.secrets(in: ProcessInfo.processInfo.environment))
 
     /// The endpoints of the coordinator, ipc sockets in the state directory.
     var endpoints: Endpoints { Endpoints.ipc(in: stateDir) }
@@ -222,7 +226,8 @@ struct LocalCluster {
                 prices: prices,
                 planCostCap: planCostCap,
                 auditLogPath: "\(stateDir)/audit.jsonl",
-                maxPark: maxPark
+                maxPark: maxPark,
+                redactor: redactor
             ),
             stateDirectory: stateDir,
             http: http,
@@ -238,7 +243,8 @@ struct LocalCluster {
                 coordinator: endpoints.work,
                 workdir: workdir,
                 drainTimeout: .seconds(5),
-                checkpointInterval: checkpointInterval
+                checkpointInterval: checkpointInterval,
+                redactor: redactor
             )
             services.append(.init(service: WorkerService(configuration: configuration, agent: agent, logger: logger)))
         }

@@ -21,6 +21,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "On SIGTERM, seconds running TODOs may finish before they are handed back.") var drainTimeout: Double = 30
     @OptionGroup(title: "Agent") var agent: AgentOptions
     @OptionGroup(title: "Keys") var keys: ClientKeyOptions
+    @OptionGroup(title: "Secrets") var secrets: RedactionOptions
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
@@ -48,7 +49,8 @@ struct WorkerCommand: AsyncParsableCommand {
             workdir: workdir,
             drainTimeout: .milliseconds(Int64(drainTimeout * 1000)),
             checkpointInterval: agent.checkpointsDuringTurns,
-            security: try keys.security()
+            security: try keys.security(),
+            redactor: secrets.redactor
         )
         let group = ServiceGroup(
             services: [WorkerService(configuration: configuration, agent: try agent.session(), logger: logger)],

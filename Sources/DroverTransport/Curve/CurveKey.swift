@@ -2,7 +2,7 @@ import CZeroMQ
 import Foundation
 
 /// A CURVE key (public or secret) as libzmq takes it: 40 characters of Z85 text for 32 bytes.
-public struct CurveKey: Sendable, Hashable, CustomStringConvertible {
+public struct CurveKey: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The Z85 text.
     public let z85: String
 
@@ -43,8 +43,10 @@ public struct CurveKey: Sendable, Hashable, CustomStringConvertible {
     /// A short name for logs and metrics: the first 12 characters. Only ever shown for public keys.
     public var fingerprint: String { String(z85.prefix(12)) }
 
-    /// The fingerprint, so that a key printed by mistake never shows whole.
+    /// The fingerprint, so that a key printed by mistake (a secret one in a debug log) never shows whole.
     public var description: String { fingerprint }
+    public var debugDescription: String { "CurveKey(\(fingerprint)…)" }
+    public var customMirror: Mirror { Mirror(self, children: ["fingerprint": fingerprint]) }
 }
 
 /// A public key with its secret key: what a CURVE server or client needs of its own.

@@ -96,15 +96,21 @@ final class WorkerCore {
 
     /// Sends once (best effort, or answered by whatever comes next).
     func send<Body: Encodable>(_ type: MessageType, _ body: Body) {
-        effect(.send(codec.frames(header(type), body)))
+        effect(.send(redacted(codec.frames(header(type), body))))
     }
 
     /// Sends, and keeps the message in the outbox until the coordinator answers it.
     func sendKept<Body: Encodable>(_ type: MessageType, _ body: Body, lease: LeaseRef, now: Int64) {
         let header = self.header(type)
-        let frames = codec.frames(header, body)
+        let frames = redacted(codec.frames(header, body))
         outbox.add(id: header.id, lease: lease, frames: frames, now: now)
         effect(.send(frames))
+    }
+
+    /// `[header][body]` with the body's secrets taken out: nothing the worker sends carries one.
+    private func redacted(_ frames: [Data]) -> [Data] {
+        guard frames.count == 2 else { return frames }
+        return [frames[0], configuration.redactor.redact(frames[1])]
     }
 
     /// The leases this worker holds: running, or finished with a report not yet acknowledged.
