@@ -11,7 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
         discussion: "Build in release mode first (swift build -c release); it starts .build/release/drover beside itself."
     )
 
-    @Option(help: "Which benchmarks: throughput, heartbeats, failover, codex, fanout, merges, or all; several with commas.")
+    @Option(help: "Which benchmarks: throughput, heartbeats, failover, codex, fanout, merges, curve, or all; several with commas.")
     var only: String = "all"
     @Option(help: "TODOs per throughput run with 8 and 64 workers.") var todos = 20_000
     @Option(help: "Seconds to measure heartbeat ingest.") var seconds = 5.0
@@ -31,12 +31,12 @@ struct BenchCommand: AsyncParsableCommand {
         return names.contains("all") ? Self.benchmarks : names
     }
 
-    static let benchmarks: Set<String> = ["throughput", "heartbeats", "failover", "codex", "fanout", "merges"]
+    static let benchmarks: Set<String> = ["throughput", "heartbeats", "failover", "codex", "fanout", "merges", "curve"]
 
     func validate() throws {
         guard !chosen.isEmpty, chosen.isSubset(of: Self.benchmarks) else {
             throw ValidationError(
-                "--only must be throughput, heartbeats, failover, codex, fanout, merges or all (or a comma-separated list)"
+                "--only must be throughput, heartbeats, failover, codex, fanout, merges, curve or all (or a comma-separated list)"
             )
         }
         guard todos > 0, seconds > 0, referenceRuns > 0 else {
@@ -82,6 +82,10 @@ struct BenchCommand: AsyncParsableCommand {
             progress("the merge queue: a plan of 50 TODOs merged one at a time into its integration branch, 4 workers")
             results["merges"] = .object(try await MergeBenchmark.run(todos: 50, workers: 4))
         }
+        if chosen.contains("curve") {
+            progress("CURVE's cost: throughput (8 workers, \(todos) TODOs) and heartbeat ingest (1000 workers), with keys and without")
+            results["curve"] = .object(try await curveCost(todos: todos, seconds: seconds))
+        }
         if chosen.contains("codex") {
             if let codex = CodexConfiguration.findExecutable() {
                 progress("codex sessions against the scripted model")
@@ -103,6 +107,26 @@ struct BenchCommand: AsyncParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         print(String(decoding: try encoder.encode(results), as: UTF8.self))
+    }
+
+    /// The same runs with and without keys, one after the other, and the ratios.
+    private func curveCost(todos: Int, seconds: Double) async throws -> [String: JSONValue] {
+        let keys = try BenchKeys()
+        defer { keys.remove() }
+        let plain = try await throughput(workers: 8, slots: 16, todos: todos)
+        let keyed = try await throughput(workers: 8, slots: 16, todos: todos, keys: keys)
+        let plainBeats = try await heartbeatIngest(workers: 1000, seconds: seconds)
+        let keyedBeats = try await heartbeatIngest(workers: 1000, seconds: seconds, keys: keys)
+        func ratio(_ keyed: [String: JSONValue], _ plain: [String: JSONValue], _ field: String) -> JSONValue {
+            guard case .double(let with)? = keyed[field], case .double(let without)? = plain[field], without > 0 else { return .null }
+            return .double((with / without * 100).rounded() / 100)
+        }
+        return [
+            "throughput_without_keys": .object(plain), "throughput_with_keys": .object(keyed),
+            "heartbeats_without_keys": .object(plainBeats), "heartbeats_with_keys": .object(keyedBeats),
+            "throughput_ratio": ratio(keyed, plain, "todos_per_second_after_submit"),
+            "heartbeat_ratio": ratio(keyedBeats, plainBeats, "messages_per_second"),
+        ]
     }
 
     private func progress(_ text: String) {

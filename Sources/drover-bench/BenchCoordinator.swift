@@ -53,10 +53,15 @@ struct BenchCoordinator {
     }
 
     /// Runs `body` with a fresh coordinator, and stops it and removes its directory afterwards, also on errors.
-    static func with<T>(_ body: (BenchCoordinator) async throws -> T) async throws -> T {
-        var coordinator = try await start()
+    /// - Parameter keys: CURVE keys for every socket, or none.
+    static func with<T>(keys: BenchKeys? = nil, _ body: (BenchCoordinator) async throws -> T) async throws -> T {
+        var coordinator = try await start(extra: keys?.coordinatorArguments ?? [])
         do {
-            let result = try await ControlClient.withConnection(endpoint: coordinator.endpoints.control, timeout: .seconds(30)) { client in
+            let result = try await ControlClient.withConnection(
+                endpoint: coordinator.endpoints.control,
+                timeout: .seconds(30),
+                security: keys?.operatorSecurity ?? .none
+            ) { client in
                 coordinator.control = client
                 return try await body(coordinator)
             }

@@ -7,13 +7,23 @@ import Synchronization
 import Worker
 
 /// (a) End-to-end throughput: no-op TODOs through a real coordinator to simulated workers, state durable in SQLite.
-func throughput(workers: Int, slots: Int, todos: Int) async throws -> [String: JSONValue] {
-    try await BenchCoordinator.with { coordinator in try await throughput(on: coordinator, workers: workers, slots: slots, todos: todos) }
+/// - Parameter keys: CURVE keys on every socket (the coordinator's, the workers', the operator's), or none.
+func throughput(workers: Int, slots: Int, todos: Int, keys: BenchKeys? = nil) async throws -> [String: JSONValue] {
+    try await BenchCoordinator.with(keys: keys) { coordinator in
+        try await throughput(on: coordinator, workers: workers, slots: slots, todos: todos, keys: keys)
+    }
 }
 
-private func throughput(on coordinator: BenchCoordinator, workers: Int, slots: Int, todos: Int) async throws -> [String: JSONValue] {
+private func throughput(on coordinator: BenchCoordinator, workers: Int, slots: Int, todos: Int, keys: BenchKeys?) async throws
+    -> [String: JSONValue]
+{
     let counters = SimulationCounters()
-    let (ids, sockets) = SimulatedWorkers.sockets(count: workers, endpoint: coordinator.endpoints.work, prefix: "sim")
+    let (ids, sockets) = SimulatedWorkers.sockets(
+        count: workers,
+        endpoint: coordinator.endpoints.work,
+        prefix: "sim",
+        security: keys?.workerSecurity ?? .none
+    )
     return try await SocketLoop.run(
         name: "bench-workers",
         context: try ZMQContext(maxSockets: 4096),
@@ -58,16 +68,26 @@ private func throughput(on coordinator: BenchCoordinator, workers: Int, slots: I
 }
 
 /// (b) Heartbeat ingest: how many messages a second the coordinator absorbs from many workers, and its CPU.
-func heartbeatIngest(workers: Int, seconds: Double) async throws -> [String: JSONValue] {
-    try await BenchCoordinator.with { coordinator in try await heartbeatIngest(on: coordinator, workers: workers, seconds: seconds) }
+func heartbeatIngest(workers: Int, seconds: Double, keys: BenchKeys? = nil) async throws -> [String: JSONValue] {
+    try await BenchCoordinator.with(keys: keys) { coordinator in
+        try await heartbeatIngest(on: coordinator, workers: workers, seconds: seconds, keys: keys)
+    }
 }
 
-private func heartbeatIngest(on coordinator: BenchCoordinator, workers: Int, seconds: Double) async throws -> [String: JSONValue] {
+private func heartbeatIngest(on coordinator: BenchCoordinator, workers: Int, seconds: Double, keys: BenchKeys?) async throws
+    -> [String: JSONValue]
+{
     let counters = SimulationCounters()
     // Queues of libzmq's (and pyzmq's) default depth, as the reference's senders have. With the 100,000-message
     // queues of a real worker's socket the flood's backlog had no bound, and the coordinator dropped workers during
     // the run more often (see `workers_dropped`).
-    let (ids, sockets) = SimulatedWorkers.sockets(count: workers, endpoint: coordinator.endpoints.work, prefix: "hb", highWaterMark: 1000)
+    let (ids, sockets) = SimulatedWorkers.sockets(
+        count: workers,
+        endpoint: coordinator.endpoints.work,
+        prefix: "hb",
+        highWaterMark: 1000,
+        security: keys?.workerSecurity ?? .none
+    )
     return try await SocketLoop.run(
         name: "bench-heartbeats",
         context: try ZMQContext(maxSockets: Int32(workers + 64)),

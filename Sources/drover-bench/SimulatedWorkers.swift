@@ -43,12 +43,26 @@ final class SimulatedWorkers: SocketLoopHandler {
     }
 
     /// - Parameter highWaterMark: messages a worker queues before sends fail (libzmq's own default is 1,000).
-    static func sockets(count: Int, endpoint: String, prefix: String, highWaterMark: Int32 = 100_000) -> ([String], [SocketSpec]) {
+    /// - Parameter security: the workers' CURVE keys (all share one), or none.
+    static func sockets(
+        count: Int,
+        endpoint: String,
+        prefix: String,
+        highWaterMark: Int32 = 100_000,
+        security: SocketSecurity = .none
+    ) -> ([String], [SocketSpec]) {
         let ids = (0..<count).map { "\(prefix)-\($0)" }
         return (
             ids,
             ids.map {
-                SocketSpec(.dealer, connect: [endpoint], routingID: $0, highWaterMark: highWaterMark, lingerMilliseconds: 0)
+                SocketSpec(
+                    .dealer,
+                    connect: [endpoint],
+                    routingID: $0,
+                    highWaterMark: highWaterMark,
+                    lingerMilliseconds: 0,
+                    security: security
+                )
             }
         )
     }
