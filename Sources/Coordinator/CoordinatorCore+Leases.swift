@@ -72,6 +72,7 @@ extension CoordinatorCore {
             usage: body.usage,
             costUSD: cost
         )
+        todos.keepThread(key, body.threadId)
         var data: [String: JSONValue] = [
             "outcome": .string(body.outcome.rawValue), "epoch": .int(body.epoch), "duration_ms": .int(body.durationMs),
             "summary": .string(body.summary),
@@ -79,6 +80,7 @@ extension CoordinatorCore {
         if let exitCode = body.exitCode { data["exit_code"] = .int(Int64(exitCode)) }
         if let tokens = body.tokens { data["tokens"] = .int(tokens) }
         if let cost { data["cost_usd"] = .double(cost) }
+        if let thread = body.threadId { data["thread_id"] = .string(thread) }
         defer { if cost != nil { checkCostCap(key.plan) } }
         mergeReported(body, key: key, worker: worker)
         switch body.outcome {

@@ -77,7 +77,7 @@ public struct HeartbeatBody: Codable, Sendable, Equatable {
 public struct TaskSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget, risk, permissions, repository, branch, base,
-            context, output, dependencies, merge, handover, model, modelBaseURL = "model_base_url"
+            context, output, dependencies, merge, handover, model, modelBaseURL = "model_base_url", resumeThread = "resume_thread"
     }
 
     public var title: String
@@ -117,6 +117,10 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     public var model: String?
     /// A Responses API base URL for ``model``, when not the worker's own.
     public var modelBaseURL: String?
+    /// For a TODO paused or parked before: the codex thread its last session stored beside its checkpoint
+    /// (``ReportBody/threadId``). The new session, on any worker, fetches it and goes on on that thread; when it
+    /// cannot, it starts a new one told what happened (``handover``).
+    public var resumeThread: String?
 
     public init(
         title: String,
@@ -322,7 +326,7 @@ public struct CheckResult: Codable, Sendable, Equatable {
 public struct ReportBody: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case leaseId = "lease_id", epoch, outcome, exitCode = "exit_code", summary, outputTail = "output_tail", durationMs = "duration_ms",
-            checks, tokens, files, diffStat = "diff_stat", usage, output, merge, model, resumeAt = "resume_at"
+            checks, tokens, files, diffStat = "diff_stat", usage, output, merge, model, resumeAt = "resume_at", threadId = "thread_id"
     }
 
     public var leaseId: String
@@ -350,6 +354,9 @@ public struct ReportBody: Codable, Sendable, Equatable {
     public var model: String?
     /// For outcome `parked` (and only then): when the limit resets and the work may go on, epoch milliseconds.
     public var resumeAt: Int64?
+    /// The codex thread the session stored beside its checkpoint (ref `refs/drover/threads/<plan>/<todo>`), for a
+    /// `paused` or `parked` session: the TODO's next session resumes it (``TaskSpec/resumeThread``).
+    public var threadId: String?
 
     public init(
         leaseId: String,
@@ -367,8 +374,10 @@ public struct ReportBody: Codable, Sendable, Equatable {
         output: String? = nil,
         merge: MergeResult? = nil,
         model: String? = nil,
-        resumeAt: Int64? = nil
+        resumeAt: Int64? = nil,
+        threadId: String? = nil
     ) {
+        self.threadId = threadId
         self.usage = usage
         self.resumeAt = resumeAt
         self.diffStat = diffStat

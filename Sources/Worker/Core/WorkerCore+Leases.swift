@@ -35,6 +35,10 @@ extension WorkerCore {
 
     func progress(_ leaseID: String, _ events: [AgentEvent]) {
         guard let work = running[leaseID], !work.aborted else { return }
+        for event in events where event.kind == .thread {
+            // Which codex thread a session runs on, stores or could not resume: in the worker's log too.
+            logger.notice("codex thread", metadata: ["drover.lease": "\(leaseID)", "drover.text": "\(event.text ?? "")"])
+        }
         send(.progress, ProgressBody(leaseId: leaseID, epoch: work.lease.epoch, events: events))
     }
 
@@ -74,7 +78,8 @@ extension WorkerCore {
             output: result.output,
             merge: result.merge,
             model: result.model,
-            resumeAt: outcome == .parked ? result.resumeAt : nil
+            resumeAt: outcome == .parked ? result.resumeAt : nil,
+            threadId: outcome == .paused || outcome == .parked ? result.threadID : nil
         )
         sendKept(.report, body, lease: work.lease, now: now)
         logger.info("finished", metadata: ["drover.lease": "\(leaseID)", "drover.outcome": "\(outcome.rawValue)"])
