@@ -178,4 +178,50 @@ struct CodexThreadResumeTests {
             )
         }
     }
+
+    /// The stored rollout is not one codex can read (its file replaced by other text, under the same name): codex
+    /// refuses the thread, and the session starts a new one with the handover, saying so.
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func aRolloutCodexRefusesFallsBackToANewThread(mode: CodexConfiguration.Mode) async throws {
+        let server = try ScriptedModelServer(
+            script: ModelScript([
+                .shell("sleep 3; echo one >> progress.txt"), .message(Self.marker), .shell("echo ok > done.txt"), .message("Done."),
+            ])
+        )
+        defer { server.stop() }
+        try await Cluster.with { cluster in
+            let repository = try await steer.makeRepository(in: cluster.directory)
+            let endpoints = try await cluster.startCoordinator()
+            try worker(cluster, "codex-1", server, mode: mode)
+            let todo = Todo(id: "t", prompt: "Write done.txt.", checks: [Check(file: "done.txt")])
+            try await cluster.submit(Plan(id: "cr", title: "cr", repository: repository, todos: [todo]))
+            try await steer.requests(server, atLeast: 1)
+            _ = try await steer.drover(cluster, endpoints.control, ["todo", "pause", "cr/t"])
+            try await cluster.waitForStatus("cr/t to be paused") { status in
+                status.todos.first { $0.plan == "cr" && $0.id == "t" }?.state == .paused
+            }
+            let thread = try #require(try cluster.events().first { $0.type == .todoPaused }?.data["thread_id"]?.stringValue)
+            // The same path in a new commit on the ref, holding text that is no rollout.
+            let script = """
+                set -e; ref=refs/drover/threads/cr/t; path=$(git -C remote.git ls-tree -r --name-only $ref)
+                blob=$(echo 'this is not a rollout' | git -C remote.git hash-object -w --stdin)
+                export GIT_INDEX_FILE=$PWD/corrupt-index
+                git -C remote.git update-index --add --cacheinfo "100644,$blob,$path"
+                tree=$(git -C remote.git write-tree)
+                commit=$(git -C remote.git -c user.name=t -c user.email=t@t commit-tree "$tree" -m corrupt)
+                git -C remote.git update-ref $ref "$commit"
+                """
+            let (corrupted, output) = try await GuardedProcess.output(of: ["/bin/sh", "-c", script], in: cluster.directory)
+            #expect(corrupted == 0, "\(output)")
+            _ = try await steer.drover(cluster, endpoints.control, ["todo", "resume", "cr/t"])
+            let done = try await cluster.waitForPlan("cr")
+            #expect(done.todos.first { $0.plan == "cr" }?.state == .done)
+            let threads = try threadEvents(cluster)
+            #expect(threads.contains("resuming codex thread \(thread), stored beside the checkpoint"), "\(threads)")
+            #expect(threads.contains { $0.hasPrefix("could not resume codex thread \(thread) (codex ran no thread") }, "\(threads)")
+            let request = try #require(server.responseRequests.dropFirst(2).first)
+            #expect(request.text.contains("Earlier work on this task, by another session, is already in the files"))
+            #expect(ModelScript.assistantItems(in: request.body) == 0, "a new thread")
+        }
+    }
 }
