@@ -176,6 +176,8 @@ struct CodexThreadResumeTests {
                 threads.contains { $0.hasPrefix("could not resume codex thread \(thread)") && $0.contains("no stored thread") },
                 "\(threads)"
             )
+            let log = cluster.workers["codex-1"]?.output ?? ""
+            #expect(log.contains("could not resume codex thread \(thread)"), "in the worker's log: \(log.suffix(2000))")
         }
     }
 

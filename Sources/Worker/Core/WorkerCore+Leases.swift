@@ -36,8 +36,15 @@ extension WorkerCore {
     func progress(_ leaseID: String, _ events: [AgentEvent]) {
         guard let work = running[leaseID], !work.aborted else { return }
         for event in events where event.kind == .thread {
-            // Which codex thread a session runs on, stores or could not resume: in the worker's log too.
-            logger.notice("codex thread", metadata: ["drover.lease": "\(leaseID)", "drover.text": "\(event.text ?? "")"])
+            // Which codex thread a session runs on, stores or could not resume: in the worker's log too, a thread it
+            // could not resume or store as a warning.
+            let text = event.text ?? ""
+            let metadata: Logger.Metadata = ["drover.lease": "\(leaseID)", "drover.text": "\(text)"]
+            if text.hasPrefix("could not") {
+                logger.warning("codex thread", metadata: metadata)
+            } else {
+                logger.notice("codex thread", metadata: metadata)
+            }
         }
         send(.progress, ProgressBody(leaseId: leaseID, epoch: work.lease.epoch, events: events))
     }
