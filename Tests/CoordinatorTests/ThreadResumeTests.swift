@@ -69,6 +69,28 @@ import Testing
         #expect(again.task.resumeThread == Self.thread)
     }
 
+    /// The thread stored at a checkpoint, named by its `thread` agent event: a lost worker's successor goes on on it,
+    /// and a session handed back without naming one leaves it too.
+    @Test func aThreadStoredAtACheckpointGoesToTheSuccessorOfALostWorker() throws {
+        let (harness, assign) = try running()
+        let stored = AgentEvent(kind: .thread, text: "codex thread \(Self.thread) stored in refs/drover/threads/p/a", thread: Self.thread)
+        let progress = try harness.fromWorker("w1", .progress, ProgressBody(leaseId: assign.lease.leaseId, epoch: 1, events: [stored]))
+        #expect(progress.events.first { $0.type == .agent(.thread) }?.data["thread_id"] == .string(Self.thread))
+        #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.facts.thread == Self.thread)
+
+        let lost = try harness.tick(advancing: 60_000)
+        #expect(lost.eventTypes.contains("todo.requeued"))
+        let again = try #require(try harness.register("w2").assigns(to: "w2").first)
+        #expect(again.lease.epoch == 2)
+        #expect(again.task.resumeThread == Self.thread)
+
+        try harness.fromWorker("w2", .accept, LeaseAnswerBody(leaseId: again.lease.leaseId, epoch: 2))
+        let handedBack = try harness.report("w2", again, .handedBack)
+        #expect(harness.core.todos[TodoKey(plan: "p", todo: "a")]?.facts.thread == Self.thread, "handed back, naming none")
+        let third = try #require(try handedBack.assigns(to: "w2").first ?? harness.tick().assigns(to: "w2").first)
+        #expect(third.task.resumeThread == Self.thread)
+    }
+
     @Test func theThreadIdsOnTheWireAreValidated() throws {
         var report = ReportBody(
             leaseId: "p/a@1",
@@ -87,6 +109,8 @@ import Testing
         let codec = WireCodec()
         let decoded = try codec.body(ReportBody.self, from: codec.frames(Header(type: .report, id: "m", seq: 1), report)[1])
         #expect(decoded.threadId == Self.thread)
+        let bad = AgentEvent(kind: .thread, thread: "a b")
+        #expect(throws: ProtocolError.self) { try ProgressBody(leaseId: "p/a@1", epoch: 1, events: [bad]).validate() }
         var task = TaskSpec(title: "t", command: nil, prompt: "go", timeoutSeconds: nil, checks: [])
         task.resumeThread = ""
         let lease = LeaseRef(leaseId: "p/a@2", plan: "p", todo: "a", epoch: 2)

@@ -33,8 +33,8 @@ struct WorkFacts: Codable, Sendable, Equatable {
     var usage: TokenUsage?
     /// What those tokens cost, in US dollars, by the coordinator's price table (nil: no price known).
     var costUSD: Double?
-    /// The codex thread its latest report said was stored beside its checkpoint (a paused or parked session's):
-    /// its next session resumes it (``TaskSpec/resumeThread``).
+    /// The codex thread its latest session stored beside its checkpoint (at a checkpoint, or as it was paused or
+    /// parked): its next session resumes it (``TaskSpec/resumeThread``).
     var thread: String?
 
     init(startedAt: Int64? = nil, finishedAt: Int64? = nil, durationMs: Int64? = nil, files: [String] = [], tokens: Int64 = 0) {

@@ -285,8 +285,8 @@ struct TodoTable {
         }
     }
 
-    /// Keeps the codex thread a report said its session stored (nil: none, and the one before is not resumed either):
-    /// the TODO's next session goes on on it.
+    /// Keeps the codex thread its session stored (nil: none, and the one before is not resumed either): the TODO's
+    /// next session goes on on it.
     mutating func keepThread(_ key: TodoKey, _ thread: String?) {
         change(key) { $0.row.facts.thread = thread }
     }

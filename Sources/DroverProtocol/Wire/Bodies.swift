@@ -258,8 +258,19 @@ public struct AgentEvent: Codable, Sendable, Equatable {
     /// For `checkpoint`: the files the TODO's branch has changed so far, which conflict-aware scheduling keeps
     /// apart from the TODOs that may touch them.
     public var files: [String]?
+    /// For `thread`, when the session stored its codex thread beside the checkpoint: the thread's id, which the
+    /// coordinator keeps for the TODO's next session (``TaskSpec/resumeThread``).
+    public var thread: String?
 
-    public init(kind: AgentEventKind, stream: String? = nil, text: String? = nil, detection: Detection? = nil, files: [String]? = nil) {
+    public init(
+        kind: AgentEventKind,
+        stream: String? = nil,
+        text: String? = nil,
+        detection: Detection? = nil,
+        files: [String]? = nil,
+        thread: String? = nil
+    ) {
+        self.thread = thread
         self.kind = kind
         self.stream = stream
         self.text = text

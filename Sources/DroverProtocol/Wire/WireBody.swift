@@ -136,6 +136,7 @@ extension ProgressBody: WireBody {
             )
             try requireText(event.text, "events[\(index)].text")
             try requireText(event.detection?.rawValue, "events[\(index)].detection", max: 64)
+            if let thread = event.thread { try requireThreadID(thread, "events[\(index)].thread") }
             if let files = event.files {
                 try require(files.count <= WireLimits.listCount, "events[\(index)].files", "is too long")
                 for (number, file) in files.enumerated() { try requireText(file, "events[\(index)].files[\(number)]", max: 4096) }

@@ -82,6 +82,7 @@ public struct CodexAgent: AgentSession {
         }
         let (ended, thread) = await supervise(
             supervisor,
+            home: home,
             driver: driver,
             checks: { await checks.run(task.checks) },
             timeout: task.timeoutSeconds,
@@ -91,7 +92,7 @@ public struct CodexAgent: AgentSession {
         var result = ended
         result.model = configuration.model
         if result.outcome == .paused || result.outcome == .parked, let thread {
-            result.threadID = await keep(thread, of: home, outcome: result.outcome, context: context)
+            result.threadID = await keep(thread, of: home, outcome: result.outcome.rawValue, context: context)
         }
         return result
     }
@@ -120,13 +121,15 @@ public struct CodexAgent: AgentSession {
         }
     }
 
-    /// Stores the session's thread for the TODO's next session; returns its id, nil (said in an event) when it
-    /// could not be stored.
-    private func keep(_ thread: String, of home: String, outcome: Outcome, context: AgentContext) async -> String? {
+    /// Stores the session's thread for the TODO's next session, at a checkpoint or as the session ends `outcome`;
+    /// returns its id, nil (said in an event) when it could not be stored. The event names the thread: the
+    /// coordinator keeps it, so that even a lost worker's successor goes on on it.
+    private func keep(_ thread: String, of home: String, outcome: String, context: AgentContext) async -> String? {
         guard let threads = context.threads else { return nil }
         do {
-            let ref = try await threads.save(thread, home, outcome.rawValue)
-            context.events([AgentEvent(kind: .thread, text: "codex thread \(thread) stored in \(ref) for the next session")])
+            let ref = try await threads.save(thread, home, outcome)
+            context.events([AgentEvent(kind: .thread, text: "codex thread \(thread) stored in \(ref) for the next session", thread: thread)]
+            )
             return thread
         } catch {
             context.events([
@@ -148,6 +151,7 @@ public struct CodexAgent: AgentSession {
     /// Carries out the supervisor's actions until it says the session is over.
     private func supervise(
         _ supervisor: SessionSupervisor,
+        home: String,
         driver: any CodexTurnDriver,
         checks: () async -> [CheckResult],
         timeout: Double?,
@@ -177,6 +181,10 @@ public struct CodexAgent: AgentSession {
                 action = supervisor.turnEnded(TurnReport(turn: turn, run: run, cancelled: Task.isCancelled))
             case .runChecks:
                 await context.checkpoint()
+                // The thread too, as it is after this turn: a session after this one goes on on it.
+                if let thread = supervisor.state.threadID, context.threads != nil {
+                    _ = await keep(thread, of: home, outcome: "checkpoint", context: context)
+                }
                 let results = await checks()
                 action = supervisor.checksRan(results, cancelled: Task.isCancelled)
             case .recover(let request):
