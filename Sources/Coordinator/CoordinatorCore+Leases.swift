@@ -48,6 +48,11 @@ extension CoordinatorCore {
                 todos.addWork(key, tokens: 0, files: files)
                 data["files"] = .array(files.prefix(100).map { .string($0) })
             }
+            if event.kind == .thread, let thread = event.thread {
+                // Stored beside the checkpoint: a session after this one (its worker lost, say) goes on on it.
+                todos.keepThread(key, thread)
+                data["thread_id"] = .string(thread)
+            }
             record(.agent(event.kind), plan: key.plan, todo: key.todo, worker: worker, data)
         }
     }
@@ -72,6 +77,11 @@ extension CoordinatorCore {
             usage: body.usage,
             costUSD: cost
         )
+        // The thread the report names goes on; one that ended otherwise leaves none, and a session stopped without
+        // naming one (handed back, or its last store failed) leaves the one its checkpoints stored.
+        if body.threadId != nil || ![Outcome.paused, .parked, .handedBack].contains(body.outcome) {
+            todos.keepThread(key, body.threadId)
+        }
         var data: [String: JSONValue] = [
             "outcome": .string(body.outcome.rawValue), "epoch": .int(body.epoch), "duration_ms": .int(body.durationMs),
             "summary": .string(body.summary),
@@ -79,6 +89,7 @@ extension CoordinatorCore {
         if let exitCode = body.exitCode { data["exit_code"] = .int(Int64(exitCode)) }
         if let tokens = body.tokens { data["tokens"] = .int(tokens) }
         if let cost { data["cost_usd"] = .double(cost) }
+        if let thread = body.threadId { data["thread_id"] = .string(thread) }
         defer { if cost != nil { checkCostCap(key.plan) } }
         mergeReported(body, key: key, worker: worker)
         switch body.outcome {

@@ -123,6 +123,8 @@ extension CoordinatorCore {
         if todo.epoch > 1, todo.spec.prompt != nil, let events = try? store.events(of: todo.key, limit: 300) {
             task.handover = Handover.note(of: events)
         }
+        // Its codex thread stored beside the checkpoint (paused, parked, its worker lost): the new session goes on on it.
+        if plan?.repository != nil, todo.spec.prompt != nil, let thread = todo.facts.thread { task.resumeThread = thread }
         // A TODO starts from its dependencies' work: their branches, merged in by the worker.
         if let plan, plan.repository != nil, !todo.spec.dependsOn.isEmpty {
             task.dependencies = todo.spec.dependsOn.map { id in

@@ -91,6 +91,14 @@ struct LeaseRun: Sendable {
         }
         var context = context
         context.checkpoint = { _ = await checkpoint("checkpoint") }
+        // The codex thread, kept beside the checkpoint for the next session when this one is paused or parked.
+        context.threads = ThreadKeeper(
+            save: { id, home, outcome in
+                guard !abort.isSet else { throw DroverError(.git, "the lease was taken away: its thread is not kept") }
+                return try await workspace.saveThread(id, home: home, repository: repository, lease: lease, outcome: outcome)
+            },
+            restore: { id, home in try await workspace.restoreThread(id, into: home, repository: repository, lease: lease) }
+        )
         // During a turn too: what the session changed is saved a little after it changed it, so a worker that dies
         // mid-turn (a turn can take half an hour) loses no more than the interval.
         let duringTurn = checkpointInterval.map { MidTurnCheckpoints(interval: $0) { _ = await checkpoint("checkpoint during a turn") } }

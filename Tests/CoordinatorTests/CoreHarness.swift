@@ -153,7 +153,8 @@ final class CoreHarness {
         resumeAt: Int64? = nil,
         summary: String? = nil,
         usage: TokenUsage? = nil,
-        model: String? = nil
+        model: String? = nil,
+        threadId: String? = nil
     ) throws -> [Sent] {
         try fromWorker(
             worker,
@@ -173,7 +174,8 @@ final class CoreHarness {
                 output: output,
                 merge: merge,
                 model: model,
-                resumeAt: resumeAt
+                resumeAt: resumeAt,
+                threadId: threadId
             ),
             seq: seq
         )

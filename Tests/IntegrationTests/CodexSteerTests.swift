@@ -79,8 +79,7 @@ struct CodexSteerTests {
 
     @Test(arguments: CodexConfiguration.Mode.allCases)
     func aPausedTodoStopsAfterItsTurnAndResumedGoesOnFromItsBranch(mode: CodexConfiguration.Mode) async throws {
-        // Each session starts a new thread, so each begins at the first step: the first is paused after its turn, the
-        // second (after resume) finishes in a repair turn.
+        // The first session is paused after its turn; the second (after resume) goes on on its thread, at the next step.
         let server = try ScriptedModelServer(
             script: ModelScript([
                 .shell("sleep 3; echo one >> progress.txt"), .message("I have started; done.txt comes next."),
@@ -111,9 +110,9 @@ struct CodexSteerTests {
             #expect(resumedStatus == 0, "\(resumed)")
             let done = try await cluster.waitForPlan("pz")
             #expect(done.todos.first { $0.plan == "pz" }?.epoch == 2, "a new session took it up")
-            // The new session starts from the checkpoint on the branch, told it was paused.
+            // The new session goes on on the thread (CodexThreadResumeTests), from the checkpoint, told it was paused.
             let opening = try #require(server.responseRequests.dropFirst(2).first).text
-            #expect(opening.contains("Earlier work on this task, by another session, is already in the files"))
+            #expect(opening.contains("goes on now, on this same thread"))
             #expect(opening.contains("An operator paused the session before this one"))
             let events = try cluster.events().map(\.type)
             for type in [EventType.todoPauseRequested, .agent(.paused), .todoPaused, .todoResumed] {

@@ -374,10 +374,14 @@ struct WorkspaceTests {
     @Test(.enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex"))
     func aWorkerKilledMidTurnLeavesACheckpointAnotherWorkerFinishesFrom() async throws {
         let server = try ScriptedModelServer(scripts: [
-            // Epoch 2, on another worker: told that earlier work is in the files, it finishes the job.
+            // Epoch 2, on another worker: it goes on on the thread, stored at the checkpoint after the first turn, so
+            // at the script's third step, and finishes the job.
             ModelScript(
-                [.shell("test -f part1.txt && echo two > part2.txt"), .message("Both parts are done.")],
-                match: "Earlier work on this task"
+                [
+                    .message("not a step of a resumed thread"), .message("not a step of a resumed thread"),
+                    .shell("test -f part1.txt && echo two > part2.txt"), .message("Both parts are done."),
+                ],
+                match: "goes on now, on this same thread"
             ),
             // Epoch 1: part 1, a turn that ends early (checkpointed), then a turn that never answers.
             ModelScript([.shell("echo one > part1.txt"), .message("Part 1 is done; part 2 next."), .silence]),
@@ -403,7 +407,8 @@ struct WorkspaceTests {
             #expect(files.split(separator: "\n").sorted() == ["README", "part1.txt", "part2.txt"])
             let log = try await sh("git --git-dir remote.git log --format=%s drover/kill/parts", in: dir)
             #expect(log.contains("(plan kill, epoch 1)"), "epoch 1's work was saved: \(log)")
-            #expect(server.responseRequests.contains { $0.text.contains("Earlier work on this task") })
+            let resumed = try #require(server.responseRequests.first { $0.text.contains("goes on now, on this same thread") })
+            #expect(CodexThreadResumeTests.assistantMessages(resumed) == ["Part 1 is done; part 2 next."], "the lost worker's thread")
         }
     }
 

@@ -11,8 +11,9 @@ enum Handover {
     ]
 
     /// What the next session is told: that an operator paused the one before (when the TODO's latest session was
-    /// paused), then the ``summary(of:limit:)`` of what it did. The codex thread itself is not carried over: each
-    /// session's `CODEX_HOME` ends with it, so the new session starts a new thread from the checkpoint.
+    /// paused), then the ``summary(of:limit:)`` of what it did. A session that goes on on the thread of the one
+    /// before (``TaskSpec/resumeThread``) gets it as what happened meanwhile; one that starts a new thread, as what
+    /// the thread before did.
     static func note(of events: [Event]) -> String? {
         var parts: [String] = []
         if events.last(where: { lifecycle.contains($0.type) }).map({ $0.type != .todoRunning }) ?? false {
@@ -47,8 +48,7 @@ enum Handover {
 
     private static func line(_ event: Event) -> String? {
         if event.type == .todoParked {
-            // Parked by a usage limit: the codex thread ended with its session (its CODEX_HOME is gone); the branch holds
-            // the work, and the new session is told why the last one stopped.
+            // Parked by a usage limit: the branch holds the work, and the new session is told why the last one stopped.
             let why = event.data["evidence"]?.stringValue.map { ": " + String($0.prefix(300)) } ?? ""
             return "- stopped by a usage limit and was parked until it reset (it has now)\(why)"
         }

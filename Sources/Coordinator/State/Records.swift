@@ -11,7 +11,7 @@ struct TodoKey: Hashable, Sendable, CustomStringConvertible {
 struct WorkFacts: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case startedAt = "started_at", finishedAt = "finished_at", durationMs = "duration_ms", files, tokens, checks,
-            diffStat = "diff_stat", usage, costUSD = "cost_usd", resumeAt = "resume_at"
+            diffStat = "diff_stat", usage, costUSD = "cost_usd", resumeAt = "resume_at", thread
     }
     /// Wall-clock milliseconds when its latest run began (the worker accepted it).
     var startedAt: Int64?
@@ -33,6 +33,9 @@ struct WorkFacts: Codable, Sendable, Equatable {
     var usage: TokenUsage?
     /// What those tokens cost, in US dollars, by the coordinator's price table (nil: no price known).
     var costUSD: Double?
+    /// The codex thread its latest session stored beside its checkpoint (at a checkpoint, or as it was paused or
+    /// parked): its next session resumes it (``TaskSpec/resumeThread``).
+    var thread: String?
 
     init(startedAt: Int64? = nil, finishedAt: Int64? = nil, durationMs: Int64? = nil, files: [String] = [], tokens: Int64 = 0) {
         self.startedAt = startedAt
@@ -55,6 +58,7 @@ struct WorkFacts: Codable, Sendable, Equatable {
         resumeAt = try container.decodeIfPresent(Int64.self, forKey: .resumeAt)
         usage = try container.decodeIfPresent(TokenUsage.self, forKey: .usage)
         costUSD = try container.decodeIfPresent(Double.self, forKey: .costUSD)
+        thread = try container.decodeIfPresent(String.self, forKey: .thread)
     }
 
     /// The JSON stored in `todos.facts`, written by hand: a TODO's row is written several times in its life, on the
@@ -93,6 +97,10 @@ struct WorkFacts: Codable, Sendable, Equatable {
             JSONValue.object(split).appendJSON(to: &text)
         }
         if let costUSD { text += (text.count > 1 ? "," : "") + "\"cost_usd\":\(costUSD)" }
+        if let thread {
+            text += (text.count > 1 ? "," : "") + "\"thread\":"
+            JSONValue.string(thread).appendJSON(to: &text)
+        }
         return text + "}"
     }
 }

@@ -285,6 +285,12 @@ struct TodoTable {
         }
     }
 
+    /// Keeps the codex thread its session stored (nil: none, and the one before is not resumed either): the TODO's
+    /// next session goes on on it.
+    mutating func keepThread(_ key: TodoKey, _ thread: String?) {
+        change(key) { $0.row.facts.thread = thread }
+    }
+
     /// Counts a failed run; returns whether the TODO has attempts left.
     mutating func countFailedAttempt(_ key: TodoKey, detail: String) -> (attempts: Int, retry: Bool)? {
         change(key, if: { !$0.state.isTerminal }) { todo in

@@ -77,7 +77,7 @@ public struct HeartbeatBody: Codable, Sendable, Equatable {
 public struct TaskSpec: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case title, command, prompt, timeoutSeconds = "timeout_seconds", checks, budget, risk, permissions, repository, branch, base,
-            context, output, dependencies, merge, handover, model, modelBaseURL = "model_base_url"
+            context, output, dependencies, merge, handover, model, modelBaseURL = "model_base_url", resumeThread = "resume_thread"
     }
 
     public var title: String
@@ -117,6 +117,10 @@ public struct TaskSpec: Codable, Sendable, Equatable {
     public var model: String?
     /// A Responses API base URL for ``model``, when not the worker's own.
     public var modelBaseURL: String?
+    /// For a TODO paused or parked before: the codex thread its last session stored beside its checkpoint
+    /// (``ReportBody/threadId``). The new session, on any worker, fetches it and goes on on that thread; when it
+    /// cannot, it starts a new one told what happened (``handover``).
+    public var resumeThread: String?
 
     public init(
         title: String,
@@ -254,8 +258,19 @@ public struct AgentEvent: Codable, Sendable, Equatable {
     /// For `checkpoint`: the files the TODO's branch has changed so far, which conflict-aware scheduling keeps
     /// apart from the TODOs that may touch them.
     public var files: [String]?
+    /// For `thread`, when the session stored its codex thread beside the checkpoint: the thread's id, which the
+    /// coordinator keeps for the TODO's next session (``TaskSpec/resumeThread``).
+    public var thread: String?
 
-    public init(kind: AgentEventKind, stream: String? = nil, text: String? = nil, detection: Detection? = nil, files: [String]? = nil) {
+    public init(
+        kind: AgentEventKind,
+        stream: String? = nil,
+        text: String? = nil,
+        detection: Detection? = nil,
+        files: [String]? = nil,
+        thread: String? = nil
+    ) {
+        self.thread = thread
         self.kind = kind
         self.stream = stream
         self.text = text
@@ -322,7 +337,7 @@ public struct CheckResult: Codable, Sendable, Equatable {
 public struct ReportBody: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case leaseId = "lease_id", epoch, outcome, exitCode = "exit_code", summary, outputTail = "output_tail", durationMs = "duration_ms",
-            checks, tokens, files, diffStat = "diff_stat", usage, output, merge, model, resumeAt = "resume_at"
+            checks, tokens, files, diffStat = "diff_stat", usage, output, merge, model, resumeAt = "resume_at", threadId = "thread_id"
     }
 
     public var leaseId: String
@@ -350,6 +365,9 @@ public struct ReportBody: Codable, Sendable, Equatable {
     public var model: String?
     /// For outcome `parked` (and only then): when the limit resets and the work may go on, epoch milliseconds.
     public var resumeAt: Int64?
+    /// The codex thread the session stored beside its checkpoint (ref `refs/drover/threads/<plan>/<todo>`), for a
+    /// `paused` or `parked` session: the TODO's next session resumes it (``TaskSpec/resumeThread``).
+    public var threadId: String?
 
     public init(
         leaseId: String,
@@ -367,8 +385,10 @@ public struct ReportBody: Codable, Sendable, Equatable {
         output: String? = nil,
         merge: MergeResult? = nil,
         model: String? = nil,
-        resumeAt: Int64? = nil
+        resumeAt: Int64? = nil,
+        threadId: String? = nil
     ) {
+        self.threadId = threadId
         self.usage = usage
         self.resumeAt = resumeAt
         self.diffStat = diffStat

@@ -79,6 +79,7 @@ extension PlainJSON {
         if let handover = task.handover { inner.field("handover", handover) }
         if let model = task.model { inner.field("model", model) }
         if let url = task.modelBaseURL { inner.field("model_base_url", url) }
+        if let thread = task.resumeThread { inner.field("resume_thread", thread) }
         if let merge = task.merge {
             inner.key("merge")
             inner.text += nested.text(merge)
@@ -208,6 +209,7 @@ extension PlainJSON {
         if let output = body.output { writer.field("output", output) }
         if let model = body.model { writer.field("model", model) }
         if let resumeAt = body.resumeAt { writer.field("resume_at", resumeAt) }
+        if let threadID = body.threadId { writer.field("thread_id", threadID) }
         if let merge = body.merge {
             writer.key("merge")
             writer.text += JSONEncoder().text(merge)

@@ -40,6 +40,12 @@ func requireText(_ text: String?, _ field: String, max: Int = WireLimits.textByt
     try require(text.utf8.count <= max, field, "is longer than \(max) bytes")
 }
 
+/// A codex thread id: 1 to 100 letters, digits, `-` and `_` (a UUID in practice); it names a file on the worker.
+func requireThreadID(_ id: String, _ field: String) throws(ProtocolError) {
+    let allowed = id.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x7A) || $0 == 0x2D || $0 == 0x5F }
+    try require(!id.isEmpty && id.utf8.count <= 100 && allowed, field, "must be 1 to 100 letters, digits, '-' or '_' (a codex thread id)")
+}
+
 func requireLeaseID(_ id: String, _ field: String) throws(ProtocolError) {
     try require(!id.isEmpty && id.utf8.count <= 200, field, "must be 1 to 200 bytes")
 }
@@ -93,6 +99,7 @@ extension AssignBody: WireBody {
         }
         try requireText(task.handover, "task.handover", max: 16384)
         try requireText(task.model, "task.model", max: 200)
+        if let thread = task.resumeThread { try requireThreadID(thread, "task.resume_thread") }
         if let url = task.modelBaseURL {
             try require(url.hasPrefix("http://") || url.hasPrefix("https://"), "task.model_base_url", "must be an http or https URL")
             try requireText(url, "task.model_base_url", max: 2048)
@@ -129,6 +136,7 @@ extension ProgressBody: WireBody {
             )
             try requireText(event.text, "events[\(index)].text")
             try requireText(event.detection?.rawValue, "events[\(index)].detection", max: 64)
+            if let thread = event.thread { try requireThreadID(thread, "events[\(index)].thread") }
             if let files = event.files {
                 try require(files.count <= WireLimits.listCount, "events[\(index)].files", "is too long")
                 for (number, file) in files.enumerated() { try requireText(file, "events[\(index)].files[\(number)]", max: 4096) }
@@ -166,6 +174,7 @@ extension ReportBody: WireBody {
         try requireText(merge?.detail, "merge.detail")
         try require((outcome == .parked) == (resumeAt != nil), "resume_at", "is given with outcome parked, and only then")
         try require((resumeAt ?? 1) > 0, "resume_at", "must be epoch milliseconds, above 0")
+        if let threadId { try requireThreadID(threadId, "thread_id") }
     }
 }
 

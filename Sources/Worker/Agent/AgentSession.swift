@@ -27,6 +27,8 @@ public struct AgentResult: Sendable, Equatable {
     public var model: String?
     /// For outcome `parked`: when the limit resets and the work may go on, epoch milliseconds.
     public var resumeAt: Int64?
+    /// The codex thread stored for the TODO's next session (a paused or parked session's, ``ThreadKeeper``).
+    public var threadID: String?
 
     public init(outcome: Outcome, exitCode: Int32? = nil, summary: String, outputTail: String = "", checks: [CheckResult] = []) {
         self.outcome = outcome
@@ -73,6 +75,8 @@ public struct AgentContext: Sendable {
     public var recover: AskPolicy
     /// An operator's guidance and pause requests for the session, as they arrive.
     public var operatorInput: OperatorChannel
+    /// Where the session's codex thread is stored and found again (a TODO on a branch); nil: nowhere.
+    public var threads: ThreadKeeper?
 
     public init(
         events: @escaping @Sendable ([AgentEvent]) -> Void,

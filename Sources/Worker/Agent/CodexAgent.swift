@@ -76,16 +76,67 @@ public struct CodexAgent: AgentSession {
                 )
             }
         let checks = CheckRunner(environment: environment, directory: workdir, grace: grace)
-        var result = await supervise(
-            SessionSupervisor(task: task, prompt: prompt, configuration: configuration),
+        var supervisor = SessionSupervisor(task: task, prompt: prompt, configuration: configuration)
+        if let thread = task.resumeThread, await restore(thread, into: home, context: context) {
+            supervisor.resume(thread: thread, prompt: SessionPrompts.resumed(workdir: workdir, handover: task.handover))
+        }
+        let (ended, thread) = await supervise(
+            supervisor,
+            home: home,
             driver: driver,
             checks: { await checks.run(task.checks) },
             timeout: task.timeoutSeconds,
             context: context
         )
         await driver.finish()
+        var result = ended
         result.model = configuration.model
+        if result.outcome == .paused || result.outcome == .parked, let thread {
+            result.threadID = await keep(thread, of: home, outcome: result.outcome.rawValue, context: context)
+        }
         return result
+    }
+
+    /// Puts the thread of the TODO's session before into this session's `CODEX_HOME`; false (said in an event) when
+    /// it cannot: the session starts a new thread, told what happened before.
+    private func restore(_ thread: String, into home: String, context: AgentContext) async -> Bool {
+        guard let threads = context.threads else {
+            context.events([
+                AgentEvent(kind: .thread, text: "could not resume codex thread \(thread): no repository to keep it in; a new thread")
+            ])
+            return false
+        }
+        do {
+            try await threads.restore(thread, home)
+            context.events([AgentEvent(kind: .thread, text: "resuming codex thread \(thread), stored beside the checkpoint")])
+            return true
+        } catch {
+            context.events([
+                AgentEvent(
+                    kind: .thread,
+                    text: "could not resume codex thread \(thread) (\(error)): a new thread instead, told what happened before"
+                )
+            ])
+            return false
+        }
+    }
+
+    /// Stores the session's thread for the TODO's next session, at a checkpoint or as the session ends `outcome`;
+    /// returns its id, nil (said in an event) when it could not be stored. The event names the thread: the
+    /// coordinator keeps it, so that even a lost worker's successor goes on on it.
+    private func keep(_ thread: String, of home: String, outcome: String, context: AgentContext) async -> String? {
+        guard let threads = context.threads else { return nil }
+        do {
+            let ref = try await threads.save(thread, home, outcome)
+            context.events([AgentEvent(kind: .thread, text: "codex thread \(thread) stored in \(ref) for the next session", thread: thread)]
+            )
+            return thread
+        } catch {
+            context.events([
+                AgentEvent(kind: .thread, text: "could not store codex thread \(thread) (\(error)): the next session starts a new one")
+            ])
+            return nil
+        }
     }
 
     /// Writes the JSON Schema of the answer `output` wants into `home` (the lease's own CODEX_HOME, which no other
@@ -100,11 +151,12 @@ public struct CodexAgent: AgentSession {
     /// Carries out the supervisor's actions until it says the session is over.
     private func supervise(
         _ supervisor: SessionSupervisor,
+        home: String,
         driver: any CodexTurnDriver,
         checks: () async -> [CheckResult],
         timeout: Double?,
         context: AgentContext
-    ) async -> AgentResult {
+    ) async -> (AgentResult, thread: String?) {
         var supervisor = supervisor
         let started = ContinuousClock.now
         var action = supervisor.nextTurn(elapsed: .zero)
@@ -121,7 +173,7 @@ public struct CodexAgent: AgentSession {
             case .runTurn(_, _) where context.operatorInput.pauseRequested:
                 // Paused: the turn before has ended; the lease run checkpoints the work, and the TODO waits.
                 context.events([AgentEvent(kind: .paused, text: "stopped before turn \(supervisor.state.turns) on an operator's request")])
-                return supervisor.paused()
+                return (supervisor.paused(), supervisor.state.threadID)
             case .runTurn(let prompt, let threadID):
                 let prompt = supervisor.guided(prompt)
                 let turn = CodexTurn(loopThreshold: configuration.loopThreshold)
@@ -129,6 +181,10 @@ public struct CodexAgent: AgentSession {
                 action = supervisor.turnEnded(TurnReport(turn: turn, run: run, cancelled: Task.isCancelled))
             case .runChecks:
                 await context.checkpoint()
+                // The thread too, as it is after this turn: a session after this one goes on on it.
+                if let thread = supervisor.state.threadID, context.threads != nil {
+                    _ = await keep(thread, of: home, outcome: "checkpoint", context: context)
+                }
                 let results = await checks()
                 action = supervisor.checksRan(results, cancelled: Task.isCancelled)
             case .recover(let request):
@@ -141,10 +197,10 @@ public struct CodexAgent: AgentSession {
                 if let delay { try? await Task.sleep(for: delay) }
                 action = supervisor.nextTurn(elapsed: .now - started)
             case .finish(let result):
-                return result
+                return (result, supervisor.state.threadID)
             case .park(let result, let report):
                 context.events(report)
-                return result
+                return (result, supervisor.state.threadID)
             }
         }
     }

@@ -55,6 +55,19 @@ enum SessionPrompts {
         return prompt.isEmpty ? heading : "\(heading)\n\n\(prompt)"
     }
 
+    /// The first prompt of a session that goes on on the thread of the one before (paused by an operator, parked by
+    /// a usage limit, its worker lost): the thread has the task and its conversation, so this says only that it goes
+    /// on, where the files are now, and what the coordinator told of what happened meanwhile (`handover`).
+    static func resumed(workdir: String, handover: String?) -> String {
+        var text =
+            "Your session was stopped (paused by an operator, stopped by a usage limit, or its machine was lost) and "
+            + "goes on now, on this same thread, perhaps on another machine. Your work so far is in the files, in the "
+            + "working directory \(workdir) (it may not be where it was before: use paths relative to it); there may "
+            + "be more of it than this thread shows. Check where you were, then continue the task and finish it."
+        if let handover, !handover.isEmpty { text += "\n\nWhat happened meanwhile:\n\(handover)" }
+        return text
+    }
+
     /// The turn that follows when guidance came as the session would have finished.
     static let beforeFinishing = "Before you finish: take the operator's guidance above into account, then finish the task."
 

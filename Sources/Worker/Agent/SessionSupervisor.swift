@@ -33,6 +33,7 @@ import Foundation
 /// | an operator's guidance came (``steered(_:)``) | it opens the next turn's input |
 /// | the session would finish, succeeded, with guidance not yet given to it | one more turn with it (outside the turn budget) |
 /// | an operator paused it | before the next turn: finish, paused (``paused()``) |
+/// | the first turn of a resumed thread (``resume(thread:prompt:)``) ran on another thread, or on none (codex could not resume it) | a new thread with the full prompt, that turn not counted |
 struct SessionSupervisor: Sendable {
     /// What bounds a session, from the TODO and the worker's codex configuration.
     struct Limits: Sendable, Equatable {
@@ -90,6 +91,8 @@ struct SessionSupervisor: Sendable {
         var guidance: [String] = []
         /// Turns run only because guidance came as the session would have finished: outside the turn budget.
         var guidedTurns = 0
+        /// The thread a paused or parked session left, while its first turn has not shown codex resumed it.
+        var resuming: String?
     }
 
     /// What the session waits for an answer about.
@@ -147,6 +150,16 @@ struct SessionSupervisor: Sendable {
     }
 
     // MARK: - Decisions
+
+    /// The session goes on on `thread`, the codex thread of the TODO's session before (paused or parked, its rollout
+    /// restored into this session's `CODEX_HOME`): the first turn resumes it with `prompt`, not the opening prompt,
+    /// which the thread has. If that turn runs on no thread or another one, the session starts a new thread with
+    /// the opening prompt instead (``turnEnded(_:)``).
+    mutating func resume(thread: String, prompt: String) {
+        state.threadID = thread
+        state.prompt = prompt
+        state.resuming = thread
+    }
 
     /// Before a turn: the next one, or the end when the budget is spent.
     mutating func nextTurn(elapsed: Duration) -> SessionAction {
@@ -208,6 +221,12 @@ struct SessionSupervisor: Sendable {
     /// After a turn: how it went decides.
     mutating func turnEnded(_ turn: TurnReport) -> SessionAction {
         state.tail = turn.tail
+        if let expected = state.resuming {
+            state.resuming = nil
+            if turn.threadID != expected && !turn.cancelled {
+                return notResumed(expected, turn)
+            }
+        }
         // Codex reports the thread's running total: the session used what it grew by (a new thread starts at zero).
         let thread = turn.threadID ?? state.threadID
         let total = turn.usage ?? TokenUsage(input: turn.tokens)
@@ -434,6 +453,21 @@ struct SessionSupervisor: Sendable {
         result.resumeAt = at
         let detected = AgentEvent(kind: .detected, text: "\(Detection.usageLimit): \(failure.message)", detection: .usageLimit)
         return .park(result, report: [detected])
+    }
+
+    /// Codex did not resume the thread the session was to go on: a new thread with the opening prompt (the
+    /// handover in it says what happened before), that turn not counted.
+    private mutating func notResumed(_ expected: String, _ turn: TurnReport) -> SessionAction {
+        state.turns -= 1
+        state.threadID = nil
+        state.threadUsage = .zero
+        state.prompt = prompt
+        let what = turn.threadID.map { "it ran on another thread, \($0)" } ?? "codex ran no thread"
+        let tail = turn.tail.trimmingCharacters(in: .whitespacesAndNewlines).suffix(300)
+        let text =
+            "could not resume codex thread \(expected) (\(what)\(tail.isEmpty ? "" : ": \(tail)")): "
+            + "a new thread instead, told what happened before"
+        return .continue(report: [AgentEvent(kind: .thread, text: text)])
     }
 
     private func stopped() -> SessionAction {

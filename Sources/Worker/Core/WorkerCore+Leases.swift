@@ -35,6 +35,17 @@ extension WorkerCore {
 
     func progress(_ leaseID: String, _ events: [AgentEvent]) {
         guard let work = running[leaseID], !work.aborted else { return }
+        for event in events where event.kind == .thread {
+            // Which codex thread a session runs on, stores or could not resume: in the worker's log too, a thread it
+            // could not resume or store as a warning.
+            let text = event.text ?? ""
+            let metadata: Logger.Metadata = ["drover.lease": "\(leaseID)", "drover.text": "\(text)"]
+            if text.hasPrefix("could not") {
+                logger.warning("codex thread", metadata: metadata)
+            } else {
+                logger.notice("codex thread", metadata: metadata)
+            }
+        }
         send(.progress, ProgressBody(leaseId: leaseID, epoch: work.lease.epoch, events: events))
     }
 
@@ -74,7 +85,8 @@ extension WorkerCore {
             output: result.output,
             merge: result.merge,
             model: result.model,
-            resumeAt: outcome == .parked ? result.resumeAt : nil
+            resumeAt: outcome == .parked ? result.resumeAt : nil,
+            threadId: outcome == .paused || outcome == .parked ? result.threadID : nil
         )
         sendKept(.report, body, lease: work.lease, now: now)
         logger.info("finished", metadata: ["drover.lease": "\(leaseID)", "drover.outcome": "\(outcome.rawValue)"])

@@ -10,9 +10,10 @@ struct Git: Sendable {
     var directory: String
 
     /// Runs git; returns the tail of its output (stdout and stderr as they came); throws when it exits non-zero.
+    /// `environment` adds to the worker's (`GIT_INDEX_FILE` for a temporary index).
     @discardableResult
-    func callAsFunction(_ arguments: [String]) async throws -> String {
-        let run = await self.run(arguments)
+    func callAsFunction(_ arguments: [String], environment: [String: String] = [:]) async throws -> String {
+        let run = await self.run(arguments, environment: environment)
         guard run.status == 0 else { throw Self.failure(arguments, run) }
         return run.tail
     }
@@ -20,9 +21,11 @@ struct Git: Sendable {
     /// Runs git and returns the first `limit` bytes of its standard output, and whether there was more; throws when
     /// it exits with a status not in `success` (non-zero, unless told: `git grep` finding nothing exits 1). For
     /// output read from its start, such as a diff.
-    func head(_ arguments: [String], limit: Int, success: Set<Int32> = [0]) async throws -> (text: String, cut: Bool) {
+    func head(_ arguments: [String], limit: Int, success: Set<Int32> = [0], environment: [String: String] = [:]) async throws
+        -> (text: String, cut: Bool)
+    {
         let kept = Mutex((data: Data(), cut: false))
-        let run = await self.run(arguments) { chunk in
+        let run = await self.run(arguments, environment: environment) { chunk in
             guard chunk.stream == .stdout else { return }
             kept.withLock { kept in
                 let room = limit - kept.data.count
@@ -65,9 +68,10 @@ struct Git: Sendable {
 
     private func run(
         _ arguments: [String],
+        environment extra: [String: String] = [:],
         onOutput: @escaping @Sendable (GuardedProcess.Chunk) -> Void = { _ in }
     ) async -> ProcessRun {
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["GIT_TERMINAL_PROMPT"] = "0"
         return await ProcessRun.run(
             ["/usr/bin/env", "git"] + arguments,

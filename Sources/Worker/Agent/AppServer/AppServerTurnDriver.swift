@@ -220,9 +220,10 @@ final class AppServerTurnDriver: CodexTurnDriver {
     /// A running server with the session's thread: started, or resumed after a crash.
     private func ready(threadID: String?, turn: CodexTurn) async throws -> AppServerConnection {
         if let connection = state.withLock({ $0.connection }), !connection.hasEnded {
-            if threadID == nil, state.withLock({ $0.threadID }) != nil {
-                // A fresh thread was asked for (the context is full): start one on the same server.
-                try await startThread(on: connection, resuming: nil, turn: turn)
+            if threadID == nil || state.withLock({ $0.threadID }) == nil {
+                // A fresh thread was asked for (the context is full, or the thread to resume could not be), or the
+                // server has none yet: start (or resume) one on the same server.
+                try await startThread(on: connection, resuming: threadID, turn: turn)
             }
             return connection
         }
