@@ -12,6 +12,8 @@ struct LeaseRun: Sendable {
     var worker: String
     /// Checkpoints during a turn, after file changes and commands, at most this often; nil: only between turns.
     var checkpointInterval: Duration? = nil
+    /// Takes secrets out of the codex thread before it is pushed beside the checkpoint.
+    var redactor = Redactor()
 
     /// Set when the lease is taken away: its work must not be checkpointed.
     final class Abort: Sendable {
@@ -95,7 +97,14 @@ struct LeaseRun: Sendable {
         context.threads = ThreadKeeper(
             save: { id, home, outcome in
                 guard !abort.isSet else { throw DroverError(.git, "the lease was taken away: its thread is not kept") }
-                return try await workspace.saveThread(id, home: home, repository: repository, lease: lease, outcome: outcome)
+                return try await workspace.saveThread(
+                    id,
+                    home: home,
+                    repository: repository,
+                    lease: lease,
+                    outcome: outcome,
+                    redactor: redactor
+                )
             },
             restore: { id, home in try await workspace.restoreThread(id, into: home, repository: repository, lease: lease) }
         )

@@ -40,7 +40,8 @@ public struct WorkerService: Service {
                     agent: agent,
                     workdir: configuration.workdir,
                     worker: configuration.id,
-                    checkpointInterval: configuration.checkpointInterval
+                    checkpointInterval: configuration.checkpointInterval,
+                    redactor: configuration.redactor
                 ),
                 inputs: continuation
             )

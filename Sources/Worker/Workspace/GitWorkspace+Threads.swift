@@ -25,9 +25,17 @@ extension GitWorkspace {
     }
 
     /// Stores thread `id` of the session whose `CODEX_HOME` is `home` beside the checkpoint of `lease`'s TODO, in
-    /// `repository`; throws naming what failed (no rollout, git). Returns the ref.
+    /// `repository`; throws naming what failed (no rollout, git). Returns the ref. The stored rollout has its secrets
+    /// taken out, line by line (each a JSON record), as everything else the worker sends.
     @discardableResult
-    func saveThread(_ id: String, home: String, repository: String, lease: LeaseRef, outcome: String) async throws -> String {
+    func saveThread(
+        _ id: String,
+        home: String,
+        repository: String,
+        lease: LeaseRef,
+        outcome: String,
+        redactor: Redactor = Redactor()
+    ) async throws -> String {
         guard let rollout = Self.rollout(of: id, in: home) else {
             throw DroverError(.codex, "codex left no rollout of thread \(id) in \(home)/sessions")
         }
@@ -38,7 +46,12 @@ extension GitWorkspace {
             let index = "\(root)/.drover-git/thread-index-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: index) }
             let temporary = ["GIT_INDEX_FILE": index]
-            let blob = try await git.head(["-C", clone, "hash-object", "-w", "\(home)/\(rollout)"], limit: 200).text
+            let redacted = index + ".rollout"
+            defer { try? FileManager.default.removeItem(atPath: redacted) }
+            let text = try String(contentsOfFile: "\(home)/\(rollout)", encoding: .utf8)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { redactor.redact(String($0)) }
+            try lines.joined(separator: "\n").write(toFile: redacted, atomically: false, encoding: .utf8)
+            let blob = try await git.head(["-C", clone, "hash-object", "-w", redacted], limit: 200).text
             try await git(
                 ["-C", clone, "update-index", "--add", "--cacheinfo", "100644,\(Self.line(blob)),\(rollout)"],
                 environment: temporary
