@@ -1,0 +1,171 @@
+import DroverProtocol
+import DroverTesting
+import Foundation
+import ScriptedModel
+import Synchronization
+import Testing
+
+@testable import Worker
+
+/// What codex 0.147 to 0.163 says about its threads, read from the real binary against the scripted model: its goal
+/// loop is off in Drover's sessions, its own retries are events, and a thread another process holds fails clearly.
+@Suite(
+    .serialized,
+    .timeLimit(.minutes(3)),
+    .enabled(if: CodexConfiguration.findExecutable() != nil, "needs codex (pip install openai-codex-cli-bin)")
+)
+struct CodexThreadSignalsTests {
+    func configuration(_ mode: CodexConfiguration.Mode, _ server: ScriptedModelServer, _ directory: TemporaryDirectory) throws
+        -> CodexConfiguration
+    {
+        CodexConfiguration(
+            executable: try #require(CodexConfiguration.findExecutable()),
+            mode: mode,
+            baseURL: server.baseURL,
+            homeRoot: "\(directory.path)/codex-home"
+        )
+    }
+
+    /// Runs a TODO that asks for nothing but a message; returns the result, the model's requests and the events.
+    func session(
+        _ mode: CodexConfiguration.Mode,
+        _ script: ModelScript,
+        risk: Risk? = nil,
+        ask: @escaping AskHuman = { _ in HumanAnswer(decision: .deny, text: "no operator here") },
+        configure: (inout CodexConfiguration) -> Void = { _ in }
+    ) async throws -> (AgentResult, [RecordedRequest], [AgentEvent]) {
+        let server = try ScriptedModelServer(script: script)
+        defer { server.stop() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let workdir = "\(directory.path)/work"
+        try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
+        var configuration = try configuration(mode, server, directory)
+        configure(&configuration)
+        let task = TaskSpec(title: "t", command: nil, prompt: "Say done.", timeoutSeconds: 60, checks: [], risk: risk)
+        let events = Mutex<[AgentEvent]>([])
+        let context = AgentContext(
+            events: { new in events.withLock { $0 += new } },
+            ask: ask,
+            recover: { _ in RecoveryVerdict(decision: .recover, reason: nil) }
+        )
+        let result = await CodexAgent(configuration: configuration).run(
+            task: task,
+            lease: LeaseRef(leaseId: "p/t@1", plan: "p", todo: "t", epoch: 1),
+            workdir: workdir,
+            context: context
+        )
+        return (result, server.responseRequests, events.withLock { $0 })
+    }
+
+    /// Drover's supervisor is the session's loop: codex's own goal loop (the `create_goal` tool, and the turns codex
+    /// starts by itself while a goal is open) is turned off, so the model is never offered it.
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func codexsGoalLoopIsOffInDroversSessions(mode: CodexConfiguration.Mode) async throws {
+        let (result, requests, _) = try await session(mode, ModelScript([.message("Done.")]))
+        #expect(result.outcome == .succeeded, "\(result.summary)\n\(result.outputTail)")
+        let body = try JSONSerialization.jsonObject(with: try #require(requests.first).body) as? [String: Any]
+        let tools = (body?["tools"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(tools.contains("exec_command"), "the request lists codex's tools: \(tools)")
+        for tool in ["create_goal", "update_goal", "get_goal"] { #expect(!tools.contains(tool), "\(tool) is offered") }
+    }
+
+    /// A dropped stream that codex retries itself is an event watchers see, not a failure.
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func codexRetryingTheModelIsAnEventNotAFailure(mode: CodexConfiguration.Mode) async throws {
+        let (result, requests, events) = try await session(
+            mode,
+            ModelScript([.once(.drop, then: .message("Done."))]),
+            configure: { $0.streamMaxRetries = 1 }
+        )
+        #expect(result.outcome == .succeeded, "\(result.summary)\n\(result.outputTail)")
+        #expect(requests.count == 2)
+        let retries = events.filter { $0.kind == .retrying }.compactMap(\.text)
+        #expect(retries.count == 1 && retries[0].hasPrefix("codex retries the model request: Reconnecting... 1/1"), "\(retries)")
+        #expect(!events.contains { $0.kind == .detected }, "Drover did not have to recover: \(events)")
+    }
+
+    /// The model's `request_user_input` question (codex lets it ask with `default_mode_request_user_input` on): on a
+    /// high-risk TODO it reaches an operator verbatim, with its options, and the answer reaches the model; on a
+    /// low-risk one the agent is told to decide itself.
+    @Test(arguments: [Risk.high, .low])
+    func theModelsQuestionToTheUserGoesTheWayOfItsOtherQuestions(risk: Risk) async throws {
+        let asked = Mutex<[Question]>([])
+        let script = ModelScript([
+            .askUser(id: "db", header: "Database", question: "Which database should the service use?", options: ["Postgres", "SQLite"]),
+            .message("Done."),
+        ])
+        let (result, requests, events) = try await session(
+            .appServer,
+            script,
+            risk: risk,
+            ask: { question in
+                asked.withLock { $0.append(question) }
+                return HumanAnswer(decision: .reply, text: "SQLite")
+            },
+            configure: { $0.features["default_mode_request_user_input"] = true }
+        )
+        #expect(result.outcome == .succeeded, "\(result.summary)\n\(result.outputTail)")
+        let answered = try #require(requests.last).text
+        if risk == .high {
+            let question = try #require(asked.withLock { $0 }.first)
+            #expect(question.kind == .question)
+            #expect(
+                question.text.hasPrefix(
+                    "codex asks: Database: Which database should the service use?\nOptions:\n- Postgres\n- SQLite\n(or any other answer)"
+                ),
+                "\(question.text)"
+            )
+            #expect(answered.contains(#"{\"answers\":{\"db\":{\"answers\":[\"SQLite\"]}}}"#), "the answer reached the model")
+            #expect(events.contains { $0.kind == .detected && $0.detection == .asksHuman })
+        } else {
+            #expect(asked.withLock { $0 }.isEmpty)
+            #expect(answered.contains("Use your best judgment and decide yourself"))
+        }
+    }
+
+    /// Two app-servers sharing a CODEX_HOME: the second cannot resume the thread the first has loaded, and the turn
+    /// fails with a text that names the thread and what to do, instead of looking like a crash to resume again.
+    @Test func resumingAThreadAnotherCodexHoldsFailsClearly() async throws {
+        let server = try ScriptedModelServer(script: ModelScript([.message("First."), .message("Second.")]))
+        defer { server.stop() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let workdir = "\(directory.path)/work"
+        try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
+        let configuration = try configuration(.appServer, server, directory)
+        let home = "\(directory.path)/shared-home"
+        try configuration.prepareHome(at: home)
+        let environment = ProcessInfo.processInfo.environment.merging(["CODEX_HOME": home]) { $1 }
+        let events = Mutex<[AgentEvent]>([])
+        func driver() -> AppServerTurnDriver {
+            AppServerTurnDriver(
+                context: .standalone(events: { new in events.withLock { $0 += new } }),
+                configuration: configuration,
+                environment: environment,
+                workdir: workdir,
+                permissions: nil,
+                risk: nil
+            )
+        }
+        let (holder, other) = (driver(), driver())
+        let first = CodexTurn(loopThreshold: 3)
+        _ = await holder.runTurn(prompt: "Say first.", threadID: nil, turn: first, timeout: 60)
+        let thread = try #require(first.threadID)
+        #expect(first.lastMessage == "First.")
+
+        let second = CodexTurn(loopThreshold: 3)
+        let run = await other.runTurn(prompt: "Say second.", threadID: thread, turn: second, timeout: 60)
+        await holder.finish()
+        await other.finish()
+        #expect(run.status != 0)
+        guard case .turnFailed(let message)? = second.ending else {
+            Issue.record("the turn did not fail: \(String(describing: second.ending)); \(run.tail)")
+            return
+        }
+        #expect(message.hasPrefix("thread \(thread) is held by another codex process"), "\(message)")
+        #expect(message.contains("already has an active writer") && message.contains("stop that process"))
+        #expect(events.withLock { $0 }.contains { $0.kind == .turnFailed && $0.text == message })
+        #expect(server.responseRequests.count == 1, "the second turn never reached the model")
+    }
+}
