@@ -124,6 +124,57 @@ struct CodexThreadSignalsTests {
         }
     }
 
+    /// The value at `keys` in nested objects.
+    func field(_ value: JSONValue, _ keys: String...) -> JSONValue? {
+        var value = value
+        for key in keys {
+            guard case .object(let object) = value, let next = object[key] else { return nil }
+            value = next
+        }
+        return value
+    }
+
+    /// A real `thread/read` has the shape ``StalledTurnCheck`` reads a lost `turn/completed` from: the turn's status
+    /// and its last message.
+    @Test func aTurnsEndIsReadFromARealThreadRead() async throws {
+        let server = try ScriptedModelServer(script: ModelScript([.message("Done.")]))
+        defer { server.stop() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let workdir = "\(directory.path)/work"
+        try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
+        let configuration = try configuration(.appServer, server, directory)
+        let home = "\(directory.path)/home"
+        try configuration.prepareHome(at: home)
+        let completed = OneTimeSignal()
+        let connection = try AppServerConnection(
+            arguments: [configuration.executable, "app-server"],
+            environment: ProcessInfo.processInfo.environment.merging(["CODEX_HOME": home]) { $1 },
+            directory: workdir,
+            onNotification: { method, _ in if method == "turn/completed" { completed.fire() } },
+            onRequest: { _, _ in .object([:]) }
+        )
+        do {
+            _ = try await connection.request("initialize", ["clientInfo": .object(["name": "drover-test", "title": "t", "version": "0"])])
+            try connection.notify("initialized")
+            let started = try await connection.request("thread/start", ["model": .string(configuration.model), "cwd": .string(workdir)])
+            let thread = try #require(field(started, "thread", "id")?.stringValue)
+            let input: JSONValue = .array([.object(["type": "text", "text": "Say done."])])
+            let turn = try await connection.request("turn/start", ["threadId": .string(thread), "input": input])
+            let turnID = try #require(field(turn, "turn", "id")?.stringValue)
+            await completed.wait()
+            let read = try await connection.request("thread/read", ["threadId": .string(thread), "includeTurns": true])
+            let verdict = StalledTurnCheck(grace: .zero).verdict(read: read, thread: thread, turnID: turnID, usage: [:])
+            #expect(
+                verdict
+                    == .ended([.item(phase: "completed", type: "agent_message", fields: ["text": "Done."]), .turnCompleted(usage: [:])])
+            )
+        } catch {
+            Issue.record("\(error)\n\(connection.stderrTail)")
+        }
+        _ = await connection.close()
+    }
+
     /// Two app-servers sharing a CODEX_HOME: the second cannot resume the thread the first has loaded, and the turn
     /// fails with a text that names the thread and what to do, instead of looking like a crash to resume again.
     @Test func resumingAThreadAnotherCodexHoldsFailsClearly() async throws {
