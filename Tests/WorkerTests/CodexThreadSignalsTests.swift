@@ -175,9 +175,11 @@ struct CodexThreadSignalsTests {
         _ = await connection.close()
     }
 
-    /// Two app-servers sharing a CODEX_HOME: the second cannot resume the thread the first has loaded, and the turn
-    /// fails with a text that names the thread and what to do, instead of looking like a crash to resume again.
-    @Test func resumingAThreadAnotherCodexHoldsFailsClearly() async throws {
+    /// An app-server holds a thread, and a second codex sharing its CODEX_HOME (an app-server, or `exec resume`)
+    /// cannot resume it: the turn fails with a text that names the thread and what to do, instead of looking like a
+    /// crash to resume again.
+    @Test(arguments: CodexConfiguration.Mode.allCases)
+    func resumingAThreadAnotherCodexHoldsFailsClearly(mode: CodexConfiguration.Mode) async throws {
         let server = try ScriptedModelServer(script: ModelScript([.message("First."), .message("Second.")]))
         defer { server.stop() }
         let directory = try TemporaryDirectory()
@@ -199,7 +201,18 @@ struct CodexThreadSignalsTests {
                 risk: nil
             )
         }
-        let (holder, other) = (driver(), driver())
+        let holder = driver()
+        let other: any CodexTurnDriver =
+            mode == .appServer
+            ? driver()
+            : ExecTurnDriver(
+                configuration: configuration,
+                environment: environment,
+                workdir: workdir,
+                permissions: nil,
+                grace: .seconds(2),
+                events: { new in events.withLock { $0 += new } }
+            )
         let first = CodexTurn(loopThreshold: 3)
         _ = await holder.runTurn(prompt: "Say first.", threadID: nil, turn: first, timeout: 60)
         let thread = try #require(first.threadID)
