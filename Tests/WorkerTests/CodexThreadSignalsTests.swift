@@ -175,6 +175,45 @@ struct CodexThreadSignalsTests {
         _ = await connection.close()
     }
 
+    /// codex asked not to send `turn/completed` (its `optOutNotificationMethods`) plays a lost one: the thread goes
+    /// idle, and after the grace the driver reads the turn's end with `thread/read` instead of waiting for ever.
+    @Test func aTurnThatNeverReportsItsEndIsReadFromTheThread() async throws {
+        let server = try ScriptedModelServer(script: ModelScript([.message("Done.")]))
+        defer { server.stop() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let workdir = "\(directory.path)/work"
+        try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
+        var configuration = try configuration(.appServer, server, directory)
+        configuration.stalledTurnGrace = .milliseconds(500)
+        let home = "\(directory.path)/home"
+        try configuration.prepareHome(at: home)
+        let events = Mutex<[AgentEvent]>([])
+        let driver = AppServerTurnDriver(
+            context: .standalone(events: { new in events.withLock { $0 += new } }),
+            configuration: configuration,
+            environment: ProcessInfo.processInfo.environment.merging(["CODEX_HOME": home]) { $1 },
+            workdir: workdir,
+            permissions: nil,
+            risk: nil,
+            withheld: ["turn/completed"]
+        )
+        let turn = CodexTurn(loopThreshold: 3)
+        let run = await driver.runTurn(prompt: "Say done.", threadID: nil, turn: turn, timeout: 30)
+        await driver.finish()
+        #expect(!run.timedOut, "the turn was waited for until its time ran out")
+        guard case .turnCompleted? = turn.ending else {
+            Issue.record("the turn has no end: \(String(describing: turn.ending))")
+            return
+        }
+        #expect(turn.lastMessage == "Done.")
+        let warnings = events.withLock { $0 }.filter { $0.kind == .warning }.compactMap(\.text)
+        #expect(
+            warnings.contains { $0.hasPrefix("codex's thread went idle and turn") && $0.hasSuffix("read it with thread/read") },
+            "\(warnings)"
+        )
+    }
+
     /// An app-server holds a thread, and a second codex sharing its CODEX_HOME (an app-server, or `exec resume`)
     /// cannot resume it: the turn fails with a text that names the thread and what to do, instead of looking like a
     /// crash to resume again.

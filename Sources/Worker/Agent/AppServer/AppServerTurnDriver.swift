@@ -17,6 +17,9 @@ final class AppServerTurnDriver: CodexTurnDriver {
     /// The JSON Schema the final message must follow (``TaskSpec/output``), sent with every `turn/start`: unlike the
     /// other overrides it does not persist across turns.
     private let outputSchema: JSONValue?
+    /// Notifications codex is asked not to send besides the deltas (`optOutNotificationMethods`): for tests, to play
+    /// a lost one (`turn/completed`).
+    private let withheld: [String]
     private let state = Mutex(State())
 
     private struct State {
@@ -48,9 +51,11 @@ final class AppServerTurnDriver: CodexTurnDriver {
         workdir: String,
         permissions: Permissions?,
         risk: Risk?,
-        outputSchema: JSONValue? = nil
+        outputSchema: JSONValue? = nil,
+        withheld: [String] = []
     ) {
         self.outputSchema = outputSchema
+        self.withheld = withheld
         self.context = context
         self.configuration = configuration
         self.environment = environment
@@ -278,11 +283,10 @@ final class AppServerTurnDriver: CodexTurnDriver {
                 "capabilities": .object([
                     "experimentalApi": false,
                     "optOutNotificationMethods": .array(
-                        [
+                        ([
                             "item/agentMessage/delta", "item/commandExecution/outputDelta", "item/reasoning/summaryTextDelta",
                             "item/reasoning/textDelta",
-                        ]
-                        .map { .string($0) }
+                        ] + withheld).map { .string($0) }
                     ),
                 ]),
             ]
