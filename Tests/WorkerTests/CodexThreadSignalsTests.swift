@@ -175,10 +175,10 @@ struct CodexThreadSignalsTests {
         _ = await connection.close()
     }
 
-    /// codex asked not to send `turn/completed` (its `optOutNotificationMethods`) plays a lost one: the thread goes
-    /// idle, and after the grace the driver reads the turn's end with `thread/read` instead of waiting for ever.
-    @Test func aTurnThatNeverReportsItsEndIsReadFromTheThread() async throws {
-        let server = try ScriptedModelServer(script: ModelScript([.message("Done.")]))
+    /// Runs one turn of `script` in an app-server asked not to send `turn/completed` (its `optOutNotificationMethods`),
+    /// which plays a lost one; returns the turn, how it ran and the events.
+    func turnWithItsEndLost(_ script: ModelScript) async throws -> (CodexTurn, ProcessRun, [AgentEvent]) {
+        let server = try ScriptedModelServer(script: script)
         defer { server.stop() }
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -202,16 +202,34 @@ struct CodexThreadSignalsTests {
         let run = await driver.runTurn(prompt: "Say done.", threadID: nil, turn: turn, timeout: 30)
         await driver.finish()
         #expect(!run.timedOut, "the turn was waited for until its time ran out")
+        let warnings = events.withLock { $0 }.filter { $0.kind == .warning }.compactMap(\.text)
+        #expect(warnings.contains { $0.contains("did not report its end") && $0.hasSuffix("read it with thread/read") }, "\(warnings)")
+        return (turn, run, events.withLock { $0 })
+    }
+
+    /// The thread goes idle with no `turn/completed`: after the grace the driver reads the turn's end with
+    /// `thread/read` instead of waiting for ever.
+    @Test func aTurnThatNeverReportsItsEndIsReadFromTheThread() async throws {
+        let (turn, _, _) = try await turnWithItsEndLost(ModelScript([.message("Done.")]))
         guard case .turnCompleted? = turn.ending else {
             Issue.record("the turn has no end: \(String(describing: turn.ending))")
             return
         }
         #expect(turn.lastMessage == "Done.")
-        let warnings = events.withLock { $0 }.filter { $0.kind == .warning }.compactMap(\.text)
-        #expect(
-            warnings.contains { $0.hasPrefix("codex's thread went idle and turn") && $0.hasSuffix("read it with thread/read") },
-            "\(warnings)"
+    }
+
+    /// A failed turn whose end is lost is read with its own failure (0.147 says `systemError` first): the message
+    /// still decides what Drover does (here: a full context).
+    @Test func aFailedTurnThatNeverReportsItsEndKeepsItsFailure() async throws {
+        let (turn, _, events) = try await turnWithItsEndLost(
+            ModelScript([.failed(code: "context_length_exceeded", message: "Your input exceeds the context window of this model.")])
         )
+        #expect(events.contains { $0.kind == .error && $0.text?.hasPrefix("codex reports a system error on thread") == true }, "\(events)")
+        guard case .turnFailed(let message)? = turn.ending else {
+            Issue.record("the turn did not fail: \(String(describing: turn.ending))")
+            return
+        }
+        #expect(TurnFailure(message: message).kind == .contextFull, "\(message)")
     }
 
     /// An app-server holds a thread, and a second codex sharing its CODEX_HOME (an app-server, or `exec resume`)
