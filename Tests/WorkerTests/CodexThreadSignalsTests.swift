@@ -101,11 +101,16 @@ struct CodexThreadSignalsTests {
             risk: risk,
             ask: { question in
                 asked.withLock { $0.append(question) }
+                try? await Task.sleep(for: .seconds(2))  // an operator takes longer than the idle limit: not a hang
                 return HumanAnswer(decision: .reply, text: "SQLite")
             },
-            configure: { $0.features["default_mode_request_user_input"] = true }
+            configure: {
+                $0.features["default_mode_request_user_input"] = true
+                $0.idleTimeout = .seconds(1)
+            }
         )
         #expect(result.outcome == .succeeded, "\(result.summary)\n\(result.outputTail)")
+        #expect(!events.contains { $0.detection == .hung }, "\(events)")
         let answered = try #require(requests.last).text
         if risk == .high {
             let question = try #require(asked.withLock { $0 }.first)
@@ -118,6 +123,8 @@ struct CodexThreadSignalsTests {
             )
             #expect(answered.contains(#"{\"answers\":{\"db\":{\"answers\":[\"SQLite\"]}}}"#), "the answer reached the model")
             #expect(events.contains { $0.kind == .detected && $0.detection == .asksHuman })
+            let waiting = events.filter { $0.kind == .waiting }.compactMap(\.text)
+            #expect(waiting == ["codex waits for the user's input", "codex goes on: it no longer waits"], "\(waiting)")
         } else {
             #expect(asked.withLock { $0 }.isEmpty)
             #expect(answered.contains("Use your best judgment and decide yourself"))
