@@ -101,12 +101,12 @@ struct CodexThreadSignalsTests {
             risk: risk,
             ask: { question in
                 asked.withLock { $0.append(question) }
-                try? await Task.sleep(for: .seconds(2))  // an operator takes longer than the idle limit: not a hang
+                try? await Task.sleep(for: .seconds(3))  // an operator takes longer than the idle limit: not a hang
                 return HumanAnswer(decision: .reply, text: "SQLite")
             },
             configure: {
                 $0.features["default_mode_request_user_input"] = true
-                $0.idleTimeout = .seconds(1)
+                $0.idleTimeout = .seconds(2)
             }
         )
         #expect(result.outcome == .succeeded, "\(result.summary)\n\(result.outputTail)")
