@@ -15,6 +15,9 @@ public struct ModelScript: Sendable {
         case escalatedShell(String, justification: String)
         /// Edits files through codex's freeform `apply_patch` tool.
         case applyPatch(String)
+        /// Asks the user through codex's `request_user_input` tool: one question, with its option labels. codex
+        /// only lets the model ask with its `default_mode_request_user_input` feature on.
+        case askUser(id: String, header: String, question: String, options: [String])
         /// Ends the turn with a message.
         case message(String)
         /// Answers with an HTTP error status and body.

@@ -39,6 +39,17 @@ enum SSE {
             let object: [String: Any] = ["cmd": command, "sandbox_permissions": "require_escalated", "justification": justification]
             let arguments = (try? JSONSerialization.data(withJSONObject: object)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             body.append(itemDone(["type": "function_call", "call_id": "call_\(id)", "name": "exec_command", "arguments": arguments]))
+        case .askUser(let questionID, let header, let question, let options):
+            let object: [String: Any] = [
+                "questions": [
+                    [
+                        "id": questionID, "header": header, "question": question,
+                        "options": options.map { ["label": $0, "description": ""] },
+                    ]
+                ]
+            ]
+            let arguments = (try? JSONSerialization.data(withJSONObject: object)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            body.append(itemDone(["type": "function_call", "call_id": "call_\(id)", "name": "request_user_input", "arguments": arguments]))
         case .applyPatch(let patch):
             body.append(itemDone(["type": "custom_tool_call", "call_id": "call_\(id)", "name": "apply_patch", "input": patch]))
         case .message(let text):

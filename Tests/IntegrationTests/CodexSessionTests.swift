@@ -542,6 +542,8 @@ struct CodexSessionTests {
                 try cluster.events().contains { $0.type == .agent(.detected) && $0.data["text"]?.stringValue?.hasPrefix("hung") == true }
                     == false
             )
+            let waiting = try cluster.events().filter { $0.type == .agent(.waiting) }.compactMap { $0.data["text"]?.stringValue }
+            #expect(waiting == ["codex waits for an approval"], "codex's thread status is seen")
 
             let answer = try TestProcess(
                 name: decision.rawValue,

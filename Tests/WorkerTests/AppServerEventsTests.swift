@@ -65,7 +65,11 @@ import Testing
 
     @Test func onlyErrorsThatWillBeRetriedAreNotices() {
         let error: JSONValue = .object(["message": "Reconnecting... 1/5"])
-        #expect(events("error", ["error": error, "willRetry": true]) == [.error(message: "Reconnecting... 1/5")])
+        #expect(events("error", ["error": error, "willRetry": true]) == [.retrying(message: "Reconnecting... 1/5")])
+        let detailed: JSONValue = .object(["message": "Reconnecting... 1/5", "additionalDetails": "stream disconnected"])
+        #expect(
+            events("error", ["error": detailed, "willRetry": true]) == [.retrying(message: "Reconnecting... 1/5 (stream disconnected)")]
+        )
         #expect(events("error", ["error": error, "willRetry": false]).isEmpty, "the turn's own failure says it")
     }
 

@@ -20,7 +20,13 @@ import Testing
             #"{"type":"turn.failed","error":{"message":"stream disconnected before completion: stream closed before response.completed"}}"#
         )
         #expect(failed == .turnFailed(message: "stream disconnected before completion: stream closed before response.completed"))
-        #expect(parse(#"{"type":"error","message":"Reconnecting... 1/2 (stream disconnected)"}"#)?.agentEvent.kind == .error)
+        let retry = parse(#"{"type":"error","message":"Reconnecting... 1/2 (stream disconnected)"}"#)
+        #expect(retry == .retrying(message: "Reconnecting... 1/2 (stream disconnected)"))
+        #expect(
+            retry?.agentEvent
+                == AgentEvent(kind: .retrying, text: "codex retries the model request: Reconnecting... 1/2 (stream disconnected)")
+        )
+        #expect(parse(#"{"type":"error","message":"stream disconnected before completion"}"#)?.agentEvent.kind == .error)
     }
 
     @Test func commandExecutionItems() {

@@ -108,6 +108,16 @@ import Testing
         #expect(TurnReport(turn: turn, run: ProcessRun(status: 0, timedOut: false, tail: ""), cancelled: false).hung)
     }
 
+    /// codex 0.163 waits for a network that never comes with `Reconnecting... waiting for network` every few seconds:
+    /// retrying is not progress, so it does not keep the watchdog quiet.
+    @Test func codexRetryingTheModelIsNotActivity() async throws {
+        let turn = CodexTurn(loopThreshold: 3)
+        try await Task.sleep(for: .milliseconds(20))
+        _ = turn.take(lines(#"{"type":"error","message":"Reconnecting... 2/5 (stream disconnected)"}"#))
+        turn.feed([.retrying(message: "Reconnecting... waiting for network")])
+        #expect(turn.checkHung(limit: .milliseconds(10)))
+    }
+
     @Test func anEndedTurnNeverHangs() async throws {
         let turn = CodexTurn(loopThreshold: 3)
         turn.feed([.turnCompleted(usage: [:])])

@@ -152,4 +152,9 @@ public struct AgentEventKind: WireWord {
     public static let steered = AgentEventKind(rawValue: "steered")
     /// The session stops after its turn because an operator paused it.
     public static let paused = AgentEventKind(rawValue: "paused")
+    /// codex retries the model request itself (`Reconnecting... 1/5`, `waiting for network`): not a failure, and
+    /// not progress either; `text` is codex's notice.
+    public static let retrying = AgentEventKind(rawValue: "retrying")
+    /// codex's thread waits on Drover's answer (an approval, the user's input), or goes on again: `text` says which.
+    public static let waiting = AgentEventKind(rawValue: "waiting")
 }

@@ -25,6 +25,17 @@ public struct CodexConfiguration: Sendable {
     public var homeRoot: String
     /// codex's own limit on a silent model stream, in milliseconds; nil keeps codex's default (300000).
     public var streamIdleTimeoutMilliseconds: Int?
+    /// With a custom provider (``baseURL``): how often codex itself retries a dropped model stream before the turn
+    /// fails. 0 (the default): Drover decides about retries (its transient-error recovery); codex's own retries would
+    /// hide a failing model for minutes.
+    public var streamMaxRetries = 0
+    /// app-server mode: how long a turn's `turn/completed` may come after its thread stopped (idle, or a system
+    /// error) before Drover reads the turn's end with `thread/read` (``StalledTurnCheck``).
+    public var stalledTurnGrace: Duration = .seconds(5)
+    /// codex features turned on or off in each session's `config.toml` (`[features]`). `goals` is off: codex's goal
+    /// loop (the model may `create_goal`, and codex then starts turns by itself until the goal is complete) would
+    /// fight Drover's supervisor, which is the session's loop (docs/codex-versions.md).
+    public var features: [String: Bool] = ["goals": false]
     /// A turn with no agent event for this long, while no command runs, is hung.
     public var idleTimeout: Duration
     /// The same command with the same result this many times in a turn is a loop.
@@ -100,12 +111,15 @@ public struct CodexConfiguration: Sendable {
         var lines = ["model = \(Self.quoted(model))"]
         if baseURL != nil { lines.append("model_provider = \"drover\"") }
         lines += ["", "[analytics]", "enabled = false"]
+        if !features.isEmpty {
+            lines += ["", "[features]"] + features.sorted { $0.key < $1.key }.map { "\(Self.quoted($0.key)) = \($0.value)" }
+        }
         if let baseURL {
             lines += [
                 "", "[model_providers.drover]", "name = \"Drover provider\"", "base_url = \(Self.quoted(baseURL))",
                 "wire_api = \"responses\"", "supports_websockets = false",
                 // Drover decides about retries itself; codex's own would hide failures for minutes.
-                "request_max_retries = 0", "stream_max_retries = 0",
+                "request_max_retries = 0", "stream_max_retries = \(streamMaxRetries)",
             ]
             if let apiKeyVariable { lines.append("env_key = \(Self.quoted(apiKeyVariable))") }
             if let streamIdleTimeoutMilliseconds { lines.append("stream_idle_timeout_ms = \(streamIdleTimeoutMilliseconds)") }

@@ -16,6 +16,8 @@ final class CodexTurn: Sendable {
         var actions = 0
         /// Waits for a human in progress: the session is not idle while one runs.
         var waitingForHuman = 0
+        /// codex says its thread waits on Drover's answer (an approval, the user's input).
+        var codexWaiting = false
         var tokens: Int64 = 0
         /// The thread's running total when the turn completed.
         var usage: TokenUsage?
@@ -42,7 +44,8 @@ final class CodexTurn: Sendable {
     /// Takes events that are already parsed (from app-server notifications).
     func feed(_ parsed: [CodexExecEvent]) {
         state.withLock { state in
-            if !parsed.isEmpty { state.lastActivity = .now }
+            // codex retrying the model request is not progress: waiting for the network forever is a hang.
+            if parsed.contains(where: { if case .retrying = $0 { false } else { true } }) { state.lastActivity = .now }
             for event in parsed {
                 switch event {
                 case .turnCompleted(let usage):
@@ -105,6 +108,16 @@ final class CodexTurn: Sendable {
         }
     }
 
+    /// Notes whether codex says its thread waits on Drover's answer (`thread/status/changed` flags); the idle clock
+    /// restarts when that changes.
+    func codexWaits(_ waits: Bool) {
+        state.withLock { state in
+            guard state.codexWaiting != waits else { return }
+            state.codexWaiting = waits
+            state.lastActivity = .now
+        }
+    }
+
     var ending: CodexExecEvent? { state.withLock { $0.ending } }
     var lastMessage: String? { state.withLock { $0.lastMessage } }
     var threadID: String? { state.withLock { $0.threadID } }
@@ -120,10 +133,11 @@ final class CodexTurn: Sendable {
     /// Commands run and file changes made in the turn so far.
     var actions: Int { state.withLock { $0.actions } }
 
-    /// Marks the turn hung if nothing has happened for `limit` while no command runs (a long command is not a stall).
+    /// Marks the turn hung if nothing has happened for `limit` while no command runs (a long command is not a stall)
+    /// and nothing waits for an answer (a human's, or Drover's as codex says).
     func checkHung(limit: Duration) -> Bool {
         state.withLock { state in
-            if state.ending == nil && state.openCommands == 0 && state.waitingForHuman == 0
+            if state.ending == nil && state.openCommands == 0 && state.waitingForHuman == 0 && !state.codexWaiting
                 && ContinuousClock.now - state.lastActivity > limit
             {
                 state.hung = true

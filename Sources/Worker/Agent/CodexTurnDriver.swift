@@ -59,7 +59,13 @@ struct ExecTurnDriver: CodexTurnDriver {
                     group.cancelAll()
                 }
             }
-            return result ?? ProcessRun(status: -1, timedOut: false, tail: "")
+            let run = result ?? ProcessRun(status: -1, timedOut: false, tail: "")
+            if let threadID, turn.ending == nil, let held = HeldThread.failure(resuming: threadID, output: run.tail) {
+                // Resuming again cannot help while the other process holds the thread: the turn failed, saying why.
+                turn.feed([.turnFailed(message: held)])
+                events([CodexExecEvent.turnFailed(message: held).agentEvent])
+            }
+            return run
         }
     }
 

@@ -9,8 +9,11 @@ public enum CodexExecEvent: Sendable, Equatable {
     /// An item started, updated or completed: `agent_message`, `command_execution`, `file_change`, `reasoning`,
     /// `error`, `web_search`, `todo_list`, `mcp_tool_call`…
     case item(phase: String, type: String, fields: [String: JSONValue])
-    /// A non-terminal error notice, such as `Reconnecting... 1/5 (…)`.
+    /// A non-terminal error notice that is not a retry (exec prints the turn's failure as one before `turn.failed`).
     case error(message: String)
+    /// codex retries the model request itself: exec's `Reconnecting... 1/5 (…)` lines, app-server's `error` with
+    /// `willRetry: true`. Not a failure, and not the agent's progress.
+    case retrying(message: String)
     case turnCompleted(usage: [String: JSONValue])
     case turnFailed(message: String)
     /// A line of a type this build does not know.
@@ -33,7 +36,8 @@ public enum CodexExecEvent: Sendable, Equatable {
             }
             self = .item(phase: String(type.dropFirst("item.".count)), type: item["type"]?.stringValue ?? "unknown", fields: item)
         case "error":
-            self = .error(message: object["message"]?.stringValue ?? "")
+            let message = object["message"]?.stringValue ?? ""
+            self = message.hasPrefix("Reconnecting") ? .retrying(message: message) : .error(message: message)
         case "turn.completed":
             if case .object(let usage)? = object["usage"] {
                 self = .turnCompleted(usage: usage)
@@ -85,6 +89,8 @@ public enum CodexExecEvent: Sendable, Equatable {
             }
         case .error(let message):
             return AgentEvent(kind: .error, text: message)
+        case .retrying(let message):
+            return AgentEvent(kind: .retrying, text: "codex retries the model request: \(message)")
         case .turnCompleted(let usage):
             let tokens = ["input_tokens", "output_tokens"].compactMap { key in usage[key]?.intValue.map { "\(key)=\($0)" } }
             return AgentEvent(kind: .turnCompleted, text: tokens.joined(separator: " "))

@@ -38,10 +38,11 @@ enum AppServerEvents {
                 return phase == "completed" ? [.item(phase: phase, type: type, fields: [:])] : []
             }
         case "error":
-            if case .object(let error)? = params["error"], params["willRetry"] == .bool(true) {
-                return [.error(message: error["message"]?.stringValue ?? "")]
-            }
-            return []
+            // Only a retry is news: a final error is said again by the turn's `turn/completed` (failed).
+            guard case .object(let error)? = params["error"], params["willRetry"] == .bool(true) else { return [] }
+            let message = error["message"]?.stringValue ?? ""
+            let details = error["additionalDetails"]?.stringValue.map { " (\($0))" } ?? ""
+            return [.retrying(message: message + details)]
         case "turn/completed":
             guard case .object(let turn)? = params["turn"] else { return [] }
             switch turn["status"]?.stringValue {

@@ -17,6 +17,9 @@ final class AppServerTurnDriver: CodexTurnDriver {
     /// The JSON Schema the final message must follow (``TaskSpec/output``), sent with every `turn/start`: unlike the
     /// other overrides it does not persist across turns.
     private let outputSchema: JSONValue?
+    /// Notifications codex is asked not to send besides the deltas (`optOutNotificationMethods`): for tests, to play
+    /// a lost one (`turn/completed`).
+    private let withheld: [String]
     private let state = Mutex(State())
 
     private struct State {
@@ -27,6 +30,9 @@ final class AppServerTurnDriver: CodexTurnDriver {
         /// Fired by the `turn/completed` notification of the running turn.
         var completed: OneTimeSignal?
         var usage: [String: JSONValue] = [:]
+        /// The thread's last status in the running turn (`thread/status/changed`).
+        var status: ThreadStatus?
+        var stalled = StalledTurnCheck(grace: .seconds(5))
     }
 
     /// What ended a wait for the turn.
@@ -45,9 +51,11 @@ final class AppServerTurnDriver: CodexTurnDriver {
         workdir: String,
         permissions: Permissions?,
         risk: Risk?,
-        outputSchema: JSONValue? = nil
+        outputSchema: JSONValue? = nil,
+        withheld: [String] = []
     ) {
         self.outputSchema = outputSchema
+        self.withheld = withheld
         self.context = context
         self.configuration = configuration
         self.environment = environment
@@ -64,6 +72,12 @@ final class AppServerTurnDriver: CodexTurnDriver {
             connection = try await ready(threadID: threadID, turn: turn)
         } catch {
             let stderr = state.withLock { $0.connection?.stderrTail } ?? ""
+            if let threadID, let held = HeldThread.failure(resuming: threadID, error: "\(error)") {
+                turn.feed([.turnFailed(message: held)])
+                events([CodexExecEvent.turnFailed(message: held).agentEvent])
+            }
+            // A server left without its thread is no use to the next turn: it starts (or resumes) in a new one.
+            await finish()
             return ProcessRun(status: 1, timedOut: false, tail: "codex app-server: \(error)\n\(stderr)")
         }
         let completed = OneTimeSignal()
@@ -71,6 +85,8 @@ final class AppServerTurnDriver: CodexTurnDriver {
             state.turn = turn
             state.turnID = nil
             state.completed = completed
+            state.status = nil
+            state.stalled = StalledTurnCheck(grace: configuration.stalledTurnGrace)
             return state.threadID ?? ""
         }
         var params: [String: JSONValue] = [
@@ -148,6 +164,7 @@ final class AppServerTurnDriver: CodexTurnDriver {
             try? await Task.sleep(for: .milliseconds(100))
             if Task.isCancelled { break }
             await deliverGuidance(connection, thread: thread)
+            await readStalledTurn(connection, thread: thread, turn: turn)
             if !steered, let evidence = turn.looping, await steer(connection, thread: thread, turn: turn, evidence: evidence) {
                 // Steered while it runs; a second loop in the same turn is interrupted instead.
                 steered = true
@@ -157,6 +174,31 @@ final class AppServerTurnDriver: CodexTurnDriver {
             if turn.checkHung(limit: configuration.idleTimeout) || turn.looping != nil || overTime { return .stuck(timedOut: overTime) }
         }
         return .cancelled
+    }
+
+    /// A turn whose thread stopped without its `turn/completed` (``StalledTurnCheck``): once the grace has passed, its
+    /// end is read with `thread/read`, and stands for the lost notification.
+    private func readStalledTurn(_ connection: AppServerConnection, thread: String, turn: CodexTurn) async {
+        let (check, turnID, usage, completed) = state.withLock { ($0.stalled, $0.turnID, $0.usage, $0.completed) }
+        guard let completed, !completed.hasFired, check.isDue(at: .now) else { return }
+        let read = try? await connection.request("thread/read", ["threadId": .string(thread), "includeTurns": true])
+        switch check.verdict(read: read, thread: thread, turnID: turnID, usage: usage) {
+        case .keepWaiting:
+            state.withLock { $0.stalled.keepWaiting(at: .now) }
+        case .ended(let ending):
+            guard !completed.hasFired else { return }  // its notification came meanwhile
+            let stopped = check.systemError ? "reported a system error" : "went idle"
+            events([
+                AgentEvent(
+                    kind: .warning,
+                    text:
+                        "codex's thread \(stopped) and turn \(turnID ?? "?") did not report its end in \(check.grace): read it with thread/read"
+                )
+            ])
+            turn.feed(ending)
+            events(ending.map(\.agentEvent))
+            completed.fire()
+        }
     }
 
     /// An operator's guidance that came while the turn runs goes into it with `turn/steer`; what codex does not take
@@ -242,11 +284,10 @@ final class AppServerTurnDriver: CodexTurnDriver {
                 "capabilities": .object([
                     "experimentalApi": false,
                     "optOutNotificationMethods": .array(
-                        [
+                        ([
                             "item/agentMessage/delta", "item/commandExecution/outputDelta", "item/reasoning/summaryTextDelta",
                             "item/reasoning/textDelta",
-                        ]
-                        .map { .string($0) }
+                        ] + withheld).map { .string($0) }
                     ),
                 ]),
             ]
@@ -277,6 +318,10 @@ final class AppServerTurnDriver: CodexTurnDriver {
             state.withLock { $0.usage = usage }
             return
         }
+        if method == "thread/status/changed" {
+            threadStatusChanged(params)
+            return
+        }
         let (turn, usage) = state.withLock { ($0.turn, $0.usage) }
         let parsed = AppServerEvents.events(method: method, params: params, usage: usage).filter {
             if case .threadStarted = $0 { return false }  // already reported when the thread was started
@@ -287,6 +332,24 @@ final class AppServerTurnDriver: CodexTurnDriver {
             events(parsed.map(\.agentEvent))
         }
         if method == "turn/completed" { state.withLock { $0.completed }?.fire() }
+    }
+
+    /// What the thread's status says: whether it waits on Drover (not a hang; watchers see it), and whether it stopped
+    /// (its turn's end is due: ``StalledTurnCheck``).
+    private func threadStatusChanged(_ params: [String: JSONValue]) {
+        let (thread, before, turn) = state.withLock { ($0.threadID, $0.status, $0.turn) }
+        guard let status = ThreadStatus(notification: params, thread: thread) else { return }
+        state.withLock { state in
+            state.status = status
+            state.stalled.observe(status, at: .now)
+        }
+        turn?.codexWaits(!status.waits.isEmpty)
+        var report: [AgentEvent] = []
+        if let waiting = status.waitingEvent(after: before) { report.append(waiting) }
+        if status == .systemError && before != .systemError {
+            report.append(AgentEvent(kind: .error, text: "codex reports a system error on thread \(thread ?? "?")"))
+        }
+        if !report.isEmpty { events(report) }
     }
 
     /// Approval requests, answered by policy (the TODO's risk), or by an operator when the policy does not allow.
@@ -315,12 +378,40 @@ final class AppServerTurnDriver: CodexTurnDriver {
                 events([AgentEvent(kind: .approval, text: "\(accept ? "approved" : "denied") by an operator: \(what)")])
             }
             return .object(["decision": .string(accept ? "accept" : "decline")])
+        case "item/tool/requestUserInput":
+            guard let request = UserInputRequest(params: params) else {
+                return .object(["error": .object(["code": .int(-32602), "message": "drover found no question in the request"])])
+            }
+            return await answer(request)
         case "item/permissions/requestApproval":
             events([AgentEvent(kind: .approval, text: "declined by policy: more permissions than the TODO grants (\(what))")])
             return .object(["permissions": .object([:]), "scope": "turn"])
         default:
             return .object(["error": .object(["code": .int(-32601), "message": .string("\(method) is not supported by drover")])])
         }
+    }
+
+    /// The model's questions to the user (`request_user_input`), each the way the agent's own questions go
+    /// (``HumanQuestion``): to an operator through the inbox, verbatim with its options, while the turn waits; or,
+    /// when the agent may decide, answered with "decide yourself".
+    private func answer(_ request: UserInputRequest) async -> JSONValue {
+        var answers: [String: [String]] = [:]
+        let turn = state.withLock { $0.turn }
+        for item in request.questions {
+            let text = UserInputRequest.text(of: item)
+            guard let why = HumanQuestion.reason(for: text, risk: risk, askedBefore: false) else {
+                events([AgentEvent(kind: .recovery, text: "answer by policy (risk \(risk?.rawValue ?? "low")): decide and go on: \(text)")])
+                answers[item.id] = [UserInputRequest.decideYourself]
+                continue
+            }
+            events([AgentEvent(kind: .detected, text: "asks_human: \(text) (to a human: \(why))", detection: .asksHuman)])
+            // The turn waits for the operator; waiting is not hanging.
+            turn?.waiting(true)
+            let answer = await context.ask(Question(kind: .question, text: HumanQuestion.text(text, why: why, failing: [])))
+            turn?.waiting(false)
+            answers[item.id] = UserInputRequest.answers(answer, to: item)
+        }
+        return UserInputRequest.response(answers)
     }
 
     func finish() async {
