@@ -12,7 +12,7 @@ extension CoordinatorCore {
         guard let configured = configuration.planCostCap, let planRecord = todos.plans[plan], planRecord.state == .running,
             inbox[Self.costCapItemID(plan)] == nil
         else { return }
-        let cap = costCaps[plan] ?? configured
+        let cap = planRecord.costCap ?? configured
         let spent = planStatus(planRecord).costUSD ?? 0
         guard spent >= cap else { return }
         if todos.setPaused(plan, true) != nil { record(.planPaused, plan: plan, ["reason": .string("its cost cap is reached")]) }
@@ -39,6 +39,12 @@ extension CoordinatorCore {
         record(.inboxAdded, plan: plan, ["item": .string(item.id), "kind": .string(AskKind.budget.rawValue), "text": .string(text)])
     }
 
+    /// After a restart: a plan waiting paused at its cap is asked about again (the inbox is not stored; its raised
+    /// cap is, with the plan).
+    func restorePlanCostCaps() {
+        for (id, record) in todos.plans where record.paused { checkCostCap(id) }
+    }
+
     /// An operator's answer: a new cap above what was spent goes on; a deny stops the plan.
     func answerCostCap(_ body: AnswerBody, plan: String, now: Int64) throws(ProtocolError) {
         guard let planRecord = todos.plans[plan] else { throw ProtocolError(.rejected, "no plan \(plan) any more") }
@@ -63,7 +69,7 @@ extension CoordinatorCore {
                 )
             }
             _ = inbox.take(body.item)
-            costCaps[plan] = cap
+            todos.raiseCostCap(ofPlan: plan, to: cap)
             record(
                 .inboxAnswered,
                 plan: plan,

@@ -56,6 +56,8 @@ extension CoordinatorCore {
         restoreMergeItems()
         restoreAIReviewers()
         restoreAdvisors()
+        restoreTodoCostCaps()
+        restorePlanCostCaps()
         if announce {
             record(.coordinatorStarted, ["instance": .string(instance), "leases_awaiting_workers": .int(Int64(recovered))])
         }

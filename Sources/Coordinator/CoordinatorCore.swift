@@ -42,9 +42,6 @@ final class CoordinatorCore {
     var finalized: [(plan: String, json: String)] = []
     /// Plans running an AI review (`<plan>-next`), with the plan each reviews.
     var reviewers: [String: String] = [:]
-    /// Plans' cost caps as operators raised them (the configured `--plan-cost-cap` otherwise). In memory: after a
-    /// restart a plan past the configured cap is asked about again at its next report.
-    var costCaps: [String: Double] = [:]
     /// Plans running advisors (`<plan>-help`), with the plan each advises.
     var advisors: [String: String] = [:]
     /// Recovery requests waiting for their advisor (or for an operator's answer to its question), by
@@ -61,6 +58,10 @@ final class CoordinatorCore {
     /// Running TODOs an operator asked to pause whose sessions have not stopped yet: if one comes back to the queue
     /// meanwhile (its worker lost, or handed back), it waits paused. In memory: a restart forgets the request.
     var pausing: Set<TodoKey> = []
+    /// TODOs paused at their cost cap whose sessions have not stopped yet: the operators raised the cap (resume when
+    /// stopped) or denied it (escalate then, with the reason). In memory: after a restart the question is asked again.
+    var costCapResumes: Set<TodoKey> = []
+    var costCapDenied: [TodoKey: String] = [:]
     var counters: [String: Int64] = [:]
     var lastSeq: Int64 = 0
     /// Every message received, valid or not (reported as the `received` counter).

@@ -14,6 +14,8 @@ struct Inbox {
         case merge(TodoKey)
         /// A plan paused at its cost cap, waiting for a new cap or a stop.
         case costCap(String)
+        /// A TODO paused at its cost cap (`budget.cost`), waiting for a new cap or a stop.
+        case todoCostCap(TodoKey)
         /// A session's recovery request, waiting for an operator's answer to its advisor's question
         /// (``CoordinatorCore/pendingAdvice``, by `<lease>#<item>`).
         case advice(String)

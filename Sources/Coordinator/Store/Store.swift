@@ -122,13 +122,19 @@ final class Store {
         migrator.registerMigration("v7: plan reports") { db in
             try db.execute(sql: "CREATE TABLE plan_reports (plan TEXT PRIMARY KEY, report TEXT NOT NULL /* PlanReport as JSON */)")
         }
+        migrator.registerMigration("v8: raised cost caps") { db in
+            try db.execute(sql: "ALTER TABLE plans ADD COLUMN cost_cap REAL")
+        }
         return migrator
     }
 
     func load() throws -> Snapshot {
         try database.read { db in
             var plans: [PlanRecord] = []
-            for row in try Row.fetchAll(db, sql: "SELECT id, ord, spec, state, submitted_at, finished_at, paused FROM plans ORDER BY ord") {
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT id, ord, spec, state, submitted_at, finished_at, paused, cost_cap FROM plans ORDER BY ord"
+            ) {
                 let spec: String = row["spec"]
                 let plan = try codec.decode(SubmitBody.self, from: Data(spec.utf8)).plan
                 plans.append(
@@ -138,7 +144,8 @@ final class Store {
                         order: row["ord"],
                         submittedAt: row["submitted_at"],
                         finishedAt: row["finished_at"],
-                        paused: row["paused"]
+                        paused: row["paused"],
+                        costCap: row["cost_cap"]
                     )
                 )
             }
@@ -201,9 +208,13 @@ final class Store {
                 }
             }
             if !changes.planStates.isEmpty {
-                let statement = try db.cachedStatement(sql: "UPDATE plans SET state = ?, finished_at = ?, paused = ? WHERE id = ?")
+                let statement = try db.cachedStatement(
+                    sql: "UPDATE plans SET state = ?, finished_at = ?, paused = ?, cost_cap = ? WHERE id = ?"
+                )
                 for record in changes.planStates {
-                    try statement.execute(arguments: [record.state.rawValue, record.finishedAt, record.paused, record.plan.id])
+                    try statement.execute(arguments: [
+                        record.state.rawValue, record.finishedAt, record.paused, record.costCap, record.plan.id,
+                    ])
                 }
             }
             if !changes.todos.isEmpty {

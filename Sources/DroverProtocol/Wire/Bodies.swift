@@ -254,13 +254,28 @@ public struct AgentEvent: Codable, Sendable, Equatable {
     /// For `checkpoint`: the files the TODO's branch has changed so far, which conflict-aware scheduling keeps
     /// apart from the TODOs that may touch them.
     public var files: [String]?
+    /// For `usage`: the model tokens the session has used so far under this lease, split as prices are (a running
+    /// total: the latest one received supersedes the ones before; the run's report carries the final one).
+    public var usage: TokenUsage?
+    /// For `usage`: the model that used them.
+    public var model: String?
 
-    public init(kind: AgentEventKind, stream: String? = nil, text: String? = nil, detection: Detection? = nil, files: [String]? = nil) {
+    public init(
+        kind: AgentEventKind,
+        stream: String? = nil,
+        text: String? = nil,
+        detection: Detection? = nil,
+        files: [String]? = nil,
+        usage: TokenUsage? = nil,
+        model: String? = nil
+    ) {
         self.kind = kind
         self.stream = stream
         self.text = text
         self.detection = detection
         self.files = files
+        self.usage = usage
+        self.model = model
     }
 }
 
