@@ -192,6 +192,8 @@ enum DashboardPage {
           if (ended) states.push(`<span class="state current ended" data-state="${j.state}">${j.state}</span>`);
           let html = `<div class="job" data-job="${esc(j.id)}" data-current="${esc(j.state)}"><h3>${esc(j.id)} <span class="muted">${esc(j.goal)}</span></h3>` +
             `<div class="lifecycle">${states.join("→")}</div><p class="muted" data-reason>${esc(j.reason)}</p>`;
+          if (j.tokens) html += `<p data-artifact="spend"><b>Spent</b> ${j.tokens} tokens${j.cost_usd != null ? ", $" + j.cost_usd.toFixed(2) : ""}` +
+            ((j.spend || []).length ? ` <span class="muted">(${j.spend.map((p) => `${esc(p.plan)}: ${p.cost_usd != null ? "$" + p.cost_usd.toFixed(2) : p.tokens + " tokens"}`).join(" · ")})</span>` : "") + "</p>";
           if (j.answer) html += `<p data-artifact="answer"><b>Answer</b> ${esc(j.answer)}</p>`;
           if (j.classification) html += `<p data-artifact="classification"><b>Classified</b> ${esc(j.classification.kind.replace(/_/g, " "))}, ${esc(j.classification.complexity)} complexity: ${esc(j.classification.summary)}</p>`;
           if (j.context) html += `<details data-artifact="context"><summary>Context document</summary><pre class="doc">${esc(j.context)}</pre></details>`;
