@@ -55,7 +55,7 @@ extension CoordinatorCore {
         restoreJobs(snapshot)
         restoreMergeItems()
         restoreAIReviewers()
-        restoreAdvisors()
+        restoreAdvisors(snapshot)
         restoreTodoCostCaps()
         restorePlanCostCaps()
         if announce {

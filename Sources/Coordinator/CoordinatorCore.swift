@@ -45,8 +45,14 @@ final class CoordinatorCore {
     /// Plans running advisors (`<plan>-help`), with the plan each advises.
     var advisors: [String: String] = [:]
     /// Recovery requests waiting for their advisor (or for an operator's answer to its question), by
-    /// `<lease>#<item>`.
-    var pendingAdvice: [String: PendingAdvice] = [:]
+    /// `<lease>#<item>`. Stored: the ids changed since the last commit are in ``changedAdvice``.
+    var pendingAdvice: [String: PendingAdvice] = [:] {
+        didSet {
+            for (id, pending) in pendingAdvice where oldValue[id] != pending { changedAdvice.insert(id) }
+            for id in oldValue.keys where pendingAdvice[id] == nil { changedAdvice.insert(id) }
+        }
+    }
+    var changedAdvice: Set<String> = []
     /// Advisors' answers that came with their reports, read when their TODO has ended in the same batch.
     var adviceAnswers: [TodoKey: String] = [:]
     /// Where each advisor's worktree starts: the stuck TODO's branch when its work was checkpointed.
@@ -103,7 +109,7 @@ final class CoordinatorCore {
     /// Whether something changed that the next ``commit()`` must write.
     var hasUncommittedChanges: Bool {
         todos.hasChanges || leases.hasChanges || jobs.hasChanges || permissions.hasChanges || merges.hasChanges || !finalized.isEmpty
-            || !recorded.isEmpty
+            || !recorded.isEmpty || !changedAdvice.isEmpty
     }
 
     /// Writes every change since the last commit in one transaction, then hands back the replies and events to send.
@@ -116,6 +122,8 @@ final class CoordinatorCore {
         merges.takeChanges(into: &changes)
         changes.planReports = finalized
         finalized.removeAll()
+        changes.pendingAdvice = changedAdvice.sorted().map { ($0, pendingAdvice[$0]) }
+        changedAdvice.removeAll()
         changes.events = recorded
         recorded.removeAll(keepingCapacity: true)
         // Each event's topic once: it is stored with the event and is the frame the event is published under.

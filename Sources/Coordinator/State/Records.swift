@@ -1,7 +1,7 @@
 import DroverProtocol
 
 /// A TODO's key: ids are unique within their plan.
-struct TodoKey: Hashable, Sendable, CustomStringConvertible {
+struct TodoKey: Hashable, Codable, Sendable, CustomStringConvertible {
     var plan: String
     var todo: String
     var description: String { "\(plan)/\(todo)" }

@@ -30,10 +30,12 @@ final class Store {
         var integrations: [MergeQueue.Integration] = []
         /// Reports of plans finalized in this batch, as JSON.
         var planReports: [(plan: String, json: String)] = []
+        /// Recovery requests waiting for an advisor that changed; nil deletes one.
+        var pendingAdvice: [(id: String, record: PendingAdvice?)] = []
 
         var isEmpty: Bool {
             newPlans.isEmpty && planStates.isEmpty && todos.isEmpty && reports.isEmpty && events.isEmpty && jobs.isEmpty
-                && policyRules.isEmpty && integrations.isEmpty && planReports.isEmpty
+                && policyRules.isEmpty && integrations.isEmpty && planReports.isEmpty && pendingAdvice.isEmpty
         }
     }
 
@@ -46,6 +48,7 @@ final class Store {
         var jobs: [JobRecord] = []
         var policyRules: [PolicyRule] = []
         var integrations: [MergeQueue.Integration] = []
+        var pendingAdvice: [String: PendingAdvice] = [:]
     }
 
     private let database: DatabaseQueue
@@ -125,6 +128,9 @@ final class Store {
         migrator.registerMigration("v8: raised cost caps") { db in
             try db.execute(sql: "ALTER TABLE plans ADD COLUMN cost_cap REAL")
         }
+        migrator.registerMigration("v9: pending advice") { db in
+            try db.execute(sql: "CREATE TABLE pending_advice (id TEXT PRIMARY KEY, record TEXT NOT NULL /* PendingAdvice as JSON */)")
+        }
         return migrator
     }
 
@@ -181,6 +187,11 @@ final class Store {
             let integrations = try String.fetchAll(db, sql: "SELECT record FROM integrations").map {
                 try codec.decode(MergeQueue.Integration.self, from: Data($0.utf8))
             }
+            var pendingAdvice: [String: PendingAdvice] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, record FROM pending_advice") {
+                let record: String = row["record"]
+                pendingAdvice[row["id"]] = try codec.decode(PendingAdvice.self, from: Data(record.utf8))
+            }
             return Snapshot(
                 plans: plans,
                 todos: todos,
@@ -188,7 +199,8 @@ final class Store {
                 lastSeq: lastSeq,
                 jobs: jobs,
                 policyRules: rules,
-                integrations: integrations
+                integrations: integrations,
+                pendingAdvice: pendingAdvice
             )
         }
     }
@@ -262,6 +274,16 @@ final class Store {
                     sql: "INSERT OR REPLACE INTO integrations (plan, record) VALUES (?, ?)",
                     arguments: [integration.plan, String(decoding: codec.json(integration), as: UTF8.self)]
                 )
+            }
+            for (id, record) in changes.pendingAdvice {
+                if let record {
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO pending_advice (id, record) VALUES (?, ?)",
+                        arguments: [id, String(decoding: codec.json(record), as: UTF8.self)]
+                    )
+                } else {
+                    try db.execute(sql: "DELETE FROM pending_advice WHERE id = ?", arguments: [id])
+                }
             }
             for (repository, grant, rule) in changes.policyRules {
                 if let rule {
