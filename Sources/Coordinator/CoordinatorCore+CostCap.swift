@@ -7,8 +7,9 @@ import Foundation
 extension CoordinatorCore {
     static func costCapItemID(_ plan: String) -> String { "\(plan)-cost" }
 
-    /// After a report that cost something: the plan is paused and the operators asked once it reaches its cap.
-    func checkCostCap(_ plan: String) {
+    /// After its spend grew: the plan is paused and the operators asked once it reaches its cap. `announce` is false
+    /// when a restart puts the question back.
+    func checkCostCap(_ plan: String, announce: Bool = true) {
         guard let configured = configuration.planCostCap, let planRecord = todos.plans[plan], planRecord.state == .running,
             inbox[Self.costCapItemID(plan)] == nil
         else { return }
@@ -34,7 +35,7 @@ extension CoordinatorCore {
             text: text,
             askedAt: wallClockMilliseconds()
         )
-        guard inbox.add(Inbox.Waiting(item: item, destination: .costCap(plan), deadline: nil)) else { return }
+        guard inbox.add(Inbox.Waiting(item: item, destination: .costCap(plan), deadline: nil)), announce else { return }
         record(.planCostCapReached, plan: plan, ["spent": .double(spent), "cap": .double(cap)])
         record(.inboxAdded, plan: plan, ["item": .string(item.id), "kind": .string(AskKind.budget.rawValue), "text": .string(text)])
     }
@@ -42,7 +43,7 @@ extension CoordinatorCore {
     /// After a restart: a plan waiting paused at its cap is asked about again (the inbox is not stored; its raised
     /// cap is, with the plan).
     func restorePlanCostCaps() {
-        for (id, record) in todos.plans where record.paused { checkCostCap(id) }
+        for (id, record) in todos.plans where record.paused { checkCostCap(id, announce: false) }
     }
 
     /// An operator's answer: a new cap above what was spent goes on; a deny stops the plan.

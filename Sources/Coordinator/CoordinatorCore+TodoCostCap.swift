@@ -14,8 +14,8 @@ extension CoordinatorCore {
     }
 
     /// After its spend grew: a TODO that reached its cap is paused and the operators asked, once. A TODO that ended
-    /// meanwhile has its question dropped.
-    func checkTodoCostCap(_ key: TodoKey, model: String?) {
+    /// meanwhile has its question dropped. `announce` is false when a restart puts the question back.
+    func checkTodoCostCap(_ key: TodoKey, model: String?, announce: Bool = true) {
         let id = Self.todoCostCapItemID(key)
         guard let todo = todos[key] else { return }
         if todo.state.isTerminal {
@@ -48,7 +48,7 @@ extension CoordinatorCore {
             text: text,
             askedAt: wallClockMilliseconds()
         )
-        guard inbox.add(Inbox.Waiting(item: item, destination: .todoCostCap(key), deadline: nil)) else { return }
+        guard inbox.add(Inbox.Waiting(item: item, destination: .todoCostCap(key), deadline: nil)), announce else { return }
         var data: [String: JSONValue] = ["spent": .double(spent), "cap": .double(cap)]
         if let model { data["model"] = .string(model) }
         record(.todoCostCapReached, plan: key.plan, todo: key.todo, data)
@@ -126,7 +126,7 @@ extension CoordinatorCore {
     /// After a restart: a TODO waiting paused at its cap is asked about again (the inbox is not stored; its raised
     /// cap is, in its facts).
     func restoreTodoCostCaps() {
-        for (key, todo) in todos.todos where todo.state == .paused { checkTodoCostCap(key, model: nil) }
+        for (key, todo) in todos.todos where todo.state == .paused { checkTodoCostCap(key, model: nil, announce: false) }
     }
 
     /// A cap to suggest: a round number well above what was spent.
