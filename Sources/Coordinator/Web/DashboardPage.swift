@@ -136,7 +136,8 @@ enum DashboardPage {
             const cards = todos.filter((t) => states.includes(t.state));
             return `<div class="column" data-column="${name.toLowerCase()}"><h3>${name} (${cards.length})</h3>` + cards.slice(0, 200).map((t) =>
               `<div class="card" data-todo="${esc(t.plan + "/" + t.id)}" style="border-color:var(--${t.state})" title="${esc(t.detail)}">${esc(t.plan)}/${esc(t.id)}${t.worker ? ` <span class="muted">@${esc(t.worker)}</span>` : ""}` +
-              (t.state === "waiting" && t.resume_at ? ` <span class="muted" data-resumes="${t.resume_at}">waiting, resumes at ${new Date(t.resume_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}</span>` : "") + `</div>`).join("") + "</div>";
+              (t.state === "waiting" && t.resume_at ? ` <span class="muted" data-resumes="${t.resume_at}">waiting, resumes at ${new Date(t.resume_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}</span>` : "") +
+              (t.cost_usd != null ? ` <span class="muted" data-cost="${t.cost_usd}">$${t.cost_usd.toFixed(2)}${t.cost_cap != null ? " of $" + t.cost_cap.toFixed(2) : ""}</span>` : "") + `</div>`).join("") + "</div>";
           }).join("");
         }
 

@@ -57,6 +57,8 @@ func metric(_ harness: CoreHarness, _ name: String) -> Double? {
         #expect(close(harness.core.todos[key]?.facts.costUSD, 0.3))
         let status = try #require(harness.core.todos.plans["p"].map { harness.core.planStatus($0) })
         #expect(close(status.costUSD, 0.3), "the plan's status is live")
+        #expect(close(harness.core.status(of: key)?.costUSD, 0.3), "and the TODO's")
+        #expect(harness.core.status(of: key)?.tokens == 110_000)
         #expect(status.tokens == 110_000)
 
         // The next turn: the running total grew; a resent or late total that is not larger adds nothing.

@@ -62,6 +62,7 @@ import Testing
         #expect(raised.eventTypes.contains("todo.cost_cap_raised"))
         #expect(raised.eventTypes.contains("todo.resumed"))
         #expect(harness.core.todos[key]?.facts.costCap == 2)
+        #expect(harness.core.status(of: key)?.costCap == 2, "drover status shows the raised cap")
         let again = try #require(try raised.assigns(to: "w1").first)
         #expect(again.lease.epoch == 2)
         let more = try sendUsage(harness, "w1", again, Self.turn)
