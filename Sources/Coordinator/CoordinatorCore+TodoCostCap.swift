@@ -48,7 +48,9 @@ extension CoordinatorCore {
             text: text,
             askedAt: wallClockMilliseconds()
         )
-        guard inbox.add(Inbox.Waiting(item: item, destination: .todoCostCap(key), deadline: nil)), announce else { return }
+        guard inbox.add(Inbox.Waiting(item: item, destination: .todoCostCap(key), deadline: nil)) else { return }
+        todos.explainPause(key, Self.capDetail(id, spent: spent, cap: cap))
+        guard announce else { return }
         var data: [String: JSONValue] = ["spent": .double(spent), "cap": .double(cap)]
         if let model { data["model"] = .string(model) }
         record(.todoCostCapReached, plan: key.plan, todo: key.todo, data)
@@ -120,7 +122,15 @@ extension CoordinatorCore {
             end(key, as: .escalated, detail: reason, ["reason": .string(reason)])
         } else if costCapResumes.remove(key) != nil, let todo = todos[key], todo.state == .paused {
             try? resume(key, todo, by: "a raised cost cap", now: now)
+        } else if let todo = todos[key], inbox[Self.todoCostCapItemID(key)] != nil, let cap = costCap(of: todo) {
+            todos.explainPause(key, Self.capDetail(Self.todoCostCapItemID(key), spent: todo.facts.costUSD ?? 0, cap: cap))
         }
+    }
+
+    /// Why a TODO paused at its cap waits, and what to do.
+    static func capDetail(_ item: String, spent: Double, cap: Double) -> String {
+        String(format: "paused at its cost cap ($%.2f spent, the cap is $%.2f): ", spent, cap)
+            + "`drover answer \(item) DOLLARS` raises it, `drover deny \(item)` stops it"
     }
 
     /// After a restart: a TODO waiting paused at its cap is asked about again (the inbox is not stored; its raised

@@ -225,6 +225,11 @@ struct TodoTable {
         change(key, if: { $0.state == .ready && $0.detail != detail }) { $0.row.detail = detail }
     }
 
+    /// Says why a paused TODO waits (shown in `drover status`), without moving it.
+    mutating func explainPause(_ key: TodoKey, _ detail: String) {
+        change(key, if: { $0.state == .paused && $0.detail != detail }) { $0.row.detail = detail }
+    }
+
     /// Returns TODOs that could not go out to the front of the queue, in their order.
     mutating func putBack(_ keys: [TodoKey]) {
         ready.prepend(contentsOf: keys)

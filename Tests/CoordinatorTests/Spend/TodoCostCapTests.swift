@@ -54,6 +54,10 @@ import Testing
         #expect(harness.state("p", "t") == "paused")
         #expect(harness.core.todos[key]?.facts.costUSD.map { abs($0 - 0.6) < 1e-9 } == true)
         #expect(harness.core.inbox.items.count == 1, "asked once")
+        #expect(
+            harness.core.todos[key]?.detail
+                == "paused at its cost cap ($0.60 spent, the cap is $0.50): `drover answer p-t-cost DOLLARS` raises it, `drover deny p-t-cost` stops it"
+        )
 
         let low = try harness.control(.answer, AnswerBody(item: item.id, decision: .reply, text: "0.5"))
         #expect(try low.errors().first?.message.contains("a new cap in dollars above the $0.60 spent") == true)
