@@ -1,8 +1,14 @@
 import DroverProtocol
 import Foundation
 
-/// A session's recovery request held while an advisor works out what its TODO should do next.
-struct PendingAdvice: Sendable, Equatable {
+/// A session's recovery request held while an advisor works out what its TODO should do next. Stored (as JSON, in
+/// `pending_advice`), so a restarted coordinator still waits for the advisor, or for the operator's answer to its
+/// question, and the session's resent request keeps waiting rather than starting another advisor.
+struct PendingAdvice: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey {
+        case request, key, worker, ref, advisor, question, questionText = "question_text", base
+    }
+
     var request: RecoverBody
     /// The stuck TODO.
     var key: TodoKey
@@ -13,6 +19,10 @@ struct PendingAdvice: Sendable, Equatable {
     var advisor: TodoKey
     /// The advisor's question, once it asked an operator.
     var question: String?
+    /// The inbox item's text for that question.
+    var questionText: String?
+    /// Where the advisor's worktree starts (``CoordinatorCore/adviceBases``), kept for a restart.
+    var base: String?
 }
 
 /// The advisor: when the recovery rules have run out for a TODO (``AdvisorPolicy``), its session's recovery request
@@ -75,7 +85,8 @@ extension CoordinatorCore {
             key: key,
             worker: worker,
             ref: ref,
-            advisor: advisorKey
+            advisor: advisorKey,
+            base: stuck.branch
         )
         record(
             .todoAdviceRequested,
@@ -153,19 +164,12 @@ extension CoordinatorCore {
         }
         var asked = pending
         asked.question = advice.questionForHuman
+        asked.questionText =
+            "The advisor asks: \(advice.questionForHuman)\n\nIts diagnosis: \(advice.diagnosis)\n(\(pending.request.detection.rawValue): "
+            + "\(pending.request.evidence.prefix(600)))"
         pendingAdvice[id] = asked
-        let item = InboxItem(
-            id: "\(advisor.plan)-\(advisor.todo)",
-            plan: key.plan,
-            todo: key.todo,
-            worker: pending.worker,
-            kind: .question,
-            text:
-                "The advisor asks: \(advice.questionForHuman)\n\nIts diagnosis: \(advice.diagnosis)\n(\(pending.request.detection.rawValue): "
-                + "\(pending.request.evidence.prefix(600)))",
-            askedAt: wallClockMilliseconds()
-        )
-        guard inbox.add(Inbox.Waiting(item: item, destination: .advice(id), deadline: nil)) else { return }
+        let item = adviceQuestion(asked)
+        guard putAdviceQuestion(item, id: id) else { return }
         record(
             .inboxAdded,
             plan: key.plan,
@@ -237,10 +241,33 @@ extension CoordinatorCore {
         }
     }
 
-    /// The advisors after a restart: each `<plan>-help` beside its plan. Advice under way is not waited for any
-    /// more; the sessions ask again, and the rules or a new advisor decide.
-    func restoreAdvisors() {
+    /// The advisors after a restart: each `<plan>-help` beside its plan, and the advice under way (stored): the
+    /// sessions' resent requests keep waiting for it, and an advisor's question is put back in the inbox.
+    func restoreAdvisors(_ snapshot: Store.Snapshot) {
         for id in todos.plans.keys where todos.plans[AdvisorPlan.id(of: id)] != nil { advisors[AdvisorPlan.id(of: id)] = id }
+        for (id, pending) in snapshot.pendingAdvice {
+            pendingAdvice[id] = pending
+            if let base = pending.base { adviceBases[pending.advisor] = base }
+            if pending.questionText != nil { _ = putAdviceQuestion(adviceQuestion(pending), id: id) }
+        }
+        changedAdvice.removeAll()
+    }
+
+    /// The inbox item of an advisor's question.
+    private func adviceQuestion(_ pending: PendingAdvice) -> InboxItem {
+        InboxItem(
+            id: "\(pending.advisor.plan)-\(pending.advisor.todo)",
+            plan: pending.key.plan,
+            todo: pending.key.todo,
+            worker: pending.worker,
+            kind: .question,
+            text: pending.questionText ?? pending.question ?? "",
+            askedAt: wallClockMilliseconds()
+        )
+    }
+
+    private func putAdviceQuestion(_ item: InboxItem, id: String) -> Bool {
+        inbox.add(Inbox.Waiting(item: item, destination: .advice(id), deadline: nil))
     }
 
     /// A session's recovery request while its advice is under way (a resend): the decision still waits.

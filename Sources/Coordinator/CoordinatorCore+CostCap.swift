@@ -7,12 +7,13 @@ import Foundation
 extension CoordinatorCore {
     static func costCapItemID(_ plan: String) -> String { "\(plan)-cost" }
 
-    /// After a report that cost something: the plan is paused and the operators asked once it reaches its cap.
-    func checkCostCap(_ plan: String) {
+    /// After its spend grew: the plan is paused and the operators asked once it reaches its cap. `announce` is false
+    /// when a restart puts the question back.
+    func checkCostCap(_ plan: String, announce: Bool = true) {
         guard let configured = configuration.planCostCap, let planRecord = todos.plans[plan], planRecord.state == .running,
             inbox[Self.costCapItemID(plan)] == nil
         else { return }
-        let cap = costCaps[plan] ?? configured
+        let cap = planRecord.costCap ?? configured
         let spent = planStatus(planRecord).costUSD ?? 0
         guard spent >= cap else { return }
         if todos.setPaused(plan, true) != nil { record(.planPaused, plan: plan, ["reason": .string("its cost cap is reached")]) }
@@ -34,9 +35,15 @@ extension CoordinatorCore {
             text: text,
             askedAt: wallClockMilliseconds()
         )
-        guard inbox.add(Inbox.Waiting(item: item, destination: .costCap(plan), deadline: nil)) else { return }
+        guard inbox.add(Inbox.Waiting(item: item, destination: .costCap(plan), deadline: nil)), announce else { return }
         record(.planCostCapReached, plan: plan, ["spent": .double(spent), "cap": .double(cap)])
         record(.inboxAdded, plan: plan, ["item": .string(item.id), "kind": .string(AskKind.budget.rawValue), "text": .string(text)])
+    }
+
+    /// After a restart: a plan waiting paused at its cap is asked about again (the inbox is not stored; its raised
+    /// cap is, with the plan).
+    func restorePlanCostCaps() {
+        for (id, record) in todos.plans where record.paused { checkCostCap(id, announce: false) }
     }
 
     /// An operator's answer: a new cap above what was spent goes on; a deny stops the plan.
@@ -63,7 +70,7 @@ extension CoordinatorCore {
                 )
             }
             _ = inbox.take(body.item)
-            costCaps[plan] = cap
+            todos.raiseCostCap(ofPlan: plan, to: cap)
             record(
                 .inboxAnswered,
                 plan: plan,

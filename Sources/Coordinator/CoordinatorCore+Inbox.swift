@@ -61,6 +61,10 @@ extension CoordinatorCore {
             try answerCostCap(body, plan: plan, now: now)
             return body
         }
+        if case .todoCostCap(let key) = waiting.destination {
+            try answerTodoCostCap(body, key: key, now: now)
+            return body
+        }
         guard body.grants == nil, body.replan == nil, body.remember == nil else {
             throw ProtocolError(
                 .badField,

@@ -11,7 +11,7 @@ extension CoordinatorCore {
         case .start:
             return JobsBody(jobs: [try startJob(request).view(full: true, counts: nil)])
         case .list:
-            return JobsBody(jobs: jobs.all.map { $0.view(full: false, counts: jobCounts($0)) })
+            return JobsBody(jobs: jobs.all.map { withSpend($0.view(full: false, counts: jobCounts($0)), of: $0, full: false) })
         case .cancel:
             let job = try existingJob(request.job)
             cancelJob(job, now: now)
@@ -21,7 +21,7 @@ extension CoordinatorCore {
         }
     }
 
-    func view(of job: JobRecord) -> JobView { job.view(full: true, counts: jobCounts(job)) }
+    func view(of job: JobRecord) -> JobView { withSpend(job.view(full: true, counts: jobCounts(job)), of: job, full: true) }
 
     private func jobCounts(_ job: JobRecord) -> [String: Int]? {
         todos.plans[job.id].map { todos.counts(of: $0.plan) }

@@ -53,6 +53,9 @@ extension CoordinatorCore {
                 todos.keepThread(key, thread)
                 data["thread_id"] = .string(thread)
             }
+            if event.kind == .usage, let usage = event.usage {
+                countLive(usage, model: event.model, key: key, lease: body.leaseId, into: &data)
+            }
             record(.agent(event.kind), plan: key.plan, todo: key.todo, worker: worker, data)
         }
     }
@@ -68,14 +71,17 @@ extension CoordinatorCore {
         leases.markProcessed(body.leaseId, seq: seq)
         release(key)
         let cost = body.usage.flatMap { configuration.prices.cost($0, model: body.model) }
+        // What the session's `usage` events counted already is not counted again: the report adds the rest.
+        let live = todos.takeLive(key, lease: body.leaseId)
+        let rest = body.usage?.subtracting(live)
         todos.addWork(
             key,
-            tokens: body.tokens ?? 0,
+            tokens: max(0, (body.tokens ?? 0) - live.total),
             files: body.files,
             diffStat: body.diffStat,
             checks: body.checks,
-            usage: body.usage,
-            costUSD: cost
+            usage: rest,
+            costUSD: rest.flatMap { configuration.prices.cost($0, model: body.model) }
         )
         // The thread the report names goes on; one that ended otherwise leaves none, and a session stopped without
         // naming one (handed back, or its last store failed) leaves the one its checkpoints stored.
@@ -90,7 +96,19 @@ extension CoordinatorCore {
         if let tokens = body.tokens { data["tokens"] = .int(tokens) }
         if let cost { data["cost_usd"] = .double(cost) }
         if let thread = body.threadId { data["thread_id"] = .string(thread) }
-        defer { if cost != nil { checkCostCap(key.plan) } }
+        if live.total > 0 {
+            // The run's tokens and cost counted live before its report (the metrics count only the rest here).
+            data["live_tokens"] = .int(min(live.total, body.tokens ?? 0))
+            if let liveCost = configuration.prices.cost(live, model: body.model), let cost {
+                data["live_cost_usd"] = .double(min(liveCost, cost))
+            }
+        }
+        defer {
+            if cost != nil {
+                checkCostCap(key.plan)
+                checkTodoCostCap(key, model: body.model)
+            }
+        }
         mergeReported(body, key: key, worker: worker)
         switch body.outcome {
         case .succeeded:
@@ -119,6 +137,7 @@ extension CoordinatorCore {
             park(key, until: body.resumeAt ?? 0, report: body, worker: worker, now: now, data)
         case .paused:
             paused(key, worker: worker, data)
+            afterCostCapPause(key, now: now)
         case .handedBack:
             record(.todoHandedBack, plan: key.plan, todo: key.todo, worker: worker, data)
             todos.makeReady(key, front: true, detail: "handed back by \(worker): \(body.summary)")

@@ -98,7 +98,7 @@ extension CoordinatorCore {
     }
 
     func status(of todo: TodoRecord) -> StatusBody.TodoStatus {
-        StatusBody.TodoStatus(
+        var status = StatusBody.TodoStatus(
             plan: todo.key.plan,
             id: todo.key.todo,
             title: todo.spec.title,
@@ -110,5 +110,9 @@ extension CoordinatorCore {
             dependsOn: todo.spec.dependsOn.isEmpty ? nil : todo.spec.dependsOn,
             resumeAt: todo.state == .waiting ? todo.facts.resumeAt : nil
         )
+        status.tokens = todo.facts.tokens > 0 ? todo.facts.tokens : nil
+        status.costUSD = todo.facts.costUSD
+        status.costCap = costCap(of: todo)
+        return status
     }
 }

@@ -55,7 +55,9 @@ extension CoordinatorCore {
         restoreJobs(snapshot)
         restoreMergeItems()
         restoreAIReviewers()
-        restoreAdvisors()
+        restoreAdvisors(snapshot)
+        restoreTodoCostCaps()
+        restorePlanCostCaps()
         if announce {
             record(.coordinatorStarted, ["instance": .string(instance), "leases_awaiting_workers": .int(Int64(recovered))])
         }

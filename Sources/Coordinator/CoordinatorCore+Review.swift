@@ -40,7 +40,9 @@ extension CoordinatorCore {
             slots: slots.total,
             freeSlots: slots.free,
             inbox: inbox.items.filter { only == nil || $0.plan == only },
-            jobs: jobs.all.filter { only == nil || $0.id == only }.map { $0.view(full: false, counts: nil) },
+            jobs: jobs.all.filter { only == nil || $0.id == only }.map {
+                withSpend($0.view(full: false, counts: nil), of: $0, full: false)
+            },
             integrations: Dictionary(
                 uniqueKeysWithValues: plans.compactMap { plan in
                     merges[plan.id] == nil ? nil : (plan.id, "drover/\(plan.id)/integration")

@@ -45,14 +45,17 @@ final class CoordinatorCore {
     var finalized: [(plan: String, json: String)] = []
     /// Plans running an AI review (`<plan>-next`), with the plan each reviews.
     var reviewers: [String: String] = [:]
-    /// Plans' cost caps as operators raised them (the configured `--plan-cost-cap` otherwise). In memory: after a
-    /// restart a plan past the configured cap is asked about again at its next report.
-    var costCaps: [String: Double] = [:]
     /// Plans running advisors (`<plan>-help`), with the plan each advises.
     var advisors: [String: String] = [:]
     /// Recovery requests waiting for their advisor (or for an operator's answer to its question), by
-    /// `<lease>#<item>`.
-    var pendingAdvice: [String: PendingAdvice] = [:]
+    /// `<lease>#<item>`. Stored: the ids changed since the last commit are in ``changedAdvice``.
+    var pendingAdvice: [String: PendingAdvice] = [:] {
+        didSet {
+            for (id, pending) in pendingAdvice where oldValue[id] != pending { changedAdvice.insert(id) }
+            for id in oldValue.keys where pendingAdvice[id] == nil { changedAdvice.insert(id) }
+        }
+    }
+    var changedAdvice: Set<String> = []
     /// Advisors' answers that came with their reports, read when their TODO has ended in the same batch.
     var adviceAnswers: [TodoKey: String] = [:]
     /// Where each advisor's worktree starts: the stuck TODO's branch when its work was checkpointed.
@@ -67,6 +70,10 @@ final class CoordinatorCore {
     /// The key each worker's messages last came with, on keyed sockets: a key removed drops its worker.
     var workerKeys: [String: String] = [:]
     var lastKeyCheck: Int64 = 0
+    /// TODOs paused at their cost cap whose sessions have not stopped yet: the operators raised the cap (resume when
+    /// stopped) or denied it (escalate then, with the reason). In memory: after a restart the question is asked again.
+    var costCapResumes: Set<TodoKey> = []
+    var costCapDenied: [TodoKey: String] = [:]
     var counters: [String: Int64] = [:]
     var lastSeq: Int64 = 0
     /// Every message received, valid or not (reported as the `received` counter).
@@ -110,7 +117,7 @@ final class CoordinatorCore {
     /// Whether something changed that the next ``commit()`` must write.
     var hasUncommittedChanges: Bool {
         todos.hasChanges || leases.hasChanges || jobs.hasChanges || permissions.hasChanges || merges.hasChanges || !finalized.isEmpty
-            || !recorded.isEmpty
+            || !recorded.isEmpty || !changedAdvice.isEmpty
     }
 
     /// Writes every change since the last commit in one transaction, then hands back the replies and events to send.
@@ -123,6 +130,8 @@ final class CoordinatorCore {
         merges.takeChanges(into: &changes)
         changes.planReports = finalized
         finalized.removeAll()
+        changes.pendingAdvice = changedAdvice.sorted().map { ($0, pendingAdvice[$0]) }
+        changedAdvice.removeAll()
         changes.events = recorded
         recorded.removeAll(keepingCapacity: true)
         // Each event's topic once: it is stored with the event and is the frame the event is published under.

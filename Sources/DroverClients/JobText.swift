@@ -25,6 +25,10 @@ public enum JobText {
             let total = counts.values.reduce(0, +)
             lines.append("  TODOs: \(counts["done"] ?? 0)/\(total) done (\(Self.counts(counts)))")
         }
+        if let tokens = job.tokens {
+            lines.append("  spent: \(Self.spend(tokens, job.costUSD))")
+            for plan in job.spend ?? [] { lines.append("    plan \(plan.plan): \(Self.spend(plan.tokens, plan.costUSD))") }
+        }
         if !job.transitions.isEmpty {
             lines.append("")
             lines.append("history:")
@@ -124,6 +128,11 @@ public enum JobText {
     public static func ruleLine(_ rule: PolicyRule) -> String {
         "\(rule.repository)  \(rule.grant)  \(rule.decision == .approve ? "approved" : rule.decision == .deny ? "denied" : rule.decision.rawValue)"
             + "  (job \(rule.job), \(time(rule.decidedAt)))"
+    }
+
+    /// Tokens and, when a price is known, what they cost.
+    static func spend(_ tokens: Int64, _ cost: Double?) -> String {
+        "\(tokens) tokens" + (cost.map { String(format: ", $%.2f", $0) } ?? " (no price known)")
     }
 
     static func counts(_ counts: [String: Int]) -> String {

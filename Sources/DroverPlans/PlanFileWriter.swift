@@ -70,6 +70,7 @@ public enum PlanFileWriter {
                 if let wall = budget.wallSeconds { parts.append("wall_seconds: \(YAMLText.number(wall))") }
                 if let turns = budget.turns { parts.append("turns: \(turns)") }
                 if let tokens = budget.tokens { parts.append("tokens: \(tokens)") }
+                if let cost = budget.cost { parts.append("cost: \(YAMLText.number(cost))") }
                 raw("budget", "{" + parts.joined(separator: ", ") + "}", indent: indent)
             }
             if let timeout = todo.timeoutSeconds { raw("timeout", YAMLText.number(timeout), indent: indent) }

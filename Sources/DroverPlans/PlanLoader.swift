@@ -28,7 +28,7 @@ import Yams
 ///     risk: low          # low | medium | high | critical
 ///     timeout: 600       # seconds
 ///     max_attempts: 2
-///     budget: { wall_seconds: 3600, turns: 20, tokens: 2000000 }
+///     budget: { wall_seconds: 3600, turns: 20, tokens: 2000000, cost: 5.00 }
 ///     permissions: { sandbox: workspace-write, network: false, writable: [../cache] }
 ///     files: [src/api/*.swift] # the files the TODO expects to touch (as its planner saw them)
 ///     estimate_minutes: 20
@@ -160,6 +160,16 @@ public enum PlanLoader {
             return value
         }
 
+        /// A TODO's cost cap: dollars, a number 0 or more (`$` not allowed: YAML would read it as text).
+        mutating func costCap(_ node: Node?, _ path: String, todo: String) -> Double? {
+            guard let node else { return nil }
+            guard let value = node.float ?? node.int.map(Double.init) else {
+                note(path, node, "TODO \"\(todo)\": the cost cap must be a number of US dollars, e.g. 5.00 (not \"\(node.string ?? "")\")")
+                return nil
+            }
+            return value
+        }
+
         mutating func integer(_ node: Node?, _ path: String) -> Int? {
             guard let node else { return nil }
             guard let value = node.int else {
@@ -256,14 +266,15 @@ public enum PlanLoader {
                 let budgetFields = self.fields(
                     budgetNode,
                     "\(path).budget",
-                    known: ["wall_seconds", "turns", "tokens"],
+                    known: ["wall_seconds", "turns", "tokens", "cost"],
                     what: "a budget"
                 )
             {
                 budget = Budget(
                     wallSeconds: number(budgetFields["wall_seconds"], "\(path).budget.wall_seconds"),
                     turns: integer(budgetFields["turns"], "\(path).budget.turns"),
-                    tokens: integer(budgetFields["tokens"], "\(path).budget.tokens")
+                    tokens: integer(budgetFields["tokens"], "\(path).budget.tokens"),
+                    cost: costCap(budgetFields["cost"], "\(path).budget.cost", todo: id)
                 )
             }
             var permissions: Permissions?

@@ -26,6 +26,8 @@ struct InboxCommand: AsyncParsableCommand {
             }
             if item.kind == .merge {
                 print("\(item.id)  merge of \(item.plan)/\(item.todo) (the queue waits)")
+            } else if item.kind == .budget, !item.todo.isEmpty {
+                print("\(item.id)  cost cap of \(item.plan)/\(item.todo) (the TODO is paused)")
             } else if item.kind == .budget {
                 print("\(item.id)  cost cap of plan \(item.plan) (the plan is paused)")
             } else {

@@ -96,6 +96,13 @@ struct ReviewText {
             bullet("critical path (\(humanDuration(seconds: eta.criticalPathSeconds)) at P50): \(pathLine(eta.criticalPath))")
         }
         if let note = review.etaNote { bullet(note) }
+        // What the work has cost so far, beside when it should be done.
+        let costs = review.plans.compactMap(\.costUSD)
+        if !costs.isEmpty { bullet(String(format: "spent so far: $%.2f over all plans", costs.reduce(0, +))) }
+        for plan in review.plans {
+            if let tokens = plan.tokens { bullet("plan \(code(plan.plan)) spent \(spendText(tokens, plan.costUSD))") }
+        }
+        for job in review.jobs ?? [] where job.tokens > 0 { bullet("job \(code(job.plan)) spent \(spendText(job.tokens, job.costUSD))") }
         heading("Bottlenecks")
         if review.bottlenecks.isEmpty { bullet("none") }
         for finding in review.bottlenecks {
@@ -120,6 +127,11 @@ struct ReviewText {
             for suggestion in narrative.suggestions { bullet("suggestion: \(suggestion)") }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Tokens and, when a price is known, their cost.
+    private func spendText(_ tokens: Int64, _ cost: Double?) -> String {
+        "\(tokens) tokens" + (cost.map { String(format: ", $%.2f", $0) } ?? " (no price known)")
     }
 
     private func progressLine(_ progress: ReviewBody.Progress) -> String {

@@ -56,6 +56,9 @@ enum StatusText {
             if let worker = todo.worker { line += " on \(worker)" }
             if todo.epoch > 1 { line += " (epoch \(todo.epoch))" }
             if let resumes = todo.resumeNote() { line += ", \(resumes)" }
+            if let cost = todo.costUSD {
+                line += String(format: ", $%.2f", cost) + (todo.costCap.map { String(format: " of $%.2f", $0) } ?? "")
+            }
             if let detail = todo.detail, todo.state != .done { line += ": \(detail.prefix(120))" }
             lines.append(line)
         }

@@ -152,6 +152,16 @@ struct JobClientTests {
         )
         #expect(text.contains("skipped, left out of the plan that runs: deploy"))
         #expect(JobText.listLine(job) == "q1  [done]  What does the login do?  (a question: answered)")
+        #expect(!text.contains("spent:"), "nothing spent, nothing said")
+
+        job.tokens = 220_000
+        job.costUSD = 0.6
+        job.spend = [
+            PlanSpend(plan: "q1-classify", tokens: 110_000, costUSD: 0.3), PlanSpend(plan: "q1-investigate", tokens: 110_000, costUSD: nil),
+        ]
+        let spent = JobText.render(job)
+        #expect(spent.contains("  spent: 220000 tokens, $0.60\n    plan q1-classify: 110000 tokens, $0.30\n"), "\(spent)")
+        #expect(spent.contains("    plan q1-investigate: 110000 tokens (no price known)"), "\(spent)")
     }
 
     @Test func aFollowerSeesEachTransitionOnceThePermissionsItemOnceAndTheEnd() {

@@ -35,7 +35,7 @@ struct PlanFileWriterTests {
                     Check(file: "CHANGELOG.md", pattern: "## 1\\.0"),
                 ],
                 risk: .medium,
-                budget: Budget(wallSeconds: 3600.5, turns: 20, tokens: 2_000_000),
+                budget: Budget(wallSeconds: 3600.5, turns: 20, tokens: 2_000_000, cost: 2.5),
                 timeoutSeconds: 600,
                 maxAttempts: 2,
                 permissions: Permissions(sandbox: "workspace-write", network: false, writable: ["../cache", "/tmp/x y"]),

@@ -58,7 +58,7 @@ import Testing
             risk: high
             timeout: 600
             max_attempts: 2
-            budget: { wall_seconds: 3600, turns: 20, tokens: 2000000 }
+            budget: { wall_seconds: 3600, turns: 20, tokens: 2000000, cost: 5.00 }
           - id: ship
             prompt: Ship it
             depends_on: build
@@ -90,7 +90,7 @@ import Testing
         #expect(build.risk == .high)
         #expect(build.timeoutSeconds == 600)
         #expect(build.maxAttempts == 2)
-        #expect(build.budget == Budget(wallSeconds: 3600, turns: 20, tokens: 2_000_000))
+        #expect(build.budget == Budget(wallSeconds: 3600, turns: 20, tokens: 2_000_000, cost: 5))
 
         let ship = plan.todos[2]
         #expect(ship.prompt == "Ship it")
@@ -155,7 +155,7 @@ import Testing
                     {"file": "CHANGELOG.md", "pattern": "## 1\\\\.0"}
                   ],
                   "risk": "high", "timeout": 600, "max_attempts": 2,
-                  "budget": {"wall_seconds": 3600, "turns": 20, "tokens": 2000000}
+                  "budget": {"wall_seconds": 3600, "turns": 20, "tokens": 2000000, "cost": 5.00}
                 },
                 {"id": "ship", "prompt": "Ship it", "depends_on": "build"}
               ]
@@ -180,6 +180,23 @@ import Testing
     }
 
     // MARK: - Meaning
+
+    @Test func aCostCapThatIsNegativeOrNotANumberIsRefusedNamingItsTodo() throws {
+        let found = problems(
+            """
+            todos:
+              - { id: cheap, prompt: x, budget: { cost: -1 } }
+              - { id: wordy, prompt: x, budget: { cost: five dollars } }
+              - { id: fine, prompt: x, budget: { cost: 0.5 } }
+            """
+        )
+        #expect(found.count == 2, "\(found)")
+        let negative = try #require(problem(at: "todos[0].budget.cost", in: found))
+        #expect(negative.message.contains("TODO \"cheap\": the cost cap must be a number of US dollars, 0 or more"), "\(negative.message)")
+        let text = try #require(problem(at: "todos[1].budget.cost", in: found))
+        #expect(text.message.contains("TODO \"wordy\": the cost cap must be a number of US dollars"), "\(text.message)")
+        #expect(text.message.contains("five dollars"), "\(text.message)")
+    }
 
     @Test func dependencyCycleNamesItsMembersInOrder() throws {
         let found = problems(

@@ -82,8 +82,17 @@ public final class CoordinatorMetrics: Sendable {
                 ]
             ).increment()
         default:
-            if event.type.subject == "todo", let used = event.data["tokens"]?.intValue { tokens.increment(by: used) }
-            if event.type.subject == "todo", case .double(let dollars)? = event.data["cost_usd"] { cost.increment(by: dollars) }
+            // A report's tokens and cost, less what its session's `usage` events counted live (`agent.usage`:
+            // what each added).
+            guard event.type.subject == "todo" || event.type == .agent(.usage) else { break }
+            if let used = event.data["tokens"]?.intValue {
+                tokens.increment(by: max(0, used - (event.data["live_tokens"]?.intValue ?? 0)))
+            }
+            if case .double(let dollars)? = event.data["cost_usd"] {
+                var live = 0.0
+                if case .double(let counted)? = event.data["live_cost_usd"] { live = counted }
+                cost.increment(by: max(0, dollars - live))
+            }
         }
     }
 

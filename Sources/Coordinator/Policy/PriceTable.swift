@@ -31,6 +31,21 @@ public struct PriceTable: Sendable, Equatable {
         return dollars / 1_000_000
     }
 
+    /// The prices of `model` in words, for an operator deciding about a cost cap.
+    /// With no model named, the whole table.
+    public func describe(_ model: String?) -> String {
+        guard let model else {
+            return "prices: " + prices.keys.sorted().map { describe($0) }.joined(separator: "; ")
+        }
+        guard let price = prices[model] else { return "no price known for model \(model)" }
+        return "\(model) at $\(Self.number(price.input)) input, $\(Self.number(price.cachedInput)) cached input, "
+            + "$\(Self.number(price.output)) output per million tokens"
+    }
+
+    private static func number(_ value: Double) -> String {
+        value == value.rounded() ? String(Int64(value)) : String(value)
+    }
+
     /// Reads `MODEL=INPUT,CACHED,OUTPUT` (dollars per million tokens); the error names what is wrong.
     public static func price(_ text: String) -> Result<(model: String, price: Price), PriceError> {
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)

@@ -30,16 +30,22 @@ struct Reviewer {
         let estimate = self.estimate()
         let bottlenecks = self.bottlenecks(estimate.eta)
         let risks = self.risks()
-        return ReviewBody(
+        var body = ReviewBody(
             generatedAt: input.now,
             progress: progress(input.items),
             plans: input.plans.map { plan in
-                ReviewBody.PlanProgress(
+                let items = input.items.filter { $0.plan == plan.id }
+                var planProgress = ReviewBody.PlanProgress(
                     plan: plan.id,
                     title: plan.title,
                     state: plan.paused ? "paused" : plan.state.rawValue,
-                    progress: progress(input.items.filter { $0.plan == plan.id })
+                    progress: progress(items)
                 )
+                let tokens = items.map(\.facts.tokens).reduce(0, +)
+                let costs = items.compactMap(\.facts.costUSD)
+                planProgress.tokens = tokens > 0 ? tokens : nil
+                planProgress.costUSD = costs.isEmpty ? nil : costs.reduce(0, +)
+                return planProgress
             },
             branches: input.items.map(branch),
             velocity: velocity(),
@@ -49,6 +55,10 @@ struct Reviewer {
             risks: risks,
             nextSteps: nextSteps(eta: estimate.eta, bottlenecks: bottlenecks, risks: risks)
         )
+        if !input.jobs.isEmpty {
+            body.jobs = input.jobs.map { PlanSpend(plan: $0.id, tokens: $0.tokens ?? 0, costUSD: $0.costUSD) }
+        }
+        return body
     }
 
     func progress(_ items: [ReviewInput.Item]) -> ReviewBody.Progress {

@@ -1,8 +1,8 @@
 import DroverProtocol
 
 /// What waits for a human to decide: sessions' questions and approvals on any worker, jobs' permissions, and merges
-/// that could not be done. Kept in memory: after a restart, sessions ask again, and jobs and merge queues put their
-/// items back from their stored state.
+/// that could not be done. Kept in memory: after a restart, sessions ask again, and jobs, merge queues, cost caps and
+/// the advice sessions wait for put their items back from their stored state.
 struct Inbox {
     /// Who waits for an item's answer.
     enum Destination: Sendable, Equatable {
@@ -14,6 +14,8 @@ struct Inbox {
         case merge(TodoKey)
         /// A plan paused at its cost cap, waiting for a new cap or a stop.
         case costCap(String)
+        /// A TODO paused at its cost cap (`budget.cost`), waiting for a new cap or a stop.
+        case todoCostCap(TodoKey)
         /// A session's recovery request, waiting for an operator's answer to its advisor's question
         /// (``CoordinatorCore/pendingAdvice``, by `<lease>#<item>`).
         case advice(String)

@@ -1,7 +1,7 @@
 import DroverProtocol
 
 /// A TODO's key: ids are unique within their plan.
-struct TodoKey: Hashable, Sendable, CustomStringConvertible {
+struct TodoKey: Hashable, Codable, Sendable, CustomStringConvertible {
     var plan: String
     var todo: String
     var description: String { "\(plan)/\(todo)" }
@@ -11,7 +11,8 @@ struct TodoKey: Hashable, Sendable, CustomStringConvertible {
 struct WorkFacts: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case startedAt = "started_at", finishedAt = "finished_at", durationMs = "duration_ms", files, tokens, checks,
-            diffStat = "diff_stat", usage, costUSD = "cost_usd", resumeAt = "resume_at", thread
+            diffStat = "diff_stat", usage, costUSD = "cost_usd", resumeAt = "resume_at", thread, runLease = "run_lease",
+            runUsage = "run_usage", costCap = "cost_cap"
     }
     /// Wall-clock milliseconds when its latest run began (the worker accepted it).
     var startedAt: Int64?
@@ -36,6 +37,12 @@ struct WorkFacts: Codable, Sendable, Equatable {
     /// The codex thread its latest session stored beside its checkpoint (at a checkpoint, or as it was paused or
     /// parked): its next session resumes it (``TaskSpec/resumeThread``).
     var thread: String?
+    /// The lease whose session's tokens were counted live (`usage` events), and how many: its report adds only what
+    /// is beyond them. A lease that ends with no report (its worker lost) leaves them counted.
+    var runLease: String?
+    var runUsage: TokenUsage?
+    /// Its cost cap as an operator raised it (the plan's `budget.cost` otherwise).
+    var costCap: Double?
 
     init(startedAt: Int64? = nil, finishedAt: Int64? = nil, durationMs: Int64? = nil, files: [String] = [], tokens: Int64 = 0) {
         self.startedAt = startedAt
@@ -59,6 +66,9 @@ struct WorkFacts: Codable, Sendable, Equatable {
         usage = try container.decodeIfPresent(TokenUsage.self, forKey: .usage)
         costUSD = try container.decodeIfPresent(Double.self, forKey: .costUSD)
         thread = try container.decodeIfPresent(String.self, forKey: .thread)
+        runLease = try container.decodeIfPresent(String.self, forKey: .runLease)
+        runUsage = try container.decodeIfPresent(TokenUsage.self, forKey: .runUsage)
+        costCap = try container.decodeIfPresent(Double.self, forKey: .costCap)
     }
 
     /// The JSON stored in `todos.facts`, written by hand: a TODO's row is written several times in its life, on the
@@ -89,18 +99,24 @@ struct WorkFacts: Codable, Sendable, Equatable {
             ]
             JSONValue.object(stat).appendJSON(to: &text)
         }
-        if let usage {
-            text += (text.count > 1 ? "," : "") + "\"usage\":"
+        for (key, value) in [("usage", usage), ("run_usage", runUsage)] {
+            guard let value else { continue }
+            text += (text.count > 1 ? "," : "") + "\"\(key)\":"
             let split: [String: JSONValue] = [
-                "input": .int(usage.input), "cached_input": .int(usage.cachedInput), "output": .int(usage.output),
+                "input": .int(value.input), "cached_input": .int(value.cachedInput), "output": .int(value.output),
             ]
             JSONValue.object(split).appendJSON(to: &text)
+        }
+        if let runLease {
+            text += (text.count > 1 ? "," : "") + "\"run_lease\":"
+            JSONValue.string(runLease).appendJSON(to: &text)
         }
         if let costUSD { text += (text.count > 1 ? "," : "") + "\"cost_usd\":\(costUSD)" }
         if let thread {
             text += (text.count > 1 ? "," : "") + "\"thread\":"
             JSONValue.string(thread).appendJSON(to: &text)
         }
+        if let costCap { text += (text.count > 1 ? "," : "") + "\"cost_cap\":\(costCap)" }
         return text + "}"
     }
 }
@@ -117,6 +133,8 @@ struct PlanRecord: Sendable {
     var open = 0
     /// Paused by an operator: none of its TODOs is assigned until it is resumed.
     var paused = false
+    /// Its cost cap as an operator raised it (`--plan-cost-cap` otherwise).
+    var costCap: Double?
 }
 
 /// A connected worker. Kept in memory only: a restarted coordinator learns its workers again from `register`.

@@ -142,6 +142,13 @@ struct TodoTable {
     }
 
     /// Holds a running plan's TODOs back from workers, or lets them go again. Returns the plan when it changed.
+    /// An operator raised the plan's cost cap.
+    mutating func raiseCostCap(ofPlan id: String, to cap: Double) {
+        guard plans[id] != nil else { return }
+        plans[id]?.costCap = cap
+        changedPlans.insert(id)
+    }
+
     mutating func setPaused(_ id: String, _ paused: Bool) -> PlanRecord? {
         guard var record = plans[id], record.state == .running, record.paused != paused else { return nil }
         record.paused = paused
@@ -218,6 +225,11 @@ struct TodoTable {
         change(key, if: { $0.state == .ready && $0.detail != detail }) { $0.row.detail = detail }
     }
 
+    /// Says why a paused TODO waits (shown in `drover status`), without moving it.
+    mutating func explainPause(_ key: TodoKey, _ detail: String) {
+        change(key, if: { $0.state == .paused && $0.detail != detail }) { $0.row.detail = detail }
+    }
+
     /// Returns TODOs that could not go out to the front of the queue, in their order.
     mutating func putBack(_ keys: [TodoKey]) {
         ready.prepend(contentsOf: keys)
@@ -289,6 +301,44 @@ struct TodoTable {
     /// next session goes on on it.
     mutating func keepThread(_ key: TodoKey, _ thread: String?) {
         change(key) { $0.row.facts.thread = thread }
+    }
+
+    /// A running session's tokens so far (a running total under `lease`, from a `usage` event): what it grew by
+    /// since the last count is added to the TODO's tokens, usage and cost now, so they are live. Returns what was
+    /// added (nil: no such TODO).
+    mutating func countLive(_ key: TodoKey, lease: String, usage: TokenUsage, cost: (TokenUsage) -> Double?) -> TokenUsage? {
+        change(key) { todo in
+            let counted = todo.row.facts.runLease == lease ? todo.row.facts.runUsage ?? .zero : .zero
+            let added = usage.subtracting(counted)
+            todo.row.facts.runLease = lease
+            todo.row.facts.runUsage = TokenUsage(
+                input: max(usage.input, counted.input),
+                cachedInput: max(usage.cachedInput, counted.cachedInput),
+                output: max(usage.output, counted.output)
+            )
+            guard added.total > 0 || added.cachedInput > 0 else { return added }
+            todo.row.facts.tokens += added.total
+            todo.row.facts.usage = (todo.row.facts.usage ?? .zero) + added
+            if let dollars = cost(added) { todo.row.facts.costUSD = (todo.row.facts.costUSD ?? 0) + dollars }
+            return added
+        }
+    }
+
+    /// The report of `lease` came: what its session's `usage` events counted already (zero when none), no longer
+    /// kept apart.
+    mutating func takeLive(_ key: TodoKey, lease: String) -> TokenUsage {
+        change(key) { todo in
+            defer {
+                todo.row.facts.runLease = nil
+                todo.row.facts.runUsage = nil
+            }
+            return todo.row.facts.runLease == lease ? todo.row.facts.runUsage ?? .zero : .zero
+        } ?? .zero
+    }
+
+    /// An operator raised the TODO's cost cap.
+    mutating func raiseCostCap(_ key: TodoKey, to cap: Double) {
+        change(key) { $0.row.facts.costCap = cap }
     }
 
     /// Counts a failed run; returns whether the TODO has attempts left.

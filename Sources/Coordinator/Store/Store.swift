@@ -30,10 +30,12 @@ final class Store {
         var integrations: [MergeQueue.Integration] = []
         /// Reports of plans finalized in this batch, as JSON.
         var planReports: [(plan: String, json: String)] = []
+        /// Recovery requests waiting for an advisor that changed; nil deletes one.
+        var pendingAdvice: [(id: String, record: PendingAdvice?)] = []
 
         var isEmpty: Bool {
             newPlans.isEmpty && planStates.isEmpty && todos.isEmpty && reports.isEmpty && events.isEmpty && jobs.isEmpty
-                && policyRules.isEmpty && integrations.isEmpty && planReports.isEmpty
+                && policyRules.isEmpty && integrations.isEmpty && planReports.isEmpty && pendingAdvice.isEmpty
         }
     }
 
@@ -46,6 +48,7 @@ final class Store {
         var jobs: [JobRecord] = []
         var policyRules: [PolicyRule] = []
         var integrations: [MergeQueue.Integration] = []
+        var pendingAdvice: [String: PendingAdvice] = [:]
     }
 
     private let database: DatabaseQueue
@@ -122,13 +125,22 @@ final class Store {
         migrator.registerMigration("v7: plan reports") { db in
             try db.execute(sql: "CREATE TABLE plan_reports (plan TEXT PRIMARY KEY, report TEXT NOT NULL /* PlanReport as JSON */)")
         }
+        migrator.registerMigration("v8: raised cost caps") { db in
+            try db.execute(sql: "ALTER TABLE plans ADD COLUMN cost_cap REAL")
+        }
+        migrator.registerMigration("v9: pending advice") { db in
+            try db.execute(sql: "CREATE TABLE pending_advice (id TEXT PRIMARY KEY, record TEXT NOT NULL /* PendingAdvice as JSON */)")
+        }
         return migrator
     }
 
     func load() throws -> Snapshot {
         try database.read { db in
             var plans: [PlanRecord] = []
-            for row in try Row.fetchAll(db, sql: "SELECT id, ord, spec, state, submitted_at, finished_at, paused FROM plans ORDER BY ord") {
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT id, ord, spec, state, submitted_at, finished_at, paused, cost_cap FROM plans ORDER BY ord"
+            ) {
                 let spec: String = row["spec"]
                 let plan = try codec.decode(SubmitBody.self, from: Data(spec.utf8)).plan
                 plans.append(
@@ -138,7 +150,8 @@ final class Store {
                         order: row["ord"],
                         submittedAt: row["submitted_at"],
                         finishedAt: row["finished_at"],
-                        paused: row["paused"]
+                        paused: row["paused"],
+                        costCap: row["cost_cap"]
                     )
                 )
             }
@@ -174,6 +187,11 @@ final class Store {
             let integrations = try String.fetchAll(db, sql: "SELECT record FROM integrations").map {
                 try codec.decode(MergeQueue.Integration.self, from: Data($0.utf8))
             }
+            var pendingAdvice: [String: PendingAdvice] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, record FROM pending_advice") {
+                let record: String = row["record"]
+                pendingAdvice[row["id"]] = try codec.decode(PendingAdvice.self, from: Data(record.utf8))
+            }
             return Snapshot(
                 plans: plans,
                 todos: todos,
@@ -181,7 +199,8 @@ final class Store {
                 lastSeq: lastSeq,
                 jobs: jobs,
                 policyRules: rules,
-                integrations: integrations
+                integrations: integrations,
+                pendingAdvice: pendingAdvice
             )
         }
     }
@@ -201,9 +220,13 @@ final class Store {
                 }
             }
             if !changes.planStates.isEmpty {
-                let statement = try db.cachedStatement(sql: "UPDATE plans SET state = ?, finished_at = ?, paused = ? WHERE id = ?")
+                let statement = try db.cachedStatement(
+                    sql: "UPDATE plans SET state = ?, finished_at = ?, paused = ?, cost_cap = ? WHERE id = ?"
+                )
                 for record in changes.planStates {
-                    try statement.execute(arguments: [record.state.rawValue, record.finishedAt, record.paused, record.plan.id])
+                    try statement.execute(arguments: [
+                        record.state.rawValue, record.finishedAt, record.paused, record.costCap, record.plan.id,
+                    ])
                 }
             }
             if !changes.todos.isEmpty {
@@ -251,6 +274,16 @@ final class Store {
                     sql: "INSERT OR REPLACE INTO integrations (plan, record) VALUES (?, ?)",
                     arguments: [integration.plan, String(decoding: codec.json(integration), as: UTF8.self)]
                 )
+            }
+            for (id, record) in changes.pendingAdvice {
+                if let record {
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO pending_advice (id, record) VALUES (?, ?)",
+                        arguments: [id, String(decoding: codec.json(record), as: UTF8.self)]
+                    )
+                } else {
+                    try db.execute(sql: "DELETE FROM pending_advice WHERE id = ?", arguments: [id])
+                }
             }
             for (repository, grant, rule) in changes.policyRules {
                 if let rule {

@@ -136,7 +136,8 @@ enum DashboardPage {
             const cards = todos.filter((t) => states.includes(t.state));
             return `<div class="column" data-column="${name.toLowerCase()}"><h3>${name} (${cards.length})</h3>` + cards.slice(0, 200).map((t) =>
               `<div class="card" data-todo="${esc(t.plan + "/" + t.id)}" style="border-color:var(--${t.state})" title="${esc(t.detail)}">${esc(t.plan)}/${esc(t.id)}${t.worker ? ` <span class="muted">@${esc(t.worker)}</span>` : ""}` +
-              (t.state === "waiting" && t.resume_at ? ` <span class="muted" data-resumes="${t.resume_at}">waiting, resumes at ${new Date(t.resume_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}</span>` : "") + `</div>`).join("") + "</div>";
+              (t.state === "waiting" && t.resume_at ? ` <span class="muted" data-resumes="${t.resume_at}">waiting, resumes at ${new Date(t.resume_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}</span>` : "") +
+              (t.cost_usd != null ? ` <span class="muted" data-cost="${t.cost_usd}">$${t.cost_usd.toFixed(2)}${t.cost_cap != null ? " of $" + t.cost_cap.toFixed(2) : ""}</span>` : "") + `</div>`).join("") + "</div>";
           }).join("");
         }
 
@@ -192,6 +193,8 @@ enum DashboardPage {
           if (ended) states.push(`<span class="state current ended" data-state="${j.state}">${j.state}</span>`);
           let html = `<div class="job" data-job="${esc(j.id)}" data-current="${esc(j.state)}"><h3>${esc(j.id)} <span class="muted">${esc(j.goal)}</span></h3>` +
             `<div class="lifecycle">${states.join("→")}</div><p class="muted" data-reason>${esc(j.reason)}</p>`;
+          if (j.tokens) html += `<p data-artifact="spend"><b>Spent</b> ${j.tokens} tokens${j.cost_usd != null ? ", $" + j.cost_usd.toFixed(2) : ""}` +
+            ((j.spend || []).length ? ` <span class="muted">(${j.spend.map((p) => `${esc(p.plan)}: ${p.cost_usd != null ? "$" + p.cost_usd.toFixed(2) : p.tokens + " tokens"}`).join(" · ")})</span>` : "") + "</p>";
           if (j.answer) html += `<p data-artifact="answer"><b>Answer</b> ${esc(j.answer)}</p>`;
           if (j.classification) html += `<p data-artifact="classification"><b>Classified</b> ${esc(j.classification.kind.replace(/_/g, " "))}, ${esc(j.classification.complexity)} complexity: ${esc(j.classification.summary)}</p>`;
           if (j.context) html += `<details data-artifact="context"><summary>Context document</summary><pre class="doc">${esc(j.context)}</pre></details>`;

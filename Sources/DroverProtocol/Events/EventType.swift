@@ -89,6 +89,11 @@ public struct EventType: WireWord {
     public static let todoPauseRequested = EventType(rawValue: "todo.pause_requested")
     /// The TODO waits, paused by an operator; its slot is free.
     public static let todoPaused = EventType(rawValue: "todo.paused")
+    /// A TODO reached its cost cap (`spent`, `cap`, `model`): it is paused after its turn, and the operators are asked
+    /// (kind `budget`, item `<plan>-<todo>-cost`).
+    public static let todoCostCapReached = EventType(rawValue: "todo.cost_cap_reached")
+    /// An operator raised a TODO's cost cap (`cap`, `spent`); it goes on.
+    public static let todoCostCapRaised = EventType(rawValue: "todo.cost_cap_raised")
     /// A ready TODO waits: it may touch the files of a running one (`with`, `files`).
     public static let todoHeld = EventType(rawValue: "todo.held")
     /// A TODO runs beside one that may touch the same files (`with`, `files`): the plan's `schedule.overlap` is `warn`.

@@ -154,17 +154,21 @@ public enum Risk: String, Codable, Sendable, CaseIterable {
 /// Limits on what a TODO may spend.
 public struct Budget: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
-        case wallSeconds = "wall_seconds", turns, tokens
+        case wallSeconds = "wall_seconds", turns, tokens, cost
     }
 
     public var wallSeconds: Double?
     public var turns: Int?
     public var tokens: Int?
+    /// US dollars the TODO may spend (by the coordinator's price table) before it is paused and the operators are
+    /// asked to raise the cap or stop it.
+    public var cost: Double?
 
-    public init(wallSeconds: Double? = nil, turns: Int? = nil, tokens: Int? = nil) {
+    public init(wallSeconds: Double? = nil, turns: Int? = nil, tokens: Int? = nil, cost: Double? = nil) {
         self.wallSeconds = wallSeconds
         self.turns = turns
         self.tokens = tokens
+        self.cost = cost
     }
 }
 

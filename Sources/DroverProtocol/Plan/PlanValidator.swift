@@ -46,6 +46,14 @@ public enum PlanValidator {
             if let problem = timeoutProblem(todo.timeoutSeconds) {
                 problems.append(.init(path: "\(path).timeout", message: problem))
             }
+            if let cost = todo.budget?.cost, !(cost.isFinite && cost >= 0) {
+                problems.append(
+                    .init(
+                        path: "\(path).budget.cost",
+                        message: "TODO \"\(todo.id)\": the cost cap must be a number of US dollars, 0 or more (not \(cost))"
+                    )
+                )
+            }
             if !(1...100).contains(todo.maxAttempts) {
                 problems.append(.init(path: "\(path).max_attempts", message: "must be between 1 and 100"))
             }

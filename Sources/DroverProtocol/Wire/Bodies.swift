@@ -261,6 +261,11 @@ public struct AgentEvent: Codable, Sendable, Equatable {
     /// For `thread`, when the session stored its codex thread beside the checkpoint: the thread's id, which the
     /// coordinator keeps for the TODO's next session (``TaskSpec/resumeThread``).
     public var thread: String?
+    /// For `usage`: the model tokens the session has used so far under this lease, split as prices are (a running
+    /// total: the latest one received supersedes the ones before; the run's report carries the final one).
+    public var usage: TokenUsage?
+    /// For `usage`: the model that used them.
+    public var model: String?
 
     public init(
         kind: AgentEventKind,
@@ -268,7 +273,9 @@ public struct AgentEvent: Codable, Sendable, Equatable {
         text: String? = nil,
         detection: Detection? = nil,
         files: [String]? = nil,
-        thread: String? = nil
+        thread: String? = nil,
+        usage: TokenUsage? = nil,
+        model: String? = nil
     ) {
         self.thread = thread
         self.kind = kind
@@ -276,6 +283,8 @@ public struct AgentEvent: Codable, Sendable, Equatable {
         self.text = text
         self.detection = detection
         self.files = files
+        self.usage = usage
+        self.model = model
     }
 }
 

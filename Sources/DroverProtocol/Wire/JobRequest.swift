@@ -72,7 +72,8 @@ public struct JobsBody: WireBody, Equatable {
 public struct JobView: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, goal, repository, base, state, reason, createdAt = "created_at", updatedAt = "updated_at", transitions,
-            classification, context, plan, grants, permissions, skipped, answer, step, counts, inboxItem = "inbox_item"
+            classification, context, plan, grants, permissions, skipped, answer, step, counts, inboxItem = "inbox_item",
+            tokens, costUSD = "cost_usd", spend
     }
 
     public var id: String
@@ -107,6 +108,12 @@ public struct JobView: Codable, Sendable, Equatable {
     public var counts: [String: Int]?
     /// The inbox item waiting for the operator's permission decision.
     public var inboxItem: String?
+    /// Model tokens of all its plans so far (its steps, its plan, their merges and advisors); nil before any.
+    public var tokens: Int64?
+    /// What they cost, in US dollars, by the coordinator's price table; nil when no price is known.
+    public var costUSD: Double?
+    /// The same per plan, in the order they ran (only in a full view).
+    public var spend: [PlanSpend]?
 
     public init(
         id: String,
@@ -223,5 +230,21 @@ public enum GitRef {
             name != "@"
         else { return false }
         return !name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F || " ~^:?*[\\".unicodeScalars.contains($0) }
+    }
+}
+
+/// What one plan's model tokens came to.
+public struct PlanSpend: Codable, Sendable, Equatable {
+    enum CodingKeys: String, CodingKey { case plan, tokens, costUSD = "cost_usd" }
+
+    public var plan: String
+    public var tokens: Int64
+    /// US dollars by the coordinator's price table; nil when no price is known.
+    public var costUSD: Double?
+
+    public init(plan: String, tokens: Int64, costUSD: Double?) {
+        self.plan = plan
+        self.tokens = tokens
+        self.costUSD = costUSD
     }
 }

@@ -18,7 +18,7 @@ public struct ReviewRequest: WireBody, Equatable {
 public struct ReviewBody: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case generatedAt = "generated_at", progress, plans, branches, velocity, eta, etaNote = "eta_note", bottlenecks, risks,
-            nextSteps = "next_steps", narrative
+            nextSteps = "next_steps", narrative, jobs
     }
 
     /// How many TODOs are where.
@@ -49,11 +49,17 @@ public struct ReviewBody: Codable, Sendable, Equatable {
     }
 
     public struct PlanProgress: Codable, Sendable, Equatable {
+        enum CodingKeys: String, CodingKey { case plan, title, state, progress, tokens, costUSD = "cost_usd" }
+
         public var plan: String
         public var title: String
         /// A ``PlanState``, or `paused`.
         public var state: String
         public var progress: Progress
+        /// Model tokens of its TODOs so far (nil before any), and what they cost by the coordinator's price table
+        /// (nil when no price is known).
+        public var tokens: Int64?
+        public var costUSD: Double?
 
         public init(plan: String, title: String, state: String, progress: Progress) {
             self.plan = plan
@@ -236,6 +242,8 @@ public struct ReviewBody: Codable, Sendable, Equatable {
     public var risks: [Risk]
     public var nextSteps: [NextStep]
     public var narrative: Narrative?
+    /// Each job's spend over all its plans (`plan` is the job's id); nil when there are no jobs.
+    public var jobs: [PlanSpend]?
 
     public init(
         generatedAt: Int64,

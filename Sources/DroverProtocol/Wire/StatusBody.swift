@@ -45,7 +45,8 @@ public struct StatusBody: Codable, Sendable, Equatable {
 
     public struct TodoStatus: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
-            case plan, id, title, state, epoch, worker, attempts, detail, dependsOn = "depends_on", resumeAt = "resume_at"
+            case plan, id, title, state, epoch, worker, attempts, detail, dependsOn = "depends_on", resumeAt = "resume_at", tokens,
+                costUSD = "cost_usd", costCap = "cost_cap"
         }
 
         public var plan: String
@@ -60,6 +61,12 @@ public struct StatusBody: Codable, Sendable, Equatable {
         public var dependsOn: [String]?
         /// For a `waiting` TODO (parked by a usage limit): when it resumes, epoch milliseconds.
         public var resumeAt: Int64?
+        /// Model tokens it used so far, over all its runs (live while it runs); nil before any.
+        public var tokens: Int64?
+        /// What they cost, in US dollars, by the coordinator's price table (nil: no price known).
+        public var costUSD: Double?
+        /// Its cost cap in dollars (`budget.cost`, or as an operator raised it); nil: none.
+        public var costCap: Double?
 
         public init(
             plan: String,

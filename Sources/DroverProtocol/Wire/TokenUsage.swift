@@ -27,6 +27,15 @@ public struct TokenUsage: Codable, Sendable, Equatable {
         TokenUsage(input: a.input + b.input, cachedInput: a.cachedInput + b.cachedInput, output: a.output + b.output)
     }
 
+    /// What is left of `self` once `counted` is taken away; never negative.
+    public func subtracting(_ counted: TokenUsage) -> TokenUsage {
+        TokenUsage(
+            input: max(0, input - counted.input),
+            cachedInput: max(0, cachedInput - counted.cachedInput),
+            output: max(0, output - counted.output)
+        )
+    }
+
     /// What `later`, a running total, grew by since `self`; never negative (a total that went down started again).
     public func growth(to later: TokenUsage) -> TokenUsage {
         guard later.input >= input, later.cachedInput >= cachedInput, later.output >= output else { return later }

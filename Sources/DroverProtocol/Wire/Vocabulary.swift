@@ -136,6 +136,9 @@ public struct AgentEventKind: WireWord {
     public static let thread = AgentEventKind(rawValue: "thread")
     public static let turnStarted = AgentEventKind(rawValue: "turn_started")
     public static let turnCompleted = AgentEventKind(rawValue: "turn_completed")
+    /// The session's model tokens so far under its lease (``AgentEvent/usage``, ``AgentEvent/model``), after each
+    /// turn: the coordinator's cost per TODO, plan and job is live with it, and its cost caps act on it.
+    public static let usage = AgentEventKind(rawValue: "usage")
     public static let turnFailed = AgentEventKind(rawValue: "turn_failed")
     public static let message = AgentEventKind(rawValue: "message")
     public static let reasoning = AgentEventKind(rawValue: "reasoning")

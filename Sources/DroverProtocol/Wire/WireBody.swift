@@ -141,6 +141,14 @@ extension ProgressBody: WireBody {
                 try require(files.count <= WireLimits.listCount, "events[\(index)].files", "is too long")
                 for (number, file) in files.enumerated() { try requireText(file, "events[\(index)].files[\(number)]", max: 4096) }
             }
+            if let usage = event.usage {
+                try require(
+                    usage.input >= 0 && usage.cachedInput >= 0 && usage.output >= 0,
+                    "events[\(index)].usage",
+                    "must not count anything negative"
+                )
+            }
+            try requireText(event.model, "events[\(index)].model", max: 255)
         }
     }
 }

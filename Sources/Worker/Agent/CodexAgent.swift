@@ -179,6 +179,10 @@ public struct CodexAgent: AgentSession {
                 let turn = CodexTurn(loopThreshold: configuration.loopThreshold)
                 let run = await driver.runTurn(prompt: prompt, threadID: threadID, turn: turn, timeout: timeout)
                 action = supervisor.turnEnded(TurnReport(turn: turn, run: run, cancelled: Task.isCancelled))
+                // The session's tokens so far, once a turn: the coordinator's cost is live, and its caps act on it.
+                if supervisor.state.usage.total > 0 {
+                    context.events([AgentEvent(kind: .usage, usage: supervisor.state.usage, model: configuration.model)])
+                }
             case .runChecks:
                 await context.checkpoint()
                 // The thread too, as it is after this turn: a session after this one goes on on it.

@@ -215,6 +215,7 @@ struct SessionSupervisor: Sendable {
             outputTail: state.tail
         )
         result.tokens = state.tokens
+        result.usage = state.usage.total > 0 ? state.usage : nil
         return result
     }
 
@@ -450,6 +451,7 @@ struct SessionSupervisor: Sendable {
             outputTail: state.tail
         )
         result.tokens = state.tokens
+        result.usage = state.usage.total > 0 ? state.usage : nil
         result.resumeAt = at
         let detected = AgentEvent(kind: .detected, text: "\(Detection.usageLimit): \(failure.message)", detection: .usageLimit)
         return .park(result, report: [detected])

@@ -163,6 +163,55 @@ import Testing
         #expect(prompt.contains("- command: $ make (exit 2)"), "the transcript's tail")
     }
 
+    /// A core on a state file, for restarts; the directory is removed by the caller's `defer`.
+    func restartable() throws -> (CoreHarness, URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("drover-advice-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return (try CoreHarness(statePath: directory.appendingPathComponent("state.sqlite").path), directory)
+    }
+
+    @Test func adviceUnderWaySurvivesARestartAndTheResentRequestKeepsWaitingForIt() throws {
+        let (harness, directory) = try restartable()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let assign = try stuckTwice(harness)
+        let advisor = try #require(try recover(harness, assign, item: "r3-a").assigns().first { $0.lease.plan == "p-help" })
+
+        try harness.restart()
+        #expect(harness.core.pendingAdvice.count == 1)
+        try harness.register("w1", slots: 2, holding: [assign.lease, advisor.lease])
+        let resent = try recover(harness, assign, item: "r3-a")
+        #expect(try recovery(resent) == nil, "the decision still waits for the advisor")
+        #expect(!resent.eventTypes.contains("todo.advice_requested"), "no second advisor")
+        #expect(harness.core.todos.plans["p-help"]?.plan.todos.count == 1)
+
+        let advised = try harness.report("w1", advisor, output: advice(needsHuman: false))
+        let decision = try #require(try recovery(advised))
+        #expect(decision.item == "r3-a")
+        #expect(decision.instruction == "Strip a leading BOM in Parser.read before tokenizing, then run make test.")
+        try harness.restart()
+        #expect(harness.core.pendingAdvice.isEmpty, "decided: nothing left stored")
+    }
+
+    @Test func anAdvisorsQuestionSurvivesARestartAndItsAnswerReachesTheSession() throws {
+        let (harness, directory) = try restartable()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let assign = try stuckTwice(harness)
+        let advisor = try #require(try recover(harness, assign, item: "r3-a").assigns().first { $0.lease.plan == "p-help" })
+        try harness.report("w1", advisor, output: advice(needsHuman: true))
+        let asked = try #require(harness.core.inbox.items.first)
+
+        try harness.restart()
+        let again = try #require(harness.core.inbox.items.first, "the question is back in the inbox")
+        #expect(again.id == asked.id)
+        #expect(again.text == asked.text)
+        try harness.register("w1", slots: 2, holding: [assign.lease])
+        #expect(try recovery(try recover(harness, assign, item: "r3-a")) == nil, "the resent request waits for the answer")
+        let answered = try harness.control(.answer, AnswerBody(item: again.id, decision: .reply, text: "Yes, reject them."))
+        let decision = try #require(try recovery(answered))
+        #expect(decision.decision == .recover)
+        #expect(decision.instruction?.contains("the operator answers: Yes, reject them.") == true)
+    }
+
     func report(_ harness: CoreHarness, _ plan: String) throws -> PlanReport? {
         try harness.control(.planReport, ReportRequest(plan: plan)).first { $0.header?.type == .planReport }?.decode(PlanReport.self)
     }
