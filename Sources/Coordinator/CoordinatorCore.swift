@@ -146,6 +146,9 @@ final class CoordinatorCore {
         return outgoing
     }
 
+    /// The work-socket messages that carry text from sessions, commands and checks (``Redactor``).
+    static let carriesOutput: Set<MessageType> = [.progress, .report, .ask, .recover]
+
     /// Handles one inbound message.
     func receive(_ message: InboundMessage, now: Int64) {
         receivedMessages += 1
@@ -155,10 +158,7 @@ final class CoordinatorCore {
             role = holder.role
         }
         switch message.socket {
-        case Socket.work:
-            var frames = message.frames
-            if frames.count == 3 { frames[2] = configuration.redactor.redact(frames[2]) }
-            receiveWork(frames, now: now)
+        case Socket.work: receiveWork(message.frames, now: now)
         case Socket.control: receiveControl(message.frames, role: role, now: now)
         default: break
         }
@@ -195,6 +195,7 @@ final class CoordinatorCore {
     // MARK: - Work socket
 
     private func receiveWork(_ frames: [Data], now: Int64) {
+        var frames = frames
         let routingID = frames[0]
         guard frames.count == 3 else {
             refuse(
@@ -210,6 +211,11 @@ final class CoordinatorCore {
         } catch {
             refuse(Socket.work, routingID, error)
             return
+        }
+        // The messages that carry what sessions and commands said lose their secrets before anything reads them; a
+        // body over the limit is refused unread.
+        if Self.carriesOutput.contains(header.type), frames[2].count <= WireLimits.bodyBytes {
+            frames[2] = configuration.redactor.redact(frames[2])
         }
         let peer = String(decoding: routingID, as: UTF8.self)
         do throws(ProtocolError) {
