@@ -1,4 +1,6 @@
 import ArgumentParser
+import Coordinator
+import DroverClients
 import DroverProtocol
 import DroverTransport
 import Foundation
@@ -13,6 +15,8 @@ struct DoctorCommand: AsyncParsableCommand {
     @Option(help: "The state directory to check.") var stateDir = ".drover"
     @Option(help: "The codex executable to check (default: found as for `drover worker --agent codex`).") var codex: String?
     @Flag(help: "Print the findings as JSON.") var json = false
+    @Option(help: "A secret key file to check (default: $DROVER_SECRET_KEY).") var secretKey: String?
+    @Option(help: "An authorized-keys directory to check (default: $DROVER_AUTHORIZED_KEYS).") var authorizedKeys: String?
 
     struct Finding: Encodable {
         var check: String
@@ -83,6 +87,8 @@ struct DoctorCommand: AsyncParsableCommand {
             )
         )
 
+        findings.append(contentsOf: securityFindings())
+
         if json {
             printJSON(findings)
         } else {
@@ -92,6 +98,63 @@ struct DoctorCommand: AsyncParsableCommand {
             }
         }
         if findings.contains(where: { !$0.ok && $0.check != "model credentials" }) { throw ExitCode(1) }
+    }
+
+    /// Whether this setup is secured (docs/security.md): libzmq can do CURVE, the keys given can be used, and a
+    /// coordinator recorded in the state directory does not listen beyond loopback unless keys are configured here.
+    func securityFindings() -> [Finding] {
+        let environment = ProcessInfo.processInfo.environment
+        let secret = secretKey ?? environment["DROVER_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        let authorized = authorizedKeys ?? environment["DROVER_AUTHORIZED_KEYS"].flatMap { $0.isEmpty ? nil : $0 }
+        var findings = [
+            Finding(
+                check: "CURVE",
+                ok: ZMQContext.has("curve"),
+                detail: ZMQContext.has("curve") ? "libzmq can encrypt and authenticate (CURVE)" : "this libzmq was built without CURVE",
+                fix: "install a libzmq built with libsodium or its own tweetnacl (Debian's libzmq5 is)"
+            )
+        ]
+        var keyProblems: [String] = []
+        var keyDetails: [String] = []
+        if let secret {
+            do {
+                let pair = try Certificate.readSecret(at: secret)
+                keyDetails.append("secret key \(secret) (public \(pair.publicKey.fingerprint)…)")
+            } catch { keyProblems.append("\(error)") }
+        }
+        if let authorized {
+            do {
+                let (keys, problems) = try AuthorizedKeys.read(from: authorized)
+                let counts = AuthorizedKeys.roles.map { role in
+                    "\(keys.holders.values.filter { $0.role == role }.count) \(role.directoryName)"
+                }
+                keyDetails.append("authorized keys in \(authorized): \(counts.joined(separator: ", "))")
+                keyProblems += problems.map(\.message)
+            } catch { keyProblems.append("\(error)") }
+        }
+        let exposed = EndpointsFile.read(in: stateDir).map(BindExposure.exposed) ?? []
+        let secured = secret != nil && keyProblems.isEmpty
+        if !keyProblems.isEmpty {
+            findings.append(
+                Finding(check: "keys", ok: false, detail: keyProblems.joined(separator: "; "), fix: "see docs/security.md")
+            )
+        } else if secured {
+            findings.append(Finding(check: "keys", ok: true, detail: "secured: " + keyDetails.joined(separator: "; ")))
+        } else {
+            findings.append(
+                Finding(
+                    check: "keys",
+                    ok: exposed.isEmpty,
+                    detail: exposed.isEmpty
+                        ? "not secured: no keys given (none needed on one machine: ipc:// and loopback)"
+                        : "not secured, and the coordinator of \(stateDir) listens on \(exposed.joined(separator: ", ")): anyone who "
+                            + "can reach it can run commands on every worker",
+                    fix: "make keys with `drover keygen` and start the coordinator with --secret-key and --authorized-keys "
+                        + "(docs/security.md); check them here with --secret-key and --authorized-keys"
+                )
+            )
+        }
+        return findings
     }
 
     /// Whether the release `codex --version` printed is one Drover supports (`CodexVersion.supported`).

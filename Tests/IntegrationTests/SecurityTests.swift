@@ -1,3 +1,4 @@
+import DroverClients
 import DroverProtocol
 import DroverTesting
 import DroverTransport
@@ -146,6 +147,36 @@ struct SecurityTests {
             #expect(worker.output.contains("\(keys)/w1.key_secret") && worker.output.contains("chmod 600"), "\(worker.output)")
             let half = try await drover(cluster, "half", ["status", "--secret-key", "\(keys)/coordinator.key_secret"])
             #expect(half.status != 0 && half.output.contains("--coordinator-key"), "\(half.output)")
+        }
+    }
+
+    @Test func doctorSaysWhetherTheSetupIsSecured() async throws {
+        try await Cluster.with { cluster in
+            let keys = "\(cluster.directory)/keys"
+            _ = try await drover(cluster, "keygen", ["keygen", "coordinator", "--role", "coordinator", "--dir", keys])
+            _ = try await drover(cluster, "keygen-w", ["keygen", "w1", "--role", "worker", "--dir", keys])
+            try FileManager.default.createDirectory(atPath: "\(keys)/authorized/workers", withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: "\(keys)/w1.key", toPath: "\(keys)/authorized/workers/w1.key")
+
+            let secured = try await drover(
+                cluster,
+                "doctor-secured",
+                ["doctor", "--secret-key", "\(keys)/coordinator.key_secret", "--authorized-keys", "\(keys)/authorized"]
+            )
+            #expect(secured.output.contains("ok   CURVE"), "\(secured.output)")
+            #expect(secured.output.contains("ok   keys: secured") && secured.output.contains("1 workers, 0 operators"), "\(secured.output)")
+
+            chmod("\(keys)/coordinator.key_secret", 0o644)
+            let exposedKey = try await drover(cluster, "doctor-exposed", ["doctor", "--secret-key", "\(keys)/coordinator.key_secret"])
+            #expect(exposedKey.status != 0)
+            #expect(exposedKey.output.contains("FAIL keys") && exposedKey.output.contains("coordinator.key_secret"), "\(exposedKey.output)")
+
+            // A coordinator recorded in the state directory as listening on every interface, and no keys here.
+            try FileManager.default.createDirectory(atPath: cluster.stateDir, withIntermediateDirectories: true)
+            try EndpointsFile.write(Endpoints(work: "tcp://0.0.0.0:7100"), in: cluster.stateDir)
+            let open = try await drover(cluster, "doctor-open", ["doctor", "--state-dir", cluster.stateDir])
+            #expect(open.status != 0)
+            #expect(open.output.contains("FAIL keys: not secured") && open.output.contains("tcp://0.0.0.0:7100"), "\(open.output)")
         }
     }
 }
