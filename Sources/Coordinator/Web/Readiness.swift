@@ -1,6 +1,4 @@
-import DroverClients
 import DroverProtocol
-import DroverTransport
 import Hummingbird
 
 /// What `/readyz` answers, decided from one `status` round trip to the coordinator's control socket.
