@@ -14,10 +14,19 @@ struct DashboardAPI: Sendable {
     var client: ControlClient
     var events: String
     var metrics: CoordinatorMetrics
+    /// The readiness probe's client of the control socket: a connection of its own, with a short timeout.
+    var probe: ControlClient
 
     func addRoutes(to router: Router<BasicWebSocketRequestContext>) {
         router.get("/") { _, _ in Self.respond(DashboardPage.html, type: "text/html; charset=utf-8") }
         router.get("/metrics") { _, _ in Self.respond(metrics.exposition(), type: "text/plain; version=0.0.4; charset=utf-8") }
+        // Liveness: this server runs only while the coordinator's loop does (it starts once the sockets are bound and
+        // stops with the coordinator), so answering is the whole check; a loop that is merely slow must not be killed.
+        router.get("/healthz") { _, _ in Self.respond("ok\n", type: "text/plain; charset=utf-8") }
+        router.get("/readyz") { _, _ in
+            let readiness = await readiness()
+            return Self.respond(readiness.body, type: "text/plain; charset=utf-8", status: readiness.status)
+        }
         router.get("/api/status") { _, _ in try await forward(.status, EmptyBody(), as: StatusBody.self) }
         router.get("/api/inbox") { _, _ in try await forward(.inbox, EmptyBody(), as: InboxBody.self) }
         router.get("/api/jobs") { _, _ in try await forward(.job, JobRequest(action: .list), as: JobsBody.self) }
@@ -94,6 +103,15 @@ struct DashboardAPI: Sendable {
 
     /// What the page's TODO box may do to a TODO: the operator's voice in its session.
     static let pageActions: Set<TodoRequest.Action> = [.steer, .pause, .resume]
+
+    /// Whether the coordinator takes requests: one `status` round trip on the probe's connection.
+    private func readiness() async -> Readiness {
+        do {
+            return .of(.success(try await probe.request(.status, EmptyBody(), as: StatusBody.self)), timeout: probe.timeout)
+        } catch {
+            return .of(.failure(error), timeout: probe.timeout)
+        }
+    }
 
     /// A control request, its reply as JSON; a refusal becomes an HTTP error with the coordinator's reason.
     private func forward<Body: Encodable & Sendable, Reply: WireBody>(

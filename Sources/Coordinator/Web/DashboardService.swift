@@ -15,8 +15,9 @@ public import ServiceLifecycle
 /// coordinator's thread but the metrics registry, which is made for that.
 ///
 /// Routes: `GET /` (the page), `GET /api/status`, `GET /api/review`, `GET /api/inbox`, `GET /api/events?after=N`,
-/// `POST /api/answer` (`{"item","decision","text"}`), `GET /metrics`, and `GET /ws?after=N` (WebSocket: one event
-/// per text message, as in the event log).
+/// `POST /api/answer` (`{"item","decision","text"}`), `GET /metrics`, `GET /ws?after=N` (WebSocket: one event
+/// per text message, as in the event log), and the probes `GET /healthz` (liveness) and `GET /readyz` (readiness,
+/// ``Readiness``), in plain text.
 public struct DashboardService: Service {
     /// `host:port` to listen on; port 0 picks a free one.
     public var host: String
@@ -26,11 +27,14 @@ public struct DashboardService: Service {
     public var coordinator: Endpoints
     /// How the dashboard's client connects to the coordinator: with the coordinator's own keys when it has keys.
     public var security: SocketSecurity
+    /// How long `/readyz` waits for the coordinator's control socket to answer before it answers 503.
+    public var readinessTimeout: Duration
     private let onListening: @Sendable (String) -> Void
     private let logger: Logger
 
     /// - Parameters:
     ///   - coordinator: the coordinator's endpoints, as bound (a wildcard address is reached on loopback).
+    ///   - readinessTimeout: how long `/readyz` waits for the control socket's answer.
     ///   - onListening: called with the page's URL once the server listens.
     public init(
         host: String,
@@ -39,9 +43,11 @@ public struct DashboardService: Service {
         logger: Logger,
         coordinator: Endpoints,
         security: SocketSecurity = .none,
+        readinessTimeout: Duration = .seconds(2),
         onListening: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.security = security
+        self.readinessTimeout = readinessTimeout
         self.host = host
         self.port = port
         self.metrics = metrics
@@ -51,12 +57,14 @@ public struct DashboardService: Service {
     }
 
     public func run() async throws {
-        try await ControlClient.withConnection(
-            endpoint: Endpoints.connectable(coordinator.control),
-            timeout: .seconds(10),
-            security: security
-        ) { client in
-            try await serve(DashboardAPI(client: client, events: Endpoints.connectable(coordinator.events), metrics: metrics))
+        let control = Endpoints.connectable(coordinator.control)
+        try await ControlClient.withConnection(endpoint: control, timeout: .seconds(10), security: security) { client in
+            // The readiness probe has a connection of its own, so it does not wait behind the page's requests.
+            try await ControlClient.withConnection(endpoint: control, timeout: readinessTimeout, security: security) { probe in
+                try await serve(
+                    DashboardAPI(client: client, events: Endpoints.connectable(coordinator.events), metrics: metrics, probe: probe)
+                )
+            }
         }
     }
 
