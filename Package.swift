@@ -39,6 +39,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: - C shims
@@ -65,6 +67,7 @@ let package = Package(
             dependencies: [
                 "DroverProtocol", "DroverTransport", "DroverClients", logging, serviceLifecycle, grdb,
                 .product(name: "GRDBSQLite", package: "GRDB.swift"), dequeModule, prometheus, hummingbird, hummingbirdWebSocket,
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(name: "Worker", dependencies: ["DroverProtocol", "DroverTransport", "CDroverSys", logging, serviceLifecycle]),

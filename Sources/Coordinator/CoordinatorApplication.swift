@@ -99,6 +99,9 @@ public struct CoordinatorApplication: Service {
                         logger: application.logger,
                         coordinator: bound,
                         security: application.configuration.ownClientSecurity,
+                        // A login where other machines can reach the page; none on loopback (the laptop case).
+                        tokens: BindExposure.isExposed("tcp://\(http.host):\(http.port)")
+                            ? DashboardTokens(stateDirectory: application.stateDirectory) : nil,
                         onListening: application.onDashboard
                     )
                     group.addTask { try await dashboard.run() }

@@ -12,6 +12,7 @@ struct Drover: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             DemoCommand.self, RunCommand.self, CoordinatorCommand.self, DoctorCommand.self, WorkerCommand.self, KeygenCommand.self,
+            TokenCommand.self,
             PlanCommand.self,
             StatusCommand.self, JobCommand.self, PolicyCommand.self,
             EventsCommand.self, WorkersCommand.self, TodoCommand.self, SteerCommand.self, InboxCommand.self, ApproveCommand.self,

@@ -17,7 +17,7 @@ struct DashboardAPI: Sendable {
     /// The readiness probe's client of the control socket: a connection of its own, with a short timeout.
     var probe: ControlClient
 
-    func addRoutes(to router: Router<BasicWebSocketRequestContext>) {
+    func addRoutes(to router: Router<DashboardContext>) {
         router.get("/") { _, _ in Self.respond(DashboardPage.html, type: "text/html; charset=utf-8") }
         router.get("/metrics") { _, _ in Self.respond(metrics.exposition(), type: "text/plain; version=0.0.4; charset=utf-8") }
         // Liveness: this server runs only while the coordinator's loop does (it starts once the sockets are bound and

@@ -29,6 +29,9 @@ public struct DashboardService: Service {
     public var security: SocketSecurity
     /// How long `/readyz` waits for the coordinator's control socket to answer before it answers 503.
     public var readinessTimeout: Duration
+    /// The tokens a user logs in with; nil serves everyone (loopback). ``CoordinatorApplication`` sets it when the
+    /// dashboard listens where other machines can reach it.
+    public var tokens: DashboardTokens?
     private let onListening: @Sendable (String) -> Void
     private let logger: Logger
 
@@ -44,8 +47,10 @@ public struct DashboardService: Service {
         coordinator: Endpoints,
         security: SocketSecurity = .none,
         readinessTimeout: Duration = .seconds(2),
+        tokens: DashboardTokens? = nil,
         onListening: @escaping @Sendable (String) -> Void = { _ in }
     ) {
+        self.tokens = tokens
         self.security = security
         self.readinessTimeout = readinessTimeout
         self.host = host
@@ -69,7 +74,12 @@ public struct DashboardService: Service {
     }
 
     private func serve(_ api: DashboardAPI) async throws {
-        let router = Router(context: BasicWebSocketRequestContext.self)
+        let router = Router(context: DashboardContext.self)
+        if let tokens {
+            let login = DashboardLogin(tokens: tokens)
+            login.addMiddleware(to: router)
+            login.addRoutes(to: router)
+        }
         api.addRoutes(to: router)
         let (host, onListening) = (self.host, self.onListening)
         let application = Application(

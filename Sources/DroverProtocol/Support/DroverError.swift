@@ -22,6 +22,8 @@ public struct DroverError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let inUse = Code(rawValue: "in_use")
         /// Waiting for something (an AI review) took longer than the caller allowed; it may still end later.
         public static let timedOut = Code(rawValue: "timed_out")
+        /// What was asked cannot be done as given (a name already used, a value out of range); the message says why.
+        public static let invalid = Code(rawValue: "invalid")
         /// The configuration would be unsafe to run (listening where other machines can reach without keys).
         public static let unsafe = Code(rawValue: "unsafe")
     }
