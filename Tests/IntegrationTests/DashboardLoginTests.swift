@@ -1,3 +1,4 @@
+import DroverProtocol
 import Foundation
 import Testing
 
@@ -73,6 +74,32 @@ struct DashboardLoginTests {
             try await cluster.startCoordinator()
             let base = try #require(cluster.dashboard)
             #expect(try await curl(cluster, [base + "api/status"]).status == 200)
+        }
+    }
+
+    /// Both roles log in through the page in a real headless Chromium; the live feed works with the session cookie,
+    /// and the page's own action is refused for the observer only.
+    @Test(.enabled(if: DashboardTests.chromium != nil, "needs Chromium (apt install chromium)"), arguments: ["operator", "observer"])
+    func bothRolesLogInThroughThePageInABrowser(role: String) async throws {
+        try await Cluster.with { cluster in
+            try await cluster.startCoordinator(extra: ["--http", "0.0.0.0:0"])
+            try cluster.startWorker("w1")
+            try await cluster.waitForStatus("the worker to register") { $0.workers.count == 1 }
+            let secret = try await token(cluster, "someone", role: role)
+            let base = try #require(cluster.dashboard).replacingOccurrences(of: "0.0.0.0", with: "127.0.0.1")
+            let script = DashboardTests.repository.appendingPathComponent("Tests/Browser/login_check.py").path
+            let browser = try cluster.startCommand(
+                "chromium",
+                [
+                    "/usr/bin/env", "python3", script, "--url", base, "--chromium", try #require(DashboardTests.chromium), "--token",
+                    secret,
+                    "--role", role, "--worker", "w1", "--screenshot", "\(cluster.directory)/login-\(role).png",
+                ]
+            )
+            #expect(try await browser.wait(timeout: .seconds(90)) == 0, "\(browser.output)")
+            #expect(browser.output.contains("REFUSED") && browser.output.contains("LOGGED IN"))
+            let refused = browser.output.contains("ACTION 403") || browser.output.contains("ACTION 401")
+            #expect(role == "observer" ? browser.output.contains("ACTION 403") : !refused, "\(browser.output)")
         }
     }
 }
