@@ -80,6 +80,11 @@ struct SecurityTests {
             let stranger = try await drover(cluster, "stranger-status", ["status"] + controlFlags + keyed("stranger"))
             #expect(stranger.status != 0)
             #expect(stranger.output.contains("refused this client's key"), "\(stranger.output)")
+            // Nor can it subscribe to the events: its handshakes on the event socket are refused (counted below).
+            let listener = try cluster.start(
+                "stranger-events",
+                ["events", "--follow", "--topic", "todo", "--json"] + controlFlags + keyed("stranger")
+            )
             // No keys at all: nothing either.
             let bare = try await drover(cluster, "bare-status", ["status"] + controlFlags)
             #expect(bare.status != 0)
@@ -106,7 +111,14 @@ struct SecurityTests {
             // The refusals are counted by socket and reason.
             let dashboard = try #require(cluster.dashboard)
             let url = try #require(URL(string: dashboard + "metrics"))
-            let metrics = String(decoding: try await URLSession.shared.data(from: url).0, as: UTF8.self)
+            let eventsRefused = #"drover_auth_refused_total{socket="events",reason="unknown_key"}"#
+            let metrics =
+                try await poll(within: .seconds(20), every: .milliseconds(200)) { () async throws -> String? in
+                    let text = String(decoding: try await URLSession.shared.data(from: url).0, as: UTF8.self)
+                    return text.contains(eventsRefused) ? text : nil
+                } ?? ""
+            #expect(metrics.contains(eventsRefused), "the stranger's subscription was refused")
+            #expect(!listener.output.contains("\"seq\""), "the stranger received no event: \(listener.output)")
             #expect(metrics.contains(#"drover_auth_refused_total{socket="work",reason="unknown_key"}"#), "\(metrics)")
             #expect(metrics.contains(#"drover_auth_refused_total{socket="control",reason="unknown_key"}"#))
         }
