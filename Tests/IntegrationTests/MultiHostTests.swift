@@ -126,7 +126,7 @@ struct MultiHostTests {
             let unknown = try await fromHostC("stranger-status", ["status"] + keyed("host-c"))
             #expect(unknown.0 != 0 && unknown.1.contains("refused this client's key"), "\(unknown.1)")
 
-            _ = try startWorker("b")
+            let workerB = try startWorker("b")
             _ = try await waitFor("host-b to register") { $0.workers.count == 2 }
             #expect(!stranger.output.contains("registered"), "host-c's unknown key never got in")
             try await hosts.setLink(of: "a", up: false)
@@ -150,6 +150,38 @@ struct MultiHostTests {
             #expect(lostLine.contains("remote/long@1"))
             let effects = try String(contentsOfFile: "\(directory)/effects.log", encoding: .utf8)
             #expect(effects == "long\n", "ran to completion once, on host-b")
+
+            // A worker's key removed while it runs a TODO: that host is dropped and the TODO finishes on the other.
+            _ = try await waitFor("both hosts to be registered") { $0.workers.count == 2 }
+            let second = """
+                id: revoked
+                todos:
+                  - id: wait
+                    command: while [ ! -f go ]; do sleep 0.05; done; echo $DROVER_EPOCH >> revoked.log
+                """
+            try second.write(toFile: "\(directory)/revoked.yaml", atomically: true, encoding: .utf8)
+            let submitSecond = try TestProcess(
+                name: "submit-revoked",
+                arguments: ["plan", "submit", "revoked.yaml", "--control", "tcp://127.0.0.1:7102"] + keyed("op"),
+                directory: directory,
+                launcher: hosts.inside("coord", [])
+            )
+            #expect(try await submitSecond.wait(timeout: .seconds(20)) == 0, "\(submitSecond.output)")
+            let running = try await waitFor("wait to run") { status in
+                status.todos.contains { $0.id == "wait" && $0.state == .running }
+            }
+            let holder = try #require(running.todos.first { $0.id == "wait" }?.worker)
+            try FileManager.default.removeItem(atPath: "\(directory)/authorized/workers/\(holder).key")
+            let elsewhere = try await waitFor("wait to move off \(holder)") { status in
+                status.todos.contains { $0.id == "wait" && $0.worker != holder && $0.state == .running }
+                    && !status.workers.contains { $0.id == holder }
+            }
+            #expect(elsewhere.todos.first { $0.id == "wait" }?.epoch == 2)
+            let removed = holder == "host-a" ? workerA : workerB
+            _ = try await removed.waitForLine(containing: "refused this worker's key")
+            #expect(FileManager.default.createFile(atPath: "\(directory)/go", contents: Data()))
+            let finished = try await waitFor("revoked to be done") { $0.plans.first { $0.id == "revoked" }?.state == .done }
+            #expect(finished.todos.first { $0.id == "wait" }?.worker != holder)
         }
     }
 }
