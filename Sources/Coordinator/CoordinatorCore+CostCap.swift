@@ -56,19 +56,7 @@ extension CoordinatorCore {
             record(.inboxAnswered, plan: plan, ["item": .string(body.item), "decision": .string("deny")])
             _ = try operate(PlanRequest(plan: plan, action: .cancel), now: now)
         default:
-            let text = (body.text ?? "").trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "$", with: "")
-            guard let cap = Double(text), cap.isFinite, cap > spent else {
-                throw ProtocolError(
-                    .badField,
-                    String(
-                        format: "answer %@ with a new cap in dollars above the $%.2f spent, e.g. `drover answer %@ %.0f`",
-                        body.item,
-                        spent,
-                        body.item,
-                        (spent * 2).rounded(.up) + 1
-                    )
-                )
-            }
+            let (cap, text) = try Self.raisedCap(body, spent: spent)
             _ = inbox.take(body.item)
             todos.raiseCostCap(ofPlan: plan, to: cap)
             record(
@@ -82,5 +70,25 @@ extension CoordinatorCore {
                 schedule(now: now)
             }
         }
+    }
+
+    /// The new cap an answer to a cost-cap item gives (`10`, `$10`), with its text: a number of dollars above what was
+    /// spent. One rule for a plan's cap and a TODO's.
+    /// - Throws: `bad_field` saying what an answer must be, with a cap to suggest.
+    static func raisedCap(_ body: AnswerBody, spent: Double) throws(ProtocolError) -> (cap: Double, text: String) {
+        let text = (body.text ?? "").trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "$", with: "")
+        guard let cap = Double(text), cap.isFinite, cap > spent else {
+            throw ProtocolError(
+                .badField,
+                String(
+                    format: "answer %@ with a new cap in dollars above the $%.2f spent, e.g. `drover answer %@ %@`",
+                    body.item,
+                    spent,
+                    body.item,
+                    suggestedCap(spent)
+                )
+            )
+        }
+        return (cap, text)
     }
 }

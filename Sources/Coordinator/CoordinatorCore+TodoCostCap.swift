@@ -84,19 +84,7 @@ extension CoordinatorCore {
                 end(key, as: .escalated, detail: reason, ["reason": .string(reason)])
             }
         default:
-            let text = (body.text ?? "").trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "$", with: "")
-            guard let raised = Double(text), raised.isFinite, raised > spent else {
-                throw ProtocolError(
-                    .badField,
-                    String(
-                        format: "answer %@ with a new cap in dollars above the $%.2f spent, e.g. `drover answer %@ %@`",
-                        body.item,
-                        spent,
-                        body.item,
-                        Self.suggestedCap(spent)
-                    )
-                )
-            }
+            let (raised, text) = try Self.raisedCap(body, spent: spent)
             _ = inbox.take(body.item)
             todos.raiseCostCap(key, to: raised)
             record(
