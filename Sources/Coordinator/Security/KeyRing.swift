@@ -15,10 +15,20 @@ public final class KeyRing: Sendable {
     private let metrics: CoordinatorMetrics?
 
     private struct State {
-        var keys: AuthorizedKeys
+        var keys: AuthorizedKeys {
+            // Each message is looked up by its user id, the key's Z85 text, with no key to build first.
+            didSet { byUserID = Dictionary(uniqueKeysWithValues: keys.holders.map { ($0.key.z85, $0.value) }) }
+        }
+        var byUserID: [String: AuthorizedKeys.Holder]
         var signature: [String]
         /// Unknown keys already logged: each is logged once.
         var logged: Set<CurveKey> = []
+
+        init(keys: AuthorizedKeys, signature: [String]) {
+            self.keys = keys
+            self.byUserID = Dictionary(uniqueKeysWithValues: keys.holders.map { ($0.key.z85, $0.value) })
+            self.signature = signature
+        }
     }
 
     /// The coordinator's own public key, admitted as ``Role/coordinator`` whatever the directory holds.
@@ -43,8 +53,8 @@ public final class KeyRing: Sendable {
 
     /// The role of the key a message came with (its ZAP user id, the key's Z85 text), if the key is still authorized.
     public func holder(ofUserID userID: String?) -> AuthorizedKeys.Holder? {
-        guard let userID, let key = try? CurveKey(z85: userID) else { return nil }
-        return state.withLock { $0.keys.holders[key] }
+        guard let userID else { return nil }
+        return state.withLock { $0.byUserID[userID] }
     }
 
     /// The ZAP handler's decision for one handshake: counts and logs refusals (an unknown key once).
