@@ -11,16 +11,19 @@ extension CoordinatorCore {
         let socket: SocketDomain = message.socket == Socket.work ? .work : .control
         guard let holder = keyRing.holder(ofUserID: message.userID), Role.admitted(on: socket).contains(holder.role) else {
             let key = message.userID.flatMap { try? CurveKey(z85: $0) }
+            let firstTime = refusedKeys.insert(message.userID ?? "").inserted
             refuse(
                 message.socket,
                 controlEnvelope(message.frames),
                 ProtocolError(
                     .forbidden,
                     "this connection's key (\(key?.fingerprint ?? "none")) is no longer authorized for the \(socket) socket"
-                )
+                ),
+                log: firstTime
             )
             return nil
         }
+        if let userID = message.userID, !refusedKeys.isEmpty { refusedKeys.remove(userID) }  // authorized again
         if message.socket == Socket.work, let userID = message.userID {
             let peer = String(decoding: message.frames[0], as: UTF8.self)
             if workerKeys[peer] != userID { workerKeys[peer] = userID }

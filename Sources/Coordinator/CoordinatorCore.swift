@@ -69,6 +69,8 @@ final class CoordinatorCore {
     var pausing: Set<TodoKey> = []
     /// The key each worker's messages last came with, on keyed sockets: a key removed drops its worker.
     var workerKeys: [String: String] = [:]
+    /// Keys no longer authorized whose messages were refused: logged once each, not at every heartbeat.
+    var refusedKeys: Set<String> = []
     var lastKeyCheck: Int64 = 0
     /// TODOs paused at their cost cap whose sessions have not stopped yet: the operators raised the cap (resume when
     /// stopped) or denied it (escalate then, with the reason). In memory: after a restart the question is asked again.
@@ -281,13 +283,16 @@ final class CoordinatorCore {
     }
 
     /// Counts, logs and answers a refused message, replying with the request's envelope.
-    func refuse(_ socket: Int, _ envelope: [Data], _ error: ProtocolError) {
+    /// - Parameter log: false for a refusal already logged for this peer (a removed key's every heartbeat).
+    func refuse(_ socket: Int, _ envelope: [Data], _ error: ProtocolError, log: Bool = true) {
         let routingID = envelope[0]
         count("rejected.\(error.code)")
-        logger.notice(
-            "refused a message",
-            metadata: ["drover.peer": "\(String(decoding: routingID.prefix(64), as: UTF8.self))", "drover.error": "\(error)"]
-        )
+        if log {
+            logger.notice(
+                "refused a message",
+                metadata: ["drover.peer": "\(String(decoding: routingID.prefix(64), as: UTF8.self))", "drover.error": "\(error)"]
+            )
+        }
         outgoing.append(OutboundMessage(socket: socket, frames: envelope + codec.frames(header(.error), error.body)))
     }
 
