@@ -9,7 +9,7 @@ must register under its socket's routing id, and these sockets have random ones)
 prints one JSON line: {"sent": {...}, "total": n, "refused": {code: n}, "replies": n}.
 
     scripts/netfuzz.py --work tcp://127.0.0.1:7100 --control tcp://127.0.0.1:7102 --events tcp://127.0.0.1:7101 \
-        [--count 3000] [--seed 1]
+        [--count 3000] [--large 20] [--seed 1]
 """
 import argparse
 import json
@@ -89,6 +89,14 @@ def mutate_json(rng, body):
     return json.dumps(body).encode()
 
 
+def large(rng, seq, catalog):
+    """Big, within the socket's limits: a header over its 1 KiB, or a body over its 1 MiB."""
+    kind, _ = rng.choice(catalog)
+    if rng.random() < 0.5:
+        return [header(rng, kind, seq) + b" " * 2048, b"{}"]
+    return [header(rng, kind, seq), b'{"pad":"' + b"a" * ((1 << 20) + rng.randint(1, 4096)) + b'"}']
+
+
 def message(rng, seq, catalog):
     """One message: (kind of mischief, frames)."""
     kind, body = rng.choice(catalog)
@@ -109,10 +117,6 @@ def message(rng, seq, catalog):
         field, value = rng.choice([("v", 2), ("v", 0), ("v", "1"), ("id", ""), ("id", "i" * 201), ("seq", -1), ("ts", None)])
         fields[field] = value
         return "bad_header", [json.dumps(fields).encode(), json.dumps(body).encode()]
-    if roll < 0.72:
-        # Big, within the socket's limits: a header over its 1 KiB, a body over its 1 MiB on the work socket.
-        return "large", [header(rng, kind, seq) + b" " * 2048 if rng.random() < 0.5 else header(rng, kind, seq),
-                         b'{"pad":"' + b"a" * ((1 << 20) + rng.randint(1, 4096)) + b'"}']
     if roll < 0.80:
         return "random", [rng.randbytes(rng.randint(0, 200)) for _ in range(2)]
     return "mutated", [header(rng, kind, seq), mutate_bytes(rng, json.dumps(body).encode())]
@@ -125,6 +129,7 @@ def main():
     parser.add_argument("--events", required=True)
     parser.add_argument("--count", type=int, default=3000, help="messages to send, split between work and control")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--large", type=int, default=20, help="how many of them carry a frame over its size limit")
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for the last replies")
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -143,6 +148,8 @@ def main():
     for socket in sockets.values():
         poller.register(socket, zmq.POLLIN)
     sent, refused, replies = {}, {}, 0
+    # Large frames are few: each costs the coordinator a pass over a megabyte (redaction, then the size check).
+    large_at = set(rng.sample(range(1, args.count + 1), min(args.large, args.count)))
 
     def drain(wait_ms):
         nonlocal replies
@@ -162,7 +169,11 @@ def main():
 
     for seq in range(1, args.count + 1):
         name = "work" if seq % 2 else "control"
-        mischief, frames = message(rng, seq, WORK if name == "work" else CONTROL)
+        catalog = WORK if name == "work" else CONTROL
+        if seq in large_at:
+            mischief, frames = "large", large(rng, seq, catalog)
+        else:
+            mischief, frames = message(rng, seq, catalog)
         sockets[name].send_multipart(frames)
         sent[mischief] = sent.get(mischief, 0) + 1
         if seq % 10 == 0:

@@ -22,7 +22,7 @@ struct NetworkFuzzTests {
             let fuzzer = try GuardedProcess(
                 arguments: [
                     ObserverExampleTests.python, script, "--work", endpoints.work, "--control", endpoints.control, "--events",
-                    endpoints.events, "--count", "3000", "--seed", "12",
+                    endpoints.events, "--count", "3000", "--large", "8", "--seed", "12",
                 ],
                 environment: ProcessInfo.processInfo.environment,
                 directory: cluster.directory
