@@ -462,6 +462,39 @@ import Testing
         }
     }
 
+    // MARK: - Found by fuzzing
+
+    /// Frames that are not JSON only inside a free-form value (an output schema's ``JSONValue``): raw control
+    /// characters in a string, invalid UTF-8 in a key. `JSONDecoder` reads a string only when it decodes it, and a
+    /// ``JSONValue`` tries one type after another over an object's keys in hash order, so these were refused as
+    /// `bad_json` or as `bad_field` of some field, differing from one process to the next (`Fuzz/`, `WireFuzz`).
+    static let notJSONInsideAValue: [[UInt8]] = [
+        Array(
+            #"{"lease":{"lease_id":"p/t@1","plan":"p","todo":"t","epoch":1},"ttl_ms":2000,"task":{"title":"T","prompt":"P","checks":[],"output":{"step":"classify","schema":{"type":"object","required":["kind","need"#
+                .utf8
+        )
+            + [0, 0, 0, 0]
+            + Array(#"vestigation","summary"],"properties":{"kind":{"e"#.utf8) + [0xFF]
+            + Array(#"um":["question","commands"]}}},"attempts":2}}}"#.utf8),
+        Array(
+            #"{"lease":{"lease_id":"p/t@1","plan":"p","todo":"t","epoch":1},"ttl_ms":2000,"task":{"title":"T","prompt":"P","checks":[],"output":{"step":"s","schema":{"a":["x"],"b":{"c":"tab"#
+                .utf8
+        )
+            + [9] + Array(#"here"},"d":[1,2],"e":{"f":null}}},"attempts":1}}}"#.utf8),
+    ]
+
+    @Test(arguments: notJSONInsideAValue) func aFrameThatIsNotJSONInsideAValueIsAlwaysBadJSON(bytes: [UInt8]) {
+        let frame = Data(bytes)
+        let plain = outcome { try codec.body(AssignBody.self, from: frame) }
+        let decoded = outcome { try codec.decodedBody(AssignBody.self, from: frame) }
+        #expect(plain == decoded)
+        guard case .refused(let error) = plain else {
+            Issue.record("accepted or failed: \(plain)")
+            return
+        }
+        #expect(error.code == .badJSON, "\(error)")
+    }
+
     // MARK: - Helpers
 
     /// Whether two JSON texts are the same object (keys in any order).

@@ -76,7 +76,7 @@ public struct WireCodec {
         do {
             loose = try decoder.decode(LooseHeader.self, from: frame)
         } catch {
-            throw Self.describe(error, frame: "header")
+            throw Self.describe(error, frame: "header", data: frame)
         }
         guard loose.v == Header.currentVersion else {
             throw ProtocolError(
@@ -118,7 +118,7 @@ public struct WireCodec {
             error.ref = ref
             throw error
         } catch {
-            var described = Self.describe(error, frame: "body")
+            var described = Self.describe(error, frame: "body", data: frame)
             described.ref = ref
             throw described
         }
@@ -139,7 +139,14 @@ public struct WireCodec {
     }
 
     /// A `DecodingError` in words that name the field.
-    static func describe(_ error: any Error, frame: String) -> ProtocolError {
+    ///
+    /// With `data`, a frame that is not JSON at all is `bad_json` whatever the decoder tripped on: `JSONDecoder` reads
+    /// a string only when it decodes it, so a bad string inside a ``JSONValue`` (tried as one type after another, an
+    /// object's keys in hash order) could otherwise surface as any field's error, differing from run to run.
+    static func describe(_ error: any Error, frame: String, data: Data? = nil) -> ProtocolError {
+        if let data, error is DecodingError, (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) == nil {
+            return ProtocolError(.badJSON, "the \(frame) frame is not a valid JSON object")
+        }
         func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
             let keys = codingPath + (last.map { [$0] } ?? [])
             let text = keys.map { key in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }.joined()
