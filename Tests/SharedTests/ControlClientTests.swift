@@ -69,7 +69,9 @@ private func withFakeControl<Value>(
 @Suite(.timeLimit(.minutes(1))) struct ControlClientTests {
     @Test func concurrentRequestsShareOneConnectionAndEachGetsItsOwnReply() async throws {
         try await withFakeControl { endpoint, peers in
-            let replies = try await ControlClient.withConnection(endpoint: endpoint, timeout: .seconds(20)) { client in
+            // Every request's time counts from its call, the wait for its turn included: generous, because what is under
+            // test is which reply goes to which request, and the whole suite starts at once beside this one.
+            let replies = try await ControlClient.withConnection(endpoint: endpoint, timeout: .seconds(50)) { client in
                 try await withThrowingTaskGroup(of: (Int64, Int64).self) { group in
                     for after in Int64(1)...200 {
                         group.addTask {
@@ -109,7 +111,7 @@ private func withFakeControl<Value>(
 
     @Test func aCancelledRequestLeavesTheConnectionInStep() async throws {
         try await withFakeControl(withheld: [1]) { endpoint, _ in
-            try await ControlClient.withConnection(endpoint: endpoint, timeout: .seconds(1)) { client in
+            try await ControlClient.withConnection(endpoint: endpoint, timeout: .seconds(5)) { client in
                 let waiting = Task { try await client.request(.events, EventsRequest(after: 1, limit: 1), as: EventsBody.self) }
                 waiting.cancel()
                 await #expect(throws: CancellationError.self) { _ = try await waiting.value }
