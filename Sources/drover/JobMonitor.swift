@@ -36,9 +36,19 @@ final class JobMonitor: Service, Sendable {
     /// What `drover answer` needs to find this coordinator (`--state-dir DIR`).
     let answerArguments: [String]
     let quiet: Bool
+    /// How long each request to the coordinator waits for its reply.
+    let requestTimeout: Duration
     private let result = Mutex<JobView?>(nil)
 
-    init(endpoints: Endpoints, start: Start, permissions: PermissionMode, answerArguments: [String], quiet: Bool) {
+    init(
+        endpoints: Endpoints,
+        start: Start,
+        permissions: PermissionMode,
+        answerArguments: [String],
+        quiet: Bool,
+        requestTimeout: Duration = .seconds(5)
+    ) {
+        self.requestTimeout = requestTimeout
         self.endpoints = endpoints
         self.start = start
         self.permissions = permissions
@@ -50,7 +60,7 @@ final class JobMonitor: Service, Sendable {
     var final: JobView? { result.withLock { $0 } }
 
     func run() async throws {
-        try await ControlClient.withConnection(endpoint: endpoints.control) { client in
+        try await ControlClient.withConnection(endpoint: endpoints.control, timeout: requestTimeout) { client in
             let first = try await client.request(.status, EmptyBody(), as: StatusBody.self)
             let job = try await startOrResume(client)
             do {

@@ -96,12 +96,14 @@ struct JobMonitorTests {
             defer { ticker.cancel() }
             let operatorTask = Task { await act(job, fake) }
             defer { operatorTask.cancel() }
+            // The fake answers at once; a busy machine (the whole suite at once) may not let it within 5 s.
             let monitor = JobMonitor(
                 endpoints: Endpoints(work: "tcp://127.0.0.1:1", events: fake.events, control: endpoint),
                 start: JobMonitor.Start(goal: "Fix it", repository: "/srv/app", base: nil, id: nil),
                 permissions: mode,
                 answerArguments: ["--state-dir", "/tmp/s"],
-                quiet: true
+                quiet: true,
+                requestTimeout: .seconds(30)
             )
             try await monitor.run()
             return (monitor.final, fake.bodies(.answer, as: AnswerBody.self))
