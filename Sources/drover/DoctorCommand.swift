@@ -103,9 +103,8 @@ struct DoctorCommand: AsyncParsableCommand {
     /// Whether this setup is secured (docs/security.md): libzmq can do CURVE, the keys given can be used, and a
     /// coordinator recorded in the state directory does not listen beyond loopback unless keys are configured here.
     func securityFindings() -> [Finding] {
-        let environment = ProcessInfo.processInfo.environment
-        let secret = secretKey ?? environment["DROVER_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        let authorized = authorizedKeys ?? environment["DROVER_AUTHORIZED_KEYS"].flatMap { $0.isEmpty ? nil : $0 }
+        let secret = flagOrEnvironment(secretKey, "DROVER_SECRET_KEY")
+        let authorized = flagOrEnvironment(authorizedKeys, "DROVER_AUTHORIZED_KEYS")
         var findings = [
             Finding(
                 check: "CURVE",

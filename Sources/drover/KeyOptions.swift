@@ -17,10 +17,9 @@ struct ClientKeyOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The coordinator's public key file, coordinator.key (default: $DROVER_COORDINATOR_KEY).", valueName: "file"))
     var coordinatorKey: String?
 
-    private var environment: [String: String] { ProcessInfo.processInfo.environment }
-    private var secretKeyPath: String? { secretKey ?? environment["DROVER_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 } }
+    private var secretKeyPath: String? { flagOrEnvironment(secretKey, "DROVER_SECRET_KEY") }
     private var coordinatorKeyPath: String? {
-        coordinatorKey ?? environment["DROVER_COORDINATOR_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        flagOrEnvironment(coordinatorKey, "DROVER_COORDINATOR_KEY")
     }
 
     /// How to connect: CURVE with the keys given, or no keys when neither is given.
@@ -66,13 +65,11 @@ struct CoordinatorKeyOptions: ParsableArguments {
     @Flag(help: "Listen on addresses other machines can reach without keys (anyone who connects can run commands on every worker).")
     var insecure = false
 
-    private var environment: [String: String] { ProcessInfo.processInfo.environment }
-
     /// The keys, or nil when none are given.
     /// - Throws: `ValidationError` when only one of the two is given; ``KeyFileError`` naming a file that cannot be used.
     func keys() throws -> (keyPair: KeyPair, authorizedKeys: String)? {
-        let secret = secretKey ?? environment["DROVER_SECRET_KEY"].flatMap { $0.isEmpty ? nil : $0 }
-        let authorized = authorizedKeys ?? environment["DROVER_AUTHORIZED_KEYS"].flatMap { $0.isEmpty ? nil : $0 }
+        let secret = flagOrEnvironment(secretKey, "DROVER_SECRET_KEY")
+        let authorized = flagOrEnvironment(authorizedKeys, "DROVER_AUTHORIZED_KEYS")
         switch (secret, authorized) {
         case (nil, nil): return nil
         case (let secret?, let authorized?): return (try Certificate.readSecret(at: secret), authorized)
@@ -84,4 +81,11 @@ struct CoordinatorKeyOptions: ParsableArguments {
             )
         }
     }
+}
+
+/// A flag's value, else the environment variable `name` when it is set and not empty (systemd env files, containers).
+func flagOrEnvironment(_ flag: String?, _ name: String) -> String? {
+    if let flag { return flag }
+    guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+    return value
 }
