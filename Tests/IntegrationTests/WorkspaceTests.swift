@@ -242,18 +242,21 @@ struct WorkspaceTests {
             try await cluster.startCoordinator()
             try cluster.startWorker("w1", slots: 2)
             let todos = (0..<6).map { Todo(id: "t\($0)", command: "echo \($0) > f\($0).txt") }
-            // Slow integration checks keep each merge under way long enough to kill its worker.
+            // Slow integration checks, held while the file `hold` exists: the merges after the restart
+            // stay under way until their worker is killed, however slow the machine is.
+            let hold = "\(dir)/hold"
             let plan = Plan(
                 id: "faults",
                 title: "faults",
                 repository: "\(dir)/remote.git",
-                integrationChecks: [Check(command: "sleep 0.5")],
+                integrationChecks: [Check(command: "sleep 0.5; while [ -e \(hold) ]; do sleep 0.05; done")],
                 todos: todos
             )
             try await cluster.submit(plan)
             try await cluster.waitForStatus("two merges in") { status in
                 (status.plans.first { $0.id == "faults-merge" }?.counts["done"] ?? 0) >= 2
             }
+            #expect(FileManager.default.createFile(atPath: hold, contents: nil))
             await cluster.killCoordinator()
             try await cluster.startCoordinator()
             try cluster.startWorker("w2", slots: 2)
@@ -263,6 +266,7 @@ struct WorkspaceTests {
             }
             let victim = try #require(running.todos.first { $0.plan == "faults-merge" && $0.state == .running }?.worker)
             await cluster.killWorker(victim)
+            try FileManager.default.removeItem(atPath: hold)
             let done = try await cluster.waitForPlan("faults-merge", timeout: .seconds(120))
             #expect(done.todos.filter { $0.plan == "faults-merge" }.allSatisfy { $0.state == .done }, "\(done.todos)")
             let log = try await sh("git --git-dir remote.git log --first-parent --format=%s drover/faults/integration", in: dir)
