@@ -1,6 +1,7 @@
 import DroverProtocol
 import DroverTransport
 import Foundation
+import Logging
 
 /// Keyed sockets: every message's key is checked against the authorized keys as they are now, and a worker whose
 /// key was removed is dropped, its leases requeued.
@@ -31,15 +32,25 @@ extension CoordinatorCore {
         return holder
     }
 
-    /// Reads the authorized keys again if they changed, and drops every worker whose key is gone.
+    /// How long after a key's revocation its connections are cut.
+    static let cutDelayMs: Int64 = 500
+
+    /// Reads the authorized keys again if they changed, and drops every worker whose key is gone: it is told so
+    /// (`forbidden`), its leases are requeued, and its connection is cut a moment later (``takeDueCuts(now:)``).
     func revokeRemovedKeys(now: Int64) {
         guard let keyRing else { return }
         let revoked = keyRing.reloadIfChanged()
         guard !revoked.isEmpty else { return }
+        for key in revoked.keys { pendingCuts[key.z85] = now + Self.cutDelayMs }
         for (worker, userID) in workerKeys.sorted(by: { $0.key < $1.key }) {
             guard let key = try? CurveKey(z85: userID), let holder = revoked[key] else { continue }
             workerKeys[worker] = nil
             guard workers[worker] != nil else { continue }
+            let refusal = ProtocolError(
+                .forbidden,
+                "this worker's key (\(key.fingerprint)) was removed from the coordinator's authorized keys; its leases were requeued"
+            )
+            send(Socket.work, to: worker, .error, refusal.body)
             dropWorker(
                 worker,
                 type: .workerLost,
@@ -48,6 +59,25 @@ extension CoordinatorCore {
                 now: now
             )
         }
+    }
+
+    /// The user ids of the revoked keys whose connections are due to be cut (``SocketLoop/Sender/disconnect(userID:)``).
+    func takeDueCuts(now: Int64) -> [String] {
+        guard !pendingCuts.isEmpty else { return [] }
+        let due = pendingCuts.filter { $0.value <= now }.keys.sorted()
+        for userID in due { pendingCuts[userID] = nil }
+        return due
+    }
+
+    /// Counts and logs the connections of a revoked key that were cut, by socket index.
+    func connectionsCut(of userID: String, on sockets: [Int]) {
+        guard !sockets.isEmpty else { return }
+        count("connections_cut", by: Int64(sockets.count))
+        let names = sockets.map { $0 == Socket.work ? "work" : $0 == Socket.control ? "control" : "\($0)" }
+        logger.notice(
+            "cut the connection of a key no longer authorized",
+            metadata: ["drover.key": "\(userID.prefix(12))", "drover.sockets": "\(names.joined(separator: ","))"]
+        )
     }
 
     /// The frames a refusal goes back with: the routing id, and REQ's empty delimiter when there is one.

@@ -39,8 +39,14 @@ final class CoordinatorHandler: SocketLoopHandler {
         flush(sender, now: now)
     }
 
-    /// Commits, then sends. A failed send (a worker gone) changes state, which is committed and sent in turn.
+    /// Commits, then sends; then cuts the connections of keys revoked a moment ago. A failed send (a worker gone)
+    /// changes state, which is committed and sent in turn.
     private func flush(_ sender: SocketLoop.Sender, now: Int64) {
+        defer {
+            for userID in core.takeDueCuts(now: now) {
+                core.connectionsCut(of: userID, on: sender.disconnect(userID: userID))
+            }
+        }
         for _ in 0..<4 {
             let messages: [OutboundMessage]
             do {

@@ -57,10 +57,19 @@ public final class SocketLoop: Sendable {
     /// Sends from the loop's own thread, straight to the socket.
     public struct Sender {
         let sockets: [ZMQSocket]
+        let connections: PeerConnections
 
         /// Sends now. Throws ``ZMQError`` (`isHostUnreachable` for a ROUTER peer that is gone).
         public func send(socket: Int, _ frames: [Data]) throws {
             try sockets[socket].send(frames)
+        }
+
+        /// Cuts the newest connection the key with user id `userID` sent a message on, on each CURVE server socket
+        /// (``PeerConnections``). The peer's reconnect goes through the ZAP handler again, which refuses a key that
+        /// is no longer authorized. Returns the indices of the sockets where a connection was cut.
+        @discardableResult
+        public func disconnect(userID: String) -> [Int] {
+            connections.cut(userID)
         }
     }
 
@@ -231,7 +240,7 @@ public final class SocketLoop: Sendable {
     // MARK: - The thread
 
     private func run(sockets: [ZMQSocket], readsUserID: [Bool], handler: any SocketLoopHandler, tickMilliseconds: Int) {
-        let sender = Sender(sockets: sockets)
+        let sender = Sender(sockets: sockets, connections: PeerConnections())
         var items = sockets.map { zmq_pollitem_t(socket: $0.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
         items.append(zmq_pollitem_t(socket: nil, fd: wakeFD, events: Int16(ZMQ_POLLIN), revents: 0))
         let clock = ContinuousClock()
@@ -250,9 +259,12 @@ public final class SocketLoop: Sendable {
             for (index, socket) in sockets.enumerated() where items[index].revents & Int16(ZMQ_POLLIN) != 0 {
                 if readsUserID[index] {
                     var userID: String?
-                    while let frames = try? socket.receive(userID: &userID) {
+                    var descriptor: Int32 = -1
+                    while let frames = try? socket.receive(userID: &userID, descriptor: &descriptor) {
+                        if let userID { sender.connections.saw(userID, on: descriptor, socket: index) }
                         batch.append(InboundMessage(socket: index, frames: frames, userID: userID))
                         userID = nil
+                        descriptor = -1
                         if batch.count >= 4096 { break }
                     }
                 } else {

@@ -94,16 +94,18 @@ public final class ZMQSocket {
     /// Receives one whole multipart message without blocking, or returns nil when none is waiting.
     public func receive() throws -> [Data]? {
         var ignored: String?
-        return try receive(userID: &ignored, readingUserID: false)
+        var descriptor: Int32 = -1
+        return try receive(userID: &ignored, descriptor: &descriptor, readingUserID: false)
     }
 
     /// Receives one whole multipart message without blocking, or returns nil when none is waiting; `userID` is set to
-    /// the user id the ZAP handler gave the sending peer (CURVE servers), nil when there is none.
-    public func receive(userID: inout String?) throws -> [Data]? {
-        try receive(userID: &userID, readingUserID: true)
+    /// the user id the ZAP handler gave the sending peer (CURVE servers), nil when there is none, and `descriptor` to
+    /// the file descriptor of the connection it came on (`ZMQ_SRCFD`), -1 when libzmq does not say.
+    public func receive(userID: inout String?, descriptor: inout Int32) throws -> [Data]? {
+        try receive(userID: &userID, descriptor: &descriptor, readingUserID: true)
     }
 
-    private func receive(userID: inout String?, readingUserID: Bool) throws -> [Data]? {
+    private func receive(userID: inout String?, descriptor: inout Int32, readingUserID: Bool) throws -> [Data]? {
         var frames: [Data] = []
         // Room for [routing id][header][body] from the start: growing the array would allocate twice per message.
         frames.reserveCapacity(4)
@@ -121,6 +123,7 @@ public final class ZMQSocket {
                 // A ROUTER's routing-id frame is made locally and carries no metadata: read the first frame that has it.
                 if readingUserID, userID == nil, let property = zmq_msg_gets(message, "User-Id") {
                     userID = String(cString: property)
+                    descriptor = zmq_msg_get(message, ZMQ_SRCFD)
                 }
                 let size = zmq_msg_size(message)
                 let data = size == 0 ? Data() : Data(bytes: zmq_msg_data(message), count: size)

@@ -182,6 +182,7 @@ struct MultiHostTests {
             #expect(FileManager.default.createFile(atPath: "\(directory)/go", contents: Data()))
             let finished = try await waitFor("revoked to be done") { $0.plans.first { $0.id == "revoked" }?.state == .done }
             #expect(finished.todos.first { $0.id == "wait" }?.worker != holder)
+            _ = try await waitFor("the removed worker's connection to be cut") { $0.counters["connections_cut"] == 1 }
         }
     }
 }

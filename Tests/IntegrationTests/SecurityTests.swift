@@ -100,6 +100,14 @@ struct SecurityTests {
             let firstPID = try #require(await pid(in: "\(cluster.directory)/pid.1"))
             _ = try await cluster.workers["w1"]?.waitForLine(containing: "refused this worker's key")
             #expect(await eventually(within: .seconds(20)) { isGone(firstPID) }, "w1 stopped the TODO's command")
+            // Then its connection is cut, and its reconnects are refused in the handshake.
+            let coordinator = try #require(cluster.coordinator)
+            let w1 = try Certificate.readPublic(at: "\(keys)/w1.key").publicKey.fingerprint
+            let refusedAgain = await eventually(within: .seconds(20)) {
+                coordinator.output.split(separator: "\n").contains { $0.contains("refused a connection") && $0.contains(w1) }
+            }
+            #expect(refusedAgain, "\(coordinator.output.suffix(3000))")
+            #expect(try await cluster.status().counters["connections_cut"] == 1, "w1's one connection, on the work socket")
             #expect(FileManager.default.createFile(atPath: "\(cluster.directory)/go", contents: Data()))
             let done = try await cluster.waitForPlan("p")
             // Only the second lease's command finished: w1, refused, stopped its own.

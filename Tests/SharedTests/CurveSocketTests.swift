@@ -56,6 +56,56 @@ import Testing
         #expect(requests.allSatisfy { $0.domain == "work" && $0.mechanism == "CURVE" && $0.address == "127.0.0.1" })
     }
 
+    /// A key's connection cut from the server side: its reconnect goes through the ZAP handler again, so an admitted
+    /// key carries on and a revoked one is kept out.
+    @Test func aCutConnectionHandshakesAgainAndARevokedKeyStaysOut() async throws {
+        let server = try CurveKey.pair()
+        let client = try CurveKey.pair()
+        let revoked = Atomic<Bool>(false)
+        let asked = Atomic<Int>(0)
+        let context = try ZMQContext()
+        try await ZAPService.run(context: context) { request in
+            asked.add(1, ordering: .relaxed)
+            return revoked.load(ordering: .relaxed) ? .refuse(reason: "revoked") : .admit(userID: "friend")
+        } body: {
+            try await Peer.with(
+                SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0, security: .curveServer(server, domain: "work")),
+                context: context,
+                name: "curve-server"
+            ) { router in
+                // Not `immediate`: what is sent while the connection is down waits for the next one.
+                try await Peer.with(
+                    SocketSpec(
+                        .dealer,
+                        connect: [router.endpoint],
+                        lingerMilliseconds: 0,
+                        immediate: false,
+                        security: .curveClient(client, server: server.publicKey)
+                    ),
+                    context: context,
+                    name: "friend"
+                ) { friend in
+                    friend.send([Peer.cutMe])
+                    #expect(await next(router.received, within: .seconds(10)) != nil)
+                    #expect(await next(router.cuts, within: .seconds(10)) == [0])
+
+                    friend.send(["after the cut"])
+                    let again = await next(router.received, within: .seconds(10))
+                    #expect(again.map { String(decoding: $0.last!, as: UTF8.self) } == "after the cut")
+                    #expect(asked.load(ordering: .relaxed) == 2, "the reconnect was asked about again")
+
+                    revoked.store(true, ordering: .relaxed)
+                    friend.send([Peer.cutMe])
+                    #expect(await next(router.received, within: .seconds(10)) != nil, "the open connection still carries it")
+                    #expect(await next(router.cuts, within: .seconds(10)) == [0])
+                    friend.send(["after the revocation"])
+                    #expect(await eventually(within: .seconds(10)) { asked.load(ordering: .relaxed) >= 3 })
+                    #expect(await next(router.received, within: .seconds(1)) == nil, "the revoked key is kept out")
+                }
+            }
+        }
+    }
+
     /// Without a ZAP handler a CURVE server admits nobody (libzmq's default would admit everybody).
     @Test func aServerWithNoHandlerAdmitsNobody() async throws {
         let server = try CurveKey.pair()

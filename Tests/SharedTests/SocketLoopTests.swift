@@ -12,6 +12,11 @@ final class Peer: Sendable {
     let failures: AsyncStream<ZMQError>
     let ticks: AsyncStream<Void>
     let stopping: AsyncStream<Void>
+    /// The sockets ``SocketLoop/Sender/disconnect(userID:)`` cut, each time a message ends with ``cutMe``.
+    let cuts: AsyncStream<[Int]>
+
+    /// A message whose last frame is this makes the peer cut the sender's connection.
+    static let cutMe = "cut my connection"
 
     private init(loop: SocketLoop, streams: Streams) {
         self.loop = loop
@@ -20,6 +25,7 @@ final class Peer: Sendable {
         failures = streams.failures.0
         ticks = streams.ticks.0
         stopping = streams.stopping.0
+        cuts = streams.cuts.0
     }
 
     /// The streams and their continuations, made before the loop so its handler can feed them.
@@ -29,6 +35,7 @@ final class Peer: Sendable {
         let failures = AsyncStream.makeStream(of: ZMQError.self)
         let ticks = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let stopping = AsyncStream.makeStream(of: Void.self)
+        let cuts = AsyncStream.makeStream(of: [Int].self)
     }
 
     /// Runs `body` with a peer whose loop runs until `body` returns.
@@ -42,7 +49,14 @@ final class Peer: Sendable {
         let streams = Streams()
         let (received, failures, ticks, stopping) = (streams.received.1, streams.failures.1, streams.ticks.1, streams.stopping.1)
         return try await SocketLoop.run(name: name, context: context, sockets: [spec], tick: .milliseconds(20)) { _ in
-            Forwarder(received: received, userIDs: streams.userIDs.1, failures: failures, ticks: ticks, stopping: stopping)
+            Forwarder(
+                received: received,
+                userIDs: streams.userIDs.1,
+                failures: failures,
+                ticks: ticks,
+                stopping: stopping,
+                cuts: streams.cuts.1
+            )
         } body: { loop in
             try await body(Peer(loop: loop, streams: streams))
         }
@@ -60,25 +74,31 @@ final class Peer: Sendable {
         let failures: AsyncStream<ZMQError>.Continuation
         let ticks: AsyncStream<Void>.Continuation
         let stopping: AsyncStream<Void>.Continuation
+        let cuts: AsyncStream<[Int]>.Continuation
 
         init(
             received: AsyncStream<[Data]>.Continuation,
             userIDs: AsyncStream<String?>.Continuation,
             failures: AsyncStream<ZMQError>.Continuation,
             ticks: AsyncStream<Void>.Continuation,
-            stopping: AsyncStream<Void>.Continuation
+            stopping: AsyncStream<Void>.Continuation,
+            cuts: AsyncStream<[Int]>.Continuation
         ) {
             self.received = received
             self.userIDs = userIDs
             self.failures = failures
             self.ticks = ticks
             self.stopping = stopping
+            self.cuts = cuts
         }
 
         func received(_ batch: [InboundMessage], sender: SocketLoop.Sender) {
             for message in batch where message.socket == 0 {
                 received.yield(message.frames)
                 userIDs.yield(message.userID)
+                if let userID = message.userID, message.frames.last == Data(Peer.cutMe.utf8) {
+                    cuts.yield(sender.disconnect(userID: userID))
+                }
             }
         }
 
@@ -92,6 +112,7 @@ final class Peer: Sendable {
             received.finish()
             userIDs.finish()
             failures.finish()
+            cuts.finish()
         }
     }
 }

@@ -40,6 +40,10 @@ public final class CoordinatorMetrics: Sendable {
         switch name {
         case "lease_expired": leaseExpiries.increment(by: amount)
         case "reassigned": reassigned.increment(by: amount)
+        case "connections_cut":
+            registry.makeCounter(
+                descriptor: Self.name("connections_cut", "total", "Connections cut because their key was no longer authorized.")
+            ).increment(by: amount)
         default:
             if name.hasPrefix("rejected.") {
                 registry.makeCounter(

@@ -164,6 +164,14 @@ private let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler
         #expect(dropped.events.contains { $0.data["reason"]?.stringValue?.contains("key") == true })
         #expect(harness.core.workers["w1"] == nil)
         #expect(harness.state("p", "a") == "ready")
+        // It is told at once, and its connection is cut a moment later, once the refusal has left.
+        let told = dropped.filter { $0.to == "w1" && $0.header?.type == .error }
+        #expect(try told.errors().map(\.code) == [.forbidden])
+        #expect(try told.errors().first?.message.contains(first.publicKey.fingerprint) == true)
+        #expect(harness.core.takeDueCuts(now: harness.now).isEmpty)
+        harness.now += CoordinatorCore.cutDelayMs
+        #expect(harness.core.takeDueCuts(now: harness.now) == [first.publicKey.z85])
+        #expect(harness.core.takeDueCuts(now: harness.now).isEmpty, "cut once")
 
         // Its messages are refused from now on; the TODO goes to a worker whose key is still there.
         let again = try harness.register("w1")
