@@ -5,10 +5,15 @@
 #include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <netinet/in.h>
+#include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,4 +177,24 @@ void drover_keep_freed_memory(int trim_threshold, int mmap_threshold, int top_pa
     (void)mmap_threshold;
     (void)top_pad;
 #endif
+}
+
+int drover_is_connection_at(int fd, int port, const char *path) {
+    struct sockaddr_storage local, peer;
+    socklen_t local_size = sizeof local, peer_size = sizeof peer;
+    if (getpeername(fd, (struct sockaddr *)&peer, &peer_size) != 0) return 0;
+    if (getsockname(fd, (struct sockaddr *)&local, &local_size) != 0) return 0;
+    switch (local.ss_family) {
+    case AF_INET:
+        return port > 0 && ntohs(((struct sockaddr_in *)&local)->sin_port) == port;
+    case AF_INET6:
+        return port > 0 && ntohs(((struct sockaddr_in6 *)&local)->sin6_port) == port;
+    case AF_UNIX: {
+        const struct sockaddr_un *address = (const struct sockaddr_un *)&local;
+        size_t room = local_size > offsetof(struct sockaddr_un, sun_path) ? local_size - offsetof(struct sockaddr_un, sun_path) : 0;
+        return path != NULL && room > 0 && strncmp(address->sun_path, path, room) == 0 && strlen(path) < sizeof address->sun_path;
+    }
+    default:
+        return 0;
+    }
 }

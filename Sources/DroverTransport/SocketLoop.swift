@@ -64,7 +64,7 @@ public final class SocketLoop: Sendable {
             try sockets[socket].send(frames)
         }
 
-        /// Cuts the newest connection the key with user id `userID` sent a message on, on each CURVE server socket
+        /// Cuts every connection the key with user id `userID` sent its last message on, on each CURVE server socket
         /// (``PeerConnections``). The peer's reconnect goes through the ZAP handler again, which refuses a key that
         /// is no longer authorized. Returns the indices of the sockets where a connection was cut.
         @discardableResult
@@ -240,7 +240,7 @@ public final class SocketLoop: Sendable {
     // MARK: - The thread
 
     private func run(sockets: [ZMQSocket], readsUserID: [Bool], handler: any SocketLoopHandler, tickMilliseconds: Int) {
-        let sender = Sender(sockets: sockets, connections: PeerConnections())
+        let sender = Sender(sockets: sockets, connections: PeerConnections(boundEndpoints: boundEndpoints))
         var items = sockets.map { zmq_pollitem_t(socket: $0.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
         items.append(zmq_pollitem_t(socket: nil, fd: wakeFD, events: Int16(ZMQ_POLLIN), revents: 0))
         let clock = ContinuousClock()

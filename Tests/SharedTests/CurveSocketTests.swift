@@ -35,11 +35,13 @@ import Testing
                     stranger.send(["let me in"])
                     #expect(await eventually(within: .seconds(10)) { asked.withLock { $0.contains { $0.clientKey == unknown.publicKey } } })
                 }
+                // Not `immediate`: "hello" waits for the handshake instead of being refused before it.
                 try await Peer.with(
                     SocketSpec(
                         .dealer,
                         connect: [router.endpoint],
                         lingerMilliseconds: 0,
+                        immediate: false,
                         security: .curveClient(known, server: server.publicKey)
                     ),
                     context: context,
@@ -56,51 +58,66 @@ import Testing
         #expect(requests.allSatisfy { $0.domain == "work" && $0.mechanism == "CURVE" && $0.address == "127.0.0.1" })
     }
 
-    /// A key's connection cut from the server side: its reconnect goes through the ZAP handler again, so an admitted
-    /// key carries on and a revoked one is kept out.
-    @Test func aCutConnectionHandshakesAgainAndARevokedKeyStaysOut() async throws {
+    /// A key's connections cut from the server side, two clients sharing the key: each reconnect goes through the
+    /// ZAP handler again, so an admitted key carries on and a revoked one is kept out.
+    @Test(arguments: SocketLoopTests.Transport.allCases)
+    func cutConnectionsHandshakeAgainAndARevokedKeyStaysOut(transport: SocketLoopTests.Transport) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
         let server = try CurveKey.pair()
-        let client = try CurveKey.pair()
+        let shared = try CurveKey.pair()
         let revoked = Atomic<Bool>(false)
         let asked = Atomic<Int>(0)
         let context = try ZMQContext()
+        let bindAt = transport == .tcp ? "tcp://127.0.0.1:*" : "ipc://\(directory.path)/server.sock"
         try await ZAPService.run(context: context) { request in
             asked.add(1, ordering: .relaxed)
-            return revoked.load(ordering: .relaxed) ? .refuse(reason: "revoked") : .admit(userID: "friend")
+            return revoked.load(ordering: .relaxed) ? .refuse(reason: "revoked") : .admit(userID: "shared")
         } body: {
             try await Peer.with(
-                SocketSpec(.router, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0, security: .curveServer(server, domain: "work")),
+                SocketSpec(.router, bind: [bindAt], lingerMilliseconds: 0, security: .curveServer(server, domain: "work")),
                 context: context,
                 name: "curve-server"
             ) { router in
-                // Not `immediate`: what is sent while the connection is down waits for the next one.
-                try await Peer.with(
-                    SocketSpec(
-                        .dealer,
-                        connect: [router.endpoint],
-                        lingerMilliseconds: 0,
-                        immediate: false,
-                        security: .curveClient(client, server: server.publicKey)
-                    ),
-                    context: context,
-                    name: "friend"
-                ) { friend in
-                    friend.send([Peer.cutMe])
-                    #expect(await next(router.received, within: .seconds(10)) != nil)
-                    #expect(await next(router.cuts, within: .seconds(10)) == [0])
+                // Not `immediate`: what is sent while a connection is down waits for the next one.
+                let client = SocketSpec(
+                    .dealer,
+                    connect: [router.endpoint],
+                    lingerMilliseconds: 0,
+                    immediate: false,
+                    security: .curveClient(shared, server: server.publicKey)
+                )
+                try await Peer.with(client, context: context, name: "friend") { friend in
+                    try await Peer.with(client, context: context, name: "twin") { twin in
+                        func lastFrames(_ count: Int) async -> Set<String> {
+                            var texts: Set<String> = []
+                            for _ in 0..<count {
+                                if let frames = await next(router.received, within: .seconds(10)) {
+                                    texts.insert(String(decoding: frames.last!, as: UTF8.self))
+                                }
+                            }
+                            return texts
+                        }
+                        twin.send(["twin here"])
+                        #expect(await lastFrames(1) == ["twin here"])
+                        friend.send([Peer.cutMe])
+                        #expect(await lastFrames(1) == [Peer.cutMe])
+                        #expect(await next(router.cuts, within: .seconds(10)) == [0, 0], "both connections of the key")
 
-                    friend.send(["after the cut"])
-                    let again = await next(router.received, within: .seconds(10))
-                    #expect(again.map { String(decoding: $0.last!, as: UTF8.self) } == "after the cut")
-                    #expect(asked.load(ordering: .relaxed) == 2, "the reconnect was asked about again")
+                        friend.send(["friend again"])
+                        twin.send(["twin again"])
+                        #expect(await lastFrames(2) == ["friend again", "twin again"])
+                        #expect(asked.load(ordering: .relaxed) == 4, "each reconnect was asked about again")
 
-                    revoked.store(true, ordering: .relaxed)
-                    friend.send([Peer.cutMe])
-                    #expect(await next(router.received, within: .seconds(10)) != nil, "the open connection still carries it")
-                    #expect(await next(router.cuts, within: .seconds(10)) == [0])
-                    friend.send(["after the revocation"])
-                    #expect(await eventually(within: .seconds(10)) { asked.load(ordering: .relaxed) >= 3 })
-                    #expect(await next(router.received, within: .seconds(1)) == nil, "the revoked key is kept out")
+                        revoked.store(true, ordering: .relaxed)
+                        friend.send([Peer.cutMe])
+                        #expect(await lastFrames(1) == [Peer.cutMe], "the open connection still carries it")
+                        #expect(await next(router.cuts, within: .seconds(10)) == [0, 0])
+                        friend.send(["after the revocation"])
+                        twin.send(["after the revocation"])
+                        #expect(await eventually(within: .seconds(10)) { asked.load(ordering: .relaxed) >= 6 })
+                        #expect(await next(router.received, within: .seconds(1)) == nil, "the revoked key is kept out")
+                    }
                 }
             }
         }

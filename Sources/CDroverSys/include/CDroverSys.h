@@ -34,4 +34,9 @@ int drover_terminal_size(int fd, int *columns, int *rows);
 /// serve blocks up to `mmap_threshold` from the heaps, and grow them by `top_pad` at a time. Does nothing elsewhere.
 void drover_keep_freed_memory(int trim_threshold, int mmap_threshold, int top_pad);
 
+/// Whether `fd` is a connected socket (it has a peer) whose local end is tcp port `port` (when `port` > 0) or the
+/// unix socket `path` (when `path` is not NULL): the check before shutting down a connection whose descriptor number
+/// may since have been given to another file. Returns 1 or 0.
+int drover_is_connection_at(int fd, int port, const char *path);
+
 #endif

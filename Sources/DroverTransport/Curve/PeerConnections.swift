@@ -1,3 +1,4 @@
+import CDroverSys
 import Foundation
 
 #if canImport(Glibc)
@@ -6,8 +7,8 @@ import Foundation
     import Musl
 #endif
 
-/// The newest connection each key spoke on, per socket, so that the connection of a key that is no longer authorized
-/// can be cut (``SocketLoop/Sender/disconnect(userID:)``).
+/// Which key spoke last on each connection of the CURVE server sockets, so that the connections of a key that is
+/// no longer authorized can be cut (``SocketLoop/Sender/disconnect(userID:)``).
 ///
 /// libzmq has no call that drops one peer of a ROUTER. It does tell which file descriptor a message was read from
 /// (`ZMQ_SRCFD`); shutting that descriptor down makes libzmq's I/O thread see the connection end and tear it down
@@ -15,43 +16,65 @@ import Foundation
 /// the one place that touches those descriptors. It only ever calls `shutdown`, never `close`: the descriptor stays
 /// libzmq's.
 ///
-/// A descriptor number is reused once libzmq closes it, so each connection is remembered with the socket inode it
-/// had: a descriptor that now names another socket is left alone. Lives on the loop's thread.
+/// Noting a message costs an array lookup and a comparison, no system call: a fleet that shares one key sends from
+/// many connections at once. A descriptor number is reused once libzmq closes it; the next message on it names its
+/// new key, and before a cut the descriptor is checked to still be a connection accepted on the socket's own address
+/// (`drover_is_connection_at`), so a number given since to a file, a listener or another socket is left alone. Lives
+/// on the loop's thread.
 final class PeerConnections {
-    /// One accepted connection: its descriptor, and the inode that tells it from a later socket on the same number.
-    struct Connection: Equatable {
-        var descriptor: Int32
-        var inode: UInt64
+    /// Where each socket's accepted connections have their local end: a tcp port, or an ipc path.
+    private let localEnds: [[(port: Int32, path: String?)]]
+    /// Per socket index, per descriptor: the user id of the last message that came on it.
+    private var owners: [[String?]]
+
+    /// - Parameter boundEndpoints: what each socket bound, wildcard ports resolved (``SocketLoop/boundEndpoints``).
+    init(boundEndpoints: [[String]]) {
+        localEnds = boundEndpoints.map { $0.compactMap(Self.localEnd(of:)) }
+        owners = Array(repeating: [], count: boundEndpoints.count)
     }
 
-    /// Per socket index: user id → the newest connection a message of it came on.
-    private var newest: [Int: [String: Connection]] = [:]
-
-    /// Notes that a message of `userID` came on `descriptor` of socket `socket`. Cheap when it is the same connection
-    /// as last time, which is nearly always.
+    /// Notes that a message of `userID` came on `descriptor` of socket `socket`.
     func saw(_ userID: String, on descriptor: Int32, socket: Int) {
-        guard descriptor >= 0 else { return }
-        if let known = newest[socket]?[userID], known.descriptor == descriptor { return }
-        guard let inode = Self.inode(of: descriptor) else { return }
-        newest[socket, default: [:]][userID] = Connection(descriptor: descriptor, inode: inode)
+        guard descriptor >= 0, descriptor < 1 << 20 else { return }
+        let index = Int(descriptor)
+        if index >= owners[socket].count {
+            owners[socket].append(contentsOf: repeatElement(nil, count: index + 1 - owners[socket].count))
+        }
+        if owners[socket][index] != userID { owners[socket][index] = userID }
     }
 
-    /// Cuts the newest connection `userID` spoke on, on every socket; returns the socket indices where one was cut.
-    /// A connection that has already ended is forgotten and not counted.
+    /// Cuts every connection `userID` spoke on last, on every socket; returns the socket index of each connection cut.
     func cut(_ userID: String) -> [Int] {
         var cut: [Int] = []
-        for socket in newest.keys.sorted() {
-            guard let connection = newest[socket]?.removeValue(forKey: userID) else { continue }
-            guard Self.inode(of: connection.descriptor) == connection.inode else { continue }
-            if shutdown(connection.descriptor, Int32(SHUT_RDWR)) == 0 { cut.append(socket) }
+        for socket in owners.indices {
+            for index in owners[socket].indices where owners[socket][index] == userID {
+                owners[socket][index] = nil
+                let descriptor = Int32(index)
+                let ours = localEnds[socket].contains { end in
+                    end.path.withOptionalCString { drover_is_connection_at(descriptor, end.port, $0) } == 1
+                }
+                if ours, shutdown(descriptor, Int32(SHUT_RDWR)) == 0 { cut.append(socket) }
+            }
         }
         return cut
     }
 
-    /// The inode of the socket behind `descriptor`, or nil when it is closed or not a socket.
-    private static func inode(of descriptor: Int32) -> UInt64? {
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK else { return nil }
-        return UInt64(info.st_ino)
+    /// `tcp://host:PORT` → the port; `ipc://PATH` → the path; nil for what accepts no connections of ours.
+    private static func localEnd(of endpoint: String) -> (port: Int32, path: String?)? {
+        if endpoint.hasPrefix("ipc://") { return (0, String(endpoint.dropFirst("ipc://".count))) }
+        guard endpoint.hasPrefix("tcp://"), let colon = endpoint.lastIndex(of: ":"),
+            let port = Int32(endpoint[endpoint.index(after: colon)...]), port > 0
+        else { return nil }
+        return (port, nil)
+    }
+}
+
+extension Optional where Wrapped == String {
+    /// Calls `body` with this string as a C string, or with NULL when there is none.
+    fileprivate func withOptionalCString<Result>(_ body: (UnsafePointer<CChar>?) -> Result) -> Result {
+        switch self {
+        case .some(let text): text.withCString { body($0) }
+        case .none: body(nil)
+        }
     }
 }
