@@ -35,6 +35,15 @@ extension CoordinatorCore {
     /// How long after a key's revocation its connections are cut.
     static let cutDelayMs: Int64 = 500
 
+    /// The connections due to be cut (``takeDueCuts(now:)``).
+    struct DueCuts: Equatable {
+        /// Revoked keys: every connection each spoke on (``SocketLoop/Sender/disconnect(userID:)``).
+        var userIDs: [String] = []
+        /// Every event subscriber's connection, when a key that may subscribe was revoked: a PUB socket cannot tell
+        /// its subscribers' keys apart. Those still authorized reconnect, and fill the gap from the event log.
+        var subscribers = false
+    }
+
     /// Reads the authorized keys again if they changed, and drops every worker whose key is gone: it is told so
     /// (`forbidden`), its leases are requeued, and its connection is cut a moment later (``takeDueCuts(now:)``).
     func revokeRemovedKeys(now: Int64) {
@@ -42,6 +51,9 @@ extension CoordinatorCore {
         let revoked = keyRing.reloadIfChanged()
         guard !revoked.isEmpty else { return }
         for key in revoked.keys { pendingCuts[key.z85] = now + Self.cutDelayMs }
+        if revoked.values.contains(where: { Role.admitted(on: .events).contains($0.role) }) {
+            subscriberCutAt = now + Self.cutDelayMs
+        }
         for (worker, userID) in workerKeys.sorted(by: { $0.key < $1.key }) {
             guard let key = try? CurveKey(z85: userID), let holder = revoked[key] else { continue }
             workerKeys[worker] = nil
@@ -61,11 +73,17 @@ extension CoordinatorCore {
         }
     }
 
-    /// The user ids of the revoked keys whose connections are due to be cut (``SocketLoop/Sender/disconnect(userID:)``).
-    func takeDueCuts(now: Int64) -> [String] {
-        guard !pendingCuts.isEmpty else { return [] }
-        let due = pendingCuts.filter { $0.value <= now }.keys.sorted()
-        for userID in due { pendingCuts[userID] = nil }
+    /// The connections of revoked keys that are due to be cut, each once.
+    func takeDueCuts(now: Int64) -> DueCuts {
+        var due = DueCuts()
+        if !pendingCuts.isEmpty {
+            due.userIDs = pendingCuts.filter { $0.value <= now }.keys.sorted()
+            for userID in due.userIDs { pendingCuts[userID] = nil }
+        }
+        if let at = subscriberCutAt, at <= now {
+            subscriberCutAt = nil
+            due.subscribers = true
+        }
         return due
     }
 
@@ -77,6 +95,16 @@ extension CoordinatorCore {
         logger.notice(
             "cut the connection of a key no longer authorized",
             metadata: ["drover.key": "\(userID.prefix(12))", "drover.sockets": "\(names.joined(separator: ","))"]
+        )
+    }
+
+    /// Counts and logs the event subscribers' connections that were cut after a revocation.
+    func subscribersCut(_ cut: Int) {
+        guard cut > 0 else { return }
+        count("connections_cut", by: Int64(cut))
+        logger.notice(
+            "cut the event subscribers' connections: a key that may subscribe was revoked, and the others reconnect",
+            metadata: ["drover.connections": "\(cut)"]
         )
     }
 

@@ -75,6 +75,8 @@ final class CoordinatorCore {
     /// Keys no longer authorized whose connections are to be cut, with when: a moment after the revocation, so that
     /// the `forbidden` a revoked worker is sent leaves before its connection goes.
     var pendingCuts: [String: Int64] = [:]
+    /// When every event subscriber's connection is to be cut, after the revocation of a key that may subscribe.
+    var subscriberCutAt: Int64?
     /// TODOs paused at their cost cap whose sessions have not stopped yet: the operators raised the cap (resume when
     /// stopped) or denied it (escalate then, with the reason). In memory: after a restart the question is asked again.
     var costCapResumes: Set<TodoKey> = []

@@ -43,9 +43,9 @@ final class CoordinatorHandler: SocketLoopHandler {
     /// changes state, which is committed and sent in turn.
     private func flush(_ sender: SocketLoop.Sender, now: Int64) {
         defer {
-            for userID in core.takeDueCuts(now: now) {
-                core.connectionsCut(of: userID, on: sender.disconnect(userID: userID))
-            }
+            let due = core.takeDueCuts(now: now)
+            for userID in due.userIDs { core.connectionsCut(of: userID, on: sender.disconnect(userID: userID)) }
+            if due.subscribers { core.subscribersCut(sender.disconnectAll(socket: CoordinatorCore.Socket.events)) }
         }
         for _ in 0..<4 {
             let messages: [OutboundMessage]

@@ -71,6 +71,14 @@ public final class SocketLoop: Sendable {
         public func disconnect(userID: String) -> [Int] {
             connections.cut(userID)
         }
+
+        /// Cuts every connection accepted on socket `socket`: for a PUB socket, whose subscribers send nothing a key
+        /// could be read from. Peers that are still authorized reconnect (a SUB subscribes again by itself); one
+        /// whose key was revoked is refused by the ZAP handler. Returns how many were cut.
+        @discardableResult
+        public func disconnectAll(socket: Int) -> Int {
+            connections.cutAll(socket: socket)
+        }
     }
 
     /// What the loop bound, with wildcard ports resolved, per socket index.

@@ -123,6 +123,56 @@ import Testing
         }
     }
 
+    /// A PUB cannot tell its subscribers' keys apart, so all its connections are cut: a subscriber still admitted
+    /// reconnects and subscribes again by itself.
+    @Test func aCutSubscriberReconnectsAndSubscribesAgain() async throws {
+        let server = try CurveKey.pair()
+        let asked = Atomic<Int>(0)
+        let context = try ZMQContext()
+        try await ZAPService.run(context: context) { _ in
+            asked.add(1, ordering: .relaxed)
+            return .admit(userID: "subscriber")
+        } body: {
+            try await Peer.with(
+                SocketSpec(.pub, bind: ["tcp://127.0.0.1:*"], lingerMilliseconds: 0, security: .curveServer(server, domain: "events")),
+                context: context,
+                name: "curve-pub"
+            ) { publisher in
+                try await Peer.with(
+                    SocketSpec(
+                        .sub,
+                        connect: [publisher.endpoint],
+                        subscriptions: ["plan"],
+                        lingerMilliseconds: 0,
+                        security: .curveClient(try CurveKey.pair(), server: server.publicKey)
+                    ),
+                    context: context,
+                    name: "subscriber"
+                ) { subscriber in
+                    // Published until heard: a subscription takes a moment to reach the publisher.
+                    func heard(_ text: String) async -> Bool {
+                        let publishing = Task {
+                            while !Task.isCancelled {
+                                publisher.send(["plan", text])
+                                try? await Task.sleep(for: .milliseconds(50))
+                            }
+                        }
+                        defer { publishing.cancel() }
+                        let frames = await next(subscriber.received, within: .seconds(10)) { frames in
+                            String(decoding: frames.last!, as: UTF8.self) == text
+                        }
+                        return frames != nil
+                    }
+                    #expect(await heard("before"))
+                    publisher.cutAll()
+                    #expect(await next(publisher.cuts, within: .seconds(10)) == [-1])
+                    #expect(await eventually(within: .seconds(10)) { asked.load(ordering: .relaxed) == 2 }, "it handshook again")
+                    #expect(await heard("after"))
+                }
+            }
+        }
+    }
+
     /// Without a ZAP handler a CURVE server admits nobody (libzmq's default would admit everybody).
     @Test func aServerWithNoHandlerAdmitsNobody() async throws {
         let server = try CurveKey.pair()

@@ -1,6 +1,7 @@
 import DroverTesting
 import DroverTransport
 import Foundation
+import Synchronization
 import Testing
 
 /// One socket in a ``SocketLoop`` of its own, with what it receives and fails to send as streams.
@@ -18,6 +19,16 @@ final class Peer: Sendable {
     /// A message whose last frame is this makes the peer cut the sender's connection.
     static let cutMe = "cut my connection"
 
+    /// Set from the test, taken by the loop's next tick.
+    final class Request: Sendable {
+        let pending = Atomic<Bool>(false)
+    }
+
+    private let cutAllRequested: Request
+
+    /// Cuts every connection of the socket at the loop's next tick; the count comes out of ``cuts`` as `[-count]`.
+    func cutAll() { cutAllRequested.pending.store(true, ordering: .relaxed) }
+
     private init(loop: SocketLoop, streams: Streams) {
         self.loop = loop
         received = streams.received.0
@@ -26,6 +37,7 @@ final class Peer: Sendable {
         ticks = streams.ticks.0
         stopping = streams.stopping.0
         cuts = streams.cuts.0
+        cutAllRequested = streams.cutAllRequested
     }
 
     /// The streams and their continuations, made before the loop so its handler can feed them.
@@ -36,6 +48,7 @@ final class Peer: Sendable {
         let ticks = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let stopping = AsyncStream.makeStream(of: Void.self)
         let cuts = AsyncStream.makeStream(of: [Int].self)
+        let cutAllRequested = Request()
     }
 
     /// Runs `body` with a peer whose loop runs until `body` returns.
@@ -55,7 +68,8 @@ final class Peer: Sendable {
                 failures: failures,
                 ticks: ticks,
                 stopping: stopping,
-                cuts: streams.cuts.1
+                cuts: streams.cuts.1,
+                cutAllRequested: streams.cutAllRequested
             )
         } body: { loop in
             try await body(Peer(loop: loop, streams: streams))
@@ -75,6 +89,7 @@ final class Peer: Sendable {
         let ticks: AsyncStream<Void>.Continuation
         let stopping: AsyncStream<Void>.Continuation
         let cuts: AsyncStream<[Int]>.Continuation
+        let cutAllRequested: Request
 
         init(
             received: AsyncStream<[Data]>.Continuation,
@@ -82,7 +97,8 @@ final class Peer: Sendable {
             failures: AsyncStream<ZMQError>.Continuation,
             ticks: AsyncStream<Void>.Continuation,
             stopping: AsyncStream<Void>.Continuation,
-            cuts: AsyncStream<[Int]>.Continuation
+            cuts: AsyncStream<[Int]>.Continuation,
+            cutAllRequested: Request
         ) {
             self.received = received
             self.userIDs = userIDs
@@ -90,6 +106,7 @@ final class Peer: Sendable {
             self.ticks = ticks
             self.stopping = stopping
             self.cuts = cuts
+            self.cutAllRequested = cutAllRequested
         }
 
         func received(_ batch: [InboundMessage], sender: SocketLoop.Sender) {
@@ -102,7 +119,10 @@ final class Peer: Sendable {
             }
         }
 
-        func tick(sender: SocketLoop.Sender) { ticks.yield() }
+        func tick(sender: SocketLoop.Sender) {
+            if cutAllRequested.pending.exchange(false, ordering: .relaxed) { cuts.yield([-sender.disconnectAll(socket: 0)]) }
+            ticks.yield()
+        }
 
         func sendFailed(_ message: OutboundMessage, error: ZMQError, sender: SocketLoop.Sender) { failures.yield(error) }
 

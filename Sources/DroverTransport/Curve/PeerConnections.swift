@@ -50,13 +50,29 @@ final class PeerConnections {
             for index in owners[socket].indices where owners[socket][index] == userID {
                 owners[socket][index] = nil
                 let descriptor = Int32(index)
-                let ours = localEnds[socket].contains { end in
-                    end.path.withOptionalCString { drover_is_connection_at(descriptor, end.port, $0) } == 1
-                }
-                if ours, shutdown(descriptor, Int32(SHUT_RDWR)) == 0 { cut.append(socket) }
+                if isConnection(descriptor, of: socket), shutdown(descriptor, Int32(SHUT_RDWR)) == 0 { cut.append(socket) }
             }
         }
         return cut
+    }
+
+    /// Cuts every connection accepted on socket `socket`, whoever's: for a PUB socket, which receives nothing from
+    /// its subscribers and so cannot tell their keys apart. Returns how many were cut.
+    func cutAll(socket: Int) -> Int {
+        owners[socket] = []
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+        var cut = 0
+        for descriptor in descriptors where isConnection(descriptor, of: socket) {
+            if shutdown(descriptor, Int32(SHUT_RDWR)) == 0 { cut += 1 }
+        }
+        return cut
+    }
+
+    /// Whether `descriptor` is a connection accepted on socket `socket`'s own port or path.
+    private func isConnection(_ descriptor: Int32, of socket: Int) -> Bool {
+        localEnds[socket].contains { end in
+            end.path.withOptionalCString { drover_is_connection_at(descriptor, end.port, $0) } == 1
+        }
     }
 
     /// `tcp://host:PORT` → the port; `ipc://PATH` → the path; nil for what accepts no connections of ours.

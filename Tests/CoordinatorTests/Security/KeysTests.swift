@@ -146,6 +146,25 @@ private let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler
         #expect(harness.state("p", "a") != nil)
     }
 
+    @Test func anObserversKeyRemovedCutsItsConnectionsAndEveryEventSubscribers() throws {
+        let keys = try KeyDirectory()
+        defer { keys.root.remove() }
+        let observer = try keys.add("obs", .observer)
+        _ = try keys.add("op", .operator)
+        let harness = try CoreHarness(keyRing: try KeyRing(directory: keys.path, logger: quiet))
+        harness.userIDs = ["watcher": observer.publicKey.z85]
+        #expect(try harness.control(.status, EmptyBody(), from: "watcher").first?.header?.type == .status)
+
+        try keys.remove("obs", .observer)
+        _ = try harness.tick(advancing: 1000)
+        #expect(try harness.control(.status, EmptyBody(), from: "watcher").errors().first?.code == .forbidden)
+        harness.now += CoordinatorCore.cutDelayMs
+        #expect(
+            harness.core.takeDueCuts(now: harness.now) == CoordinatorCore.DueCuts(userIDs: [observer.publicKey.z85], subscribers: true)
+        )
+        #expect(harness.core.takeDueCuts(now: harness.now) == CoordinatorCore.DueCuts(), "cut once")
+    }
+
     @Test func aWorkerWhoseKeyIsRemovedIsDroppedAndItsTodoQueuedAgain() throws {
         let keys = try KeyDirectory()
         defer { keys.root.remove() }
@@ -168,10 +187,11 @@ private let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler
         let told = dropped.filter { $0.to == "w1" && $0.header?.type == .error }
         #expect(try told.errors().map(\.code) == [.forbidden])
         #expect(try told.errors().first?.message.contains(first.publicKey.fingerprint) == true)
-        #expect(harness.core.takeDueCuts(now: harness.now).isEmpty)
+        #expect(harness.core.takeDueCuts(now: harness.now) == CoordinatorCore.DueCuts())
         harness.now += CoordinatorCore.cutDelayMs
-        #expect(harness.core.takeDueCuts(now: harness.now) == [first.publicKey.z85])
-        #expect(harness.core.takeDueCuts(now: harness.now).isEmpty, "cut once")
+        // A worker's key cannot subscribe to the events: the subscribers are left alone.
+        #expect(harness.core.takeDueCuts(now: harness.now) == CoordinatorCore.DueCuts(userIDs: [first.publicKey.z85]))
+        #expect(harness.core.takeDueCuts(now: harness.now) == CoordinatorCore.DueCuts(), "cut once")
 
         // Its messages are refused from now on; the TODO goes to a worker whose key is still there.
         let again = try harness.register("w1")
