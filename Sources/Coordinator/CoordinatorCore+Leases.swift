@@ -85,7 +85,7 @@ extension CoordinatorCore {
         )
         // The thread the report names goes on; one that ended otherwise leaves none, and a session stopped without
         // naming one (handed back, or its last store failed) leaves the one its checkpoints stored.
-        if body.threadId != nil || ![Outcome.paused, .parked, .handedBack].contains(body.outcome) {
+        if body.threadId != nil || !body.outcome.continuesThread {
             todos.keepThread(key, body.threadId)
         }
         var data: [String: JSONValue] = [

@@ -15,12 +15,15 @@ struct LeaseRun: Sendable {
     /// Takes secrets out of the codex thread before it is pushed beside the checkpoint.
     var redactor = Redactor()
 
-    /// Set when the lease is taken away: its work must not be checkpointed.
-    final class Abort: Sendable {
+    /// A flag set from one task and read from others.
+    final class Flag: Sendable {
         private let flag = Atomic<Bool>(false)
         func set() { flag.store(true, ordering: .releasing) }
         var isSet: Bool { flag.load(ordering: .acquiring) }
     }
+
+    /// Set when the lease is taken away: its work must not be checkpointed.
+    typealias Abort = Flag
 
     func run(
         _ task: TaskSpec,
@@ -94,10 +97,11 @@ struct LeaseRun: Sendable {
         var context = context
         context.checkpoint = { _ = await checkpoint("checkpoint") }
         // The codex thread, kept beside the checkpoint for the next session when this one is paused or parked.
+        let threadStored = Flag()
         context.threads = ThreadKeeper(
             save: { id, home, outcome in
                 guard !abort.isSet else { throw DroverError(.git, "the lease was taken away: its thread is not kept") }
-                return try await workspace.saveThread(
+                let ref = try await workspace.saveThread(
                     id,
                     home: home,
                     repository: repository,
@@ -105,8 +109,13 @@ struct LeaseRun: Sendable {
                     outcome: outcome,
                     redactor: redactor
                 )
+                threadStored.set()
+                return ref
             },
-            restore: { id, home in try await workspace.restoreThread(id, into: home, repository: repository, lease: lease) }
+            restore: { id, home in
+                try await workspace.restoreThread(id, into: home, repository: repository, lease: lease)
+                threadStored.set()
+            }
         )
         // During a turn too: what the session changed is saved a little after it changed it, so a worker that dies
         // mid-turn (a turn can take half an hour) loses no more than the interval.
@@ -125,6 +134,15 @@ struct LeaseRun: Sendable {
             } else if result.outcome == .succeeded {
                 result.outcome = .failed
                 result.summary = "the work is done but could not be saved to \(branch)"
+            }
+        }
+        if !abort.isSet, threadStored.isSet, !result.outcome.continuesThread {
+            // The TODO's next session, if there is one, starts a new thread: the stored one would only pile up.
+            do {
+                let ref = try await workspace.forgetThread(repository: repository, lease: lease)
+                events([AgentEvent(kind: .thread, text: "removed the stored codex thread \(ref): the TODO's session has ended")])
+            } catch {
+                events([AgentEvent(kind: .thread, text: "could not remove the stored codex thread (\(error)); it is no longer needed")])
             }
         }
         let changes = await workspace.changes(await worktree.value)

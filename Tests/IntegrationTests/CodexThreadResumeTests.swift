@@ -100,6 +100,13 @@ struct CodexThreadResumeTests {
             #expect(!threads.contains { $0.hasPrefix("could not") }, "\(threads)")
             let assigned = try cluster.events().last { $0.type == .todoAssigned }
             #expect(assigned?.worker == "codex-2")
+            // Done, the TODO needs its thread no more: the ref is removed from the repository.
+            #expect(threads.contains { $0.hasPrefix("removed the stored codex thread refs/drover/threads/pz/t") }, "\(threads)")
+            let (_, left) = try await GuardedProcess.output(
+                of: ["/usr/bin/env", "git", "-C", repository, "for-each-ref", "refs/drover/threads"],
+                in: cluster.directory
+            )
+            #expect(left.isEmpty, "\(left)")
         }
     }
 

@@ -50,7 +50,7 @@ struct MultiHostTests {
                 launcher: hosts.inside("coord", [])
             )
             processes.append(coordinator)
-            _ = try await coordinator.waitForLine(containing: "listening ")
+            _ = try await coordinator.waitForLine(containing: "listening work=")
 
             func startWorker(_ host: String) throws -> TestProcess {
                 let worker = try TestProcess(

@@ -211,7 +211,7 @@ struct SecurityTests {
             #expect(refused.output.contains("--insecure"))
 
             let insecure = try cluster.start("insecure", arguments + ["--insecure"])
-            _ = try await insecure.waitForLine(containing: "listening ")
+            _ = try await insecure.waitForLine(containing: "listening work=")
             #expect(insecure.output.contains("without keys on addresses other machines can reach"))
         }
     }

@@ -327,6 +327,10 @@ public enum Outcome: String, Codable, Sendable, CaseIterable {
     /// The session stopped after its turn because an operator paused it; its work is checkpointed. The TODO waits
     /// in state `paused` until an operator resumes it.
     case paused
+
+    /// Whether the TODO's next session goes on with this session's codex thread: it was paused, parked or handed
+    /// back. After any other ending the next session, if there is one, starts a new thread.
+    public var continuesThread: Bool { self == .paused || self == .parked || self == .handedBack }
 }
 
 /// The result of one acceptance check.

@@ -70,6 +70,17 @@ extension GitWorkspace {
         return ref
     }
 
+    /// Deletes the stored thread of `lease`'s TODO from `repository`, once its session ended in a way the next one
+    /// does not go on from (``Outcome/continuesThread``). Returns the ref; throws naming what failed.
+    func forgetThread(repository: String, lease: LeaseRef) async throws -> String {
+        let ref = Self.threadRef(plan: lease.plan, todo: lease.todo)
+        let git = self.git
+        try await withClone(of: repository) { clone in
+            _ = try await git(["-C", clone, "push", "--quiet", "origin", "--delete", ref])
+        }
+        return ref
+    }
+
     /// Fetches the stored thread of `lease`'s TODO from `repository` and writes its rollout into the `CODEX_HOME`
     /// `home`; throws, saying why, when there is none, it is another thread, or it cannot be written.
     func restoreThread(_ id: String, into home: String, repository: String, lease: LeaseRef) async throws {

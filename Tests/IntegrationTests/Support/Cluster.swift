@@ -62,7 +62,7 @@ final class Cluster {
             ] + extra,
             directory: directory
         )
-        let line = try await process.waitForLine(containing: "listening ")
+        let line = try await process.waitForLine(containing: "listening work=")
         var bound = Endpoints()
         for field in line.split(separator: " ") {
             let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
