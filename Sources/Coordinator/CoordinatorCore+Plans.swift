@@ -65,27 +65,34 @@ extension CoordinatorCore {
         for id in todos.plans.keys { finishPlanIfDone(id) }
     }
 
-    /// Hands ready TODOs to workers with a free slot and every label the TODO needs, most free slots first.
+    /// Hands ready TODOs to workers with a free slot and every label the TODO needs, most free slots first. An
+    /// advisor's TODO may also take the slot of a session waiting for advice (``slotsForAdvisors(now:)``).
     func schedule(now: Int64) {
         guard todos.hasReady else { return }
         var free = workers.free(now: now)
+        var lent = slotsForAdvisors(now: now)
         var room = free.values.reduce(0, +)
-        guard room > 0 else { return }
+        guard room > 0 || !lent.isEmpty else { return }
         // TODOs no worker can take now keep their place at the front of the queue.
         var heldBack: [TodoKey] = []
-        while room > 0, let todo = todos.popReady(heldBack: &heldBack) {
-            if holdForOverlap(todo) {
+        while room > 0 || !lent.isEmpty, let todo = todos.popReady(heldBack: &heldBack) {
+            let advisor = isAdvisor(todo.key.plan)
+            if holdForOverlap(todo) || (room == 0 && !advisor) {
                 heldBack.append(todo.key)
                 continue
             }
-            guard let worker = workers.best(for: todo, among: free, now: now) else {
+            let candidates = advisor ? free.merging(lent, uniquingKeysWith: +) : free
+            guard let worker = workers.best(for: todo, among: candidates, now: now) else {
                 heldBack.append(todo.key)
                 continue
             }
             assign(todo.key, to: worker, now: now)
-            room -= 1
-            let left = (free[worker] ?? 1) - 1
-            free[worker] = left > 0 ? left : nil
+            if let left = free[worker] {
+                room -= 1
+                free[worker] = left > 1 ? left - 1 : nil
+            } else if let left = lent[worker] {
+                lent[worker] = left > 1 ? left - 1 : nil
+            }
         }
         todos.putBack(heldBack)
     }

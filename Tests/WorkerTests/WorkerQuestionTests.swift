@@ -30,6 +30,25 @@ import Testing
         #expect(try harness.control(.answer, "p/a@1", item: "q1", decision: .deny).all == [], "answered once")
     }
 
+    /// A one-slot worker whose session waits for a recovery decision takes an advisor's task beyond its slot (the
+    /// coordinator lends it for that), and nothing else.
+    @Test func anAdvisorsTaskTakesTheSlotOfASessionWaitingForADecision() throws {
+        let harness = WorkerHarness()
+        try harness.registered()
+        try harness.assign("a")
+        var advice = WorkerHarness.assign("advice-1")
+        advice.task.output = OutputSpec(step: .advise)
+        #expect(try harness.fromCoordinator(.assign, advice).bodies(.reject, as: LeaseAnswerBody.self).count == 1, "nobody waits yet")
+        try harness.input(.recover(leaseID: "p/a@1", item: "r1-aaaaaa", Self.request))
+        #expect(try harness.assign("b").bodies(.reject, as: LeaseAnswerBody.self).map(\.reason) == ["no free slot"])
+        let lent = try harness.fromCoordinator(.assign, advice)
+        #expect(try lent.bodies(.accept, as: LeaseAnswerBody.self) == [LeaseAnswerBody(leaseId: "p/advice-1@1", epoch: 1)])
+        var second = WorkerHarness.assign("advice-2")
+        second.task.output = OutputSpec(step: .advise)
+        let refused = try harness.fromCoordinator(.assign, second).bodies(.reject, as: LeaseAnswerBody.self)
+        #expect(refused.count == 1, "one per waiting session")
+    }
+
     @Test func anAnswerOrDecisionUnderAnotherLeaseIsNotTaken() throws {
         let harness = WorkerHarness()
         try harness.registered()

@@ -500,3 +500,11 @@ public struct SubmitBody: Codable, Sendable, Equatable {
 
     public init(plan: Plan) { self.plan = plan }
 }
+
+extension TaskSpec {
+    /// Whether this task may run in the slot of a session that waits for a recovery decision: an advisor's, which
+    /// that session may be waiting for. Without it, a fleet whose every slot holds a session waiting for advice would
+    /// wait for ever. The coordinator lends such slots to advisors only (``CoordinatorCore`` `slotsForAdvisors`), and
+    /// a worker takes an advisor's task beyond its slots by as many.
+    public var usesWaitingSlots: Bool { output?.step == .advise }
+}

@@ -23,7 +23,9 @@ extension WorkerCore {
             send(.reject, LeaseAnswerBody(leaseId: lease.leaseId, epoch: lease.epoch, reason: "draining"))
             return
         }
-        if running.count >= configuration.slots {
+        // An advisor's task may take the slot of a session that waits for a decision (perhaps that advisor's).
+        let lent = body.task.usesWaitingSlots ? Set(recoveries.values.map(\.leaseID)).count : 0
+        if running.count >= configuration.slots + lent {
             send(.reject, LeaseAnswerBody(leaseId: lease.leaseId, epoch: lease.epoch, reason: "no free slot"))
             return
         }

@@ -30,8 +30,8 @@ import Testing
     }
 
     /// The stuck TODO, assigned, with two recoveries granted by the rules.
-    func stuckTwice(_ harness: CoreHarness) throws -> AssignBody {
-        try harness.register("w1", slots: 2)
+    func stuckTwice(_ harness: CoreHarness, slots: Int = 2) throws -> AssignBody {
+        try harness.register("w1", slots: slots)
         let assign = try #require(try harness.submit(Plan(id: "p", title: "p", todos: [Self.stuck])).assigns().first)
         for item in ["r1-a", "r2-a"] {
             #expect(try recovery(try recover(harness, assign, item: item))?.decision == .recover, "the rules grant \(item)")
@@ -77,6 +77,24 @@ import Testing
         #expect(harness.core.todos[TodoKey(plan: "p", todo: "t")]?.recoveries["advice"] == 1)
         let advisorReport = try report(harness, "p-help")
         #expect(harness.core.todos.plans["p-help"] != nil && advisorReport == nil, "no report of its own")
+    }
+
+    /// One worker with one slot, held by the session that waits for advice: the advisor takes that slot, and
+    /// nothing else does.
+    @Test func theAdvisorRunsInTheSlotOfTheSessionWaitingForIt() throws {
+        let harness = try CoreHarness()
+        let assign = try stuckTwice(harness, slots: 1)
+        try harness.submit(Plan(id: "q", title: "q", todos: [Todo(id: "other", command: "true")]))
+        let third = try recover(harness, assign, item: "r3-a")
+        let advisor = try #require(try third.assigns(to: "w1").first, "the advisor is not left waiting for a free slot")
+        #expect(advisor.lease.plan == "p-help" && advisor.task.usesWaitingSlots)
+        #expect(harness.state("q", "other") == "ready", "the lent slot is for the advisor only")
+        #expect(try harness.tick(advancing: 1000).assigns().isEmpty, "one advisor per waiting session")
+
+        let advised = try harness.report("w1", advisor, output: advice(needsHuman: false))
+        #expect(try recovery(advised)?.decision == .recover)
+        #expect(try advised.assigns().isEmpty, "the session goes on in its slot: nothing else starts")
+        #expect(harness.state("q", "other") == "ready")
     }
 
     @Test func anAdvisorThatNeedsAHumanPutsItsQuestionInTheInbox() throws {
