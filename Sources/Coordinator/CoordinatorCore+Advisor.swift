@@ -33,18 +33,18 @@ struct PendingAdvice: Codable, Sendable, Equatable {
 extension CoordinatorCore {
     static func adviceID(_ leaseID: String, _ item: String) -> String { "\(leaseID)#\(item)" }
 
-    /// The slots advisors may take beyond the free ones, by worker: one for each session there waiting for advice,
-    /// less the advisors already running beyond the worker's slots (``TaskSpec/usesWaitingSlots``). Without them, a
-    /// fleet whose every slot holds a session waiting for advice would wait for ever.
+    /// The slots advisors may take beyond the free ones, by worker: one for each session there waiting for advice
+    /// whose advisor is ready to go out (``TaskSpec/usesWaitingSlots``). Without them, a fleet whose every slot holds
+    /// a session waiting for advice would wait for ever. Empty, and cheap, when no advisor waits for a slot.
     func slotsForAdvisors(now: Int64) -> [String: Int] {
         guard !pendingAdvice.isEmpty else { return [:] }
-        var waiting: [String: Set<String>] = [:]
-        for pending in pendingAdvice.values { waiting[pending.worker, default: []].insert(pending.request.leaseId) }
         var lent: [String: Int] = [:]
-        for (id, leases) in waiting {
-            guard let worker = workers[id], !worker.draining, worker.restUntil <= now else { continue }
-            let beyond = max(0, worker.leases.count - worker.slots)
-            if leases.count > beyond { lent[id] = leases.count - beyond }
+        var counted: Set<String> = []
+        for pending in pendingAdvice.values where todos[pending.advisor]?.state == .ready {
+            guard counted.insert(pending.request.leaseId).inserted, let worker = workers[pending.worker], !worker.draining,
+                worker.restUntil <= now
+            else { continue }
+            lent[pending.worker, default: 0] += 1
         }
         return lent
     }
