@@ -182,6 +182,12 @@ final class Cluster {
         }
         coordinator = nil
         workers.removeAll()
-        try? FileManager.default.removeItem(atPath: directory)
+        // A worker's git child can still be writing as it dies (a merge under way at the end of a test), and a
+        // removal that meets a file made meanwhile stops half done: remove until nothing is left.
+        let directory = self.directory
+        _ = await eventually(within: .seconds(10)) {
+            try? FileManager.default.removeItem(atPath: directory)
+            return !FileManager.default.fileExists(atPath: directory)
+        }
     }
 }
